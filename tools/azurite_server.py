@@ -1,0 +1,133 @@
+"""Start and stop the pinned Azurite blob emulator on 127.0.0.1, and wait until it answers.
+
+Used by the pytest fixture (in-memory, free port, one per run) and by the demo (`start`, data in
+.azurite/, port 10000 so that `UseDevelopmentStorage=true` reaches it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BINARY = ROOT / "tools" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
+ACCOUNT = "devstoreaccount1"
+# Azurite's fixed, publicly documented development key; it protects nothing.
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Azurite:
+    def __init__(self, *, port: int = 0, location: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.location = location
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}/{ACCOUNT}"
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint={self.endpoint};"
+        )
+
+    def command(self) -> list[str]:
+        if not BINARY.exists():
+            raise SystemExit(f"Azurite is not installed at {BINARY}; run scripts/setup.sh first.")
+        storage = ["--location", str(self.location)] if self.location else ["--inMemoryPersistence"]
+        return [str(BINARY), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--silent", "--loose", *storage]
+
+    def start(self, *, detach: bool = False, timeout: float = 60) -> Azurite:
+        if self.location:
+            self.location.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            self.command(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL if detach else None,
+            start_new_session=detach,
+        )
+        self.wait_until_up(timeout)
+        return self
+
+    def answers(self) -> bool:
+        try:
+            urllib.request.urlopen(f"{self.endpoint}?comp=list", timeout=2)
+        except urllib.error.HTTPError:
+            return True  # any HTTP answer (403 unsigned) means the server is up
+        except OSError:
+            return False
+        return True
+
+    def wait_until_up(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.answers():
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"Azurite exited with code {self.process.returncode} before answering on port {self.port}.")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"Azurite did not answer on port {self.port} within {timeout:.0f} s.")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_pid(self.process.pid)
+            self.process.wait()
+            self.process = None
+
+
+def stop_pid(pid: int) -> None:
+    # Azurite's graceful stop waits minutes for idle keep-alive sockets; give it a moment, then kill.
+    try:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(20):
+            time.sleep(0.1)
+            os.kill(pid, 0)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Run Azurite (blob service) in the background for the demo.")
+    parser.add_argument("action", choices=["start", "stop", "status"])
+    parser.add_argument("--port", type=int, default=10000)
+    parser.add_argument("--location", type=Path, default=ROOT / ".azurite" / "data")
+    args = parser.parse_args()
+    server = Azurite(port=args.port, location=args.location)
+    pidfile = args.location.parent / "azurite.pid"
+    running = pidfile.exists() and server.answers()
+    if args.action == "start":
+        if not running:
+            server.start(detach=True)
+            assert server.process is not None
+            pidfile.write_text(str(server.process.pid))
+        print(server.endpoint)
+    elif args.action == "stop":
+        if pidfile.exists():
+            stop_pid(int(pidfile.read_text()))
+            pidfile.unlink()
+    else:
+        print(f"{server.endpoint} {'up' if running else 'down'}")
+        return 0 if running else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

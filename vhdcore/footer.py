@@ -1,0 +1,193 @@
+"""The 512-byte VHD footer: one declaration of the layout, used to encode and to decode.
+
+Pure: no I/O, no clock, no randomness unless the caller leaves the timestamp or unique id out.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+import time
+import uuid
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from .errors import VhdError, VhdFormatError
+from .geometry import chs_geometry
+from .sizes import FOOTER_SIZE, MiB, PAGE_BLOB_MAX
+
+COOKIE = b"conectix"
+FEATURE_TEMPORARY = 0x1
+FEATURE_RESERVED = 0x2  # the spec requires this bit to be set
+VERSION_1_0 = 0x00010000
+NO_DATA_OFFSET = 0xFFFFFFFFFFFFFFFF
+VHD_EPOCH = 946684800  # 2000-01-01T00:00:00Z as a Unix time
+AZURE_CREATOR_APPLICATION = b"wa\0\0"
+AZURE_CREATOR_VERSION = 0x00070000
+AZURE_CREATOR_HOST_OS = b"Wi2k"
+_CHECKSUM_SLICE = slice(64, 68)
+
+
+class DiskType(enum.IntEnum):
+    NONE = 0
+    FIXED = 2
+    DYNAMIC = 3
+    DIFFERENCING = 4
+
+
+def _f(fmt: str) -> Any:
+    """A footer field with its struct format; Any so the dataclass annotations stay the value types."""
+    return field(metadata={"fmt": fmt})
+
+
+@dataclass(frozen=True)
+class Footer:
+    """A decoded footer. Field order and struct formats are the on-disk layout (big-endian)."""
+
+    cookie: bytes = _f("8s")
+    features: int = _f("I")
+    file_format_version: int = _f("I")
+    data_offset: int = _f("Q")
+    timestamp: int = _f("I")
+    creator_application: bytes = _f("4s")
+    creator_version: int = _f("I")
+    creator_host_os: bytes = _f("4s")
+    original_size: int = _f("Q")
+    current_size: int = _f("Q")
+    cylinders: int = _f("H")
+    heads: int = _f("B")
+    sectors_per_track: int = _f("B")
+    disk_type: int = _f("I")
+    checksum: int = _f("I")
+    unique_id: bytes = _f("16s")
+    saved_state: int = _f("B")
+    reserved: bytes = _f("427s")
+
+    def pack(self) -> bytes:
+        """Encode to 512 bytes; struct rejects any field that does not fit its width."""
+        try:
+            return _LAYOUT.pack(*(getattr(self, f.name) for f in fields(self)))
+        except struct.error as exc:
+            raise VhdError(f"footer field out of range: {exc}; check the values passed to Footer.") from exc
+
+    @classmethod
+    def unpack(cls, raw: bytes) -> Footer:
+        """Decode any 512 bytes; only a wrong length is undecodable."""
+        if not isinstance(raw, (bytes, bytearray, memoryview)) or len(raw) != FOOTER_SIZE:
+            size = len(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else type(raw).__name__
+            raise VhdFormatError(f"a VHD footer is exactly {FOOTER_SIZE} bytes, got {size}; pass the last 512 bytes of the disk.")
+        return cls(*_LAYOUT.unpack(bytes(raw)))
+
+    @property
+    def computed_checksum(self) -> int:
+        return footer_checksum(self.pack())
+
+    @property
+    def checksum_valid(self) -> bool:
+        return self.checksum == self.computed_checksum
+
+    def sealed(self) -> Footer:
+        """The same footer with its checksum computed."""
+        return replace(self, checksum=self.computed_checksum)
+
+    @property
+    def unix_timestamp(self) -> int:
+        return self.timestamp + VHD_EPOCH
+
+    def spec_problems(self) -> list[str]:
+        """Sentences for every way this footer breaks the VHD specification."""
+        problems = []
+        if self.cookie != COOKIE:
+            problems.append(f"cookie is {self.cookie!r}, not b'conectix': this is not a VHD footer.")
+        if not self.features & FEATURE_RESERVED:
+            problems.append(f"features 0x{self.features:08x} lack the reserved bit 0x2 that the spec requires.")
+        if self.file_format_version != VERSION_1_0:
+            problems.append(f"file format version 0x{self.file_format_version:08x} is not 0x00010000.")
+        if self.disk_type not in DiskType.__members__.values():
+            problems.append(f"disk type {self.disk_type} is unknown or deprecated (expected 2 fixed, 3 dynamic or 4 differencing).")
+        if self.disk_type == DiskType.FIXED and self.data_offset != NO_DATA_OFFSET:
+            problems.append(f"data offset 0x{self.data_offset:016x} must be all ones on a fixed disk.")
+        if not self.checksum_valid:
+            problems.append(f"checksum 0x{self.checksum:08x} does not match the computed 0x{self.computed_checksum:08x}: the footer is corrupt.")
+        if self.saved_state not in (0, 1):
+            problems.append(f"saved state {self.saved_state} is neither 0 nor 1.")
+        return problems
+
+    def azure_problems(self, container_length: int | None = None) -> list[str]:
+        """Sentences for every reason Azure would refuse this footer as a disk in a page blob."""
+        problems = []
+        if self.disk_type != DiskType.FIXED:
+            problems.append(f"disk type {self.disk_type} is not 2 (fixed); Azure accepts only fixed VHDs.")
+        if self.current_size <= 0 or self.current_size % MiB:
+            problems.append(f"current size {self.current_size} is not a positive whole number of MiB, which Azure requires.")
+        if self.current_size + FOOTER_SIZE > PAGE_BLOB_MAX:
+            problems.append(f"current size {self.current_size} plus the footer exceeds the 8 TiB page-blob cap.")
+        if self.original_size != self.current_size:
+            problems.append(f"original size {self.original_size} differs from current size {self.current_size}; some readers use the original.")
+        if self.saved_state == 1:
+            problems.append("saved state is 1: the disk belongs to a saved virtual machine state.")
+        if container_length is not None and container_length != self.current_size + FOOTER_SIZE:
+            problems.append(
+                f"length {container_length} is not current size {self.current_size} + 512; "
+                "Azure derives the disk size from the length, so the footer must be the last 512 bytes."
+            )
+        return problems
+
+
+_LAYOUT = struct.Struct(">" + "".join(f.metadata["fmt"] for f in fields(Footer)))
+assert _LAYOUT.size == FOOTER_SIZE
+
+
+def footer_checksum(raw: bytes) -> int:
+    """One's complement of the byte sum of the footer with the checksum field left out."""
+    return ~(sum(raw) - sum(raw[_CHECKSUM_SLICE])) & 0xFFFFFFFF
+
+
+def vhd_timestamp(when: datetime | float) -> int:
+    """Seconds since 2000-01-01T00:00:00Z from an aware datetime or a Unix time."""
+    if isinstance(when, datetime):
+        if when.tzinfo is None or when.utcoffset() is None:
+            raise VhdError(f"timestamp {when.isoformat()} has no time zone; pass an aware time such as datetime.now(timezone.utc).")
+        when = when.timestamp()
+    seconds = int(when) - VHD_EPOCH
+    if not 0 <= seconds <= 0xFFFFFFFF:
+        raise VhdError(f"timestamp {datetime.fromtimestamp(int(when), timezone.utc).isoformat()} is outside 2000-01-01 to 2136-02-07, which a VHD footer can hold.")
+    return seconds
+
+
+def fixed_footer(
+    size: int,
+    *,
+    timestamp: datetime | float | None = None,
+    unique_id: bytes | None = None,
+    creator_application: bytes = AZURE_CREATOR_APPLICATION,
+    creator_version: int = AZURE_CREATOR_VERSION,
+    creator_host_os: bytes = AZURE_CREATOR_HOST_OS,
+) -> Footer:
+    """A sealed fixed-disk footer for a disk of `size` bytes; pass timestamp and unique_id to be reproducible."""
+    if unique_id is None:
+        unique_id = uuid.uuid4().bytes
+    if len(unique_id) != 16:
+        raise VhdError(f"unique id {unique_id.hex()} is {len(unique_id)} bytes; give exactly 16 bytes (32 hex digits).")
+    geometry = chs_geometry(size)
+    return Footer(
+        cookie=COOKIE,
+        features=FEATURE_RESERVED,
+        file_format_version=VERSION_1_0,
+        data_offset=NO_DATA_OFFSET,
+        timestamp=vhd_timestamp(time.time() if timestamp is None else timestamp),
+        creator_application=creator_application.ljust(4, b"\0"),
+        creator_version=creator_version,
+        creator_host_os=creator_host_os.ljust(4, b"\0"),
+        original_size=size,
+        current_size=size,
+        cylinders=geometry.cylinders,
+        heads=geometry.heads,
+        sectors_per_track=geometry.sectors_per_track,
+        disk_type=DiskType.FIXED,
+        checksum=0,
+        unique_id=unique_id,
+        saved_state=0,
+        reserved=bytes(427),
+    ).sealed()

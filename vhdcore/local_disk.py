@@ -1,0 +1,55 @@
+"""Fixed VHD files on the local file system: a sparse data area and the footer at `size`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from .errors import VhdError
+from .footer import Footer
+from .report import DiskReport
+from .sizes import FOOTER_SIZE
+
+
+def create_fixed_vhd(path: str | os.PathLike[str], footer: Footer, *, force: bool = False) -> None:
+    """Write a fixed VHD of footer.current_size bytes; the data area is a hole, never written.
+
+    The file is built under a temporary name and linked into place, so a failure never leaves a
+    half-made disk under `path`, and without `force` an existing file is never replaced.
+    """
+    target = Path(path)
+    if not force and target.exists():
+        raise VhdError(f"{target} already exists; choose another path or pass --force to replace it.")
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.partial"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        os.ftruncate(fd, footer.current_size + FOOTER_SIZE)
+        os.pwrite(fd, footer.pack(), footer.current_size)
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        if force:
+            os.replace(tmp, target)
+        else:
+            # link() fails if the name appeared meanwhile, where rename() would silently replace it.
+            os.link(tmp, target)
+            os.unlink(tmp)
+    except FileExistsError:
+        raise VhdError(f"{target} already exists; choose another path or pass --force to replace it.") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def inspect_file(path: str | os.PathLike[str]) -> DiskReport:
+    """Decode the last 512 bytes of a file and check them against the file's length."""
+    try:
+        with open(path, "rb") as fh:
+            length = os.fstat(fh.fileno()).st_size
+            tail = os.pread(fh.fileno(), FOOTER_SIZE, max(0, length - FOOTER_SIZE))
+    except OSError as exc:
+        raise VhdError(f"cannot read {path}: {exc.strerror}; check the path and permissions.") from None
+    return DiskReport.from_tail(tail, length)
