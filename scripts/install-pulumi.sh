@@ -45,9 +45,21 @@ flags=(-trimpath -tags osusergo,grpcnotrace -ldflags "-s -w -X github.com/pulumi
 (cd "$build" && go build "${flags[@]}" -o "$bin/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 mv "$bin/pulumi.tmp" "$bin/pulumi"
 
+# The Python language host (only needed for a bare `pulumi up` in the project folder; the scripts run
+# the program inline through the Automation API). It has no tags, so it resolves by the sdk release
+# commit; some module proxies serve neither that commit nor the module: then go on without it.
+sdkjson=$(go mod download -json "github.com/pulumi/pulumi/sdk/v3@v$version")
+commit=$(printf '%s' "$sdkjson" | sed -n 's/.*"Hash": "\([0-9a-f]*\)".*/\1/p')
+host=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
+if [ -n "$commit" ] && (cd "$build" && go get "$host@$commit" "github.com/pulumi/pulumi/pkg/v3@v$version" "github.com/pulumi/pulumi/sdk/v3@v$version") 2>/dev/null; then
+  (cd "$build" && go build "${flags[@]}" -o "$bin/pulumi-language-python" "$host")
+else
+  echo "note: the module proxy does not serve $host for v$version; skipping the language host (the scripts do not need it)." >&2
+fi
+
 # The dynamic-provider plugin and the program executor ship as scripts inside the sdk module;
 # module files are read-only and lose their mode bits, so copy them and restore the execute bit.
-sdkdir=$(go mod download -json "github.com/pulumi/pulumi/sdk/v3@v$version" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+sdkdir=$(printf '%s' "$sdkjson" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
 install -m 0755 "$sdkdir/python/dist/pulumi-resource-pulumi-python" "$bin/"
 install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$bin/"
 have_version "$bin/pulumi"
