@@ -11,7 +11,20 @@ from .report import DiskReport
 from .sizes import GiB, MiB, TiB, parse_size, parse_size_gb
 
 __all__ = [
-    "DiskReport", "DiskType", "Footer", "GiB", "Geometry", "MiB", "SizeError", "TiB", "VhdError",
-    "VhdFormatError", "chs_geometry", "fixed_footer", "footer_checksum", "parse_size", "parse_size_gb",
+    "DiskReport",
+    "DiskType",
+    "Footer",
+    "Geometry",
+    "GiB",
+    "MiB",
+    "SizeError",
+    "TiB",
+    "VhdError",
+    "VhdFormatError",
+    "chs_geometry",
+    "fixed_footer",
+    "footer_checksum",
+    "parse_size",
+    "parse_size_gb",
     "vhd_timestamp",
 ]

@@ -33,12 +33,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parse_timestamp(text: str) -> datetime | float:
-    if text.isdigit():
-        return float(text)
+    # isdigit() alone also accepts digits such as "²" that int() cannot read; int keeps every second
+    # exact where float would round.
+    if text.isascii() and text.isdigit():
+        return int(text)
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise UsageError(f"--timestamp {text!r} is neither ISO 8601 like 2024-01-01T00:00:00Z nor Unix seconds.") from None
+        raise UsageError(
+            f"--timestamp {text!r} is neither ISO 8601 like 2024-01-01T00:00:00Z nor Unix seconds."
+        ) from None
     if when.tzinfo is None:
         raise UsageError(f"--timestamp {text!r} has no time zone; append Z for UTC.")
     return when

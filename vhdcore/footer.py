@@ -6,16 +6,17 @@ Pure: no I/O, no clock, no randomness unless the caller leaves the timestamp or 
 from __future__ import annotations
 
 import enum
+import math
 import struct
 import time
 import uuid
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from .errors import VhdError, VhdFormatError
 from .geometry import chs_geometry
-from .sizes import FOOTER_SIZE, MiB, PAGE_BLOB_MAX
+from .sizes import FOOTER_SIZE, PAGE_BLOB_MAX, MiB
 
 COOKIE = b"conectix"
 FEATURE_TEMPORARY = 0x1
@@ -65,7 +66,13 @@ class Footer:
     reserved: bytes = _f("427s")
 
     def pack(self) -> bytes:
-        """Encode to 512 bytes; struct rejects any field that does not fit its width."""
+        """Encode to 512 bytes; any field that does not fit its width is rejected."""
+        # struct range-checks integers but silently pads or truncates "Ns" fields, which would encode
+        # bytes other than the ones this footer holds (b"conectixX" would pass as b"conectix").
+        for name, width in _BYTES_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, (bytes, bytearray)) and len(value) != width:
+                raise VhdError(f"footer field {name} is {len(value)} bytes, not {width}; pass exactly {width} bytes.")
         try:
             return _LAYOUT.pack(*(getattr(self, f.name) for f in fields(self)))
         except struct.error as exc:
@@ -76,7 +83,9 @@ class Footer:
         """Decode any 512 bytes; only a wrong length is undecodable."""
         if not isinstance(raw, (bytes, bytearray, memoryview)) or len(raw) != FOOTER_SIZE:
             size = len(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else type(raw).__name__
-            raise VhdFormatError(f"a VHD footer is exactly {FOOTER_SIZE} bytes, got {size}; pass the last 512 bytes of the disk.")
+            raise VhdFormatError(
+                f"a VHD footer is exactly {FOOTER_SIZE} bytes, got {size}; pass the last 512 bytes of the disk."
+            )
         return cls(*_LAYOUT.unpack(bytes(raw)))
 
     @property
@@ -105,11 +114,16 @@ class Footer:
         if self.file_format_version != VERSION_1_0:
             problems.append(f"file format version 0x{self.file_format_version:08x} is not 0x00010000.")
         if self.disk_type not in DiskType.__members__.values():
-            problems.append(f"disk type {self.disk_type} is unknown or deprecated (expected 2 fixed, 3 dynamic or 4 differencing).")
+            problems.append(
+                f"disk type {self.disk_type} is unknown or deprecated (expected 2 fixed, 3 dynamic or 4 differencing)."
+            )
         if self.disk_type == DiskType.FIXED and self.data_offset != NO_DATA_OFFSET:
             problems.append(f"data offset 0x{self.data_offset:016x} must be all ones on a fixed disk.")
         if not self.checksum_valid:
-            problems.append(f"checksum 0x{self.checksum:08x} does not match the computed 0x{self.computed_checksum:08x}: the footer is corrupt.")
+            problems.append(
+                f"checksum 0x{self.checksum:08x} does not match the computed 0x{self.computed_checksum:08x}: "
+                "the footer is corrupt."
+            )
         if self.saved_state not in (0, 1):
             problems.append(f"saved state {self.saved_state} is neither 0 nor 1.")
         return problems
@@ -120,11 +134,16 @@ class Footer:
         if self.disk_type != DiskType.FIXED:
             problems.append(f"disk type {self.disk_type} is not 2 (fixed); Azure accepts only fixed VHDs.")
         if self.current_size <= 0 or self.current_size % MiB:
-            problems.append(f"current size {self.current_size} is not a positive whole number of MiB, which Azure requires.")
+            problems.append(
+                f"current size {self.current_size} is not a positive whole number of MiB, which Azure requires."
+            )
         if self.current_size + FOOTER_SIZE > PAGE_BLOB_MAX:
             problems.append(f"current size {self.current_size} plus the footer exceeds the 8 TiB page-blob cap.")
         if self.original_size != self.current_size:
-            problems.append(f"original size {self.original_size} differs from current size {self.current_size}; some readers use the original.")
+            problems.append(
+                f"original size {self.original_size} differs from current size {self.current_size}; "
+                "some readers use the original."
+            )
         if self.saved_state == 1:
             problems.append("saved state is 1: the disk belongs to a saved virtual machine state.")
         if container_length is not None and container_length != self.current_size + FOOTER_SIZE:
@@ -137,6 +156,7 @@ class Footer:
 
 _LAYOUT = struct.Struct(">" + "".join(f.metadata["fmt"] for f in fields(Footer)))
 assert _LAYOUT.size == FOOTER_SIZE
+_BYTES_FIELDS = [(f.name, int(f.metadata["fmt"][:-1])) for f in fields(Footer) if f.metadata["fmt"].endswith("s")]
 
 
 def footer_checksum(raw: bytes) -> int:
@@ -146,13 +166,22 @@ def footer_checksum(raw: bytes) -> int:
 
 def vhd_timestamp(when: datetime | float) -> int:
     """Seconds since 2000-01-01T00:00:00Z from an aware datetime or a Unix time."""
+    shown = repr(when)
     if isinstance(when, datetime):
         if when.tzinfo is None or when.utcoffset() is None:
-            raise VhdError(f"timestamp {when.isoformat()} has no time zone; pass an aware time such as datetime.now(timezone.utc).")
+            raise VhdError(
+                f"timestamp {when.isoformat()} has no time zone; pass an aware time such as datetime.now(timezone.utc)."
+            )
+        shown = when.isoformat()
         when = when.timestamp()
-    seconds = int(when) - VHD_EPOCH
+    # int() raises on nan and inf; they are as out of range as any other time a footer cannot hold.
+    seconds = int(when) - VHD_EPOCH if math.isfinite(when) else -1
     if not 0 <= seconds <= 0xFFFFFFFF:
-        raise VhdError(f"timestamp {datetime.fromtimestamp(int(when), timezone.utc).isoformat()} is outside 2000-01-01 to 2136-02-07, which a VHD footer can hold.")
+        # The message shows the value as given: datetime.fromtimestamp() itself fails past year 9999.
+        raise VhdError(
+            f"timestamp {shown} is outside 2000-01-01 to 2136-02-07 (Unix 946684800 to 5241652095), "
+            "which a VHD footer can hold."
+        )
     return seconds
 
 

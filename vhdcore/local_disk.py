@@ -22,8 +22,9 @@ def create_fixed_vhd(path: str | os.PathLike[str], footer: Footer, *, force: boo
     if not force and target.exists():
         raise VhdError(f"{target} already exists; choose another path or pass --force to replace it.")
     tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.partial"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    fd = -1
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         os.ftruncate(fd, footer.current_size + FOOTER_SIZE)
         os.pwrite(fd, footer.pack(), footer.current_size)
         os.fsync(fd)
@@ -37,6 +38,11 @@ def create_fixed_vhd(path: str | os.PathLike[str], footer: Footer, *, force: boo
             os.unlink(tmp)
     except FileExistsError:
         raise VhdError(f"{target} already exists; choose another path or pass --force to replace it.") from None
+    except OSError as exc:
+        # A missing directory, no permission or a full disk is an input error, not a crash.
+        raise VhdError(
+            f"cannot create {target}: {exc.strerror or exc}; check the directory, permissions and free space."
+        ) from None
     finally:
         if fd >= 0:
             os.close(fd)

@@ -20,7 +20,9 @@ class DiskReport:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_tail(cls, tail: bytes, length: int, *, container_problems: tuple[str, ...] = (), **extra: Any) -> DiskReport:
+    def from_tail(
+        cls, tail: bytes, length: int, *, container_problems: tuple[str, ...] = (), **extra: Any
+    ) -> DiskReport:
         """Decode the last bytes of a container of `length` bytes."""
         try:
             footer: Footer | None = Footer.unpack(tail)

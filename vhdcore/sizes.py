@@ -31,17 +31,25 @@ def parse_size(value: object, *, field: str = "size") -> int:
     match = _SIZE_RE.fullmatch(value)
     if not match:
         raise SizeError(f"{field} {value!r} is not a size; write it like 512MiB, 10GiB, 1TiB or 1073741824.")
-    unit = match["unit"].upper()
+    unit, num = match["unit"].upper(), match["num"]
+    # Fractions first: the decimal-unit message below suggests `num` with a binary unit, which must
+    # not be a value that is rejected in turn (1.5GB -> 1.5GiB).
+    if "." in num:
+        raise SizeError(f"{field} {value!r} is fractional; give a whole number, for example 1536MiB instead of 1.5GiB.")
     if unit in _DECIMAL:
         raise SizeError(
             f"{field} {value!r} uses an ambiguous decimal unit; write binary units such as "
-            f"{match['num']}{unit[0]}iB (1 GiB = 2^30 bytes)."
+            f"{num}{unit[0]}iB (1 GiB = 2^30 bytes)."
         )
     if unit not in _UNITS:
         raise SizeError(f"{field} {value!r} has an unknown unit; use B, KiB, MiB, GiB or TiB.")
-    if "." in match["num"]:
-        raise SizeError(f"{field} {value!r} is fractional; give a whole number, for example 1536MiB instead of 1.5GiB.")
-    return check_disk_size(int(match["num"]) * _UNITS[unit], field=field, shown=value)
+    if len(num.lstrip("+-").lstrip("0")) > 19:
+        # int() refuses strings over 4300 digits with a bare ValueError; 20 digits already exceed the
+        # maximum, so check a stand-in just past it that keeps the sign (and names the value as given).
+        number = (MAX_DISK_SIZE + MiB) * (-1 if num.startswith("-") else 1)
+    else:
+        number = int(num) * _UNITS[unit]
+    return check_disk_size(number, field=field, shown=value)
 
 
 def check_disk_size(size: int, *, field: str = "size", shown: object = None) -> int:
@@ -50,7 +58,9 @@ def check_disk_size(size: int, *, field: str = "size", shown: object = None) -> 
     if size <= 0:
         raise SizeError(f"{what} must be positive; the smallest disk is 1MiB.")
     if size % MiB:
-        raise SizeError(f"{what} is not a whole number of MiB, which Azure requires; round it to a multiple of 1048576 bytes.")
+        raise SizeError(
+            f"{what} is not a whole number of MiB, which Azure requires; round it to a multiple of 1048576 bytes."
+        )
     if size > MAX_DISK_SIZE:
         raise SizeError(f"{what} exceeds the 8191GiB maximum (a page blob holds 8 TiB including the 512-byte footer).")
     return size
