@@ -52,7 +52,7 @@ class Azurite:
         if not BINARY.exists():
             raise SystemExit(f"Azurite is not installed at {BINARY}; run scripts/setup.sh first.")
         storage = ["--location", str(self.location)] if self.location else ["--inMemoryPersistence"]
-        return [str(BINARY), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--silent", "--loose", *storage]
+        return [str(BINARY), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--silent", "--loose", "--skipApiVersionCheck", *storage]
 
     def start(self, *, detach: bool = False, timeout: float = 60) -> Azurite:
         if self.location:
