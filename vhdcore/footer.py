@@ -79,7 +79,7 @@ class Footer:
             raise VhdError(f"footer field out of range: {exc}; check the values passed to Footer.") from exc
 
     @classmethod
-    def unpack(cls, raw: bytes) -> Footer:
+    def unpack(cls, raw: bytes | bytearray | memoryview) -> Footer:
         """Decode any 512 bytes; only a wrong length is undecodable."""
         if not isinstance(raw, (bytes, bytearray, memoryview)) or len(raw) != FOOTER_SIZE:
             size = len(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else type(raw).__name__
