@@ -1,0 +1,189 @@
+"""`python -m vhdcore create|inspect` as a user runs it: a subprocess, its exit code and its output."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MiB, GiB = 2**20, 2**30
+
+# The shared note's 10 GiB vector (section 7).
+VECTOR_ID = "00112233445566778899aabbccddeeff"
+VECTOR = bytes.fromhex(
+    "636f6e65637469780000000200010000ffffffffffffffff2d24bd0077610000"
+    "000700005769326b000000028000000000000002800000005145103f00000002"
+    "ffffe77a00112233445566778899aabbccddeeff000000000000000000000000"
+) + bytes(512 - 96)
+
+JSON_KEYS = {
+    "cookie", "features", "file_format_version", "data_offset", "timestamp", "creator_application",
+    "creator_host_os", "creator_version", "original_size", "current_size", "cylinders", "heads",
+    "sectors_per_track", "disk_type", "checksum", "checksum_valid", "unique_id", "saved_state", "file_size",
+    "azure_ready", "problems",
+}
+
+
+def vhdcore(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vhdcore", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def inspect_json(path: Path) -> tuple[int, dict[str, Any]]:
+    run = vhdcore("inspect", path, "--json")
+    assert run.stderr == ""
+    return run.returncode, json.loads(run.stdout)
+
+
+def tail(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        fh.seek(-512, os.SEEK_END)
+        return fh.read()
+
+
+@pytest.mark.parametrize("when", ["2024-01-01T00:00:00Z", "1704067200", "2024-01-01T01:00:00+01:00"])
+def test_create_writes_the_vector(tmp_path: Path, when: str) -> None:
+    path = tmp_path / "ten.vhd"
+    run = vhdcore("create", path, "--size", "10GiB", "--timestamp", when, "--unique-id", VECTOR_ID)
+    assert (run.returncode, run.stderr) == (0, "")
+    assert str(path) in run.stdout and VECTOR_ID in run.stdout
+    assert path.stat().st_size == 10 * GiB + 512
+    assert tail(path) == VECTOR
+
+
+def test_inspect_json_of_the_vector(tmp_path: Path) -> None:
+    path = tmp_path / "ten.vhd"
+    with path.open("wb") as fh:
+        fh.truncate(10 * GiB)
+        fh.seek(10 * GiB)
+        fh.write(VECTOR)
+    code, doc = inspect_json(path)
+    assert code == 0
+    assert set(doc) == JSON_KEYS
+    assert doc == {
+        "cookie": "conectix", "features": 2, "file_format_version": 0x00010000, "data_offset": 2**64 - 1,
+        "timestamp": 1704067200, "creator_application": "wa", "creator_version": 0x00070000,
+        "creator_host_os": "Wi2k", "original_size": 10 * GiB, "current_size": 10 * GiB, "cylinders": 20805,
+        "heads": 16, "sectors_per_track": 63, "disk_type": 2, "checksum": 0xFFFFE77A, "checksum_valid": True,
+        "unique_id": VECTOR_ID, "saved_state": 0, "file_size": 10 * GiB + 512, "azure_ready": True,
+        "problems": [],
+    }
+
+
+def test_inspect_json_text_fields_are_ascii_without_nuls(tmp_path: Path) -> None:
+    raw = bytearray(VECTOR)
+    raw[28:32] = b"q\xe9\0\0"  # a non-ASCII creator; the checksum goes bad too, which is fine here
+    path = tmp_path / "odd.vhd"
+    with path.open("wb") as fh:
+        fh.truncate(10 * GiB)
+        fh.seek(10 * GiB)
+        fh.write(raw)
+    code, doc = inspect_json(path)
+    assert code == 1
+    creator = doc["creator_application"]
+    assert isinstance(creator, str) and creator.isascii() and "\0" not in creator and creator.startswith("q")
+    assert doc["checksum_valid"] is False
+
+
+def test_inspect_exit_1_lists_problems(tmp_path: Path) -> None:
+    path = tmp_path / "ten.vhd"
+    assert vhdcore("create", path, "--size", "20MiB").returncode == 0
+    with path.open("ab") as fh:
+        fh.write(bytes(512))  # the footer is no longer the last 512 bytes
+    code, doc = inspect_json(path)
+    assert code == 1 and doc["azure_ready"] is False
+    assert any("cookie" in p for p in doc["problems"])
+    table = vhdcore("inspect", path)
+    assert table.returncode == 1
+    assert re.search(r"^problems\n  - .*cookie", table.stdout, re.M)
+
+
+def test_human_table_matches_json(tmp_path: Path) -> None:
+    path = tmp_path / "t.vhd"
+    assert vhdcore("create", path, "--size", "512MiB", "--unique-id", VECTOR_ID).returncode == 0
+    _, doc = inspect_json(path)
+    table = vhdcore("inspect", path)
+    assert (table.returncode, table.stderr) == (0, "")
+    lines = table.stdout.splitlines()
+    matches = [re.fullmatch(r"(\w+)\s{2,}(\S.*)", line) for line in lines]
+    rows = {m[1]: m[2] for m in matches if m}
+    assert len(rows) == len(lines), table.stdout
+    assert list(rows) == [*[k for k in doc if k != "problems"], "problems"]
+    assert rows["problems"] == "none"
+    assert rows["cookie"] == "conectix" and rows["creator_host_os"] == "Wi2k"
+    assert int(rows["current_size"]) == 512 * MiB and int(rows["checksum"], 16) == doc["checksum"]
+    assert rows["unique_id"] == VECTOR_ID and rows["azure_ready"] == "True"
+    # One value column, aligned.
+    assert len({line.index(value) for line, value in zip(lines, rows.values(), strict=True)}) == 1
+
+
+def test_refuses_existing_file_then_force_replaces(tmp_path: Path) -> None:
+    path = tmp_path / "d.vhd"
+    path.write_bytes(b"precious")
+    run = vhdcore("create", path, "--size", "1MiB")
+    assert run.returncode == 2 and "--force" in run.stderr and run.stdout == ""
+    assert path.read_bytes() == b"precious"
+    run = vhdcore("create", path, "--size", "1MiB", "--force")
+    assert run.returncode == 0
+    assert path.stat().st_size == MiB + 512
+    assert inspect_json(path)[0] == 0
+    assert sorted(os.listdir(tmp_path)) == ["d.vhd"]
+
+
+USAGE_ERRORS = [
+    ["create", "{d}/x.vhd", "--size", "10GB"],
+    ["create", "{d}/x.vhd", "--size", "10G"],
+    ["create", "{d}/x.vhd", "--size", "0"],
+    ["create", "{d}/x.vhd", "--size", "-5MiB"],
+    ["create", "{d}/x.vhd", "--size", "1.5GiB"],
+    ["create", "{d}/x.vhd", "--size", "8192GiB"],
+    ["create", "{d}/x.vhd", "--size", "1000000000"],
+    ["create", "{d}/x.vhd", "--size", "lots"],
+    ["create", "{d}/x.vhd"],
+    ["create", "--size", "1MiB"],
+    ["create", "{d}/x.vhd", "--size", "1MiB", "--timestamp", "yesterday"],
+    ["create", "{d}/x.vhd", "--size", "1MiB", "--timestamp", "2024-01-01T00:00:00"],
+    ["create", "{d}/x.vhd", "--size", "1MiB", "--timestamp", "1999-12-31T23:59:59Z"],
+    ["create", "{d}/x.vhd", "--size", "1MiB", "--timestamp", "99999999999999"],
+    ["create", "{d}/x.vhd", "--size", "1MiB", "--timestamp", "\u00b2"],
+    ["create", "{d}/x.vhd", "--size", "1MiB", "--unique-id", "0011"],
+    ["create", "{d}/x.vhd", "--size", "1MiB", "--unique-id", "zz112233445566778899aabbccddeeff"],
+    ["create", "{d}/no/such/dir/x.vhd", "--size", "1MiB"],
+    ["create", "{d}/x.vhd", "--size", "1MiB", "--bogus"],
+    ["inspect", "{d}/missing.vhd"],
+    ["inspect", "{d}/missing.vhd", "--json"],
+    ["inspect"],
+    ["frobnicate"],
+    [],
+]
+
+
+@pytest.mark.parametrize("argv", USAGE_ERRORS, ids=[" ".join(a) or "no-args" for a in USAGE_ERRORS])
+def test_usage_errors_one_line_exit_2_nothing_written(tmp_path: Path, argv: list[str]) -> None:
+    run = vhdcore(*(a.format(d=tmp_path) for a in argv))
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert len(run.stderr.splitlines()) == 1 and run.stderr.startswith("vhdcore: error: "), run.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_size_error_names_value_and_rule(tmp_path: Path) -> None:
+    run = vhdcore("create", tmp_path / "x.vhd", "--size", "10GB")
+    assert "'10GB'" in run.stderr and "10GiB" in run.stderr
+
+
+def test_random_unique_id_and_clock_by_default(tmp_path: Path) -> None:
+    for name in ("a.vhd", "b.vhd"):
+        assert vhdcore("create", tmp_path / name, "--size", "1MiB").returncode == 0
+    (_, a), (_, b) = inspect_json(tmp_path / "a.vhd"), inspect_json(tmp_path / "b.vhd")
+    assert a["unique_id"] != b["unique_id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", str(a["unique_id"]))
+    assert isinstance(a["timestamp"], int) and a["timestamp"] > 1704067200
