@@ -1,0 +1,376 @@
+"""Where the storage account is and how to authenticate to it, resolved per call and never persisted.
+
+Precedence (the az CLI's, see docs in `StorageTarget.resolve`): explicit values, then
+AZURE_STORAGE_CONNECTION_STRING, then AZURE_STORAGE_ACCOUNT / AZURE_STORAGE_ACCOUNT_URL with
+AZURE_STORAGE_SAS_TOKEN (preferred) or AZURE_STORAGE_KEY, then Entra ID via DefaultAzureCredential.
+The Azure SDK is imported only when a client is built, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlsplit
+
+from .errors import VhdError
+
+if TYPE_CHECKING:
+    from azure.core.pipeline.transport import HttpTransport
+    from azure.storage.blob import BlobServiceClient
+
+# Azurite's fixed, publicly documented development account; it protects nothing.
+DEV_ACCOUNT = "devstoreaccount1"
+DEV_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+DEV_BLOB_ENDPOINT = f"http://127.0.0.1:10000/{DEV_ACCOUNT}"
+
+ENV_CONNECTION_STRING = "AZURE_STORAGE_CONNECTION_STRING"
+ENV_ACCOUNT = "AZURE_STORAGE_ACCOUNT"
+ENV_ACCOUNT_URL = "AZURE_STORAGE_ACCOUNT_URL"
+ENV_KEY = "AZURE_STORAGE_KEY"
+ENV_SAS_TOKEN = "AZURE_STORAGE_SAS_TOKEN"
+ENV_AUTH_MODE = "AZURE_STORAGE_AUTH_MODE"
+
+_LOCATION = ("account_url", "account_name", "connection_string")
+_SECRETS = ("account_key", "sas_token")
+_ACCOUNT_NAME = re.compile(r"[a-z0-9]{3,24}")
+_SUFFIX = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+")
+
+
+class CredentialsError(VhdError):
+    """Storage settings that cannot work: conflicting, incomplete or malformed (found before any request)."""
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """How clients talk to storage. Retries and timeouts are azure-core's policies, never our own loops."""
+
+    retry_total: int = 5
+    initial_backoff: float = 2.0
+    increment_base: float = 2.0
+    connection_timeout: float = 20.0
+    read_timeout: float = 60.0  # per socket read, not per operation
+    transport: Any = None  # borrowed: clients built from these options never close it
+    credential: Any = None  # a TokenCredential used instead of DefaultAzureCredential
+    retry_policy: Any = None  # replaces the ExponentialRetry built from the fields above
+
+    def client_kwargs(self) -> dict[str, Any]:
+        from azure.storage.blob import ExponentialRetry
+
+        # Typed as int in the SDK, but the arithmetic works on floats (sub-second backoffs).
+        backoff: dict[str, Any] = {"initial_backoff": self.initial_backoff, "increment_base": self.increment_base}
+        retry = self.retry_policy or ExponentialRetry(retry_total=self.retry_total, **backoff)
+        kwargs: dict[str, Any] = {
+            "retry_policy": retry,
+            "connection_timeout": self.connection_timeout,
+            "read_timeout": self.read_timeout,
+        }
+        if self.transport is not None:
+            kwargs["transport"] = _borrowed(self.transport, self.connection_timeout, self.read_timeout)
+        return kwargs
+
+
+@dataclass(frozen=True)
+class _ConnectionString:
+    endpoint: str | None
+    account_name: str | None
+    account_key: str | None
+    sas_token: str | None
+
+
+@dataclass(frozen=True, repr=False)
+class StorageTarget:
+    """One storage account and its secret (key, SAS, or none for Entra ID). Holds secrets: never pickled."""
+
+    account_url: str | None = None
+    account_name: str | None = None
+    endpoint_suffix: str = "core.windows.net"
+    connection_string: str | None = None
+    account_key: str | None = None
+    sas_token: str | None = None
+
+    @classmethod
+    def resolve(cls, *, environ: Mapping[str, str] = os.environ, **explicit: str | None) -> StorageTarget:
+        """Combine explicit settings (non-None values win) with the az CLI's AZURE_STORAGE_* variables.
+
+        - No explicit location (account_url, account_name, connection_string): the location comes from the
+          environment, AZURE_STORAGE_CONNECTION_STRING first, else AZURE_STORAGE_ACCOUNT_URL and/or
+          AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_SAS_TOKEN or, only without a SAS, AZURE_STORAGE_KEY.
+          An explicit key or SAS replaces whatever secret the environment has.
+        - An explicit location: no environment location is mixed in. An environment secret fills in only
+          when nothing explicit authenticates and the environment names the same blob endpoint, so a key
+          for one account is never sent to another.
+        - AZURE_STORAGE_AUTH_MODE=login: environment keys, SAS tokens and connection strings are ignored,
+          as az does, so Entra ID (DefaultAzureCredential) is used unless a secret is passed explicitly.
+        """
+        known = {f.name for f in fields(cls)}
+        if unknown := sorted(set(explicit) - known):
+            raise TypeError(f"StorageTarget.resolve() got unknown settings {unknown}; use {sorted(known)}.")
+        given: dict[str, Any] = {k: v for k, v in explicit.items() if v is not None}
+        env = _from_environ(environ)
+        secret_given = any(k in given for k in _SECRETS)
+        if not any(k in given for k in _LOCATION):
+            base = env._without_secrets() if secret_given else env
+        elif not secret_given and "connection_string" not in given and _same_endpoint(cls(**given), env):
+            base = env._secrets_only()
+        else:
+            base = cls()
+        return replace(base, **given)
+
+    def __repr__(self) -> str:
+        public = ("account_url", "account_name", "endpoint_suffix")
+        shown = [f"{k}={getattr(self, k)!r}" for k in public if getattr(self, k)]
+        shown += [f"{k}=<set>" for k in ("connection_string", *_SECRETS) if getattr(self, k)]
+        return f"StorageTarget({', '.join(shown)})"
+
+    def __reduce__(self) -> NoReturn:
+        # Dynamic providers pickle whatever they hold into state; refusing here keeps secrets out of it.
+        raise TypeError("StorageTarget holds credentials and must not be pickled; resolve it inside each call instead.")
+
+    def validate(self) -> None:
+        """Raise CredentialsError naming the first setting that cannot work. Makes no request."""
+        if self.connection_string is not None:
+            clash = [k for k in (*_LOCATION[:2], *_SECRETS) if getattr(self, k)]
+            if clash:
+                _fail(f"a connection string already names the account and its secret, so {' and '.join(clash)} "
+                      "cannot be given with it; pass one or the other")
+            parsed = _parse_connection_string(self.connection_string)
+            _check_secrets(parsed.account_key, parsed.sas_token, what="the connection string")
+            _check_endpoint(parsed.endpoint or "", what="the connection string's blob endpoint")
+            if parsed.account_key and not parsed.account_name:
+                _fail("the connection string has AccountKey but no AccountName; add AccountName=<account>")
+            _check_auth_scheme(parsed.endpoint or "", secret=bool(parsed.account_key or parsed.sas_token))
+            return
+        _check_secrets(self.account_key, self.sas_token, what="the settings")
+        if self.account_url is None and self.account_name is None:
+            _fail(f"no storage account given; pass --account-url, --account-name or --connection-string, or set "
+                  f"{ENV_CONNECTION_STRING} or {ENV_ACCOUNT}")
+        if self.account_name is not None and not _ACCOUNT_NAME.fullmatch(self.account_name):
+            _fail(f"account name {self.account_name!r} is not 3 to 24 lowercase letters and digits; "
+                  "check the storage account's name")
+        if not _SUFFIX.fullmatch(self.endpoint_suffix):
+            _fail(f"endpoint suffix {self.endpoint_suffix!r} is not a DNS suffix; use e.g. core.windows.net or "
+                  "core.chinacloudapi.cn (no scheme, no slash)")
+        if self.account_url is not None:
+            _check_endpoint(self.account_url, what=f"account URL {self.account_url!r}")
+            derived = _account_from_url(self.account_url)
+            if self.account_name and derived and derived != self.account_name:
+                _fail(f"account URL {self.account_url!r} belongs to account {derived!r}, not account name "
+                      f"{self.account_name!r}; give matching values or only one of them")
+        if self.account_key and not self._key_account_name():
+            _fail(f"an account key needs the account name, which account URL {self.account_url!r} does not show; "
+                  "add --account-name")
+        _check_auth_scheme(self.blob_endpoint, secret=bool(self.account_key or self.sas_token))
+
+    @property
+    def blob_endpoint(self) -> str:
+        """The account's blob endpoint URL, without trailing slash and never with a key or SAS."""
+        if self.connection_string is not None:
+            return (_parse_connection_string(self.connection_string).endpoint or "").rstrip("/")
+        if self.account_url is not None:
+            return self.account_url.rstrip("/")
+        if self.account_name is not None:
+            return f"https://{self.account_name}.blob.{self.endpoint_suffix}"
+        _fail(f"no storage account given; pass --account-url, --account-name or --connection-string, or set "
+              f"{ENV_CONNECTION_STRING} or {ENV_ACCOUNT}")
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret string this target holds, for scrubbing messages."""
+        found = [self.account_key, self.sas_token]
+        if self.connection_string:
+            parsed = _parse_connection_string(self.connection_string, strict=False)
+            found += [self.connection_string, parsed.account_key, parsed.sas_token]
+        return tuple(s for s in found if s)
+
+    def service_client(self, options: ClientOptions | None = None) -> BlobServiceClient:
+        """A new BlobServiceClient; use it in a `with` block and drop it after the call."""
+        self.validate()
+        from azure.storage.blob import BlobServiceClient
+
+        options = options or ClientOptions()
+        return BlobServiceClient(self.blob_endpoint, credential=self._credential(options), **options.client_kwargs())
+
+    def _credential(self, options: ClientOptions) -> Any:
+        from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
+
+        key, sas = self.account_key, self.sas_token
+        if self.connection_string is not None:
+            parsed = _parse_connection_string(self.connection_string)
+            key, sas = parsed.account_key, parsed.sas_token
+        if key:
+            return AzureNamedKeyCredential(self._key_account_name() or "", key)
+        if sas:
+            return AzureSasCredential(sas.lstrip("?"))
+        _check_auth_scheme(self.blob_endpoint, secret=False)
+        if options.credential is not None:
+            return options.credential
+        from azure.identity import DefaultAzureCredential
+
+        return DefaultAzureCredential()
+
+    def _key_account_name(self) -> str | None:
+        if self.connection_string is not None:
+            return _parse_connection_string(self.connection_string).account_name
+        return self.account_name or (_account_from_url(self.account_url) if self.account_url else None)
+
+    def _without_secrets(self) -> StorageTarget:
+        if self.connection_string is None:
+            return replace(self, account_key=None, sas_token=None)
+        parsed = _parse_connection_string(self.connection_string, strict=False)
+        if parsed.endpoint is None:
+            return self  # unparseable: keep it so validate() reports the real problem
+        return StorageTarget(account_url=parsed.endpoint, account_name=parsed.account_name)
+
+    def _secrets_only(self) -> StorageTarget:
+        if self.connection_string is None:
+            return StorageTarget(account_key=self.account_key, sas_token=self.sas_token)
+        parsed = _parse_connection_string(self.connection_string, strict=False)
+        return StorageTarget(account_key=None if parsed.sas_token else parsed.account_key, sas_token=parsed.sas_token)
+
+
+def _from_environ(environ: Mapping[str, str]) -> StorageTarget:
+    def get(name: str) -> str | None:
+        return environ.get(name) or None
+
+    login = (get(ENV_AUTH_MODE) or "").lower() == "login"
+    if not login and (connection_string := get(ENV_CONNECTION_STRING)):
+        return StorageTarget(connection_string=connection_string)
+    sas = None if login else get(ENV_SAS_TOKEN)
+    key = None if login or sas else get(ENV_KEY)  # like az: a SAS wins over a key
+    return StorageTarget(
+        account_url=get(ENV_ACCOUNT_URL), account_name=get(ENV_ACCOUNT), account_key=key, sas_token=sas
+    )
+
+
+def _same_endpoint(a: StorageTarget, b: StorageTarget) -> bool:
+    try:
+        return _normalized(a.blob_endpoint) == _normalized(b.blob_endpoint)
+    except VhdError:
+        return False
+
+
+def _normalized(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+def _parse_connection_string(text: str, *, strict: bool = True) -> _ConnectionString:
+    # Keys are case-insensitive; values may contain '=' (base64 keys, SAS tokens). Never echo the text.
+    items: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        key, sep, value = part.partition("=")
+        if not sep and strict:
+            _fail("the connection string has a part without '='; copy it again from the portal "
+                  "(Access keys) or use UseDevelopmentStorage=true")
+        items[key.strip().lower()] = value.strip()
+    if items.get("usedevelopmentstorage", "").lower() == "true":
+        if "developmentstorageproxyuri" in items and strict:
+            _fail("DevelopmentStorageProxyUri is not supported; use a full connection string with BlobEndpoint")
+        return _ConnectionString(DEV_BLOB_ENDPOINT, DEV_ACCOUNT, DEV_ACCOUNT_KEY, None)
+    name = items.get("accountname") or None
+    endpoint = items.get("blobendpoint") or None
+    if endpoint is None and name is not None:
+        protocol = items.get("defaultendpointsprotocol") or "https"
+        endpoint = f"{protocol}://{name}.blob.{items.get('endpointsuffix') or 'core.windows.net'}"
+    if endpoint is None and strict:
+        _fail("the connection string names no account; it needs AccountName or BlobEndpoint "
+              "(or UseDevelopmentStorage=true)")
+    if name is None and endpoint is not None:
+        name = _account_from_url(endpoint)
+    return _ConnectionString(
+        endpoint, name, items.get("accountkey") or None, items.get("sharedaccesssignature") or None
+    )
+
+
+def _account_from_url(url: str) -> str | None:
+    """The account an endpoint URL names: acct.blob.<suffix>, or the first path segment for emulators."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    labels = host.split(".")
+    if "blob" in labels[1:3]:
+        return labels[0]
+    if _is_ip_or_localhost(host):
+        segment = parts.path.strip("/").split("/")[0]
+        return segment or None
+    return None
+
+
+def _is_ip_or_localhost(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_endpoint(url: str, *, what: str) -> None:
+    try:
+        parts = urlsplit(url)
+        _port = parts.port  # raises on a malformed port
+    except ValueError:
+        _fail(f"{what} is not a valid URL; write it like https://<account>.blob.core.windows.net")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        _fail(f"{what} is not an http(s) URL; write it like https://<account>.blob.core.windows.net")
+    if parts.query or parts.fragment or "@" in parts.netloc:
+        _fail(f"{what} carries a query, fragment or user info; pass a SAS with --sas-token and give the bare "
+              "endpoint URL")
+    if len([s for s in parts.path.split("/") if s]) > 1:
+        _fail(f"{what} has more than an account in its path; give the account endpoint, not a container or blob URL")
+
+
+def _check_secrets(key: str | None, sas: str | None, *, what: str) -> None:
+    if key and sas:
+        _fail(f"both an account key and a SAS token are given in {what}; pass only one (az prefers the SAS)")
+    if key:
+        try:
+            base64.b64decode(key, validate=True)
+        except (binascii.Error, ValueError):
+            _fail(f"the account key in {what} is not base64; copy key1 or key2 again from the storage account")
+    if sas and "sig=" not in sas:
+        _fail(f"the SAS token in {what} has no sig= field; pass the whole query string, e.g. sv=...&sig=...")
+
+
+def _check_auth_scheme(endpoint: str, *, secret: bool) -> None:
+    if not secret and urlsplit(endpoint).scheme == "http":
+        _fail(f"blob endpoint {endpoint} is plain http and no account key or SAS was given, but Entra ID "
+              "tokens (DefaultAzureCredential) are only sent over https; use an https endpoint or pass a key or SAS")
+
+
+def _fail(sentence: str) -> NoReturn:
+    raise CredentialsError(sentence + ".")
+
+
+def _borrowed(transport: Any, connection_timeout: float, read_timeout: float) -> HttpTransport[Any, Any]:
+    """Wrap a caller's transport so that closing a client (done after every call) leaves it open.
+
+    The SDK applies client timeouts only to a transport it builds itself, so they are passed per request.
+    """
+    from azure.core.pipeline.transport import HttpTransport
+
+    class BorrowedTransport(HttpTransport[Any, Any]):
+        def __enter__(self) -> BorrowedTransport:
+            return self
+
+        def __exit__(self, *args: object) -> None:
+            pass
+
+        def open(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("connection_timeout", connection_timeout)
+            kwargs.setdefault("read_timeout", read_timeout)
+            return transport.send(request, **kwargs)
+
+    return BorrowedTransport()

@@ -1,0 +1,660 @@
+"""The one module that talks to Azure Storage: blank fixed VHDs in page blobs.
+
+Every operation checks its inputs before the first request, builds its client per call from a
+StorageTarget and closes it afterwards, and chains etag conditions from the blob it read, so a
+concurrent writer, or a late duplicate of one of our own retried requests, makes a write fail instead
+of clobbering anything. Requests on the happy path: create 2 (Put Blob, Put Page: 512 bytes at any
+size), inspect 3 (HEAD, ranged GET, and the page-list GET the SDK adds), grow 5 (HEAD, resize, new
+footer, clear old footer, commit size to metadata), delete 2 (HEAD, conditional DELETE).
+
+Metadata this tool writes, so that re-running any interrupted operation converges:
+  vhdcore_marker     random per create; proves a blob is ours after a lost response, and ownership for delete
+  vhdcore_unique_id  the footer's unique id (32 hex), so a footerless intermediate state keeps it
+  vhdcore_size       the committed disk size; length - 512 larger than it means a grow was interrupted
+
+Known limit: a Put Blob that the service receives only after the client gave up on it (every retry
+timed out) can still create an empty blob that carries our marker; `inspect` reports it and `delete`
+removes it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from azure.core import MatchConditions
+from azure.core.exceptions import AzureError, ClientAuthenticationError, ServiceRequestError, ServiceResponseError
+from azure.storage.blob import BlobClient, BlobProperties
+
+from .credentials import ClientOptions, StorageTarget
+from .errors import SizeError, VhdError
+from .footer import COOKIE, Footer, fixed_footer
+from .report import DiskReport
+from .sizes import FOOTER_SIZE, PAGE_BLOB_MAX, MiB, check_disk_size
+
+MARKER_KEY = "vhdcore_marker"
+UNIQUE_ID_KEY = "vhdcore_unique_id"
+SIZE_KEY = "vhdcore_size"
+PAGE = 512
+MAX_PUT_PAGE = 4 * MiB
+MAX_METADATA = 8 * 1024
+_ROUNDS = 3  # re-reads after an etag mismatch; our own lost-response retries need at most two
+_CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
+_METADATA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_UNIQUE_ID = re.compile(r"[0-9a-fA-F]{32}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_LEASE_CODES = {
+    "LeaseIdMissing", "LeaseIdMismatchWithBlobOperation", "LeaseIdMismatchWithLeaseOperation",
+    "LeaseNotPresentWithBlobOperation", "LeaseAlreadyPresent", "LeaseLost",
+}
+T = TypeVar("T")
+
+
+class BlobOperationError(VhdError):
+    """Azure Storage refused or failed an operation. The message is one sentence: what happened; the fix."""
+
+    def __init__(self, what: str, fix: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(f"{what}; {fix}.")
+        self.what, self.fix, self.status, self.code = what, fix, status, code
+
+    def amended(self, more: str) -> BlobOperationError:
+        """The same error with `more` appended to what happened."""
+        return type(self)(self.what + more, self.fix, status=self.status, code=self.code)
+
+
+class StorageError(BlobOperationError):
+    """Any other failure; `status` and `code` carry the HTTP status and Azure error code when there was one."""
+
+
+class BlobExistsError(BlobOperationError):
+    pass
+
+
+class BlobNotFoundError(BlobOperationError):
+    pass
+
+
+class ContainerNotFoundError(BlobOperationError):
+    pass
+
+
+class BlobLeasedError(BlobOperationError):
+    pass
+
+
+class AuthFailedError(BlobOperationError):
+    pass
+
+
+class ThrottledError(BlobOperationError):
+    pass
+
+
+class NotOwnedError(BlobOperationError):
+    pass
+
+
+class ShrinkRefusedError(BlobOperationError):
+    pass
+
+
+class InvalidDiskError(BlobOperationError):
+    """The blob is not a fixed VHD this tool can work on (wrong blob type, no valid footer)."""
+
+
+class _Stale(StorageError):
+    """412 ConditionNotMet: the blob changed since we read its etag (maybe by our own retried request)."""
+
+
+class BlobNameError(VhdError, ValueError):
+    """A container or blob name that Azure would reject."""
+
+
+@dataclass(frozen=True)
+class BlankVhdBlob:
+    url: str
+    container: str
+    name: str
+    size: int
+    blob_length: int
+    unique_id: str  # 32 lowercase hex digits, the footer bytes in on-disk order
+    etag: str
+
+
+@dataclass(frozen=True)
+class BlobInspection:
+    report: DiskReport
+    url: str
+    blob_length: int
+    blob_type: str
+    lease_state: str
+    etag: str
+    metadata: dict[str, str]
+
+    @property
+    def unique_id(self) -> str | None:
+        footer = self.report.footer
+        return footer.unique_id.hex() if footer is not None and footer.cookie == COOKIE else None
+
+
+# --- validation, before any request -------------------------------------------------------------------
+
+
+def validate_container_name(name: str) -> None:
+    """Azure's container naming rules (3-63 lowercase letters, digits, single inner hyphens) or `$root`."""
+    if isinstance(name, str) and (name == "$root" or _CONTAINER.fullmatch(name)):
+        return
+    rule = (
+        "must be 3 to 63 characters" if not isinstance(name, str) or not 3 <= len(name) <= 63
+        else "must start and end with a letter or digit" if name[0] == "-" or name[-1] == "-"
+        else "must not contain two hyphens in a row" if "--" in name
+        else "may contain only lowercase letters, digits and hyphens"
+    )
+    raise BlobNameError(f"container name {name!r} {rule}, as Azure requires; rename it, for example to 'vhds'.")
+
+
+def validate_blob_name(name: str) -> None:
+    """Azure's blob naming rules, plus refusals for names that URLs or tools would silently change."""
+    rule = None
+    if not isinstance(name, str) or not 1 <= len(name) <= 1024:
+        rule = "must be 1 to 1024 characters"
+    elif _CONTROL.search(name):
+        rule = "must not contain control characters"
+    elif name.endswith((".", "/")):
+        rule = "must not end with a dot or a slash"
+    elif name.startswith("/") or "//" in name or any(s in (".", "..") for s in name.split("/")):
+        rule = "must not have empty, '.' or '..' path segments"
+    elif name.count("/") >= 254:
+        rule = "must have fewer than 255 path segments"
+    if rule:
+        raise BlobNameError(f"blob name {name!r} {rule}, as Azure requires; choose a name like 'disks/data-01.vhd'.")
+
+
+def _check_size(size: object) -> int:
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise SizeError(f"size {size!r} is not a whole number of bytes; pass an int such as 10 * GiB.")
+    return check_disk_size(size)
+
+
+def _check_unique_id(unique_id: str | None) -> str | None:
+    if unique_id is None:
+        return None
+    if not isinstance(unique_id, str) or not _UNIQUE_ID.fullmatch(unique_id):
+        raise VhdError(f"unique id {unique_id!r} must be 32 hex digits, as create printed it; copy it again.")
+    return unique_id.lower()
+
+
+def validate_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
+    """User metadata as Azure accepts it (names are C# identifiers; values printable ASCII); vhdcore_* is ours."""
+    checked: dict[str, str] = {}
+    for key, value in (metadata or {}).items():
+        if not isinstance(key, str) or not _METADATA_NAME.fullmatch(key):
+            raise VhdError(f"metadata name {key!r} is not a C# identifier, as Azure requires; use letters, digits, _.")
+        if key.lower().startswith("vhdcore_") or key.lower() in (k.lower() for k in checked):
+            raise VhdError(f"metadata name {key!r} is reserved for this tool or repeated; rename it.")
+        if not isinstance(value, str) or not value.isascii() or not value.isprintable() or value != value.strip():
+            raise VhdError(f"metadata {key!r} value {value!r} must be printable ASCII without surrounding spaces.")
+        checked[key] = value
+    if sum(len(k) + len(v) for k, v in checked.items()) > MAX_METADATA - 200:  # room for our three entries
+        raise VhdError(f"metadata totals more than {MAX_METADATA - 200} bytes; Azure allows 8 KiB, shorten it.")
+    return checked
+
+
+_check_metadata = validate_metadata  # the name providers/vhd_inputs.py imported before it was public
+
+
+def _check_page(offset: int, length: int) -> None:
+    # Azurite accepts what Azure rejects, so the service limits are enforced here.
+    if offset % PAGE or length % PAGE or not 0 < length <= MAX_PUT_PAGE or offset + length > PAGE_BLOB_MAX:
+        raise VhdError(f"page write of {length} bytes at {offset} breaks Azure's rules (512-byte aligned, "
+                       "at most 4 MiB, inside 8 TiB); this is a bug in vhdcore, please report it.")
+
+
+# --- the four operations -------------------------------------------------------------------------------
+
+
+def create_blank_vhd(
+    target: StorageTarget,
+    *,
+    container: str,
+    name: str,
+    size: int,
+    metadata: Mapping[str, str] | None = None,
+    unique_id: bytes | None = None,
+    timestamp: datetime | float | None = None,
+    options: ClientOptions | None = None,
+) -> BlankVhdBlob:
+    """Create `container/name` as a blank fixed VHD: an empty page blob of size + 512 and one footer write.
+
+    Never replaces an existing blob (BlobExistsError). If the footer cannot be written, the new blob is
+    deleted again, so no footerless blob is left behind.
+    """
+    validate_container_name(container)
+    validate_blob_name(name)
+    size = _check_size(size)
+    user_metadata = validate_metadata(metadata)
+    footer = fixed_footer(size, timestamp=timestamp, unique_id=unique_id)
+    target.validate()
+    marker = secrets.token_hex(16)
+    ours = {**user_metadata, MARKER_KEY: marker, UNIQUE_ID_KEY: footer.unique_id.hex(), SIZE_KEY: str(size)}
+    with _session(target, container, name, options) as s:
+        etag = _create_or_adopt(s, size + FOOTER_SIZE, ours, marker)
+        etag = _write_first_footer(s, footer, etag, marker)
+    return BlankVhdBlob(s.url, container, name, size, size + FOOTER_SIZE, footer.unique_id.hex(), etag)
+
+
+def inspect_blank_vhd(
+    target: StorageTarget, *, container: str, name: str, options: ClientOptions | None = None
+) -> BlobInspection | None:
+    """Properties plus the decoded last 512 bytes, with every footer and blob problem; None if there is no blob."""
+    validate_container_name(container)
+    validate_blob_name(name)
+    target.validate()
+    with _session(target, container, name, options) as s:
+        return _converge(s, lambda: _inspect_once(s), "reading it")
+
+
+def grow_blank_vhd(
+    target: StorageTarget,
+    *,
+    container: str,
+    name: str,
+    size: int,
+    unique_id: str | None = None,
+    options: ClientOptions | None = None,
+) -> BlankVhdBlob:
+    """Grow the disk to `size`, keeping its data and unique id; same size is a no-op, shrinking is refused.
+
+    Order: resize to size + 512, write the new footer, clear the old footer page (now inside the data
+    area), then record the size in metadata. Running it again after a failure at any step finishes the job.
+    """
+    validate_container_name(container)
+    validate_blob_name(name)
+    size = _check_size(size)
+    expected = _check_unique_id(unique_id)
+    target.validate()
+    when = time.time()
+    with _session(target, container, name, options) as s:
+        return _converge(s, lambda: _grow_once(s, size, expected, when), f"growing it to {size} bytes")
+
+
+def delete_blank_vhd(
+    target: StorageTarget, *, container: str, name: str, unique_id: str | None, options: ClientOptions | None = None
+) -> bool:
+    """Delete the blob and its snapshots if it is the disk the caller created; True deleted, False already gone.
+
+    With `unique_id`, the blob's unique id (metadata, else footer) must match it; without, the blob must
+    carry this tool's marker. Leased blobs are refused (BlobLeasedError); leases are never broken.
+    """
+    validate_container_name(container)
+    validate_blob_name(name)
+    expected = _check_unique_id(unique_id)
+    target.validate()
+    seen: list[bool] = []
+    with _session(target, container, name, options) as s:
+        return _converge(s, lambda: _delete_once(s, expected, seen), "deleting it")
+
+
+# --- steps ---------------------------------------------------------------------------------------------
+
+
+def _create_or_adopt(s: _Session, length: int, metadata: dict[str, str], marker: str) -> str:
+    try:
+        return s.create(length, metadata)
+    except BlobOperationError as exc:
+        # 409, or no answer at all after the retries: an attempt of ours may have landed with its reply lost.
+        if not isinstance(exc, BlobExistsError) and not (isinstance(exc, StorageError) and exc.status is None):
+            raise
+        props = s.head()
+        if props is not None and _meta(props, MARKER_KEY) == marker and props.size == length:
+            return str(props.etag)
+        raise
+
+
+def _write_first_footer(s: _Session, footer: Footer, etag: str, marker: str) -> str:
+    for _ in range(_ROUNDS):
+        try:
+            return s.put_page(footer.pack(), footer.current_size, etag, "writing the footer of")
+        except _Stale:
+            props = s.head()  # a retried write of ours that landed changes the etag too
+            if props is None or _meta(props, MARKER_KEY) != marker or props.size != footer.current_size + FOOTER_SIZE:
+                raise StorageError(
+                    f"blob {s.url} was replaced or deleted by another writer while it was being created, and was "
+                    "left as it is", "find out what else writes to that name, then create the disk again"
+                ) from None
+            etag = str(props.etag)
+        except BlobOperationError as exc:
+            raise exc.amended(_discard(s, etag, marker)) from None
+    raise _kept_changing(s, "creating it")
+
+
+def _discard(s: _Session, etag: str, marker: str) -> str:
+    """Delete the blob this create made (and nothing else); returns how that went, for the error message."""
+    try:
+        try:
+            s.delete(etag)
+        except _Stale:
+            props = s.head()
+            if props is not None and _meta(props, MARKER_KEY) == marker:
+                s.delete(str(props.etag))
+    except BlobNotFoundError:
+        pass
+    except BlobOperationError:
+        return (f", and removing the footerless blob failed too (delete it with `python -m vhdcore blob delete "
+                f"--container {s.container} --name {s.name}`)")
+    return ", so the half-created blob was deleted again"
+
+
+def _inspect_once(s: _Session) -> BlobInspection | None:
+    props = s.head()
+    if props is None:
+        return None
+    tail = s.read(props.size - FOOTER_SIZE, FOOTER_SIZE, str(props.etag)) if props.size >= FOOTER_SIZE else b""
+    return _inspection(s.url, props, tail)
+
+
+def _inspection(url: str, props: BlobProperties, tail: bytes) -> BlobInspection:
+    length, blob_type = props.size, _text(props.blob_type)
+    problems = []
+    if blob_type != "PageBlob":
+        problems.append(f"blob type is {blob_type}, not PageBlob; Azure attaches only page blobs as disks.")
+    if length % PAGE or length > PAGE_BLOB_MAX:
+        problems.append(f"length {length} is not a multiple of 512 within 8 TiB, as a page blob must be.")
+    recorded = _meta_int(props, SIZE_KEY)
+    if recorded is not None and recorded != length - FOOTER_SIZE:
+        problems.append(f"metadata records disk size {recorded} but the length says {length - FOOTER_SIZE}: a grow "
+                        f"was interrupted; run blob grow with --size {length - FOOTER_SIZE} to finish it.")
+    report = DiskReport.from_tail(tail, length, container_problems=tuple(problems), url=url, blob_length=length)
+    return BlobInspection(
+        report, url, length, blob_type, _text(props.lease.state), str(props.etag), dict(props.metadata or {})
+    )
+
+
+@dataclass(frozen=True)
+class _Disk:
+    size: int  # committed disk size: the old footer sits at this offset
+    unique_id: str
+    adopted: bool  # no vhdcore metadata yet: record it before the first change, for crash recovery
+
+
+def _grow_once(s: _Session, size: int, expected: str | None, when: float) -> BlankVhdBlob:
+    props = _existing(s, "growing")
+    disk = _disk_of(s, props)
+    _check_owner(s, disk.unique_id, expected, "grown")
+    length = props.size
+    pending = length - FOOTER_SIZE if length - FOOTER_SIZE != disk.size else None  # interrupted grow's target
+    floor = pending or disk.size
+    if size < floor:
+        raise ShrinkRefusedError(
+            f"disk {s.url} is {floor} bytes{' (counting an unfinished grow)' if pending else ''}, so growing it to "
+            f"{size} would shrink it, and a page blob loses its data past a shrink",
+            f"pass --size {floor} or more, or create a new, smaller disk",
+        )
+    if size == disk.size and pending is None:
+        return BlankVhdBlob(s.url, s.container, s.name, size, length, disk.unique_id, str(props.etag))
+    footer = fixed_footer(size, timestamp=when, unique_id=bytes.fromhex(disk.unique_id))
+    metadata = {**(props.metadata or {}), SIZE_KEY: str(disk.size), UNIQUE_ID_KEY: disk.unique_id}
+    try:
+        etag = str(props.etag)
+        if disk.adopted:
+            etag = s.set_metadata(metadata, etag)
+        if length != size + FOOTER_SIZE:
+            etag = s.resize(size + FOOTER_SIZE, etag)
+        etag = s.put_page(footer.pack(), size, etag, "writing the new footer of")
+        for old in sorted({disk.size, pending or disk.size} - {size}):
+            # Right after our own resize the etag chain proves the old footer is still there; after an
+            # interruption someone may have written the disk since, so look before clearing.
+            if pending is None or _holds_footer(s, old, etag):
+                etag = s.clear_page(old, etag)
+        etag = s.set_metadata({**metadata, SIZE_KEY: str(size)}, etag)
+    except _Stale:
+        raise
+    except BlobOperationError as exc:
+        raise exc.amended(", leaving the grow unfinished with the data intact (grow again finishes it)") from None
+    return BlankVhdBlob(s.url, s.container, s.name, size, size + FOOTER_SIZE, disk.unique_id, etag)
+
+
+def _disk_of(s: _Session, props: BlobProperties) -> _Disk:
+    size, unique_id = _meta_int(props, SIZE_KEY), _meta(props, UNIQUE_ID_KEY)
+    if size and unique_id and _UNIQUE_ID.fullmatch(unique_id) and size + FOOTER_SIZE <= props.size:
+        return _Disk(size, unique_id.lower(), adopted=False)
+    footer = _footer_at(s, props.size - FOOTER_SIZE, str(props.etag)) if props.size > FOOTER_SIZE else None
+    if footer is None or footer.azure_problems(props.size) or footer.spec_problems():
+        raise InvalidDiskError(
+            f"blob {s.url} does not end in a valid fixed VHD footer and has no vhdcore metadata, so it cannot be grown",
+            "run blob inspect on it to see what is wrong",
+        )
+    return _Disk(footer.current_size, footer.unique_id.hex(), adopted=True)
+
+
+def _holds_footer(s: _Session, offset: int, etag: str) -> bool:
+    footer = _footer_at(s, offset, etag)
+    return footer is not None and footer.cookie == COOKIE and footer.checksum_valid and footer.current_size == offset
+
+
+def _footer_at(s: _Session, offset: int, etag: str) -> Footer | None:
+    raw = s.read(offset, FOOTER_SIZE, etag)
+    return Footer.unpack(raw) if len(raw) == FOOTER_SIZE else None
+
+
+def _delete_once(s: _Session, expected: str | None, seen: list[bool]) -> bool:
+    props = s.head()
+    if props is None:
+        return bool(seen)  # gone now, but present in an earlier round: our own lost-response delete
+    seen.append(True)
+    _refuse_leased(s, props, "deleting")
+    if expected is None:
+        if _meta(props, MARKER_KEY) is None:
+            raise NotOwnedError(
+                f"blob {s.url} carries no vhdcore marker, so this tool did not create it and did not delete it",
+                "pass --unique-id with its footer's unique id if you are sure it is the disk you created",
+            )
+    else:
+        actual = _meta(props, UNIQUE_ID_KEY)
+        if actual is None:
+            footer = _footer_at(s, props.size - FOOTER_SIZE, str(props.etag)) if props.size >= FOOTER_SIZE else None
+            actual = footer.unique_id.hex() if footer is not None and footer.cookie == COOKIE else None
+        _check_owner(s, actual, expected, "deleted")
+    with suppress(BlobNotFoundError):  # deleted between our read and our delete: the outcome is the same
+        s.delete(str(props.etag))
+    return True
+
+
+def _existing(s: _Session, verb: str) -> BlobProperties:
+    props = s.head()
+    if props is None:
+        raise BlobNotFoundError(f"blob {s.url} does not exist", "check --container and --name, or create it first")
+    _refuse_leased(s, props, verb)
+    if _text(props.blob_type) != "PageBlob":
+        raise InvalidDiskError(f"blob {s.url} is a {_text(props.blob_type)}, not a page blob, so it is not a disk",
+                               "check --container and --name")
+    return props
+
+
+def _refuse_leased(s: _Session, props: BlobProperties, verb: str) -> None:
+    if _text(props.lease.status) == "locked":
+        raise BlobLeasedError(*_leased(f"{verb} {s.url}"))
+
+
+def _leased(doing: str) -> tuple[str, str]:
+    return (f"{doing} was refused because the blob has an active lease (a VM probably has the disk attached)",
+            "detach the disk or release the lease first (this tool never breaks leases)")
+
+
+def _check_owner(s: _Session, actual: str | None, expected: str | None, done: str) -> None:
+    if expected is not None and actual != expected:
+        raise NotOwnedError(
+            f"blob {s.url} has unique id {actual or 'none'}, not {expected}, so it was not {done}",
+            "pass the unique id that create printed for this disk, or check --container and --name",
+        )
+
+
+def _converge(s: _Session, step: Callable[[], T], doing: str) -> T:
+    """Run a read-then-conditional-write step again when the blob changed under it (412 ConditionNotMet).
+
+    Not a transport retry (azure-core does those): a retried write of ours that landed changes the etag,
+    and the next round re-reads the blob and carries on from the state it finds.
+    """
+    for _ in range(_ROUNDS):
+        try:
+            return step()
+        except _Stale:
+            continue
+    raise _kept_changing(s, doing)
+
+
+def _kept_changing(s: _Session, doing: str) -> StorageError:
+    return StorageError(f"blob {s.url} kept changing while {doing}", "make sure nothing else writes to it, then retry")
+
+
+def _meta(props: BlobProperties, key: str) -> str | None:
+    # Metadata names are case-insensitive in Azure; the SDK returns them as stored.
+    return next((v for k, v in (props.metadata or {}).items() if k.lower() == key), None)
+
+
+def _meta_int(props: BlobProperties, key: str) -> int | None:
+    value = _meta(props, key)
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _text(value: Any) -> str:
+    """The plain string of an SDK str-enum (BlobType.PAGEBLOB -> 'PageBlob')."""
+    return str(getattr(value, "value", value))
+
+
+# --- the session: one BlobClient, every call translated ------------------------------------------------
+
+
+@contextmanager
+def _session(target: StorageTarget, container: str, name: str, options: ClientOptions | None) -> Iterator[_Session]:
+    url = f"{target.blob_endpoint}/{container}/{quote(name, safe='/')}"
+    with target.service_client(options) as service:
+        yield _Session(service.get_blob_client(container, name), target, container, name, url)
+
+
+@dataclass(frozen=True)
+class _Session:
+    blob: BlobClient
+    target: StorageTarget
+    container: str
+    name: str
+    url: str
+
+    def head(self) -> BlobProperties | None:
+        try:
+            return self.blob.get_blob_properties()
+        except AzureError as exc:
+            error = self.translate(exc, f"reading the properties of {self.url}")
+        if isinstance(error, BlobNotFoundError):
+            return None
+        raise error
+
+    def create(self, length: int, metadata: dict[str, str]) -> str:
+        return self._etag(f"creating {self.url}", lambda: self.blob.create_page_blob(
+            length, metadata=metadata, match_condition=MatchConditions.IfMissing))
+
+    def put_page(self, page: bytes, offset: int, etag: str, doing: str) -> str:
+        _check_page(offset, len(page))
+        return self._etag(f"{doing} {self.url}", lambda: self.blob.upload_page(
+            page, offset=offset, length=len(page), validate_content=True, **_if(etag)))
+
+    def clear_page(self, offset: int, etag: str) -> str:
+        _check_page(offset, PAGE)
+        return self._etag(f"clearing the old footer of {self.url}", lambda: self.blob.clear_page(
+            offset=offset, length=PAGE, **_if(etag)))
+
+    def resize(self, length: int, etag: str) -> str:
+        return self._etag(f"resizing {self.url}", lambda: self.blob.resize_blob(length, **_if(etag)))
+
+    def set_metadata(self, metadata: dict[str, str], etag: str) -> str:
+        return self._etag(f"recording the disk size of {self.url}", lambda: self.blob.set_blob_metadata(
+            metadata, **_if(etag)))
+
+    def read(self, offset: int, length: int, etag: str) -> bytes:
+        return bytes(self._call(f"reading {self.url}", lambda: self.blob.download_blob(
+            offset=offset, length=length, **_if(etag)).readall()))
+
+    def delete(self, etag: str) -> None:
+        self._call(f"deleting {self.url}", lambda: self.blob.delete_blob(delete_snapshots="include", **_if(etag)))
+
+    def _etag(self, doing: str, call: Callable[[], Mapping[str, Any]]) -> str:
+        return str(self._call(doing, call)["etag"])
+
+    def _call(self, doing: str, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except AzureError as exc:
+            # `from None`: SDK messages can quote request URLs, and those carry the SAS.
+            raise self.translate(exc, doing) from None
+
+    def translate(self, exc: AzureError, doing: str) -> BlobOperationError:
+        """One sentence for an SDK error, chosen by HTTP status and Azure error code."""
+        response = getattr(exc, "response", None)
+        status: int | None = getattr(response, "status_code", None)
+        code = _text(getattr(exc, "error_code", None) or "") or None
+        if code is None and response is not None:
+            code = response.headers.get("x-ms-error-code")
+        shown = f"HTTP {status} {code or ''}".strip()
+        endpoint = self.target.blob_endpoint
+        if status is None:
+            return self._no_answer(exc, doing)
+        if status == 403:
+            return AuthFailedError(
+                f"storage account {endpoint} refused the credentials while {doing} ({shown})",
+                "check the account key, the SAS token's permissions (read, write, create, delete) and expiry, or "
+                "your Entra ID role (Storage Blob Data Contributor)", status=status, code=code)
+        if status == 404 and code == "ContainerNotFound":
+            return ContainerNotFoundError(f"container {self.container!r} does not exist in {endpoint}",
+                                          "create it first (this tool never creates or deletes containers)",
+                                          status=status, code=code)
+        if status == 404 and code == "BlobNotFound":
+            return BlobNotFoundError(f"blob {self.url} does not exist", "check --container and --name",
+                                     status=status, code=code)
+        if status == 409 and code == "BlobAlreadyExists":
+            return BlobExistsError(f"blob {self.url} already exists and was left untouched",
+                                   "choose another name, or delete that blob first if it is yours",
+                                   status=status, code=code)
+        if code in _LEASE_CODES:
+            return BlobLeasedError(*_leased(doing), status=status, code=code)
+        if status == 412 and code == "ConditionNotMet":
+            return _Stale(f"blob {self.url} changed while {doing}", "run it again", status=status, code=code)
+        if status == 503 or (status == 500 and code == "OperationTimedOut"):
+            return ThrottledError(f"Azure Storage kept throttling or timing out ({shown}) while {doing}, even after "
+                                  "retries", "wait a few minutes and run it again", status=status, code=code)
+        if status == 404:
+            return StorageError(f"storage account {endpoint} was not found ({shown}) while {doing}",
+                                "check the account name or URL", status=status, code=code)
+        detail = self._redact((str(exc.message or "").splitlines() or [type(exc).__name__])[0])
+        return StorageError(f"Azure Storage answered {shown} while {doing}: {detail}",
+                            "look the error code up in the Blob service error codes, fix the cause and run it again",
+                            status=status, code=code)
+
+    def _no_answer(self, exc: AzureError, doing: str) -> BlobOperationError:
+        detail = self._redact((str(exc.message or "").splitlines() or [type(exc).__name__])[0])
+        endpoint = self.target.blob_endpoint
+        if isinstance(exc, ClientAuthenticationError):
+            return AuthFailedError(f"no credential for {endpoint} worked while {doing} ({detail})",
+                                   "check the account key or SAS, or sign in with az login or a managed identity")
+        if isinstance(exc, ServiceRequestError):
+            return StorageError(f"could not reach {endpoint} while {doing}, even after retries ({detail})",
+                                "check the account URL and the network, then run it again")
+        if isinstance(exc, ServiceResponseError):
+            return StorageError(f"the connection to {endpoint} broke or timed out while {doing}, even after retries "
+                                f"({detail})", "run it again; every operation is safe to repeat")
+        return StorageError(f"the Azure SDK failed while {doing} ({detail})", "run it again")
+
+    def _redact(self, text: str) -> str:
+        for secret in self.target.secrets:
+            text = text.replace(secret, "<redacted>")
+        return re.sub(r"(?i)\bsig=[^&\s'\"]*", "sig=<redacted>", text)
+
+
+def _if(etag: str) -> dict[str, Any]:
+    return {"etag": etag, "match_condition": MatchConditions.IfNotModified}
