@@ -1,0 +1,341 @@
+"""Fault injection and request counting for tests and the benchmark, against a real Azurite.
+
+FaultProxy is a loopback HTTP reverse proxy (stdlib, one thread per connection) that sits between the
+SDK and Azurite. Shared Key signs the method, path, query and x-ms-* headers but not the port, so
+clients pointed at the proxy authenticate unchanged. On the Nth request matching a method, path regex
+and query regex it can answer an Azure-style error without forwarding, reset the connection before
+forwarding, forward and then reset (the write happened, the reply is lost), or hold the request past
+the client's read timeout and forward it late. It logs every request with its body size.
+
+CountingTransport is the SDK-side counter: every attempt the pipeline sends, retries included.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import socket
+import struct
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from azure.core.pipeline.transport import RequestsTransport
+
+Action = Literal["status", "reset", "forward_reset", "delay"]
+ACTIONS: tuple[Action, ...] = ("status", "reset", "forward_reset", "delay")
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "upgrade"}
+
+
+@dataclass
+class Fault:
+    """Fire `action` on the `nth` matching request, then on the next `times - 1` matches (-1: forever)."""
+
+    action: Action
+    method: str | None = None
+    path: str | None = None  # regex searched in the URL path
+    query: str | None = None  # regex searched in the raw query string; "^$" means no query
+    nth: int = 1
+    times: int = 1
+    status: int = 503
+    code: str = "ServerBusy"
+    delay: float = 1.0
+    seen: int = 0
+    fired: int = 0
+
+    @classmethod
+    def server_busy(cls, **match: Any) -> Fault:
+        return cls("status", status=503, code="ServerBusy", **match)
+
+    @classmethod
+    def operation_timed_out(cls, **match: Any) -> Fault:
+        return cls("status", status=500, code="OperationTimedOut", **match)
+
+    def take(self, method: str, path: str, query: str) -> bool:
+        """Count a request and say whether the fault fires on it."""
+        if self.method and method != self.method:
+            return False
+        if self.path is not None and not re.search(self.path, path):
+            return False
+        if self.query is not None and not re.search(self.query, query):
+            return False
+        self.seen += 1
+        if self.seen < self.nth or (self.times >= 0 and self.fired >= self.times):
+            return False
+        self.fired += 1
+        return True
+
+
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    path: str
+    query: str
+    body_bytes: int
+    status: int | None  # None when the client got no HTTP answer
+    fault: Action | None
+
+
+@dataclass
+class FaultProxy:
+    upstream: str  # e.g. http://127.0.0.1:10000
+    faults: list[Fault] = field(default_factory=list)
+    log: list[Seen] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="faultproxy", daemon=True)
+
+    def __enter__(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.drain()
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def endpoint(self, account: str = "devstoreaccount1") -> str:
+        return f"{self.url}/{account}"
+
+    def add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        """Forget faults and the log (after waiting for requests still held)."""
+        self.drain()
+        with self._lock:
+            self.faults.clear()
+            self.log.clear()
+
+    def drain(self, timeout: float = 30) -> None:
+        """Wait until no request is in flight, so late (delayed) writes have landed before checking storage."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._in_flight == 0, timeout):
+                raise TimeoutError(f"{self._in_flight} proxied requests still in flight after {timeout} s")
+
+    @property
+    def requests(self) -> int:
+        return len(self.log)
+
+    @property
+    def body_bytes(self) -> int:
+        return sum(s.body_bytes for s in self.log)
+
+    def _begin(self, method: str, path: str, query: str) -> Fault | None:
+        with self._lock:
+            self._in_flight += 1
+            return next((f for f in self.faults if f.take(method, path, query)), None)
+
+    def _end(self, seen: Seen) -> None:
+        with self._idle:
+            self.log.append(seen)
+            self._in_flight -= 1
+            self._idle.notify_all()
+
+
+class _Dropped(Exception):
+    """The client connection was reset on purpose; stop handling it."""
+
+
+def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
+    upstream = urlsplit(proxy.upstream)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except (_Dropped, ConnectionError, OSError):
+                self.close_connection = True
+
+        def do_any(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            split = urlsplit(self.path)
+            fault = proxy._begin(self.command, split.path, split.query)
+            self.status: int | None = None  # what the client got, or Azurite's answer to a late forward
+            try:
+                self.serve(fault, body)
+            finally:
+                action = fault.action if fault else None
+                proxy._end(Seen(self.command, split.path, split.query, len(body), self.status, action))
+
+        do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = do_any
+
+        def serve(self, fault: Fault | None, body: bytes) -> None:
+            if fault is None:
+                self.relay(*self.forward(body))
+            elif fault.action == "status":
+                self.azure_error(fault.status, fault.code)
+            elif fault.action == "reset":
+                self.reset()
+            elif fault.action == "forward_reset":
+                self.forward(body)
+                self.reset()
+            else:
+                time.sleep(fault.delay)  # the client times out and retries; this copy lands late
+                response = self.forward(body)
+                try:
+                    self.relay(*response)
+                except OSError:
+                    raise _Dropped from None
+
+        def forward(self, body: bytes) -> tuple[http.client.HTTPResponse, bytes]:
+            conn = http.client.HTTPConnection(upstream.hostname or "127.0.0.1", upstream.port, timeout=60)
+            try:
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                conn.request(self.command, self.path, body=body or None, headers=headers)
+                response = conn.getresponse()
+                self.status = response.status
+                return response, response.read()
+            finally:
+                conn.close()
+
+        def relay(self, response: http.client.HTTPResponse, data: bytes) -> None:
+            self.send_response_only(response.status, response.reason)
+            for key, value in response.getheaders():
+                if key.lower() not in _HOP_BY_HOP and not (key.lower() == "content-length" and self.command != "HEAD"):
+                    self.send_header(key, value)
+            if self.command != "HEAD":
+                self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def azure_error(self, status: int, code: str) -> None:
+            request_id = str(uuid.uuid4())
+            data = (
+                f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>Injected by '
+                f"FaultProxy.\nRequestId:{request_id}\nTime:{formatdate(usegmt=True)}</Message></Error>"
+            ).encode()
+            self.send_response_only(status)
+            for key, value in (
+                ("Content-Type", "application/xml"), ("x-ms-error-code", code), ("x-ms-request-id", request_id),
+                ("x-ms-version", self.headers.get("x-ms-version", "")), ("Date", formatdate(usegmt=True)),
+                ("Content-Length", str(0 if self.command == "HEAD" else len(data))),
+            ):
+                self.send_header(key, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+            self.status = status
+
+        def reset(self) -> None:
+            # SO_LINGER 0 makes close() send RST instead of FIN: the client sees "connection reset".
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            raise _Dropped
+
+    return Handler
+
+
+@dataclass(frozen=True)
+class Sent:
+    method: str
+    path: str
+    query: str
+    body_bytes: int
+    header_bytes: int
+
+
+class CountingTransport(RequestsTransport):
+    """RequestsTransport that records every request it sends (each retry attempt included)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.log: list[Sent] = []
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        split = urlsplit(request.url)
+        body = request.data if isinstance(request.data, (bytes, bytearray)) else b""
+        length = len(body) or int(request.headers.get("Content-Length") or 0)
+        headers = sum(len(k) + len(str(v)) + 4 for k, v in request.headers.items())
+        self.log.append(Sent(request.method, split.path, split.query, length, headers))
+        return super().send(request, **kwargs)
+
+    @property
+    def requests(self) -> int:
+        return len(self.log)
+
+    @property
+    def body_bytes(self) -> int:
+        return sum(s.body_bytes for s in self.log)
+
+    def reset(self) -> None:
+        self.log.clear()
+
+
+# --- what the page-blob tests share ----------------------------------------------------------------------
+
+
+def fast_options(**overrides: Any) -> Any:
+    """ClientOptions for tests: fast linear retries (3) and a short read timeout, so faults cost little time."""
+    from azure.storage.blob import LinearRetry
+
+    from vhdcore.credentials import ClientOptions
+
+    settings: dict[str, Any] = {
+        "retry_policy": LinearRetry(backoff=0.05, random_jitter_range=0, retry_total=3),
+        "read_timeout": 0.5,
+        "connection_timeout": 2.0,
+    }
+    return ClientOptions(**{**settings, **overrides})
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A blob as storage holds it, read directly from Azurite (no proxy): enough to compare states."""
+
+    length: int
+    etag: str
+    metadata: dict[str, str]
+    blob_type: str
+    content: bytes | None  # whole content for small blobs, else None
+
+    @property
+    def footer(self) -> Any:
+        from vhdcore.footer import Footer
+
+        return Footer.unpack(self.content[-512:]) if self.content and len(self.content) >= 512 else None
+
+    def is_valid_disk(self, size: int, unique_id: str | None = None) -> bool:
+        from vhdcore.report import DiskReport
+
+        if self.content is None or self.length != size + 512:
+            return False
+        report = DiskReport.from_tail(self.content[-512:], self.length)
+        if not report.azure_ready or report.footer is None:
+            return False
+        return unique_id is None or report.footer.unique_id.hex() == unique_id
+
+
+def stored(service: Any, container: str, name: str, *, max_bytes: int = 64 << 20) -> Stored | None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    blob = service.get_blob_client(container, name)
+    try:
+        props = blob.get_blob_properties()
+    except ResourceNotFoundError:
+        return None
+    content = blob.download_blob().readall() if props.size <= max_bytes else None
+    blob_type = str(getattr(props.blob_type, "value", props.blob_type))
+    return Stored(props.size, props.etag, dict(props.metadata), blob_type, content)

@@ -1,0 +1,242 @@
+"""Fault matrix: every request of create, grow and delete crossed with every fault kind, through FaultProxy.
+
+After each case the operation either succeeded or raised a one-sentence VhdError, and storage holds no
+blob or a valid VHD of the old or new size (with the data intact), or, for a pre-existing blob, exactly
+what was there before. Persistent faults and re-runs after a failure at each grow step are covered too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+from azurite_server import ACCOUNT_KEY, Azurite
+
+from tests.faultproxy import Fault, FaultProxy, Stored, fast_options, stored
+from vhdcore.credentials import StorageTarget
+from vhdcore.errors import VhdError
+from vhdcore.page_blob import (
+    BlobExistsError,
+    ThrottledError,
+    create_blank_vhd,
+    delete_blank_vhd,
+    grow_blank_vhd,
+    inspect_blank_vhd,
+)
+from vhdcore.sizes import MiB
+
+OLD, NEW = MiB, 3 * MiB
+UID = "00112233445566778899aabbccddeeff"
+DATA = b"\x5a" * 512  # written at offset 0 of the disk; must survive everything
+
+
+@dataclass(frozen=True)
+class Op:
+    """An operation under test: how to prepare the blob, run the operation, and which end states are fine."""
+
+    requests: tuple[tuple[str, str], ...]  # (method, query) of each request, in order, on the happy path
+    prepare: Callable[[BlobServiceClient, StorageTarget, str], None]
+    run: Callable[[StorageTarget, str, Any], object]
+    fine: Callable[[Stored | None, Stored | None], bool]  # (before, after) -> acceptable
+
+
+def made_disk(service: BlobServiceClient, target: StorageTarget, container: str) -> None:
+    create_blank_vhd(target, container=container, name="disk", size=OLD, unique_id=bytes.fromhex(UID))
+    service.get_blob_client(container, "disk").upload_page(DATA, offset=0, length=512)
+
+
+def foreign_blob(service: BlobServiceClient, target: StorageTarget, container: str) -> None:
+    blob = service.get_blob_client(container, "disk")
+    blob.create_page_blob(4096, metadata={"owner": "someone"})
+    blob.upload_page(b"\x77" * 4096, offset=0, length=4096)
+
+
+def valid(state: Stored | None, size: int) -> bool:
+    return state is not None and state.is_valid_disk(size, UID) and state.content is not None
+
+
+def kept_data(state: Stored | None) -> bool:
+    return state is not None and state.content is not None and state.content[:512] == DATA
+
+
+OPS = {
+    "create": Op(
+        (("PUT", ""), ("PUT", "comp=page")),
+        lambda service, target, container: None,
+        lambda target, container, options: create_blank_vhd(
+            target, container=container, name="disk", size=OLD, unique_id=bytes.fromhex(UID), options=options),
+        lambda before, after: after is None or valid(after, OLD),
+    ),
+    "create-over-existing": Op(
+        (("PUT", ""), ("HEAD", "")),
+        foreign_blob,
+        lambda target, container, options: create_blank_vhd(
+            target, container=container, name="disk", size=OLD, options=options),
+        lambda before, after: after == before,
+    ),
+    "grow": Op(
+        (("HEAD", ""), ("PUT", "comp=properties"), ("PUT", "comp=page"), ("PUT", "comp=page"),
+         ("PUT", "comp=metadata")),
+        made_disk,
+        lambda target, container, options: grow_blank_vhd(
+            target, container=container, name="disk", size=NEW, unique_id=UID, options=options),
+        lambda before, after: (valid(after, OLD) or valid(after, NEW)) and kept_data(after),
+    ),
+    "delete": Op(
+        (("HEAD", ""), ("DELETE", "")),
+        made_disk,
+        lambda target, container, options: delete_blank_vhd(
+            target, container=container, name="disk", unique_id=UID, options=options),
+        lambda before, after: after is None or after == before,
+    ),
+}
+FAULTS: dict[str, Callable[..., Fault]] = {
+    "503-ServerBusy": Fault.server_busy,
+    "500-OperationTimedOut": Fault.operation_timed_out,
+    "reset-before-forwarding": lambda **match: Fault("reset", **match),
+    "forward-then-reset": lambda **match: Fault("forward_reset", **match),
+    "delay-past-read-timeout": lambda **match: Fault("delay", delay=1.0, **match),  # read_timeout is 0.5 s
+}
+CASES = [(op, index, fault) for op in OPS for index in range(len(OPS[op].requests)) for fault in FAULTS]
+
+
+def test_matrix_size() -> None:
+    print(f"\nfault matrix: {len(CASES)} cases = {sum(len(o.requests) for o in OPS.values())} requests "
+          f"x {len(FAULTS)} fault kinds")
+    assert len(CASES) == 11 * 5
+
+
+@pytest.fixture
+def service(azurite: Azurite) -> Iterator[BlobServiceClient]:
+    with BlobServiceClient.from_connection_string(azurite.connection_string) as client:
+        yield client
+
+
+@pytest.fixture
+def direct(azurite: Azurite) -> StorageTarget:
+    return StorageTarget(connection_string=azurite.connection_string)
+
+
+@pytest.fixture
+def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
+    with FaultProxy(f"http://127.0.0.1:{azurite.port}") as running:
+        yield running
+
+
+def via(proxy: FaultProxy) -> StorageTarget:
+    return StorageTarget(account_url=proxy.endpoint(), account_key=ACCOUNT_KEY)
+
+
+@pytest.mark.parametrize("name", list(OPS))
+def test_the_matrix_covers_every_request(name: str, proxy: FaultProxy, service: Any, direct: StorageTarget,
+                                         container: str) -> None:
+    op = OPS[name]
+    op.prepare(service, direct, container)
+    try:
+        op.run(via(proxy), container, fast_options())
+    except BlobExistsError:
+        assert name == "create-over-existing"
+    assert tuple((s.method, s.query) for s in proxy.log) == op.requests
+
+
+@pytest.mark.parametrize(("name", "index", "fault"), CASES)
+def test_one_fault(name: str, index: int, fault: str, proxy: FaultProxy, service: Any, direct: StorageTarget,
+                   container: str) -> None:
+    op = OPS[name]
+    op.prepare(service, direct, container)
+    before = stored(service, container, "disk")
+    method, query = op.requests[index]
+    nth = 1 + op.requests[:index].count((method, query))  # grow writes two comp=page requests
+    rule = proxy.add(FAULTS[fault](method=method, path=f"/{container}/disk$", query=f"^{re.escape(query)}$", nth=nth))
+    try:
+        op.run(via(proxy), container, fast_options())
+    except VhdError as exc:
+        text = str(exc)
+        assert text.endswith(".") and "\n" not in text, text
+        assert name == "create-over-existing" and isinstance(exc, BlobExistsError), text
+    proxy.drain()  # a delayed request lands late: check storage only after it did
+    assert rule.fired == 1
+    after = stored(service, container, "disk")
+    assert op.fine(before, after), (before, after, proxy.log)
+
+
+# --- persistent faults: the operation fails cleanly, and running it again finishes the job ----------------
+
+
+@pytest.mark.parametrize("step", [("PUT", "comp=properties", 1), ("PUT", "comp=page", 1), ("PUT", "comp=page", 2),
+                                  ("PUT", "comp=metadata", 1)], ids=["resize", "footer", "clear", "commit"])
+def test_grow_failing_at_each_step_then_rerun(step: tuple[str, str, int], proxy: FaultProxy, service: Any,
+                                              direct: StorageTarget, container: str) -> None:
+    made_disk(service, direct, container)
+    method, query, nth = step
+    proxy.add(Fault.server_busy(method=method, query=f"^{query}$", nth=nth, times=-1))
+    with pytest.raises(ThrottledError, match="leaving the grow unfinished with the data intact"):
+        grow_blank_vhd(via(proxy), container=container, name="disk", size=NEW, options=fast_options())
+    found = inspect_blank_vhd(direct, container=container, name="disk")
+    assert found is not None and kept_data(stored(service, container, "disk"))
+    proxy.clear()
+    grown = grow_blank_vhd(via(proxy), container=container, name="disk", size=NEW, unique_id=UID)
+    after = stored(service, container, "disk")
+    assert grown.size == NEW and valid(after, NEW) and kept_data(after) and after is not None
+    assert after.content is not None and after.content[OLD : OLD + 512] == bytes(512)
+    assert after.metadata["vhdcore_size"] == str(NEW)
+
+
+def test_an_unfinished_grow_can_be_finished_at_a_bigger_size(proxy: FaultProxy, service: Any, direct: StorageTarget,
+                                                            container: str) -> None:
+    made_disk(service, direct, container)
+    proxy.add(Fault.server_busy(method="PUT", query="^comp=page$", nth=2, times=-1))  # the clear of the old footer
+    with pytest.raises(ThrottledError):
+        grow_blank_vhd(via(proxy), container=container, name="disk", size=2 * MiB, options=fast_options())
+    with pytest.raises(VhdError, match="counting an unfinished grow"):
+        grow_blank_vhd(direct, container=container, name="disk", size=OLD)
+    grow_blank_vhd(direct, container=container, name="disk", size=NEW)
+    after = stored(service, container, "disk")
+    assert valid(after, NEW) and kept_data(after) and after is not None and after.content is not None
+    assert after.content[OLD:NEW] == bytes(NEW - OLD)  # both stale footers (at 1 and 2 MiB) cleared
+
+
+def test_rerun_does_not_clear_data_written_over_an_old_footer_position(
+    proxy: FaultProxy, service: Any, direct: StorageTarget, container: str
+) -> None:
+    made_disk(service, direct, container)
+    proxy.add(Fault.server_busy(method="PUT", query="^comp=page$", nth=2, times=-1))
+    with pytest.raises(ThrottledError):
+        grow_blank_vhd(via(proxy), container=container, name="disk", size=NEW, options=fast_options())
+    # The disk was valid at NEW, so a guest may have written where the old footer was before the re-run.
+    service.get_blob_client(container, "disk").upload_page(b"\x66" * 512, offset=OLD, length=512)
+    grow_blank_vhd(direct, container=container, name="disk", size=NEW)
+    after = stored(service, container, "disk")
+    assert valid(after, NEW) and after is not None and after.content is not None
+    assert after.content[OLD : OLD + 512] == b"\x66" * 512
+
+
+@pytest.mark.parametrize("query", ["^$", "^comp=page$"], ids=["create", "footer"])
+def test_create_failing_persistently_leaves_no_blob(query: str, proxy: FaultProxy, service: Any,
+                                                    container: str) -> None:
+    proxy.add(Fault.server_busy(method="PUT", query=query, times=-1))
+    with pytest.raises(ThrottledError):
+        create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, options=fast_options())
+    assert stored(service, container, "disk") is None
+
+
+def test_create_whose_every_reply_is_lost_still_finishes(proxy: FaultProxy, service: Any, container: str) -> None:
+    proxy.add(Fault("forward_reset", method="PUT", query="^$", times=-1))
+    create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, unique_id=bytes.fromhex(UID),
+                     options=fast_options())
+    assert valid(stored(service, container, "disk"), OLD)
+
+
+def test_delete_failing_persistently_keeps_the_disk(proxy: FaultProxy, service: Any, direct: StorageTarget,
+                                                    container: str) -> None:
+    made_disk(service, direct, container)
+    before = stored(service, container, "disk")
+    proxy.add(Fault.server_busy(method="DELETE", times=-1))
+    with pytest.raises(ThrottledError):
+        delete_blank_vhd(via(proxy), container=container, name="disk", unique_id=UID, options=fast_options())
+    assert stored(service, container, "disk") == before
+    assert delete_blank_vhd(direct, container=container, name="disk", unique_id=UID) is True
