@@ -1,0 +1,107 @@
+"""BlankVhd: a blank fixed VHD in an Azure page blob, as a Pulumi resource.
+
+Type token `pulumi-python:dynamic/azureblob:BlankVhd`. It is part of every URN in every stack's
+state: never rename the class keywords (or this module, or the provider class) without an alias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+
+from .common import input_props, with_secret_outputs
+from .provider import AUTO_NAME_PREFIX, BlankVhdProvider
+
+
+@dataclass
+class BlankVhdArgs:
+    """The inputs of a BlankVhd. Say where the account is with exactly one of storage_account_name,
+    account_url or connection_string; credentials are optional (see `account_key`)."""
+
+    size_gb: pulumi.Input[int]
+    """Disk size in whole GiB, 1 to 8191. Growing it is an in-place update that keeps the data; shrinking
+    is refused unless allow_shrink_by_replace is set."""
+
+    container_name: pulumi.Input[str]
+    """The blob container that holds the disk (it must exist). Changing it replaces the disk."""
+
+    blob_name: pulumi.Input[str] | None = None
+    """The blob's name, for example `data.vhd`. When omitted it is `<resource name>-<8 hex>.vhd`, chosen
+    once and kept; a replacement then gets a fresh name so the new disk is made before the old one goes.
+    With an explicit name, a replacement deletes the old disk first. Changing it replaces the disk."""
+
+    storage_account_name: pulumi.Input[str] | None = None
+    """The storage account's name; the endpoint is https://<name>.blob.<endpoint_suffix>."""
+
+    endpoint_suffix: pulumi.Input[str] | None = None
+    """With storage_account_name: the cloud's storage suffix (default core.windows.net; for example
+    core.chinacloudapi.cn or core.usgovcloudapi.net)."""
+
+    account_url: pulumi.Input[str] | None = None
+    """The account's blob endpoint, for example https://acct.blob.core.windows.net (no SAS in it)."""
+
+    connection_string: pulumi.Input[str] | None = None
+    """A storage connection string: says where the account is and holds its key or SAS. Stored as a secret."""
+
+    account_key: pulumi.Input[str] | None = None
+    """The account's shared key. Stored as a secret. When no credential is given here, the provider
+    uses stack config (blank-vhd:storageConnectionString, storageAccountKey, storageSasToken), then the
+    AZURE_STORAGE_* variables, then Entra ID (DefaultAzureCredential)."""
+
+    sas_token: pulumi.Input[str] | None = None
+    """A SAS token for the account or container (with or without the leading `?`). Stored as a secret."""
+
+    metadata: pulumi.Input[dict[str, str]] | None = None
+    """Blob metadata written when the disk is created; names must be C# identifiers."""
+
+    adopt_existing: pulumi.Input[bool] | None = None
+    """Take over an existing blob of that name instead of failing, if it is a valid fixed VHD of exactly
+    size_gb (nothing is written). `pulumi import` cannot work for dynamic resources (pulumi#16175)."""
+
+    allow_shrink_by_replace: pulumi.Input[bool] | None = None
+    """Allow a smaller size_gb by replacing the disk with a new blank one; the old disk's data is lost."""
+
+
+class BlankVhd(pulumi.dynamic.Resource, module="azureblob", name="BlankVhd"):
+    """A blank fixed VHD in a page blob, ready for Azure to import as a managed disk or attach."""
+
+    size_gb: pulumi.Output[int]
+    """The disk size in GiB (after a refresh: what the blob really holds)."""
+    container_name: pulumi.Output[str]
+    blob_name: pulumi.Output[str]
+    url: pulumi.Output[str]
+    """The blob's URL, without any SAS: use it as a managed disk's import source."""
+    size_bytes: pulumi.Output[int]
+    """size_gb x 2^30: the disk size Azure sees (the footer's current size)."""
+    blob_length: pulumi.Output[int]
+    """The page blob's length: size_bytes + 512 for the footer."""
+    unique_id: pulumi.Output[str]
+    """The footer's unique id (32 hex digits); delete only removes a blob carrying this id."""
+    blob_endpoint: pulumi.Output[str]
+    azure_ready: pulumi.Output[bool]
+    """False when a refresh found a footer Azure would refuse; the next update repairs or reports it."""
+    adopted: pulumi.Output[bool]
+    """True when the disk was taken over with adopt_existing rather than created."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: BlankVhdArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if args is None:
+            args = BlankVhdArgs(**kwargs)
+        elif kwargs:
+            raise TypeError(f"BlankVhd {resource_name!r}: pass either args or keyword inputs, not both.")
+        props = input_props(args)
+        if args.blob_name is None:
+            # The provider has no URN in check(); it names the blob after this.
+            props[AUTO_NAME_PREFIX] = resource_name
+        for output in ("url", "size_bytes", "blob_length", "unique_id", "blob_endpoint", "azure_ready", "adopted"):
+            props[output] = None
+        props.setdefault("blob_name", None)
+        super().__init__(BlankVhdProvider(), resource_name, props, with_secret_outputs(opts))

@@ -1,0 +1,206 @@
+"""What both dynamic providers share: where the storage account is, which credentials to use, and
+how values arrive from the engine (numbers as floats, Unknown during preview).
+
+Nothing here talks to Azure; vhdcore does. The providers keep no state of their own on `self` that
+could be pickled into `__provider`: credentials from stack config live on the instance only after
+`configure()` and are left out of the pickle by `__getstate__`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import pulumi
+from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
+from pulumi.output import Unknown
+
+from vhdcore.credentials import CredentialsError, StorageTarget
+from vhdcore.errors import VhdError
+from vhdcore.page_blob import AuthFailedError
+
+T = TypeVar("T")
+
+# Where the account is: exactly one of these on a resource (endpoint_suffix refines the account name).
+LOCATION_FIELDS = ("storage_account_name", "account_url", "connection_string")
+SECRET_FIELDS = ("connection_string", "account_key", "sas_token")
+ACCOUNT_FIELDS = (
+    "storage_account_name", "endpoint_suffix", "account_url", "connection_string", "account_key", "sas_token",
+)
+# Resource input name -> StorageTarget field name.
+_TARGET_FIELD = {"storage_account_name": "account_name"}
+
+# Stack config the providers read in configure(), under the project's namespace (blank-vhd:<key>).
+CONFIG_CREDENTIALS = ("storageConnectionString", "storageAccountKey", "storageSasToken")
+_CONFIG_TARGET_FIELD = {"storageAccountKey": "account_key", "storageSasToken": "sas_token"}
+_ENV_SECRETS = frozenset({"AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN"})
+
+
+def input_props(args: Any) -> dict[str, Any]:
+    """A resource's args dataclass as the props the engine gets: None dropped, credentials made secret.
+    (Not dataclasses.asdict: it deep-copies, and Outputs must be passed as they are.)"""
+    props = {f.name: getattr(args, f.name) for f in fields(args) if getattr(args, f.name) is not None}
+    for key in SECRET_FIELDS:
+        if key in props:
+            props[key] = pulumi.Output.secret(props[key])
+    return props
+
+
+def with_secret_outputs(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
+    """Credentials echoed into outputs stay secret by name (engine), and by this option even if a
+    program passed them as plain strings to an older version of the resource."""
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_FIELDS)))
+
+
+def is_unknown(value: object) -> bool:
+    """True for a value the engine does not know yet (preview), anywhere inside lists and dicts."""
+    if isinstance(value, Unknown):
+        return True
+    if isinstance(value, dict):
+        return any(is_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(is_unknown(v) for v in value)
+    return False
+
+
+def given(props: Mapping[str, Any], key: str) -> bool:
+    """A property the program set (None is dropped by the engine; an Unknown counts as set)."""
+    return props.get(key) is not None
+
+
+def flag(props: Mapping[str, Any], key: str) -> bool:
+    """A boolean input; absent means False."""
+    return bool(props.get(key)) and not isinstance(props.get(key), Unknown)
+
+
+class StorageProvider(ResourceProvider):
+    """Base of both providers: credentials from `configure`, then AZURE_STORAGE_*, then Entra ID."""
+
+    # __provider holds only a reference to this class (module + name, no instance data: see
+    # __getstate__), so there is no secret in it to encrypt; tests/test_provider_serialization.py
+    # proves it. Leaving it plain spares a passphrase and a decryption per resource (#15538).
+    serialize_as_secret_always = False
+
+    # Credentials from stack config, set by configure() on the instance (after unpickling, so never
+    # persisted); the class default keeps an unconfigured instance usable.
+    _config: Mapping[str, str] = MappingProxyType({})
+
+    def configure(self, req: ConfigureRequest) -> None:
+        values = {key: req.config.get(key) for key in CONFIG_CREDENTIALS}
+        self._config = {key: str(value) for key, value in values.items() if value}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Nothing about an instance is worth persisting, and what configure() set is secret.
+        return {}
+
+    def target(self, props: Mapping[str, Any], *, resource_secrets: bool = True) -> StorageTarget:
+        """The account a resource lives in. Credentials: the resource's own (unless told not to), else
+        stack config, else AZURE_STORAGE_* (StorageTarget.resolve), else Entra ID."""
+        explicit = {_TARGET_FIELD.get(k, k): props[k] for k in ACCOUNT_FIELDS if given(props, k)}
+        if not resource_secrets:
+            explicit.pop("account_key", None)
+            explicit.pop("sas_token", None)
+            if "connection_string" in explicit:
+                # It is also the location: keep where it points, drop its secret.
+                cs = explicit.pop("connection_string")
+                explicit["account_url"] = StorageTarget(connection_string=cs).blob_endpoint
+        environ = dict(os.environ)
+        if self._config and not any(k in explicit for k in ("connection_string", "account_key", "sas_token")):
+            # Stack config is this stack's own setting, so its key or SAS applies to the account the
+            # resource names; a configured connection string goes in as AZURE_STORAGE_CONNECTION_STRING,
+            # which resolve() only uses for the account it points at. Config replaces the variables.
+            environ = {k: v for k, v in environ.items() if k not in _ENV_SECRETS}
+            for key, value in self._config.items():
+                if key == "storageConnectionString":
+                    environ["AZURE_STORAGE_CONNECTION_STRING"] = value
+                else:
+                    explicit.setdefault(_CONFIG_TARGET_FIELD[key], value)
+        return StorageTarget.resolve(environ=environ, **explicit)
+
+    def with_fallback(self, props: Mapping[str, Any], call: Callable[[StorageTarget], T]) -> T:
+        """Run `call` with the resource's credentials; if they are refused (a rotated key kept in state),
+        retry once with the credentials from stack config or the environment, so refresh and destroy
+        still work after a rotation. If there is no working fallback, the first refusal is reported."""
+        try:
+            return call(self.target(props))
+        except AuthFailedError as refused:
+            if not any(given(props, key) for key in SECRET_FIELDS):
+                raise
+            try:
+                return call(self.target(props, resource_secrets=False))
+            except (AuthFailedError, CredentialsError):
+                raise refused from None
+
+    def check_account(self, news: Mapping[str, Any]) -> list[CheckFailure]:
+        """One failure for account inputs that conflict or say nowhere; no network."""
+        located = [key for key in LOCATION_FIELDS if given(news, key)]
+        if len(located) > 1:
+            return [CheckFailure(located[1], (
+                f"{' and '.join(located)} are both set; give only one of storage_account_name, account_url "
+                "or connection_string to say which storage account holds the disk."
+            ))]
+        if given(news, "endpoint_suffix") and located != ["storage_account_name"]:
+            return [CheckFailure("endpoint_suffix", (
+                f"endpoint_suffix {news['endpoint_suffix']!r} only applies to storage_account_name; "
+                "remove it, or name the account with storage_account_name."
+            ))]
+        if any(is_unknown(news.get(key)) for key in ACCOUNT_FIELDS):
+            return []  # preview: checked again once the values are known
+        try:
+            self.target(news).validate()
+        except VhdError as exc:
+            return [CheckFailure(located[0] if located else "storage_account_name", _in_input_names(str(exc)))]
+        return []
+
+    def endpoint(self, props: Mapping[str, Any]) -> str | None:
+        """The blob endpoint the inputs point at; None while any of them is unknown or invalid."""
+        if any(is_unknown(props.get(key)) for key in ACCOUNT_FIELDS):
+            return None
+        try:
+            return self.target(props).blob_endpoint
+        except VhdError:
+            return None
+
+    def account_replaces(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+        """The location inputs whose change moves the resource to another account (so: replace).
+        A change that keeps the endpoint (a rotated key, the same account named another way) is not one."""
+        changed = [key for key in ACCOUNT_FIELDS if olds.get(key) != news.get(key)]
+        location_changed = [key for key in changed if key not in ("account_key", "sas_token")]
+        if not location_changed:
+            return []
+        new_endpoint = self.endpoint(news)
+        if new_endpoint is not None and new_endpoint == olds.get("blob_endpoint"):
+            return []
+        return location_changed
+
+
+# vhdcore's messages name the CLI's options; a resource's user knows them as input names.
+_CLI_TO_INPUT = {
+    "--account-url": "account_url",
+    "--account-name": "storage_account_name",
+    "--connection-string": "connection_string",
+    "--sas-token": "sas_token",
+    "--account-key": "account_key",
+}
+
+
+def _in_input_names(message: str) -> str:
+    for option, name in _CLI_TO_INPUT.items():
+        message = message.replace(option, name)
+    return message
+
+
+class _DropVhdErrorTracebacks(logging.Filter):
+    """grpc logs every exception a provider method raises, with its traceback, on the provider's
+    stderr, which the engine prints beside the error. A VhdError is a finished one-sentence message
+    (the engine already shows it), so its traceback is noise; anything else keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], VhdError))
+
+
+logging.getLogger("grpc._server").addFilter(_DropVhdErrorTracebacks())

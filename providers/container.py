@@ -1,0 +1,68 @@
+"""BlobContainer: a blob container made by the stack (the `local` target declares one on Azurite).
+
+Type token `pulumi-python:dynamic/azureblob:BlobContainer`; never rename it without an alias. On
+Azure, declare pulumi-azure-native's storage.BlobContainer instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+
+from .common import input_props, with_secret_outputs
+from .container_provider import BlobContainerProvider
+
+
+@dataclass
+class BlobContainerArgs:
+    """Where the container is: its name and exactly one of storage_account_name, account_url or
+    connection_string; credentials work as for BlankVhdArgs."""
+
+    container_name: pulumi.Input[str]
+    """The container's name (3 to 63 lowercase letters, digits and single hyphens). An existing container
+    is used as it is and never deleted; one this resource made is deleted on destroy if it is empty."""
+
+    storage_account_name: pulumi.Input[str] | None = None
+    """The storage account's name; the endpoint is https://<name>.blob.<endpoint_suffix>."""
+
+    endpoint_suffix: pulumi.Input[str] | None = None
+    """With storage_account_name: the cloud's storage suffix (default core.windows.net)."""
+
+    account_url: pulumi.Input[str] | None = None
+    """The account's blob endpoint URL (no SAS in it)."""
+
+    connection_string: pulumi.Input[str] | None = None
+    """A storage connection string (location and secret). Stored as a secret."""
+
+    account_key: pulumi.Input[str] | None = None
+    """The account's shared key. Stored as a secret."""
+
+    sas_token: pulumi.Input[str] | None = None
+    """A SAS token with container create/delete/list rights. Stored as a secret."""
+
+
+class BlobContainer(pulumi.dynamic.Resource, module="azureblob", name="BlobContainer"):
+    """A blob container; `created` tells whether this stack made it (and so may delete it)."""
+
+    container_name: pulumi.Output[str]
+    url: pulumi.Output[str]
+    blob_endpoint: pulumi.Output[str]
+    created: pulumi.Output[bool]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: BlobContainerArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if args is None:
+            args = BlobContainerArgs(**kwargs)
+        elif kwargs:
+            raise TypeError(f"BlobContainer {resource_name!r}: pass either args or keyword inputs, not both.")
+        props = input_props(args)
+        props |= {"url": None, "blob_endpoint": None, "created": None}
+        super().__init__(BlobContainerProvider(), resource_name, props, with_secret_outputs(opts))

@@ -1,0 +1,75 @@
+"""The BlobContainer dynamic provider: a container this stack creates, and deletes only if it made it
+and it is empty. Pickled by reference like provider.py: never rename or move it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
+
+from vhdcore.containers import container_exists, create_container, delete_container_if_empty
+from vhdcore.credentials import StorageTarget
+from vhdcore.errors import VhdError
+from vhdcore.page_blob import validate_container_name
+
+from .common import ACCOUNT_FIELDS, StorageProvider, flag, given, is_unknown
+
+INPUTS = ("container_name", *ACCOUNT_FIELDS)
+
+
+class BlobContainerProvider(StorageProvider):
+    """`id` is the container URL; output `created` records whether this stack made it."""
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = self.check_account(news)
+        name = news.get("container_name")
+        if name is None:
+            failures.append(CheckFailure("container_name", "container_name is required; give a name such as 'vhds'."))
+        elif not is_unknown(name):
+            try:
+                validate_container_name(name)
+            except VhdError as exc:
+                failures.append(CheckFailure("container_name", str(exc)))
+        return CheckResult(dict(news), failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [key for key in INPUTS if is_unknown(news.get(key)) or olds.get(key) != news.get(key)]
+        if not changed:
+            return DiffResult(changes=False)
+        replaces = self.account_replaces(olds, news)
+        if "container_name" in changed:
+            replaces.append("container_name")
+        return DiffResult(changes=True, replaces=replaces)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        target = self.target(props)
+        created = create_container(target, props["container_name"])
+        return CreateResult(_url(target, props), _outputs(props, target, created=created))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        # Only credentials (or the way the same account is named) changed.
+        return UpdateResult(_outputs(news, self.target(news), created=flag(olds, "created")))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        name = props["container_name"]
+        if not self.with_fallback(props, lambda t: container_exists(t, name)):
+            return ReadResult(None, {})
+        inputs = {key: props[key] for key in INPUTS if given(props, key)}
+        return ReadResult(id_, _outputs(props, self.target(props), created=flag(props, "created")), inputs)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        name = props["container_name"]
+        if not flag(props, "created"):
+            return  # it was there before this stack: not ours to delete
+        if not self.with_fallback(props, lambda t: delete_container_if_empty(t, name)):
+            pulumi.log.warn(f"container {name!r} was kept: it still holds blobs (or is already gone).")
+
+
+def _url(target: StorageTarget, props: dict[str, Any]) -> str:
+    return f"{target.blob_endpoint}/{props['container_name']}"
+
+
+def _outputs(props: dict[str, Any], target: StorageTarget, *, created: bool) -> dict[str, Any]:
+    outs = {key: props[key] for key in INPUTS if given(props, key)}
+    return outs | {"url": _url(target, props), "blob_endpoint": target.blob_endpoint, "created": created}

@@ -1,0 +1,145 @@
+"""Checking and diffing BlankVhd inputs: pure functions of the property bags the engine sends.
+
+The engine sends numbers as floats (10 arrives as 10.0) and, during preview, `Unknown` for values
+not computed yet; both are handled here so the provider methods see clean values.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi.dynamic import CheckFailure
+
+from vhdcore.errors import VhdError
+from vhdcore.page_blob import _check_metadata as validate_metadata  # the rules create applies; not public yet
+from vhdcore.page_blob import validate_blob_name, validate_container_name
+from vhdcore.sizes import MAX_SIZE_GB, GiB, parse_size_gb
+
+from .common import ACCOUNT_FIELDS, flag, given, is_unknown
+
+# A hidden input the resource sets to its own name when blob_name is omitted: check() has no URN.
+AUTO_NAME_PREFIX = "auto_name_prefix"
+FLAGS = ("adopt_existing", "allow_shrink_by_replace")
+# Every input the user sets; diff compares exactly these (never __provider or the hidden prefix).
+INPUTS = ("size_gb", "container_name", "blob_name", *ACCOUNT_FIELDS, "metadata", *FLAGS)
+REPLACE_ON_CHANGE = ("container_name", "blob_name")
+
+
+def check_inputs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
+    """The checked inputs (size as int, flags as bools, a blob name chosen) and one failure per bad field."""
+    inputs = dict(news)
+    failures = [*_check_size(olds, news, inputs), *_check_names(olds, news, inputs), *_check_metadata(news)]
+    for key in FLAGS:
+        value = news.get(key)
+        if value is None:
+            inputs[key] = False
+        elif not is_unknown(value) and not isinstance(value, bool):
+            failures.append(CheckFailure(key, f"{key} {value!r} is not a boolean; set it to true or false."))
+    return inputs, failures
+
+
+def _check_size(olds: Mapping[str, Any], news: Mapping[str, Any], inputs: dict[str, Any]) -> list[CheckFailure]:
+    value = news.get("size_gb")
+    if value is None:
+        return [CheckFailure("size_gb", (
+            f"size_gb is required; give the disk size as a whole number of GiB from 1 to {MAX_SIZE_GB}."
+        ))]
+    if is_unknown(value):
+        return []
+    try:
+        size = inputs["size_gb"] = parse_size_gb(value)
+    except VhdError as exc:
+        return [CheckFailure("size_gb", str(exc))]
+    old = olds.get("size_gb")
+    allowed = news.get("allow_shrink_by_replace")
+    if isinstance(old, (int, float)) and size < old and not allowed:
+        return [CheckFailure("size_gb", (
+            f"size_gb {size} would shrink the {old:g} GiB disk, and shrinking a page blob truncates the disk "
+            f"(its data past {size} GiB and its footer are lost), so it is refused; set allow_shrink_by_replace=True "
+            f"to replace it with a new blank {size} GiB disk (the old disk's data is lost), or declare a new BlankVhd."
+        ))]
+    return []
+
+
+def _check_names(olds: Mapping[str, Any], news: Mapping[str, Any], inputs: dict[str, Any]) -> list[CheckFailure]:
+    failures = []
+    container = news.get("container_name")
+    if container is None:
+        failures.append(CheckFailure("container_name", (
+            "container_name is required; give an existing blob container's name "
+            "(3 to 63 lowercase letters, digits and single hyphens)."
+        )))
+    elif not is_unknown(container):
+        failures += _validated("container_name", validate_container_name, container)
+    blob = news.get("blob_name")
+    if blob is None:
+        if given(olds, "blob_name"):
+            inputs["blob_name"] = olds["blob_name"]  # named once, kept on every update
+            return failures
+        prefix = news.get(AUTO_NAME_PREFIX)
+        prefix = "vhd" if prefix is None or is_unknown(prefix) else str(prefix)
+        inputs["blob_name"] = blob = f"{prefix}-{secrets.token_hex(4)}.vhd"
+        found = _validated("blob_name", validate_blob_name, blob)
+        if found:
+            failures.append(CheckFailure("blob_name", (
+                f"the blob name {blob!r} made from the resource name is not valid ({found[0].reason.rstrip('.')}); "
+                "give blob_name explicitly."
+            )))
+    elif not is_unknown(blob):
+        failures += _validated("blob_name", validate_blob_name, blob)
+    return failures
+
+
+def _validated(key: str, validate: Any, value: object) -> list[CheckFailure]:
+    if not isinstance(value, str):
+        return [CheckFailure(key, f"{key} {value!r} is not a string; give the name as text.")]
+    try:
+        validate(value)
+    except VhdError as exc:
+        return [CheckFailure(key, str(exc))]
+    return []
+
+
+def _check_metadata(news: Mapping[str, Any]) -> list[CheckFailure]:
+    metadata = news.get("metadata")
+    if metadata is None or is_unknown(metadata):
+        return []
+    if not isinstance(metadata, dict):
+        return [CheckFailure("metadata", f"metadata {metadata!r} is not a mapping; give a dict of names to strings.")]
+    try:
+        validate_metadata(metadata)
+    except VhdError as exc:
+        return [CheckFailure("metadata", str(exc))]
+    return []
+
+
+def changed_inputs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    """The inputs whose new value differs from the state's (an unknown new value may differ)."""
+    return [key for key in INPUTS if _differs(key, olds, news)]
+
+
+def _differs(key: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    new = news.get(key)
+    if is_unknown(new):
+        return True
+    if key in FLAGS:
+        return flag(olds, key) != flag(news, key)
+    if key == "metadata":
+        return (olds.get(key) or {}) != (new or {})
+    return bool(olds.get(key) != new)  # size_gb: 10 == 10.0
+
+
+def shrinks(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """True when the new size is below the state's (or unknown while shrinking is allowed)."""
+    new = news.get("size_gb")
+    if is_unknown(new):
+        return flag(news, "allow_shrink_by_replace")
+    old = olds.get("size_bytes")
+    return isinstance(new, (int, float)) and isinstance(old, (int, float)) and new * GiB < old
+
+
+def size_gb_of(size_bytes: int) -> int | float:
+    """Bytes as GiB: an int when whole (always, for disks this provider made)."""
+    return size_bytes // GiB if size_bytes % GiB == 0 else size_bytes / GiB
