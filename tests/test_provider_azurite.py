@@ -1,0 +1,286 @@
+"""BlankVhdProvider's create, update, read and delete against a real Azurite, with props shaped as the
+engine sends them (floats, `__provider`, outputs as the next call's olds)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from azure.storage.blob import BlobClient, BlobServiceClient
+from azurite_server import ACCOUNT_KEY, Azurite
+
+from providers.provider import BlankVhdProvider
+from vhdcore.credentials import StorageTarget
+from vhdcore.errors import VhdError
+from vhdcore.page_blob import (
+    BlobExistsError,
+    BlobLeasedError,
+    NotOwnedError,
+    create_blank_vhd,
+    grow_blank_vhd,
+    inspect_blank_vhd,
+)
+from vhdcore.sizes import GiB
+
+
+class Engine:
+    """Calls a provider the way the engine does, and keeps the state (inputs and outputs) between calls."""
+
+    def __init__(self, provider: BlankVhdProvider, azurite: Azurite, container: str) -> None:
+        self.provider, self.azurite, self.container = provider, azurite, container
+        self.id = ""
+        self.inputs: dict[str, Any] = {}
+        self.outs: dict[str, Any] = {}
+
+    def news(self, **over: Any) -> dict[str, Any]:
+        props: dict[str, Any] = {
+            "__provider": "serialized",
+            "size_gb": 1.0,
+            "container_name": self.container,
+            "connection_string": self.azurite.connection_string,
+            "auto_name_prefix": "vhd",
+        }
+        props.update(over)
+        if "blob_name" in over:
+            del props["auto_name_prefix"]
+        return {k: v for k, v in props.items() if v is not None}
+
+    def check(self, **over: Any) -> dict[str, Any]:
+        result = self.provider.check(self.inputs, self.news(**over))
+        assert result.failures == [], [f.reason for f in result.failures]
+        return result.inputs
+
+    def create(self, **over: Any) -> dict[str, Any]:
+        self.inputs = self.check(**over)
+        result = self.provider.create(self.inputs)
+        self.id, self.outs = result.id, floats(result.outs or {})
+        return self.outs
+
+    def up(self, **over: Any) -> tuple[str, dict[str, Any]]:
+        """Check, diff and update (in place): returns what the diff decided, and the new outputs."""
+        new = self.check(**over)
+        result = self.provider.diff(self.id, self.outs, new)
+        assert not result.replaces, result.replaces
+        if result.changes:
+            self.outs = floats(self.provider.update(self.id, self.outs, new).outs or {})
+        self.inputs = new
+        return ("update" if result.changes else "same"), self.outs
+
+    def refresh(self) -> bool:
+        """Read; False when the provider says the blob is gone."""
+        result = self.provider.read(self.id, self.outs)
+        if not result.id:
+            assert result.outs == {}
+            return False
+        self.id, self.outs = result.id, floats(result.outs or {})
+        self.inputs = floats(result.inputs or {})
+        return True
+
+    def blob(self) -> BlobClient:
+        service = BlobServiceClient.from_connection_string(self.azurite.connection_string)
+        return service.get_blob_client(self.container, self.outs["blob_name"])
+
+
+def floats(props: dict[str, Any]) -> dict[str, Any]:
+    # Through the engine every number comes back as a float.
+    return {k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in props.items()}
+
+
+@pytest.fixture
+def engine(azurite: Azurite, container: str) -> Engine:
+    return Engine(BlankVhdProvider(), azurite, container)
+
+
+def target(azurite: Azurite) -> StorageTarget:
+    return StorageTarget(connection_string=azurite.connection_string)
+
+
+def test_create_makes_a_valid_vhd_and_outputs_no_secret_under_another_name(engine: Engine) -> None:
+    outs = engine.create(metadata={"owner": "tests"})
+    found = inspect_blank_vhd(target(engine.azurite), container=engine.container, name=outs["blob_name"])
+    assert found is not None and found.report.azure_ready, found and found.report.problems
+    assert found.metadata["owner"] == "tests"
+    assert engine.id == outs["url"] == f"{engine.azurite.endpoint}/{engine.container}/{outs['blob_name']}"
+    assert outs["size_bytes"] == GiB and outs["blob_length"] == GiB + 512 and outs["size_gb"] == 1
+    assert outs["unique_id"] == found.unique_id and outs["azure_ready"] is True and outs["adopted"] is False
+    assert outs["container_name"] == engine.container
+    secrets = (engine.azurite.connection_string, ACCOUNT_KEY)
+    for key, value in outs.items():
+        if key != "connection_string":  # same name as the secret input: the engine keeps it secret
+            assert not any(s in str(value) for s in secrets), key
+
+
+def test_grow_is_in_place_and_keeps_unique_id_and_data(engine: Engine) -> None:
+    before = engine.create()
+    data = b"\x5a" * 4096
+    engine.blob().upload_page(data, offset=GiB // 2, length=len(data))
+    step, after = engine.up(size_gb=3.0)
+    assert step == "update"
+    assert after["size_bytes"] == 3 * GiB and after["blob_length"] == 3 * GiB + 512
+    assert after["unique_id"] == before["unique_id"] and after["blob_name"] == before["blob_name"]
+    assert engine.blob().download_blob(offset=GiB // 2, length=len(data)).readall() == data
+    found = inspect_blank_vhd(target(engine.azurite), container=engine.container, name=after["blob_name"])
+    assert found is not None and found.report.azure_ready
+
+
+def test_an_unchanged_program_is_a_no_op(engine: Engine) -> None:
+    engine.create()
+    etag = engine.blob().get_blob_properties().etag
+    assert engine.up()[0] == "same"
+    assert engine.blob().get_blob_properties().etag == etag
+
+
+def test_new_credentials_for_the_same_account_update_the_state_without_writing(engine: Engine) -> None:
+    engine.create()
+    etag = engine.blob().get_blob_properties().etag
+    step, outs = engine.up(connection_string=None, account_url=engine.azurite.endpoint, account_key=ACCOUNT_KEY)
+    assert step == "update"
+    assert outs["account_key"] == ACCOUNT_KEY and "connection_string" not in outs
+    assert engine.blob().get_blob_properties().etag == etag
+
+
+def test_changing_metadata_in_place_is_refused_clearly(engine: Engine) -> None:
+    engine.create(metadata={"owner": "a"})
+    with pytest.raises(VhdError, match=r"metadata of blob .* cannot be changed in place"):
+        engine.up(metadata={"owner": "b"})
+
+
+def test_refresh_reports_the_real_disk(engine: Engine) -> None:
+    created = engine.create()
+    assert engine.refresh()
+    assert engine.id == created["url"]
+    assert engine.outs == created
+    assert engine.inputs["size_gb"] == 1 and "url" not in engine.inputs and "__provider" not in engine.inputs
+
+
+def test_a_blob_deleted_out_of_band_is_dropped_by_refresh(engine: Engine) -> None:
+    engine.create()
+    engine.blob().delete_blob()
+    assert engine.refresh() is False
+
+
+def test_a_valid_grow_out_of_band_becomes_the_state_and_a_smaller_program_is_refused(engine: Engine) -> None:
+    engine.create()
+    grow_blank_vhd(target(engine.azurite), container=engine.container, name=engine.outs["blob_name"], size=2 * GiB)
+    assert engine.refresh()
+    assert engine.inputs["size_gb"] == 2 and engine.outs["size_bytes"] == 2 * GiB
+    failures = engine.provider.check(engine.inputs, engine.news()).failures
+    assert [f.property for f in failures] == ["size_gb"] and "shrink" in failures[0].reason
+    assert engine.up(size_gb=2.0)[0] == "same"
+
+
+def test_a_raw_resize_out_of_band_shows_as_an_update_that_explains_how_to_finish_it(engine: Engine) -> None:
+    created = engine.create()
+    engine.blob().resize_blob(3 * GiB + 512)  # no footer at the new end: Azure would refuse the disk
+    assert engine.refresh()
+    assert engine.outs["azure_ready"] is False and engine.outs["blob_length"] == 3 * GiB + 512
+    assert engine.outs["unique_id"] == created["unique_id"]
+    assert engine.inputs["size_gb"] == 1  # the declared size, so the next preview is not a refused shrink
+    new = engine.check()
+    result = engine.provider.diff(engine.id, engine.outs, new)
+    assert (result.changes, result.replaces) == (True, [])
+    with pytest.raises(VhdError, match="set size_gb to 3 or more to finish growing it"):
+        engine.provider.update(engine.id, engine.outs, new)
+    step, outs = engine.up(size_gb=3.0)
+    assert step == "update" and outs["azure_ready"] is True and outs["size_bytes"] == 3 * GiB
+    assert outs["unique_id"] == created["unique_id"]
+
+
+def test_a_damaged_footer_shows_as_an_update_that_refuses_clearly(engine: Engine) -> None:
+    created = engine.create()
+    engine.blob().upload_page(b"\x00" * 512, offset=GiB, length=512)  # wipe the footer
+    assert engine.refresh()
+    assert engine.outs["azure_ready"] is False and engine.outs["unique_id"] == created["unique_id"]
+    new = engine.check()
+    assert engine.provider.diff(engine.id, engine.outs, new).changes is True
+    with pytest.raises(VhdError, match=r"footer Azure would refuse .*pulumi up --replace"):
+        engine.provider.update(engine.id, engine.outs, new)
+
+
+def test_another_disk_under_the_same_name_is_dropped_by_refresh_and_left_alone(engine: Engine) -> None:
+    outs = engine.create(blob_name="mine.vhd")
+    engine.blob().delete_blob()
+    other = create_blank_vhd(target(engine.azurite), container=engine.container, name="mine.vhd", size=GiB)
+    assert other.unique_id != outs["unique_id"]
+    assert engine.refresh() is False
+    assert engine.blob().exists()
+
+
+def test_create_over_an_existing_blob_fails_clearly_and_leaves_it_untouched(engine: Engine) -> None:
+    service = BlobServiceClient.from_connection_string(engine.azurite.connection_string)
+    foreign = service.get_blob_client(engine.container, "taken.vhd")
+    foreign.upload_blob(b"somebody else's data")
+    etag = foreign.get_blob_properties().etag
+    with pytest.raises(BlobExistsError) as refused:
+        engine.create(blob_name="taken.vhd")
+    message = str(refused.value)
+    assert "already exists" in message and "adopt_existing=True" in message and message.count(".") <= 2
+    assert foreign.get_blob_properties().etag == etag
+
+
+def test_adopt_takes_over_a_valid_vhd_of_the_declared_size_without_writing(engine: Engine) -> None:
+    made = create_blank_vhd(target(engine.azurite), container=engine.container, name="old.vhd", size=2 * GiB)
+    service = BlobServiceClient.from_connection_string(engine.azurite.connection_string)
+    etag = service.get_blob_client(engine.container, "old.vhd").get_blob_properties().etag
+    outs = engine.create(blob_name="old.vhd", size_gb=2.0, adopt_existing=True)
+    assert outs["adopted"] is True and outs["unique_id"] == made.unique_id and outs["size_bytes"] == 2 * GiB
+    assert engine.blob().get_blob_properties().etag == etag
+    # Adopted disks are then managed like any other: grow, and delete by unique id.
+    assert engine.up(size_gb=3.0, blob_name="old.vhd", adopt_existing=True)[1]["adopted"] is True
+    engine.provider.delete(engine.id, engine.outs)
+    assert not engine.blob().exists()
+
+
+def test_adopt_without_a_blob_creates_one(engine: Engine) -> None:
+    outs = engine.create(blob_name="new.vhd", adopt_existing=True)
+    assert outs["adopted"] is False and engine.blob().exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("vhd", ["exists as a 2 GiB VHD, not the declared 1 GiB", "set size_gb to 2"]),
+        ("bytes", ["is not a valid fixed VHD", "left untouched"]),
+    ],
+)
+def test_adopt_refuses_a_wrong_size_or_a_non_vhd_and_leaves_it_untouched(
+    engine: Engine, content: str, words: list[str]
+) -> None:
+    blob = BlobServiceClient.from_connection_string(engine.azurite.connection_string).get_blob_client(
+        engine.container, "x.vhd"
+    )
+    if content == "vhd":
+        create_blank_vhd(target(engine.azurite), container=engine.container, name="x.vhd", size=2 * GiB)
+    else:
+        blob.upload_blob(b"not a disk" * 100)
+    etag = blob.get_blob_properties().etag
+    with pytest.raises(VhdError) as refused:
+        engine.create(blob_name="x.vhd", adopt_existing=True)
+    for word in words:
+        assert word in str(refused.value)
+    assert blob.get_blob_properties().etag == etag
+
+
+def test_delete_removes_the_disk_and_tolerates_it_being_gone(engine: Engine) -> None:
+    engine.create()
+    engine.provider.delete(engine.id, engine.outs)
+    assert not engine.blob().exists()
+    engine.provider.delete(engine.id, engine.outs)  # already gone: fine
+
+
+def test_delete_refuses_an_attached_leased_disk(engine: Engine) -> None:
+    engine.create()
+    lease = engine.blob().acquire_lease(-1)
+    with pytest.raises(BlobLeasedError, match="active lease"):
+        engine.provider.delete(engine.id, engine.outs)
+    assert engine.blob().exists()
+    lease.release()
+
+
+def test_delete_removes_only_the_disk_whose_unique_id_the_state_holds(engine: Engine) -> None:
+    engine.create(blob_name="d.vhd")
+    engine.blob().delete_blob()
+    create_blank_vhd(target(engine.azurite), container=engine.container, name="d.vhd", size=GiB)
+    with pytest.raises(NotOwnedError):
+        engine.provider.delete(engine.id, engine.outs)
+    assert engine.blob().exists()

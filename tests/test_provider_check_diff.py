@@ -1,0 +1,255 @@
+"""BlankVhdProvider.check and .diff, called the way the engine calls them: dict props, numbers as
+floats, Unknown during preview, `__provider` in every bag. No request is made by either."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from pulumi.dynamic import CheckFailure
+from pulumi.output import Unknown
+
+from providers.provider import BlankVhdProvider
+from vhdcore.sizes import GiB
+
+CONN = "UseDevelopmentStorage=true"
+OTHER_CONN = "DefaultEndpointsProtocol=https;AccountName=other;AccountKey=a2V5;EndpointSuffix=core.windows.net"
+ENV = ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_KEY",
+       "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_AUTH_MODE")
+
+
+@pytest.fixture(autouse=True)
+def no_storage_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def provider() -> BlankVhdProvider:
+    return BlankVhdProvider()
+
+
+def news(**over: Any) -> dict[str, Any]:
+    """Inputs as the engine sends them for `BlankVhd("vhd", size_gb=1, container_name="vhds", ...)`."""
+    props: dict[str, Any] = {
+        "__provider": "serialized-new",
+        "size_gb": 1.0,
+        "container_name": "vhds",
+        "connection_string": CONN,
+        "auto_name_prefix": "vhd",
+        "adopt_existing": False,
+        "allow_shrink_by_replace": False,
+    }
+    props.update(over)
+    if "blob_name" in over:
+        del props["auto_name_prefix"]  # BlankVhd sets it only when blob_name is omitted
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def failures(provider: BlankVhdProvider, new: dict[str, Any], old: dict[str, Any] | None = None) -> list[CheckFailure]:
+    return provider.check(old or {}, new).failures
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("size_gb", 0.0, ["size_gb 0", "between 1 and 8191"]),
+        ("size_gb", -1.0, ["size_gb -1", "between 1 and 8191"]),
+        ("size_gb", 1.5, ["size_gb 1.5", "whole number"]),
+        ("size_gb", 8192.0, ["size_gb 8192", "8191"]),
+        ("size_gb", "10", ["size_gb '10'", "whole number"]),
+        ("size_gb", True, ["size_gb True", "whole number"]),
+        ("size_gb", None, ["size_gb is required"]),
+        ("container_name", None, ["container_name is required"]),
+        ("container_name", "Bad_Name", ["'Bad_Name'", "lowercase"]),
+        ("container_name", "ab", ["'ab'", "3 to 63"]),
+        ("container_name", "a--b", ["'a--b'", "two hyphens"]),
+        ("blob_name", "disk/", ["'disk/'", "slash"]),
+        ("blob_name", "a//b.vhd", ["'a//b.vhd'", "path segments"]),
+        ("metadata", {"1abc": "x"}, ["'1abc'", "C# identifier"]),
+        ("metadata", {"vhdcore_marker": "x"}, ["'vhdcore_marker'", "reserved"]),
+        ("metadata", {"owner": " padded "}, ["' padded '", "printable ASCII"]),
+        ("adopt_existing", "yes", ["adopt_existing 'yes'", "true or false"]),
+    ],
+)
+def test_check_names_the_bad_field_its_value_and_the_fix(
+    provider: BlankVhdProvider, field: str, value: object, words: list[str]
+) -> None:
+    found = failures(provider, news(**{field: value}))
+    assert [f.property for f in found] == [field]
+    reason = found[0].reason
+    for word in words:
+        assert word in reason
+    assert reason.endswith(".") and "\n" not in reason and "Traceback" not in reason
+
+
+@pytest.mark.parametrize(
+    ("account", "field", "words"),
+    [
+        ({"connection_string": None, "storage_account_name": "acct", "account_url": "https://acct.blob.core.windows.net"},
+         "account_url", ["storage_account_name and account_url are both set", "only one"]),
+        ({"connection_string": CONN, "account_key": "a2V5"},
+         "connection_string", ["connection string already names the account", "account_key"]),
+        ({"connection_string": None, "account_url": "https://acct.blob.core.windows.net", "endpoint_suffix": "x.cn"},
+         "endpoint_suffix", ["endpoint_suffix 'x.cn' only applies to storage_account_name"]),
+        ({"connection_string": None, "storage_account_name": "Not_Valid"},
+         "storage_account_name", ["'Not_Valid'", "lowercase letters and digits"]),
+        ({"connection_string": None}, "storage_account_name", ["no storage account given", "storage_account_name"]),
+        ({"connection_string": None, "account_url": "http://127.0.0.1:10000/devstoreaccount1"},
+         "account_url", ["plain http", "key or SAS"]),
+        ({"connection_string": None, "account_url": "https://acct.blob.core.windows.net/c/b.vhd"},
+         "account_url", ["more than an account in its path"]),
+        ({"connection_string": None, "storage_account_name": "acct", "sas_token": "sv=1"},
+         "storage_account_name", ["no sig= field"]),
+    ],
+)
+def test_check_refuses_account_inputs_that_conflict_or_say_nowhere(
+    provider: BlankVhdProvider, account: dict[str, Any], field: str, words: list[str]
+) -> None:
+    found = failures(provider, news(**account))
+    assert [f.property for f in found] == [field]
+    for word in words:
+        assert word in found[0].reason
+    assert "--" not in found[0].reason  # CLI option names are translated to input names
+
+
+def test_check_reports_one_failure_per_bad_field_at_once(provider: BlankVhdProvider) -> None:
+    found = failures(provider, news(size_gb=0.0, container_name="X", blob_name="a/", adopt_existing=1.0))
+    assert sorted(f.property for f in found) == ["adopt_existing", "blob_name", "container_name", "size_gb"]
+
+
+def test_check_accepts_floats_and_returns_ints(provider: BlankVhdProvider) -> None:
+    result = provider.check({}, news(size_gb=10.0, blob_name="data.vhd"))
+    assert result.failures == []
+    assert result.inputs["size_gb"] == 10 and type(result.inputs["size_gb"]) is int
+    assert result.inputs["blob_name"] == "data.vhd"
+    assert result.inputs["__provider"] == "serialized-new"
+
+
+def test_check_tolerates_unknowns_during_preview(provider: BlankVhdProvider) -> None:
+    result = provider.check({}, news(size_gb=Unknown(), container_name=Unknown(), connection_string=Unknown(),
+                                     metadata=Unknown(), allow_shrink_by_replace=Unknown()))
+    assert result.failures == []
+    assert isinstance(result.inputs["size_gb"], Unknown)
+    assert re.fullmatch(r"vhd-[0-9a-f]{8}\.vhd", result.inputs["blob_name"])
+
+
+def test_check_tolerates_an_unknown_shrink_opt_in(provider: BlankVhdProvider) -> None:
+    old = provider.check({}, news(size_gb=2.0)).inputs
+    assert failures(provider, news(size_gb=1.0, allow_shrink_by_replace=Unknown()), old) == []
+
+
+def test_auto_name_is_chosen_once_kept_on_updates_and_fresh_on_a_replacement(provider: BlankVhdProvider) -> None:
+    first = provider.check({}, news()).inputs
+    assert re.fullmatch(r"vhd-[0-9a-f]{8}\.vhd", first["blob_name"])
+    again = provider.check(first, news(size_gb=2.0)).inputs
+    assert again["blob_name"] == first["blob_name"]
+    # On a replacement the engine checks again without olds: a new name, so create-before-delete works.
+    assert provider.check({}, news(size_gb=2.0)).inputs["blob_name"] != first["blob_name"]
+
+
+def test_an_auto_name_made_from_a_bad_resource_name_says_to_give_blob_name(provider: BlankVhdProvider) -> None:
+    found = failures(provider, news(auto_name_prefix="bad\x01name"))
+    assert [f.property for f in found] == ["blob_name"]
+    assert "give blob_name explicitly" in found[0].reason
+
+
+def test_shrink_is_refused_at_check_with_why_and_how(provider: BlankVhdProvider) -> None:
+    old = provider.check({}, news(size_gb=10.0)).inputs
+    found = failures(provider, news(size_gb=4.0), old)
+    assert [f.property for f in found] == ["size_gb"]
+    reason = found[0].reason
+    for word in ("shrink the 10 GiB disk", "truncates", "allow_shrink_by_replace=True", "new BlankVhd"):
+        assert word in reason
+    assert failures(provider, news(size_gb=4.0, allow_shrink_by_replace=True), old) == []
+    assert failures(provider, news(size_gb=12.0), old) == []
+
+
+# --- diff -----------------------------------------------------------------------------------------------
+
+
+def state(provider: BlankVhdProvider, **over: Any) -> dict[str, Any]:
+    """Outputs as a create of these inputs stores them (what diff gets as olds)."""
+    inputs = provider.check({}, news(**over)).inputs
+    size = int(inputs["size_gb"]) * GiB
+    endpoint = provider.target(inputs).blob_endpoint
+    return inputs | {
+        "__provider": "serialized-old",
+        "blob_endpoint": endpoint,
+        "url": f"{endpoint}/{inputs['container_name']}/{inputs['blob_name']}",
+        "size_bytes": size,
+        "blob_length": size + 512,
+        "unique_id": "0" * 32,
+        "azure_ready": True,
+        "adopted": False,
+    }
+
+
+def checked(provider: BlankVhdProvider, old: dict[str, Any], **over: Any) -> dict[str, Any]:
+    result = provider.check(old, news(**over))
+    assert result.failures == []
+    return result.inputs
+
+
+def diff(provider: BlankVhdProvider, old: dict[str, Any], new: dict[str, Any]) -> tuple[bool | None, list[str], Any]:
+    result = provider.diff(old["url"], old, new)
+    return result.changes, sorted(result.replaces or []), result.delete_before_replace
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ({}, {}, (False, [], None)),
+        ({"blob_name": "d.vhd"}, {"blob_name": "d.vhd"}, (False, [], None)),
+        ({}, {"size_gb": 2.0}, (True, [], None)),
+        ({"size_gb": 2.0}, {"size_gb": 1.0, "allow_shrink_by_replace": True}, (True, ["size_gb"], None)),
+        ({"size_gb": 2.0, "blob_name": "d.vhd"},
+         {"size_gb": 1.0, "blob_name": "d.vhd", "allow_shrink_by_replace": True}, (True, ["size_gb"], True)),
+        ({"blob_name": "a.vhd"}, {"blob_name": "b.vhd"}, (True, ["blob_name"], True)),
+        ({}, {"container_name": "other"}, (True, ["container_name"], None)),
+        ({"blob_name": "d.vhd"}, {"blob_name": "d.vhd", "container_name": "other"}, (True, ["container_name"], True)),
+        ({}, {"connection_string": OTHER_CONN}, (True, ["connection_string"], None)),
+        ({"connection_string": None, "storage_account_name": "one"},
+         {"connection_string": None, "storage_account_name": "two"}, (True, ["storage_account_name"], None)),
+        ({"connection_string": None, "storage_account_name": "one"},
+         {"connection_string": None, "storage_account_name": "one", "endpoint_suffix": "core.chinacloudapi.cn"},
+         (True, ["endpoint_suffix"], None)),
+        # The same account named another way, or a rotated key: an update that records it, no replacement.
+        ({"connection_string": None, "storage_account_name": "one"},
+         {"connection_string": None, "account_url": "https://one.blob.core.windows.net"}, (True, [], None)),
+        ({"connection_string": None, "storage_account_name": "one", "account_key": "b2xk"},
+         {"connection_string": None, "storage_account_name": "one", "account_key": "bmV3"}, (True, [], None)),
+        ({}, {"adopt_existing": True}, (True, [], None)),
+        ({}, {"metadata": {"owner": "me"}}, (True, [], None)),
+    ],
+)
+def test_diff_table(
+    provider: BlankVhdProvider, before: dict[str, Any], after: dict[str, Any], expected: tuple[Any, ...]
+) -> None:
+    old = state(provider, **before)
+    new = checked(provider, {k: v for k, v in old.items() if k != "url"}, **after)
+    assert diff(provider, old, new) == expected
+
+
+def test_diff_ignores_the_serialized_provider(provider: BlankVhdProvider) -> None:
+    old = state(provider)
+    new = checked(provider, old) | {"__provider": "a completely different provider"}
+    assert provider.diff(old["url"], old, new).changes is False
+
+
+def test_diff_treats_unknown_names_and_accounts_as_replacements(provider: BlankVhdProvider) -> None:
+    old = state(provider)
+    new = checked(provider, old) | {"container_name": Unknown()}
+    assert diff(provider, old, new)[:2] == (True, ["container_name"])
+    new = checked(provider, old) | {"connection_string": Unknown()}
+    assert diff(provider, old, new)[:2] == (True, ["connection_string"])
+    new = checked(provider, old) | {"size_gb": Unknown()}
+    assert diff(provider, old, new)[:2] == (True, [])
+    new = checked(provider, old) | {"size_gb": Unknown(), "allow_shrink_by_replace": True}
+    assert diff(provider, old, new)[:2] == (True, ["size_gb"])
+
+
+def test_diff_reports_an_update_when_a_refresh_found_the_footer_broken(provider: BlankVhdProvider) -> None:
+    old = state(provider) | {"azure_ready": False}
+    assert diff(provider, old, checked(provider, old)) == (True, [], None)
