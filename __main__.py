@@ -1,0 +1,188 @@
+"""The blank-vhd Pulumi program: it only declares resources. Config keys are described in Pulumi.yaml.
+
+- target `local` (default): a BlobContainer and `diskCount` BlankVhds on Azurite, through a connection string.
+- target `azure`: resource group, StorageV2 account, container, BlankVhds, one managed disk imported
+  from each, and optionally a Linux VM with those disks attached.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pulumi
+
+from providers import BlankVhd, BlankVhdArgs, BlobContainer
+
+# Azure's built-in "Storage Blob Data Contributor" role.
+BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+DEV_STORAGE = "UseDevelopmentStorage=true"
+
+config = pulumi.Config()
+
+
+def setting(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+# The fallbacks repeat Pulumi.yaml's defaults, which the CLI applies but unit-test mocks do not.
+size_gb = setting(config.get_int("sizeGb"), 1)
+disk_count = setting(config.get_int("diskCount"), 1)
+container_name = config.get("containerName") or "vhds"
+
+
+def disk_args(index: int, container: pulumi.Input[str], **account: Any) -> BlankVhdArgs:
+    """Arguments of disk `index`; an explicit blobName gets -<index> before .vhd when there are several."""
+    blob_name = config.get("blobName") or None
+    if blob_name and disk_count > 1:
+        stem, dot, ext = blob_name.rpartition(".")
+        blob_name = f"{stem}-{index}.{ext}" if dot else f"{blob_name}-{index}"
+    return BlankVhdArgs(
+        size_gb=size_gb,
+        container_name=container,
+        blob_name=blob_name,
+        adopt_existing=config.get_bool("adoptExisting") or False,
+        allow_shrink_by_replace=config.get_bool("allowShrinkByReplace") or False,
+        **account,
+    )
+
+
+def local_disks() -> list[BlankVhd]:
+    # A secret Output throughout; the fallbacks apply inside it.
+    configured = config.get_secret("storageConnectionString") or pulumi.Output.secret("")
+    connection_string = configured.apply(
+        lambda value: value or os.environ.get("AZURE_STORAGE_CONNECTION_STRING") or DEV_STORAGE
+    )
+    container = BlobContainer("container", container_name=container_name, connection_string=connection_string)
+    return [
+        BlankVhd(f"vhd-{i}", disk_args(i, container.container_name, connection_string=connection_string))
+        for i in range(disk_count)
+    ]
+
+
+def azure_disks() -> list[BlankVhd]:
+    from pulumi_azure_native import authorization, compute, resources, storage
+
+    location = config.get("location") or "westeurope"
+    group = resources.ResourceGroup("rg", location=location)
+    account = storage.StorageAccount(
+        "account",
+        resource_group_name=group.name,
+        location=location,
+        kind="StorageV2",
+        sku=storage.SkuArgs(name="Standard_LRS"),
+        allow_blob_public_access=False,
+        minimum_tls_version="TLS1_2",
+    )
+    container = storage.BlobContainer(
+        "container", container_name=container_name, account_name=account.name, resource_group_name=group.name
+    )
+    credentials: dict[str, Any] = {}
+    waits_for: list[pulumi.Resource] = [container]
+    if config.get_bool("keyless") is not False:
+        # The provider authenticates with DefaultAzureCredential: give the same principal blob data rights.
+        client = authorization.get_client_config_output()
+        waits_for.append(authorization.RoleAssignment(
+            "blob-data-contributor",
+            principal_id=client.object_id,
+            role_definition_id=client.subscription_id.apply(
+                lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/"
+                f"{BLOB_DATA_CONTRIBUTOR}"
+            ),
+            scope=account.id,
+        ))
+    else:
+        keys = storage.list_storage_account_keys_output(account_name=account.name, resource_group_name=group.name)
+        credentials["account_key"] = pulumi.Output.secret(keys.keys[0].value)
+    vhds, disks = [], []
+    for i in range(disk_count):
+        vhd = BlankVhd(
+            f"vhd-{i}",
+            disk_args(i, container.name, storage_account_name=account.name, **credentials),
+            opts=pulumi.ResourceOptions(depends_on=waits_for),
+        )
+        disks.append(compute.Disk(
+            f"disk-{i}",
+            resource_group_name=group.name,
+            location=location,
+            sku=compute.DiskSkuArgs(name="Standard_LRS"),
+            creation_data=compute.CreationDataArgs(
+                create_option="Import", source_uri=vhd.url, storage_account_id=account.id
+            ),
+            opts=pulumi.ResourceOptions(depends_on=[vhd]),
+        ))
+        vhds.append(vhd)
+    pulumi.export("managed_disk_id", disks[0].id)
+    pulumi.export("managed_disk_ids", [disk.id for disk in disks])
+    if config.get_bool("createVm"):
+        pulumi.export("vm_id", vm(group.name, location, disks).id)
+    return vhds
+
+
+def vm(group: pulumi.Input[str], location: str, disks: list[Any]) -> Any:
+    """A small Linux VM in its own network with `disks` attached as data disks, LUN 0 upwards."""
+    from pulumi_azure_native import compute, network
+
+    ssh_key = config.get("vmSshPublicKey")
+    if not ssh_key:
+        raise ValueError("createVm is true but vmSshPublicKey is empty; set it to your SSH public key.")
+    vnet = network.VirtualNetwork(
+        "vnet", resource_group_name=group, location=location,
+        address_space=network.AddressSpaceArgs(address_prefixes=["10.42.0.0/16"]),
+    )
+    subnet = network.Subnet(
+        "subnet", resource_group_name=group, virtual_network_name=vnet.name, address_prefix="10.42.1.0/24"
+    )
+    nic = network.NetworkInterface(
+        "nic", resource_group_name=group, location=location,
+        ip_configurations=[network.NetworkInterfaceIPConfigurationArgs(
+            name="ipconfig", subnet=network.SubnetArgs(id=subnet.id), private_ip_allocation_method="Dynamic"
+        )],
+    )
+    return compute.VirtualMachine(
+        "vm",
+        resource_group_name=group,
+        location=location,
+        hardware_profile=compute.HardwareProfileArgs(vm_size=config.get("vmSize") or "Standard_B1s"),
+        network_profile=compute.NetworkProfileArgs(
+            network_interfaces=[compute.NetworkInterfaceReferenceArgs(id=nic.id, primary=True)]
+        ),
+        os_profile=compute.OSProfileArgs(
+            computer_name="blank-vhd",
+            admin_username="azureuser",
+            linux_configuration=compute.LinuxConfigurationArgs(
+                disable_password_authentication=True,
+                ssh=compute.SshConfigurationArgs(public_keys=[compute.SshPublicKeyArgs(
+                    path="/home/azureuser/.ssh/authorized_keys", key_data=ssh_key
+                )]),
+            ),
+        ),
+        storage_profile=compute.StorageProfileArgs(
+            image_reference=compute.ImageReferenceArgs(
+                publisher="Canonical", offer="ubuntu-24_04-lts", sku="server", version="latest"
+            ),
+            os_disk=compute.OSDiskArgs(create_option="FromImage", delete_option="Delete"),
+            data_disks=[
+                compute.DataDiskArgs(
+                    lun=lun, create_option="Attach", managed_disk=compute.ManagedDiskParametersArgs(id=disk.id)
+                )
+                for lun, disk in enumerate(disks)
+            ],
+        ),
+    )
+
+
+target = config.get("target") or "local"
+if target not in ("local", "azure"):
+    raise ValueError(f"config target {target!r} is neither local nor azure; set it with `pulumi config set target`.")
+if not 1 <= disk_count <= 100:
+    raise ValueError(f"config diskCount {disk_count} is out of range; give 1 to 100.")
+disks = local_disks() if target == "local" else azure_disks()
+pulumi.export("container_name", disks[0].container_name)
+pulumi.export("url", disks[0].url)
+pulumi.export("blob_name", disks[0].blob_name)
+pulumi.export("size_bytes", disks[0].size_bytes)
+pulumi.export("unique_id", disks[0].unique_id)
+pulumi.export("urls", [disk.url for disk in disks])
+pulumi.export("blob_names", [disk.blob_name for disk in disks])
+pulumi.export("unique_ids", [disk.unique_id for disk in disks])
