@@ -123,8 +123,8 @@ class StorageTarget:
         return replace(base, **given)
 
     def __repr__(self) -> str:
-        public = ("account_url", "account_name", "endpoint_suffix")
-        shown = [f"{k}={getattr(self, k)!r}" for k in public if getattr(self, k)]
+        shown = [f"account_url={_bare(self.account_url)!r}"] if self.account_url else []
+        shown += [f"{k}={getattr(self, k)!r}" for k in ("account_name", "endpoint_suffix") if getattr(self, k)]
         shown += [f"{k}=<set>" for k in ("connection_string", *_SECRETS) if getattr(self, k)]
         return f"StorageTarget({', '.join(shown)})"
 
@@ -157,23 +157,23 @@ class StorageTarget:
             _fail(f"endpoint suffix {self.endpoint_suffix!r} is not a DNS suffix; use e.g. core.windows.net or "
                   "core.chinacloudapi.cn (no scheme, no slash)")
         if self.account_url is not None:
-            _check_endpoint(self.account_url, what=f"account URL {self.account_url!r}")
+            _check_endpoint(self.account_url, what=f"account URL {_bare(self.account_url)!r}")
             derived = _account_from_url(self.account_url)
             if self.account_name and derived and derived != self.account_name:
-                _fail(f"account URL {self.account_url!r} belongs to account {derived!r}, not account name "
+                _fail(f"account URL {_bare(self.account_url)!r} belongs to account {derived!r}, not account name "
                       f"{self.account_name!r}; give matching values or only one of them")
         if self.account_key and not self._key_account_name():
-            _fail(f"an account key needs the account name, which account URL {self.account_url!r} does not show; "
-                  "add --account-name")
+            _fail(f"an account key needs the account name, which account URL {_bare(self.account_url)!r} does not "
+                  "show; add --account-name")
         _check_auth_scheme(self.blob_endpoint, secret=bool(self.account_key or self.sas_token))
 
     @property
     def blob_endpoint(self) -> str:
         """The account's blob endpoint URL, without trailing slash and never with a key or SAS."""
         if self.connection_string is not None:
-            return (_parse_connection_string(self.connection_string).endpoint or "").rstrip("/")
+            return _bare(_parse_connection_string(self.connection_string).endpoint).rstrip("/")
         if self.account_url is not None:
-            return self.account_url.rstrip("/")
+            return _bare(self.account_url).rstrip("/")
         if self.account_name is not None:
             return f"https://{self.account_name}.blob.{self.endpoint_suffix}"
         _fail(f"no storage account given; pass --account-url, --account-name or --connection-string, or set "
@@ -246,6 +246,16 @@ def _from_environ(environ: Mapping[str, str]) -> StorageTarget:
     return StorageTarget(
         account_url=get(ENV_ACCOUNT_URL), account_name=get(ENV_ACCOUNT), account_key=key, sas_token=sas
     )
+
+
+def _bare(url: str | None) -> str:
+    """A URL without query, fragment or user info: what may appear in messages and reprs."""
+    try:
+        parts = urlsplit(url or "")
+        host = parts.netloc.rpartition("@")[2]
+    except ValueError:
+        return "<unparseable URL>"
+    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else (url or "").split("?")[0].split("#")[0]
 
 
 def _same_endpoint(a: StorageTarget, b: StorageTarget) -> bool:
