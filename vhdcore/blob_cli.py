@@ -1,10 +1,158 @@
-"""`python -m vhdcore blob ...` (placeholder until the page-blob writer lands)."""
+"""`python -m vhdcore blob create|inspect|grow|delete`: blank fixed VHDs in Azure page blobs.
+
+Credentials come from the flags, else the az CLI's AZURE_STORAGE_* variables, else Entra ID
+(see vhdcore.credentials). Containers are never created or deleted. The Azure SDK is imported only
+when a blob command runs, so the rest of the CLI stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import functools
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from .cli import EXIT_OK, EXIT_PROBLEMS, UsageError, parse_timestamp, parse_unique_id, print_report
+from .credentials import StorageTarget
+from .sizes import parse_size
+
+if TYPE_CHECKING:
+    from .page_blob import BlankVhdBlob
+
+EPILOG = (
+    "credentials: --connection-string, or --account-url/--account-name with --account-key or --sas-token; "
+    "without flags AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT(_URL) with AZURE_STORAGE_SAS_TOKEN or "
+    "AZURE_STORAGE_KEY; with no key or SAS, Entra ID (az login, managed identity) over https. "
+    "Exit codes: 0 done, 1 storage refused or the disk has problems (inspect: also not found), 2 usage error."
+)
 
 
 def add_blob_commands(commands: Any) -> None:
-    commands.add_parser("blob", help="blank VHDs in Azure page blobs")
+    blob = commands.add_parser("blob", help="blank VHDs in Azure page blobs", epilog=EPILOG,
+                               description="Create, inspect, grow and delete blank fixed VHDs in Azure page blobs.")
+    sub = blob.add_subparsers(dest="blob_command", required=True, parser_class=type(blob))
+
+    create = _command(sub, "create", "create a blank fixed VHD (2 requests, 512 bytes sent, at any size)", _create)
+    create.add_argument("--size", required=True, help="disk size: bytes or binary units (512MiB, 10GiB, 1TiB)")
+    create.add_argument("--unique-id", help="the 16 footer id bytes in on-disk order, as 32 hex digits")
+    create.add_argument("--timestamp", help="footer time: ISO 8601 UTC (2024-01-01T00:00:00Z) or Unix seconds")
+    create.add_argument("--metadata", action="append", default=[], metavar="KEY=VALUE", help="blob metadata")
+
+    _command(sub, "inspect", "decode and check the footer and the blob (3 requests, no data read)", _inspect)
+
+    grow = _command(sub, "grow", "grow a disk in place, keeping its data and unique id", _grow)
+    grow.add_argument("--size", required=True, help="new disk size, not smaller than the current one")
+    grow.add_argument("--unique-id", help="refuse unless the disk has this unique id")
+
+    delete = _command(sub, "delete", "delete a disk this tool created (never a leased one)", _delete)
+    delete.add_argument("--unique-id", help="delete only if the disk has this unique id (needed for disks "
+                        "without this tool's marker)")
+
+
+def _command(sub: Any, name: str, help: str, run: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help, epilog=EPILOG)
+    parser.add_argument("--container", required=True)
+    parser.add_argument("--name", required=True, help="blob name, e.g. disks/data-01.vhd")
+    account = parser.add_argument_group("storage account (default: AZURE_STORAGE_* variables)")
+    account.add_argument("--account-url", help="blob endpoint, e.g. https://acct.blob.core.windows.net")
+    account.add_argument("--account-name")
+    account.add_argument("--endpoint-suffix", help="sovereign clouds, e.g. core.chinacloudapi.cn")
+    account.add_argument("--connection-string", help="includes its secret; prefer the variable to the flag")
+    account.add_argument("--account-key", help="prefer AZURE_STORAGE_KEY: flags show up in process lists")
+    account.add_argument("--sas-token", help="prefer AZURE_STORAGE_SAS_TOKEN: flags show up in process lists")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=_refusals_exit_1(run))
+    return parser
+
+
+def _refusals_exit_1(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Storage refusals and failures exit 1; input errors stay VhdError, which main() turns into exit 2."""
+
+    @functools.wraps(run)
+    def wrapper(args: argparse.Namespace) -> int:
+        from .page_blob import BlobOperationError
+
+        try:
+            return run(args)
+        except BlobOperationError as exc:
+            print(f"vhdcore: error: {exc}", file=sys.stderr)
+            return EXIT_PROBLEMS
+
+    return wrapper
+
+
+def _target(args: argparse.Namespace) -> StorageTarget:
+    return StorageTarget.resolve(
+        account_url=args.account_url, account_name=args.account_name, connection_string=args.connection_string,
+        account_key=args.account_key, sas_token=args.sas_token, endpoint_suffix=args.endpoint_suffix,
+    )
+
+
+def _create(args: argparse.Namespace) -> int:
+    from .page_blob import create_blank_vhd
+
+    size = parse_size(args.size, field="--size")
+    unique_id = parse_unique_id(args.unique_id) if args.unique_id else None
+    timestamp = parse_timestamp(args.timestamp) if args.timestamp else None
+    blob = create_blank_vhd(_target(args), container=args.container, name=args.name, size=size,
+                            metadata=_metadata(args.metadata), unique_id=unique_id, timestamp=timestamp)
+    return _print_blob(blob, args, f"created {blob.url}")
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from .page_blob import inspect_blank_vhd
+
+    found = inspect_blank_vhd(_target(args), container=args.container, name=args.name)
+    if found is None:
+        where = f"{_target(args).blob_endpoint}/{args.container}/{args.name}"
+        print(f"vhdcore: blob {where} does not exist; check --container and --name.", file=sys.stderr)
+        return EXIT_PROBLEMS
+    return print_report(found.report, as_json=args.json)
+
+
+def _grow(args: argparse.Namespace) -> int:
+    from .page_blob import grow_blank_vhd
+
+    size = parse_size(args.size, field="--size")
+    blob = grow_blank_vhd(_target(args), container=args.container, name=args.name, size=size,
+                          unique_id=_unique_id(args.unique_id))
+    return _print_blob(blob, args, f"{blob.url} is")
+
+
+def _delete(args: argparse.Namespace) -> int:
+    from .page_blob import delete_blank_vhd
+
+    target = _target(args)
+    deleted = delete_blank_vhd(target, container=args.container, name=args.name, unique_id=_unique_id(args.unique_id))
+    url = f"{target.blob_endpoint}/{args.container}/{args.name}"
+    if args.json:
+        print(json.dumps({"url": url, "deleted": deleted}))
+    else:
+        print(f"deleted {url}" if deleted else f"{url} does not exist; nothing to delete")
+    return EXIT_OK
+
+
+def _print_blob(blob: BlankVhdBlob, args: argparse.Namespace, lead: str) -> int:
+    if args.json:
+        print(json.dumps(asdict(blob), indent=2))
+    else:
+        print(f"{lead} a blank fixed VHD of {blob.size} bytes (blob {blob.blob_length} bytes), "
+              f"unique id {blob.unique_id}")
+    return EXIT_OK
+
+
+def _unique_id(text: str | None) -> str | None:
+    return parse_unique_id(text).hex() if text else None
+
+
+def _metadata(pairs: list[str]) -> dict[str, str]:
+    metadata = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise UsageError(f"--metadata {pair!r} is not KEY=VALUE; write it like --metadata owner=team-a.")
+        metadata[key] = value
+    return metadata

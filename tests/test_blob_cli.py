@@ -1,0 +1,121 @@
+"""`python -m vhdcore blob ...` as a subprocess against Azurite: output, JSON shape, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+from azurite_server import ACCOUNT, ACCOUNT_KEY, Azurite
+
+ROOT = Path(__file__).resolve().parent.parent
+UID = "00112233445566778899aabbccddeeff"
+
+
+def vhdcore(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_")}
+    return subprocess.run([sys.executable, "-m", "vhdcore", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**clean, **(env or {})}, timeout=120)
+
+
+@pytest.fixture
+def env(azurite: Azurite) -> dict[str, str]:
+    return {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
+
+
+def blob(container: str, name: str, *more: str) -> list[str]:
+    return ["--container", container, "--name", name, *more]
+
+
+def test_create_inspect_grow_delete(env: dict[str, str], container: str, tmp_path: Path) -> None:
+    made = vhdcore("blob", "create", *blob(container, "d.vhd", "--size", "1GiB", "--unique-id", UID,
+                                            "--timestamp", "2024-01-01T00:00:00Z", "--metadata", "owner=a"), env=env)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("created http://127.0.0.1:") and f"unique id {UID}" in made.stdout
+
+    shown = vhdcore("blob", "inspect", *blob(container, "d.vhd", "--json"), env=env)
+    assert shown.returncode == 0, shown.stderr
+    doc = json.loads(shown.stdout)
+    vhdcore("create", str(tmp_path / "local.vhd"), "--size", "1GiB")
+    local = json.loads(vhdcore("inspect", str(tmp_path / "local.vhd"), "--json").stdout)
+    assert set(doc) == set(local) | {"url", "blob_length"}  # the local shape plus where and how long
+    assert (doc["unique_id"], doc["current_size"], doc["blob_length"]) == (UID, 1 << 30, (1 << 30) + 512)
+    assert doc["azure_ready"] is True and doc["problems"] == [] and doc["url"].endswith(f"/{container}/d.vhd")
+    table = vhdcore("blob", "inspect", *blob(container, "d.vhd"), env=env)
+    assert table.returncode == 0 and "azure_ready" in table.stdout and "problems" in table.stdout
+
+    grown = vhdcore("blob", "grow", *blob(container, "d.vhd", "--size", "2GiB", "--unique-id", UID, "--json"), env=env)
+    assert grown.returncode == 0, grown.stderr
+    assert json.loads(grown.stdout)["size"] == 2 << 30
+
+    gone = vhdcore("blob", "delete", *blob(container, "d.vhd", "--unique-id", UID), env=env)
+    assert gone.returncode == 0 and gone.stdout.startswith("deleted ")
+    again = vhdcore("blob", "delete", *blob(container, "d.vhd"), env=env)
+    assert again.returncode == 0 and "does not exist; nothing to delete" in again.stdout
+
+
+def test_credentials_by_flags(azurite: Azurite, container: str) -> None:
+    flags = ["--account-url", azurite.endpoint, "--account-key", ACCOUNT_KEY]
+    made = vhdcore("blob", "create", *blob(container, "flags.vhd", "--size", "1MiB", *flags))
+    assert made.returncode == 0, made.stderr
+    named = ["--account-url", azurite.endpoint, "--account-name", ACCOUNT, "--account-key", ACCOUNT_KEY]
+    assert vhdcore("blob", "inspect", *blob(container, "flags.vhd", *named)).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["inspect", "--name", "x"], "the following arguments are required: --container"),
+        (["create", "--container", "vhds", "--name", "x"], "required: --size"),
+        (["create", "--container", "vhds", "--name", "x", "--size", "1.5GiB"], "is fractional"),
+        (["create", "--container", "vhds", "--name", "x", "--size", "10GB"], "ambiguous decimal unit"),
+        (["create", "--container", "Bad", "--name", "x", "--size", "1GiB"], "container name 'Bad'"),
+        (["create", "--container", "vhds", "--name", "x.", "--size", "1GiB"], "blob name 'x.'"),
+        (["create", "--container", "vhds", "--name", "x", "--size", "1GiB", "--metadata", "novalue"], "KEY=VALUE"),
+        (["grow", "--container", "vhds", "--name", "x", "--size", "1GiB", "--unique-id", "abc"], "32 hex digits"),
+        (["inspect", "--container", "vhds", "--name", "x", "--connection-string", "UseDevelopmentStorage=true",
+          "--account-key", ACCOUNT_KEY], "cannot be given with it"),
+        (["inspect", "--container", "vhds", "--name", "x"], "no storage account given"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(args: list[str], message: str) -> None:
+    run = vhdcore("blob", *args)
+    assert run.returncode == 2 and run.stdout == "", run.stderr
+    assert message in run.stderr and run.stderr.count("\n") == 1 and ACCOUNT_KEY not in run.stderr
+
+
+def test_refusals_and_problems_exit_1(env: dict[str, str], azurite: Azurite, container: str) -> None:
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    service.get_blob_client(container, "footerless").create_page_blob(1024)
+    assert vhdcore("blob", "create", *blob(container, "d.vhd", "--size", "2MiB"), env=env).returncode == 0
+    cases: list[tuple[list[str], str]] = [
+        (["create", *blob(container, "d.vhd", "--size", "2MiB")], "already exists and was left untouched"),
+        (["grow", *blob(container, "d.vhd", "--size", "1MiB")], "would shrink it"),
+        (["delete", *blob(container, "footerless")], "carries no vhdcore marker"),
+        (["inspect", *blob(container, "missing")], "does not exist"),
+        (["create", *blob("no-such-container", "d.vhd", "--size", "1MiB")], "container 'no-such-container' does not"),
+    ]
+    for args, message in cases:
+        run = vhdcore("blob", *args, env=env)
+        assert run.returncode == 1 and message in run.stderr and run.stderr.count("\n") == 1, (args, run.stderr)
+    invalid = vhdcore("blob", "inspect", *blob(container, "footerless", "--json"), env=env)
+    assert invalid.returncode == 1 and json.loads(invalid.stdout)["azure_ready"] is False
+
+
+def test_wrong_key_exits_1_without_showing_it(azurite: Azurite, container: str) -> None:
+    wrong = "A" * 86 + "=="
+    run = vhdcore("blob", "inspect", *blob(container, "x"), env={
+        "AZURE_STORAGE_ACCOUNT_URL": azurite.endpoint, "AZURE_STORAGE_KEY": wrong})
+    assert run.returncode == 1 and "refused the credentials" in run.stderr and wrong not in run.stderr
+
+
+def test_the_cli_imports_azure_only_for_blob_commands() -> None:
+    code = ("import sys, vhdcore.cli as c; c.build_parser().parse_args(['blob', 'inspect', '--container', 'abc', "
+            "'--name', 'x']); print(sorted(m for m in sys.modules if m.startswith('azure')))")
+    run: Any = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert run.stdout.strip() == "[]", run.stderr
