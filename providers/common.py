@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 import pulumi
-from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
+from pulumi.dynamic import CheckFailure, ConfigureRequest, DiffResult, ResourceProvider
 from pulumi.output import Unknown
 
 from vhdcore.credentials import CredentialsError, StorageTarget
@@ -38,6 +38,27 @@ _TARGET_FIELD = {"storage_account_name": "account_name"}
 CONFIG_CREDENTIALS = ("storageConnectionString", "storageAccountKey", "storageSasToken")
 _CONFIG_TARGET_FIELD = {"storageAccountKey": "account_key", "storageSasToken": "sas_token"}
 _ENV_SECRETS = frozenset({"AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN"})
+
+
+def changed(
+    olds: Mapping[str, Any], news: Mapping[str, Any], replaces: list[str], *,
+    delete_before_replace: bool = False, inputs_unchanged: bool = False,
+) -> DiffResult:
+    """The DiffResult for a resource whose real inputs changed (call it only then).
+
+    A Python dynamic provider cannot tell the engine *which* inputs changed (DiffResult has no field
+    for it), so `changes=True` shows as an update of no property in events and `preview --json`.
+    When __provider is the same, the engine's own comparison of old and new inputs finds exactly the
+    inputs that changed, so "unknown" (None) lets it name them (`~ size_gb`); replaces still apply.
+    `inputs_unchanged`: the change is not in the inputs (a refresh found the disk broken), so the
+    engine would find none and must be told.
+    """
+    engine_can_tell = not inputs_unchanged and olds.get("__provider") == news.get("__provider")
+    return DiffResult(
+        changes=None if engine_can_tell else True,
+        replaces=replaces,
+        delete_before_replace=True if replaces and delete_before_replace else None,
+    )
 
 
 def input_props(args: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from vhdcore.credentials import StorageTarget
 from vhdcore.errors import VhdError
 from vhdcore.page_blob import validate_container_name
 
-from .common import ACCOUNT_FIELDS, StorageProvider, flag, given, is_unknown
+from .common import ACCOUNT_FIELDS, StorageProvider, changed, flag, given, is_unknown
 
 INPUTS = ("container_name", *ACCOUNT_FIELDS)
 
@@ -34,13 +34,13 @@ class BlobContainerProvider(StorageProvider):
         return CheckResult(dict(news), failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [key for key in INPUTS if is_unknown(news.get(key)) or olds.get(key) != news.get(key)]
-        if not changed:
+        changes = [key for key in INPUTS if is_unknown(news.get(key)) or olds.get(key) != news.get(key)]
+        if not changes:
             return DiffResult(changes=False)
         replaces = self.account_replaces(olds, news)
-        if "container_name" in changed:
+        if "container_name" in changes:
             replaces.append("container_name")
-        return DiffResult(changes=True, replaces=replaces)
+        return changed(olds, news, replaces)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         target = self.target(props)

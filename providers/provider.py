@@ -27,7 +27,7 @@ from vhdcore.page_blob import (
 )
 from vhdcore.sizes import FOOTER_SIZE, GiB
 
-from .common import StorageProvider, flag, given
+from .common import StorageProvider, changed, flag, given
 from .vhd_inputs import (
     AUTO_NAME_PREFIX,
     INPUTS,
@@ -51,19 +51,18 @@ class BlankVhdProvider(StorageProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         # olds are the state's outputs (they repeat every input); news the checked inputs.
-        changed = changed_inputs(olds, news)
+        changes = changed_inputs(olds, news)
         repair = olds.get("azure_ready") is False  # a refresh found a footer Azure would refuse
-        if not changed and not repair:
+        if not changes and not repair:
             return DiffResult(changes=False)  # also when only __provider differs
-        replaces = [key for key in REPLACE_ON_CHANGE if key in changed]
+        replaces = [key for key in REPLACE_ON_CHANGE if key in changes]
         replaces += self.account_replaces(olds, news)
-        if "size_gb" in changed and shrinks(olds, news):
+        if "size_gb" in changes and shrinks(olds, news):
             replaces.append("size_gb")
         # An explicit name would collide with the old blob (same name, maybe same place): delete it first.
         # An auto-named disk gets a fresh name on replacement, so the new one is made first.
         explicit_name = not given(news, AUTO_NAME_PREFIX)
-        dbr = True if replaces and explicit_name else None
-        return DiffResult(changes=True, replaces=replaces, delete_before_replace=dbr)
+        return changed(olds, news, replaces, delete_before_replace=explicit_name, inputs_unchanged=not changes)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         target = self.target(props)

@@ -29,6 +29,7 @@ class Engine:
     def __init__(self, provider: BlankVhdProvider, azurite: Azurite, container: str) -> None:
         self.provider, self.azurite, self.container = provider, azurite, container
         self.id = ""
+        self.changed_keys: list[str] = []
         self.inputs: dict[str, Any] = {}
         self.outs: dict[str, Any] = {}
 
@@ -61,10 +62,15 @@ class Engine:
         new = self.check(**over)
         result = self.provider.diff(self.id, self.outs, new)
         assert not result.replaces, result.replaces
-        if result.changes:
+        # changes=None: the engine compares old and new inputs itself and names the changed ones.
+        self.changed_keys = sorted(k for k in {*self.inputs, *new} if self.inputs.get(k) != new.get(k))
+        if result.changes or (result.changes is None and self.changed_keys):
             self.outs = floats(self.provider.update(self.id, self.outs, new).outs or {})
+            step = "update"
+        else:
+            step = "same"
         self.inputs = new
-        return ("update" if result.changes else "same"), self.outs
+        return step, self.outs
 
     def refresh(self) -> bool:
         """Read; False when the provider says the blob is gone."""
@@ -115,7 +121,7 @@ def test_grow_is_in_place_and_keeps_unique_id_and_data(engine: Engine) -> None:
     data = b"\x5a" * 4096
     engine.blob().upload_page(data, offset=GiB // 2, length=len(data))
     step, after = engine.up(size_gb=3.0)
-    assert step == "update"
+    assert (step, engine.changed_keys) == ("update", ["size_gb"])
     assert after["size_bytes"] == 3 * GiB and after["blob_length"] == 3 * GiB + 512
     assert after["unique_id"] == before["unique_id"] and after["blob_name"] == before["blob_name"]
     assert engine.blob().download_blob(offset=GiB // 2, length=len(data)).readall() == data

@@ -175,7 +175,7 @@ def state(provider: BlankVhdProvider, **over: Any) -> dict[str, Any]:
     size = int(inputs["size_gb"]) * GiB
     endpoint = provider.target(inputs).blob_endpoint
     return inputs | {
-        "__provider": "serialized-old",
+        "__provider": "serialized-new",
         "blob_endpoint": endpoint,
         "url": f"{endpoint}/{inputs['container_name']}/{inputs['blob_name']}",
         "size_bytes": size,
@@ -192,9 +192,13 @@ def checked(provider: BlankVhdProvider, old: dict[str, Any], **over: Any) -> dic
     return result.inputs
 
 
-def diff(provider: BlankVhdProvider, old: dict[str, Any], new: dict[str, Any]) -> tuple[bool | None, list[str], Any]:
+SOME = "some"  # changes=None: the engine compares old and new inputs itself and names the changed ones
+
+
+def diff(provider: BlankVhdProvider, old: dict[str, Any], new: dict[str, Any]) -> tuple[object, list[str], Any]:
     result = provider.diff(old["url"], old, new)
-    return result.changes, sorted(result.replaces or []), result.delete_before_replace
+    changes = SOME if result.changes is None else result.changes
+    return changes, sorted(result.replaces or []), result.delete_before_replace
 
 
 @pytest.mark.parametrize(
@@ -202,26 +206,26 @@ def diff(provider: BlankVhdProvider, old: dict[str, Any], new: dict[str, Any]) -
     [
         ({}, {}, (False, [], None)),
         ({"blob_name": "d.vhd"}, {"blob_name": "d.vhd"}, (False, [], None)),
-        ({}, {"size_gb": 2.0}, (True, [], None)),
-        ({"size_gb": 2.0}, {"size_gb": 1.0, "allow_shrink_by_replace": True}, (True, ["size_gb"], None)),
+        ({}, {"size_gb": 2.0}, (SOME, [], None)),
+        ({"size_gb": 2.0}, {"size_gb": 1.0, "allow_shrink_by_replace": True}, (SOME, ["size_gb"], None)),
         ({"size_gb": 2.0, "blob_name": "d.vhd"},
-         {"size_gb": 1.0, "blob_name": "d.vhd", "allow_shrink_by_replace": True}, (True, ["size_gb"], True)),
-        ({"blob_name": "a.vhd"}, {"blob_name": "b.vhd"}, (True, ["blob_name"], True)),
-        ({}, {"container_name": "other"}, (True, ["container_name"], None)),
-        ({"blob_name": "d.vhd"}, {"blob_name": "d.vhd", "container_name": "other"}, (True, ["container_name"], True)),
-        ({}, {"connection_string": OTHER_CONN}, (True, ["connection_string"], None)),
+         {"size_gb": 1.0, "blob_name": "d.vhd", "allow_shrink_by_replace": True}, (SOME, ["size_gb"], True)),
+        ({"blob_name": "a.vhd"}, {"blob_name": "b.vhd"}, (SOME, ["blob_name"], True)),
+        ({}, {"container_name": "other"}, (SOME, ["container_name"], None)),
+        ({"blob_name": "d.vhd"}, {"blob_name": "d.vhd", "container_name": "other"}, (SOME, ["container_name"], True)),
+        ({}, {"connection_string": OTHER_CONN}, (SOME, ["connection_string"], None)),
         ({"connection_string": None, "storage_account_name": "one"},
-         {"connection_string": None, "storage_account_name": "two"}, (True, ["storage_account_name"], None)),
+         {"connection_string": None, "storage_account_name": "two"}, (SOME, ["storage_account_name"], None)),
         ({"connection_string": None, "storage_account_name": "one"},
          {"connection_string": None, "storage_account_name": "one", "endpoint_suffix": "core.chinacloudapi.cn"},
-         (True, ["endpoint_suffix"], None)),
+         (SOME, ["endpoint_suffix"], None)),
         # The same account named another way, or a rotated key: an update that records it, no replacement.
         ({"connection_string": None, "storage_account_name": "one"},
-         {"connection_string": None, "account_url": "https://one.blob.core.windows.net"}, (True, [], None)),
+         {"connection_string": None, "account_url": "https://one.blob.core.windows.net"}, (SOME, [], None)),
         ({"connection_string": None, "storage_account_name": "one", "account_key": "b2xk"},
-         {"connection_string": None, "storage_account_name": "one", "account_key": "bmV3"}, (True, [], None)),
-        ({}, {"adopt_existing": True}, (True, [], None)),
-        ({}, {"metadata": {"owner": "me"}}, (True, [], None)),
+         {"connection_string": None, "storage_account_name": "one", "account_key": "bmV3"}, (SOME, [], None)),
+        ({}, {"adopt_existing": True}, (SOME, [], None)),
+        ({}, {"metadata": {"owner": "me"}}, (SOME, [], None)),
     ],
 )
 def test_diff_table(
@@ -238,18 +242,26 @@ def test_diff_ignores_the_serialized_provider(provider: BlankVhdProvider) -> Non
     assert provider.diff(old["url"], old, new).changes is False
 
 
+def test_diff_says_changes_itself_when_the_engine_could_not_name_them(provider: BlankVhdProvider) -> None:
+    # The engine's own comparison would also list a changed __provider, so it is not asked to.
+    old = state(provider)
+    new = checked(provider, old, size_gb=2.0) | {"__provider": "a completely different provider"}
+    assert diff(provider, old, new) == (True, [], None)
+
+
 def test_diff_treats_unknown_names_and_accounts_as_replacements(provider: BlankVhdProvider) -> None:
     old = state(provider)
     new = checked(provider, old) | {"container_name": Unknown()}
-    assert diff(provider, old, new)[:2] == (True, ["container_name"])
+    assert diff(provider, old, new)[:2] == (SOME, ["container_name"])
     new = checked(provider, old) | {"connection_string": Unknown()}
-    assert diff(provider, old, new)[:2] == (True, ["connection_string"])
+    assert diff(provider, old, new)[:2] == (SOME, ["connection_string"])
     new = checked(provider, old) | {"size_gb": Unknown()}
-    assert diff(provider, old, new)[:2] == (True, [])
+    assert diff(provider, old, new)[:2] == (SOME, [])
     new = checked(provider, old) | {"size_gb": Unknown(), "allow_shrink_by_replace": True}
-    assert diff(provider, old, new)[:2] == (True, ["size_gb"])
+    assert diff(provider, old, new)[:2] == (SOME, ["size_gb"])
 
 
 def test_diff_reports_an_update_when_a_refresh_found_the_footer_broken(provider: BlankVhdProvider) -> None:
+    # The inputs did not change, so the engine would find nothing: the provider must say so itself.
     old = state(provider) | {"azure_ready": False}
     assert diff(provider, old, checked(provider, old)) == (True, [], None)
