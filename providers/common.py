@@ -189,8 +189,9 @@ class StorageProvider(ResourceProvider):
     def account_replaces(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
         """The location inputs whose change moves the resource to another account (so: replace).
         A change that keeps the endpoint (a rotated key, the same account named another way) is not one."""
-        changed = [key for key in ACCOUNT_FIELDS if olds.get(key) != news.get(key)]
-        location_changed = [key for key in changed if key not in ("account_key", "sas_token")]
+        location_changed = [
+            key for key in ACCOUNT_FIELDS if key not in ("account_key", "sas_token") and olds.get(key) != news.get(key)
+        ]
         if not location_changed:
             return []
         new_endpoint = self.endpoint(news)

@@ -7,6 +7,7 @@ Its top level declares no resources.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from vhdcore.page_blob import (
     BlankVhdBlob,
     BlobExistsError,
     BlobInspection,
+    ContainerNotFoundError,
     ShrinkRefusedError,
     create_blank_vhd,
     delete_blank_vhd,
@@ -123,7 +125,10 @@ class BlankVhdProvider(StorageProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         container, name, _ = _where(props)
-        found = self.with_fallback(props, lambda t: inspect_blank_vhd(t, container=container, name=name))
+        try:
+            found = self.with_fallback(props, lambda t: inspect_blank_vhd(t, container=container, name=name))
+        except ContainerNotFoundError:
+            found = None  # the container went, and the blob with it
         if found is None:
             return ReadResult(None, {})  # deleted out of band: the engine drops it from the state
         claimed = props.get("unique_id")
@@ -141,10 +146,11 @@ class BlankVhdProvider(StorageProvider):
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         container, name, _ = _where(props)
-        self.with_fallback(
-            props,
-            lambda t: delete_blank_vhd(t, container=container, name=name, unique_id=props.get("unique_id")),
-        )
+        with contextlib.suppress(ContainerNotFoundError):  # the blob went with its container: done
+            self.with_fallback(
+                props,
+                lambda t: delete_blank_vhd(t, container=container, name=name, unique_id=props.get("unique_id")),
+            )
 
 
 def _where(props: Mapping[str, Any]) -> tuple[str, str, int]:

@@ -165,6 +165,16 @@ def test_a_blob_deleted_out_of_band_is_dropped_by_refresh(engine: Engine) -> Non
     assert engine.refresh() is False
 
 
+def test_a_container_deleted_out_of_band_takes_the_disk_with_it(azurite: Azurite) -> None:
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    engine = Engine(BlankVhdProvider(), azurite, "gone-soon")
+    service.create_container("gone-soon")
+    engine.create()
+    service.delete_container("gone-soon")
+    assert engine.refresh() is False
+    engine.provider.delete(engine.id, engine.outs)  # destroy without a refresh first: done, not an error
+
+
 def test_a_valid_grow_out_of_band_becomes_the_state_and_a_smaller_program_is_refused(engine: Engine) -> None:
     engine.create()
     grow_blank_vhd(target(engine.azurite), container=engine.container, name=engine.outs["blob_name"], size=2 * GiB)
