@@ -85,7 +85,7 @@ class Seen:
 class FaultProxy:
     upstream: str  # e.g. http://127.0.0.1:10000
     faults: list[Fault] = field(default_factory=list)
-    log: list[Seen] = field(default_factory=list)
+    log: list[Seen] = field(default_factory=list)  # complete only after drain()
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -131,10 +131,12 @@ class FaultProxy:
 
     @property
     def requests(self) -> int:
+        self.drain()
         return len(self.log)
 
     @property
     def body_bytes(self) -> int:
+        self.drain()
         return sum(s.body_bytes for s in self.log)
 
     def _begin(self, method: str, path: str, query: str) -> Fault | None:
@@ -288,14 +290,14 @@ class CountingTransport(RequestsTransport):
 
 
 def fast_options(**overrides: Any) -> Any:
-    """ClientOptions for tests: fast linear retries (3) and a short read timeout, so faults cost little time."""
+    """ClientOptions for tests: fast linear retries (3) and short timeouts, so faults cost little time."""
     from azure.storage.blob import LinearRetry
 
     from vhdcore.credentials import ClientOptions
 
     settings: dict[str, Any] = {
         "retry_policy": LinearRetry(backoff=0.05, random_jitter_range=0, retry_total=3),
-        "read_timeout": 0.5,
+        "read_timeout": 5.0,
         "connection_timeout": 2.0,
     }
     return ClientOptions(**{**settings, **overrides})
