@@ -52,7 +52,8 @@ class Azurite:
         if not BINARY.exists():
             raise SystemExit(f"Azurite is not installed at {BINARY}; run scripts/setup.sh first.")
         storage = ["--location", str(self.location)] if self.location else ["--inMemoryPersistence"]
-        return [str(BINARY), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--silent", "--loose", "--skipApiVersionCheck", *storage]
+        host = ["--blobHost", "127.0.0.1", "--blobPort", str(self.port)]
+        return [str(BINARY), *host, "--silent", "--loose", "--skipApiVersionCheck", *storage]
 
     def start(self, *, detach: bool = False, timeout: float = 60) -> Azurite:
         if self.location:
@@ -79,7 +80,8 @@ class Azurite:
         deadline = time.monotonic() + timeout
         while not self.answers():
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"Azurite exited with code {self.process.returncode} before answering on port {self.port}.")
+                code = self.process.returncode
+                raise RuntimeError(f"Azurite exited with code {code} before answering on port {self.port}.")
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"Azurite did not answer on port {self.port} within {timeout:.0f} s.")

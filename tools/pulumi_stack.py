@@ -14,7 +14,7 @@ import os
 import runpy
 import secrets
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,9 @@ def main() -> int:
     if args.action == "output":
         print(selected.outputs()[args.key].value)
         return 0
-    run = {"up": selected.up, "preview": selected.preview, "refresh": selected.refresh, "destroy": selected.destroy}
+    run: dict[str, Callable[..., object]] = {
+        "up": selected.up, "preview": selected.preview, "refresh": selected.refresh, "destroy": selected.destroy,
+    }
     try:
         run[args.action](on_output=print, color="never")
     except auto.CommandError as exc:

@@ -115,7 +115,8 @@ class Footer:
             problems.append(f"file format version 0x{self.file_format_version:08x} is not 0x00010000.")
         if self.disk_type not in DiskType.__members__.values():
             problems.append(
-                f"disk type {self.disk_type} is unknown or deprecated (known types: 0 none, 2 fixed, 3 dynamic, 4 differencing)."
+                f"disk type {self.disk_type} is unknown or deprecated "
+                "(known types: 0 none, 2 fixed, 3 dynamic, 4 differencing)."
             )
         if self.disk_type == DiskType.FIXED and self.data_offset != NO_DATA_OFFSET:
             problems.append(f"data offset 0x{self.data_offset:016x} must be all ones on a fixed disk.")

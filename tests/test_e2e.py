@@ -1,0 +1,262 @@
+"""End to end: the real `pulumi` CLI (through the Automation API) runs the project's program and its
+dynamic provider against a real Azurite. Nothing here is mocked."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+from azurite_server import ACCOUNT_KEY, Azurite
+from pulumi import automation as auto
+from pulumi_stack import STATE, stack
+
+from vhdcore.credentials import StorageTarget
+from vhdcore.page_blob import create_blank_vhd, inspect_blank_vhd
+from vhdcore.sizes import GiB
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Run:
+    """Engine events of one operation, by resource type."""
+
+    events: list[auto.events.EngineEvent] = field(default_factory=list)
+
+    def steps(self, type_token: str = "pulumi-python:dynamic/azureblob:BlankVhd") -> list[tuple[str, list[str]]]:
+        found = []
+        for event in self.events:
+            pre = event.resource_pre_event
+            if pre is not None and pre.metadata.type == type_token:
+                found.append((str(pre.metadata.op.value), sorted(pre.metadata.diffs or [])))
+        return found
+
+
+@dataclass
+class E2E:
+    """One stack of the project, pointed at the session's Azurite."""
+
+    azurite: Azurite
+    name: str = field(default_factory=lambda: f"e2e-{uuid.uuid4().hex[:8]}")
+    container: str = field(default_factory=lambda: f"e2e-{uuid.uuid4().hex[:8]}")
+
+    def __post_init__(self) -> None:
+        self.stack = stack(
+            self.name,
+            config={"target": "local", "containerName": self.container, "sizeGb": 1},
+            secret_config={"storageConnectionString": self.azurite.connection_string},
+        )
+
+    def configure(self, **values: Any) -> None:
+        for key, value in values.items():
+            if value is None:
+                self.stack.remove_config(key)
+            else:
+                text = json.dumps(value) if isinstance(value, bool) else str(value)
+                self.stack.set_config(key, auto.ConfigValue(text))
+
+    def up(self, **kwargs: Any) -> tuple[auto.UpResult, Run]:
+        run = Run()
+        return self.stack.up(on_event=run.events.append, color="never", **kwargs), run
+
+    def preview(self) -> tuple[auto.PreviewResult, Run]:
+        run = Run()
+        return self.stack.preview(on_event=run.events.append, color="never", diff=True), run
+
+    def outputs(self) -> dict[str, Any]:
+        return {k: v.value for k, v in self.stack.outputs().items()}
+
+    @property
+    def target(self) -> StorageTarget:
+        return StorageTarget(connection_string=self.azurite.connection_string)
+
+    def blob(self, name: str) -> Any:
+        service = BlobServiceClient.from_connection_string(self.azurite.connection_string)
+        return service.get_blob_client(self.container, name)
+
+
+@pytest.fixture
+def e2e(azurite: Azurite) -> Iterator[E2E]:
+    env = E2E(azurite)
+    yield env
+    env.stack.destroy(color="never")
+    env.stack.workspace.remove_stack(env.name)
+
+
+def containers(azurite: Azurite) -> set[str]:
+    return {c.name for c in BlobServiceClient.from_connection_string(azurite.connection_string).list_containers()}
+
+
+def test_up_creates_a_valid_vhd_and_a_second_up_changes_nothing(e2e: E2E) -> None:
+    result, _ = e2e.up()
+    out = e2e.outputs()
+    inspection = inspect_blank_vhd(e2e.target, container=e2e.container, name=out["blob_name"])
+    assert inspection is not None
+    assert inspection.report.azure_ready, inspection.report.problems
+    assert inspection.blob_length == GiB + 512
+    assert inspection.unique_id == out["unique_id"]
+    assert out["size_bytes"] == GiB
+    assert out["url"].endswith(f"/{e2e.container}/{out['blob_name']}")
+    assert result.summary.resource_changes is not None and result.summary.resource_changes.get("create", 0) >= 2
+
+    again, run = e2e.up(expect_no_changes=True)
+    assert set(again.summary.resource_changes or {}) == {"same"}
+    assert all(op == "same" for op, _ in run.steps())
+
+
+def test_grow_is_an_in_place_update_of_size_gb_that_keeps_id_and_data(e2e: E2E) -> None:
+    e2e.up()
+    before = e2e.outputs()
+    blob = e2e.blob(before["blob_name"])
+    data = b"\xa5" * 4096
+    blob.upload_page(data, offset=GiB // 2, length=len(data))
+
+    e2e.configure(sizeGb=2)
+    preview, run = e2e.preview()
+    assert run.steps() == [("update", ["size_gb"])]
+    assert preview.change_summary.get("update") == 1
+
+    e2e.up()
+    after = e2e.outputs()
+    assert after["unique_id"] == before["unique_id"]
+    assert after["size_bytes"] == 2 * GiB
+    assert blob.download_blob(offset=GiB // 2, length=len(data)).readall() == data
+    inspection = inspect_blank_vhd(e2e.target, container=e2e.container, name=after["blob_name"])
+    assert inspection is not None and inspection.report.azure_ready and inspection.blob_length == 2 * GiB + 512
+
+
+def test_shrink_is_refused_at_preview_and_replaces_only_with_opt_in(e2e: E2E) -> None:
+    e2e.configure(sizeGb=2)
+    e2e.up()
+    before = e2e.outputs()
+
+    e2e.configure(sizeGb=1)
+    with pytest.raises(auto.CommandError) as refused:
+        e2e.preview()
+    assert "shrink" in str(refused.value) and "allow_shrink_by_replace" in str(refused.value)
+    assert e2e.blob(before["blob_name"]).get_blob_properties().size == 2 * GiB + 512
+
+    e2e.configure(allowShrinkByReplace=True)
+    _, run = e2e.preview()
+    assert ("replace", ["size_gb"]) in run.steps() or any(op == "replace" for op, _ in run.steps())
+    e2e.up()
+    after = e2e.outputs()
+    assert after["size_bytes"] == GiB and after["unique_id"] != before["unique_id"]
+    inspection = inspect_blank_vhd(e2e.target, container=e2e.container, name=after["blob_name"])
+    assert inspection is not None and inspection.report.azure_ready
+
+
+def test_explicit_blob_name_change_deletes_before_it_creates(e2e: E2E) -> None:
+    e2e.configure(blobName="first.vhd")
+    e2e.up()
+    e2e.configure(blobName="second.vhd")
+    _, run = e2e.up()
+    ops = [op for op, _ in run.steps()]
+    assert ops.index("delete-replaced") < ops.index("create-replacement")
+    assert not e2e.blob("first.vhd").exists()
+    assert e2e.blob("second.vhd").exists()
+    assert e2e.outputs()["blob_name"] == "second.vhd"
+
+
+def test_refresh_drops_a_blob_deleted_out_of_band_and_up_recreates_it(e2e: E2E) -> None:
+    e2e.up()
+    name = e2e.outputs()["blob_name"]
+    e2e.blob(name).delete_blob()
+    e2e.stack.refresh(color="never")
+    assert "pulumi-python:dynamic/azureblob:BlankVhd" not in json.dumps(e2e.stack.export_stack().deployment)
+    result, _ = e2e.up()
+    assert (result.summary.resource_changes or {}).get("create") == 1
+    assert e2e.blob(e2e.outputs()["blob_name"]).exists()
+
+
+def test_a_resize_out_of_band_shows_as_drift_after_refresh(e2e: E2E) -> None:
+    e2e.up()
+    name = e2e.outputs()["blob_name"]
+    e2e.blob(name).resize_blob(3 * GiB + 512)
+    e2e.stack.refresh(color="never")
+    assert e2e.outputs()["size_bytes"] == GiB  # declared size kept; the blob no longer matches it
+    _, run = e2e.preview()
+    assert [op for op, _ in run.steps()] == ["update"], run.steps()
+
+
+def test_a_footer_damaged_out_of_band_shows_as_drift_after_refresh(e2e: E2E) -> None:
+    e2e.up()
+    name = e2e.outputs()["blob_name"]
+    e2e.blob(name).upload_page(b"\0" * 512, offset=GiB, length=512)
+    e2e.stack.refresh(color="never")
+    deployment = json.dumps(e2e.stack.export_stack().deployment)
+    assert '"azure_ready": false' in deployment
+    _, run = e2e.preview()
+    assert [op for op, _ in run.steps()] == ["update"], run.steps()
+
+
+def test_an_existing_blob_is_refused_untouched_and_adopted_only_on_request(e2e: E2E) -> None:
+    e2e.up()  # the stack's container and one auto-named disk
+    foreign = e2e.blob("foreign.vhd")
+    foreign.upload_blob(b"somebody else's data", overwrite=False)
+    etag = foreign.get_blob_properties().etag
+
+    e2e.configure(blobName="foreign.vhd")
+    with pytest.raises(auto.CommandError) as refused:
+        e2e.up()
+    assert "already exists" in str(refused.value)
+    assert foreign.get_blob_properties().etag == etag
+    assert foreign.download_blob().readall() == b"somebody else's data"
+
+    made = create_blank_vhd(e2e.target, container=e2e.container, name="ours.vhd", size=GiB)
+    ours = e2e.blob("ours.vhd")
+    etag = ours.get_blob_properties().etag
+    e2e.configure(blobName="ours.vhd", adoptExisting=True)
+    e2e.up()
+    assert e2e.outputs()["unique_id"] == made.unique_id
+    assert ours.get_blob_properties().etag == etag  # adopted without a write
+    foreign.delete_blob()  # so that destroy can remove the stack's (then empty) container
+
+
+def test_destroy_removes_what_the_stack_made_and_nothing_else(e2e: E2E) -> None:
+    service = BlobServiceClient.from_connection_string(e2e.azurite.connection_string)
+    bystander = f"keep-{uuid.uuid4().hex[:8]}"
+    service.create_container(bystander)
+    service.get_blob_client(bystander, "keep.vhd").upload_blob(b"keep me")
+    before = containers(e2e.azurite)
+
+    e2e.up()
+    assert e2e.container in containers(e2e.azurite)
+    e2e.stack.destroy(color="never")
+    assert containers(e2e.azurite) == before
+    assert service.get_blob_client(bystander, "keep.vhd").download_blob().readall() == b"keep me"
+    service.delete_container(bystander)
+
+
+def test_the_state_file_holds_no_plaintext_credential(e2e: E2E) -> None:
+    e2e.configure(diskCount=2)
+    e2e.up()
+    e2e.stack.refresh(color="never")
+    files = list((STATE / "state").rglob(f"{e2e.name}.json"))
+    assert files, "the local backend wrote no state file"
+    for path in files:
+        text = path.read_text()
+        assert ACCOUNT_KEY not in text
+        assert e2e.azurite.connection_string not in text
+        assert "AccountKey=" not in text and "SharedAccessSignature" not in text and "sig=" not in text
+    config = next((STATE.parent).glob(f"Pulumi.{e2e.name}.yaml")).read_text()
+    assert ACCOUNT_KEY not in config
+
+
+def test_ten_disks_in_one_stack_are_all_valid_then_destroyed(e2e: E2E) -> None:
+    e2e.configure(diskCount=10)
+    result, _ = e2e.up()
+    assert (result.summary.resource_changes or {}).get("create", 0) >= 10
+    names = [blob.name for blob in BlobServiceClient.from_connection_string(e2e.azurite.connection_string)
+             .get_container_client(e2e.container).list_blobs()]
+    assert len(names) == 10
+    for name in names:
+        inspection = inspect_blank_vhd(e2e.target, container=e2e.container, name=name)
+        assert inspection is not None and inspection.report.azure_ready, name
+    e2e.stack.destroy(color="never")
+    assert e2e.container not in containers(e2e.azurite)
