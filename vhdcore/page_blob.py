@@ -5,7 +5,9 @@ StorageTarget and closes it afterwards, and chains etag conditions from the blob
 concurrent writer, or a late duplicate of one of our own retried requests, makes a write fail instead
 of clobbering anything. Requests on the happy path: create 2 (Put Blob, Put Page: 512 bytes at any
 size), inspect 3 (HEAD, ranged GET, and the page-list GET the SDK adds), grow 5 (HEAD, resize, new
-footer, clear old footer, commit size to metadata), delete 2 (HEAD, conditional DELETE).
+footer, clear old footer, commit size to metadata), delete 2 (HEAD, conditional DELETE). Grow's HEAD
+finds the old size, and its metadata commit lets the next HEAD alone tell a finished grow from an
+interrupted one; deleting a disk made elsewhere by unique id reads its footer too (4 requests).
 
 Metadata this tool writes, so that re-running any interrupted operation converges:
   vhdcore_marker     random per create; proves a blob is ours after a lost response, and ownership for delete
@@ -401,8 +403,8 @@ def _grow_once(s: _Session, size: int, expected: str | None, when: float) -> Bla
         return BlankVhdBlob(s.url, s.container, s.name, size, length, disk.unique_id, str(props.etag))
     footer = fixed_footer(size, timestamp=when, unique_id=bytes.fromhex(disk.unique_id))
     metadata = {**(props.metadata or {}), SIZE_KEY: str(disk.size), UNIQUE_ID_KEY: disk.unique_id}
+    etag = str(props.etag)
     try:
-        etag = str(props.etag)
         if disk.adopted:
             etag = s.set_metadata(metadata, etag)
         if length != size + FOOTER_SIZE:
@@ -417,6 +419,8 @@ def _grow_once(s: _Session, size: int, expected: str | None, when: float) -> Bla
     except _Stale:
         raise
     except BlobOperationError as exc:
+        if etag == props.etag:
+            raise  # nothing was changed
         raise exc.amended(", leaving the grow unfinished with the data intact (grow again finishes it)") from None
     return BlankVhdBlob(s.url, s.container, s.name, size, size + FOOTER_SIZE, disk.unique_id, etag)
 
