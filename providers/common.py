@@ -171,10 +171,18 @@ class StorageProvider(ResourceProvider):
             ))]
         if any(is_unknown(news.get(key)) for key in ACCOUNT_FIELDS):
             return []  # preview: checked again once the values are known
+        target = self.target(news)
+        if not any(getattr(target, key) for key in ("account_url", "account_name", "connection_string")):
+            # Neither the inputs nor stack config nor the environment say where: name the inputs that can.
+            return [CheckFailure("storage_account_name", (
+                "no storage account given; set storage_account_name, account_url or connection_string, or the "
+                "stack config blank-vhd:storageConnectionString, or AZURE_STORAGE_CONNECTION_STRING or "
+                "AZURE_STORAGE_ACCOUNT."
+            ))]
         try:
-            self.target(news).validate()
+            target.validate()
         except VhdError as exc:
-            return [CheckFailure(located[0] if located else "storage_account_name", _in_input_names(str(exc)))]
+            return [CheckFailure(located[0] if located else "storage_account_name", str(exc))]
         return []
 
     def endpoint(self, props: Mapping[str, Any]) -> str | None:
@@ -198,22 +206,6 @@ class StorageProvider(ResourceProvider):
         if new_endpoint is not None and new_endpoint == olds.get("blob_endpoint"):
             return []
         return location_changed
-
-
-# vhdcore's messages name the CLI's options; a resource's user knows them as input names.
-_CLI_TO_INPUT = {
-    "--account-url": "account_url",
-    "--account-name": "storage_account_name",
-    "--connection-string": "connection_string",
-    "--sas-token": "sas_token",
-    "--account-key": "account_key",
-}
-
-
-def _in_input_names(message: str) -> str:
-    for option, name in _CLI_TO_INPUT.items():
-        message = message.replace(option, name)
-    return message
 
 
 class _DropVhdErrorTracebacks(logging.Filter):

@@ -120,7 +120,7 @@ INVALID = [
     (StorageTarget(connection_string=CS, account_url="https://acct.blob.core.windows.net"), "cannot be given with it"),
     (StorageTarget(connection_string=CS, account_key=KEY), "account_key cannot be given with it"),
     (StorageTarget(account_name="acct", account_key=KEY, sas_token=SAS), "both an account key and a SAS token"),
-    (StorageTarget(), "no storage account given"),
+    (StorageTarget(), "no storage account given; give an account URL, account name or connection string"),
     (StorageTarget(account_url="acct.blob.core.windows.net", sas_token=SAS), "is not an http(s) URL"),
     (StorageTarget(account_url="ftp://acct.blob.core.windows.net", sas_token=SAS), "is not an http(s) URL"),
     (StorageTarget(account_url="https://acct.blob.core.windows.net:port", sas_token=SAS), "is not a valid URL"),
@@ -153,6 +153,7 @@ def test_validate_names_the_problem_in_one_sentence(target: StorageTarget, messa
         target.validate()
     text = str(caught.value)
     assert message in text and text.endswith(".") and "\n" not in text
+    assert "--" not in text  # no CLI flag: the same message reaches Pulumi users, who set input fields
     for secret in (KEY, SAS, "c2VjcmV0LXNhcw", "not base64!"):
         assert secret not in text
 

@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 import pytest
-from pulumi.dynamic import CheckFailure
+from pulumi.dynamic import CheckFailure, ConfigureRequest
+from pulumi.dynamic.config import Config
 from pulumi.output import Unknown
 
 from providers.provider import BlankVhdProvider
@@ -95,7 +96,10 @@ def test_check_names_the_bad_field_its_value_and_the_fix(
          "endpoint_suffix", ["endpoint_suffix 'x.cn' only applies to storage_account_name"]),
         ({"connection_string": None, "storage_account_name": "Not_Valid"},
          "storage_account_name", ["'Not_Valid'", "lowercase letters and digits"]),
-        ({"connection_string": None}, "storage_account_name", ["no storage account given", "storage_account_name"]),
+        ({"connection_string": None}, "storage_account_name",
+         ["no storage account given", "storage_account_name, account_url or connection_string"]),
+        ({"connection_string": None, "account_url": "https://acct.blob.core.windows.net/?sv=1&sig=x"},
+         "account_url", ["carries a query", "SAS token on its own"]),
         ({"connection_string": None, "account_url": "http://127.0.0.1:10000/devstoreaccount1"},
          "account_url", ["plain http", "key or SAS"]),
         ({"connection_string": None, "account_url": "https://acct.blob.core.windows.net/c/b.vhd"},
@@ -111,7 +115,19 @@ def test_check_refuses_account_inputs_that_conflict_or_say_nowhere(
     assert [f.property for f in found] == [field]
     for word in words:
         assert word in found[0].reason
-    assert "--" not in found[0].reason  # CLI option names are translated to input names
+    assert "--" not in found[0].reason  # never a CLI flag: provider users set input fields
+
+
+def test_check_accepts_an_account_named_only_by_the_environment_or_stack_config(
+    provider: BlankVhdProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT", "acct")
+    monkeypatch.setenv("AZURE_STORAGE_SAS_TOKEN", "sv=1&sig=x")
+    assert failures(provider, news(connection_string=None)) == []
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT")
+    config = ConfigureRequest(Config(raw_config={"blank-vhd:storageConnectionString": CONN}, project_name="blank-vhd"))
+    provider.configure(config)
+    assert failures(provider, news(connection_string=None)) == []
 
 
 def test_check_reports_one_failure_per_bad_field_at_once(provider: BlankVhdProvider) -> None:

@@ -40,6 +40,8 @@ _LOCATION = ("account_url", "account_name", "connection_string")
 _SECRETS = ("account_key", "sas_token")
 _ACCOUNT_NAME = re.compile(r"[a-z0-9]{3,24}")
 _SUFFIX = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+")
+_NO_ACCOUNT = (f"no storage account given; give an account URL, account name or connection string, or set "
+               f"{ENV_CONNECTION_STRING} or {ENV_ACCOUNT}")
 
 
 class CredentialsError(VhdError):
@@ -148,8 +150,7 @@ class StorageTarget:
             return
         _check_secrets(self.account_key, self.sas_token, what="the settings")
         if self.account_url is None and self.account_name is None:
-            _fail(f"no storage account given; pass --account-url, --account-name or --connection-string, or set "
-                  f"{ENV_CONNECTION_STRING} or {ENV_ACCOUNT}")
+            _fail(_NO_ACCOUNT)
         if self.account_name is not None and not _ACCOUNT_NAME.fullmatch(self.account_name):
             _fail(f"account name {self.account_name!r} is not 3 to 24 lowercase letters and digits; "
                   "check the storage account's name")
@@ -164,7 +165,7 @@ class StorageTarget:
                       f"{self.account_name!r}; give matching values or only one of them")
         if self.account_key and not self._key_account_name():
             _fail(f"an account key needs the account name, which account URL {_bare(self.account_url)!r} does not "
-                  "show; add --account-name")
+                  "show; use a SAS token instead, or a connection string with BlobEndpoint and AccountName")
         _check_auth_scheme(self.blob_endpoint, secret=bool(self.account_key or self.sas_token))
 
     @property
@@ -176,8 +177,7 @@ class StorageTarget:
             return _bare(self.account_url).rstrip("/")
         if self.account_name is not None:
             return f"https://{self.account_name}.blob.{self.endpoint_suffix}"
-        _fail(f"no storage account given; pass --account-url, --account-name or --connection-string, or set "
-              f"{ENV_CONNECTION_STRING} or {ENV_ACCOUNT}")
+        _fail(_NO_ACCOUNT)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -330,8 +330,8 @@ def _check_endpoint(url: str, *, what: str) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         _fail(f"{what} is not an http(s) URL; write it like https://<account>.blob.core.windows.net")
     if parts.query or parts.fragment or "@" in parts.netloc:
-        _fail(f"{what} carries a query, fragment or user info; pass a SAS with --sas-token and give the bare "
-              "endpoint URL")
+        _fail(f"{what} carries a query, fragment or user info; pass the SAS token on its own "
+              "and give the bare endpoint URL")
     if len([s for s in parts.path.split("/") if s]) > 1:
         _fail(f"{what} has more than an account in its path; give the account endpoint, not a container or blob URL")
 

@@ -349,8 +349,7 @@ def _discard(s: _Session, etag: str, marker: str) -> str:
     except BlobNotFoundError:
         pass
     except BlobOperationError:
-        return (f", and removing the footerless blob failed too (delete it with `python -m vhdcore blob delete "
-                f"--container {s.container} --name {s.name}`)")
+        return f", and removing the footerless blob failed too (delete {s.url} before creating it again)"
     return ", so the half-created blob was deleted again"
 
 
@@ -372,7 +371,7 @@ def _inspection(url: str, props: BlobProperties, tail: bytes) -> BlobInspection:
     recorded = _meta_int(props, SIZE_KEY)
     if recorded is not None and recorded != length - FOOTER_SIZE:
         problems.append(f"metadata records disk size {recorded} but the length says {length - FOOTER_SIZE}: a grow "
-                        f"was interrupted; run blob grow with --size {length - FOOTER_SIZE} to finish it.")
+                        f"was interrupted; grow the disk to {length - FOOTER_SIZE} bytes or more to finish it.")
     report = DiskReport.from_tail(tail, length, container_problems=tuple(problems), url=url, blob_length=length)
     return BlobInspection(
         report, url, length, blob_type, _text(props.lease.state), str(props.etag), dict(props.metadata or {})
@@ -397,7 +396,7 @@ def _grow_once(s: _Session, size: int, expected: str | None, when: float) -> Bla
         raise ShrinkRefusedError(
             f"disk {s.url} is {floor} bytes{' (counting an unfinished grow)' if pending else ''}, so growing it to "
             f"{size} would shrink it, and a page blob loses its data past a shrink",
-            f"pass --size {floor} or more, or create a new, smaller disk",
+            f"ask for a size of at least {floor} bytes, or create a new, smaller disk",
         )
     if size == disk.size and pending is None:
         return BlankVhdBlob(s.url, s.container, s.name, size, length, disk.unique_id, str(props.etag))
@@ -433,7 +432,7 @@ def _disk_of(s: _Session, props: BlobProperties) -> _Disk:
     if footer is None or footer.azure_problems(props.size) or footer.spec_problems():
         raise InvalidDiskError(
             f"blob {s.url} does not end in a valid fixed VHD footer and has no vhdcore metadata, so it cannot be grown",
-            "run blob inspect on it to see what is wrong",
+            "inspect the blob to see what is wrong with it",
         )
     return _Disk(footer.current_size, footer.unique_id.hex(), adopted=True)
 
@@ -458,7 +457,7 @@ def _delete_once(s: _Session, expected: str | None, seen: list[bool]) -> bool:
         if _meta(props, MARKER_KEY) is None:
             raise NotOwnedError(
                 f"blob {s.url} carries no vhdcore marker, so this tool did not create it and did not delete it",
-                "pass --unique-id with its footer's unique id if you are sure it is the disk you created",
+                "give the disk's unique id (from its footer) if you are sure it is the disk you created",
             )
     else:
         actual = _meta(props, UNIQUE_ID_KEY)
@@ -474,11 +473,11 @@ def _delete_once(s: _Session, expected: str | None, seen: list[bool]) -> bool:
 def _existing(s: _Session, verb: str) -> BlobProperties:
     props = s.head()
     if props is None:
-        raise BlobNotFoundError(f"blob {s.url} does not exist", "check --container and --name, or create it first")
+        raise BlobNotFoundError(f"blob {s.url} does not exist", "check the container and blob name, or create it first")
     _refuse_leased(s, props, verb)
     if _text(props.blob_type) != "PageBlob":
         raise InvalidDiskError(f"blob {s.url} is a {_text(props.blob_type)}, not a page blob, so it is not a disk",
-                               "check --container and --name")
+                               "check the container and blob name")
     return props
 
 
@@ -496,7 +495,7 @@ def _check_owner(s: _Session, actual: str | None, expected: str | None, done: st
     if expected is not None and actual != expected:
         raise NotOwnedError(
             f"blob {s.url} has unique id {actual or 'none'}, not {expected}, so it was not {done}",
-            "pass the unique id that create printed for this disk, or check --container and --name",
+            "give the unique id this disk was created with, or check the container and blob name",
         )
 
 
@@ -619,7 +618,7 @@ class _Session:
                                           "create it first (this tool never creates or deletes containers)",
                                           status=status, code=code)
         if status == 404 and code == "BlobNotFound":
-            return BlobNotFoundError(f"blob {self.url} does not exist", "check --container and --name",
+            return BlobNotFoundError(f"blob {self.url} does not exist", "check the container and blob name",
                                      status=status, code=code)
         if status == 409 and code == "BlobAlreadyExists":
             return BlobExistsError(f"blob {self.url} already exists and was left untouched",
