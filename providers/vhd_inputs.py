@@ -13,8 +13,7 @@ from typing import Any
 from pulumi.dynamic import CheckFailure
 
 from vhdcore.errors import VhdError
-from vhdcore.page_blob import _check_metadata as validate_metadata  # the rules create applies; not public yet
-from vhdcore.page_blob import validate_blob_name, validate_container_name
+from vhdcore.page_blob import validate_blob_name, validate_container_name, validate_metadata
 from vhdcore.sizes import MAX_SIZE_GB, GiB, parse_size_gb
 
 from .common import ACCOUNT_FIELDS, flag, given, is_unknown

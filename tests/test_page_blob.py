@@ -31,6 +31,7 @@ from vhdcore.page_blob import (
     delete_blank_vhd,
     grow_blank_vhd,
     inspect_blank_vhd,
+    set_blank_vhd_metadata,
     validate_blob_name,
     validate_container_name,
 )
@@ -252,6 +253,71 @@ def test_grow_of_a_missing_blob(target: StorageTarget, container: str) -> None:
         grow_blank_vhd(target, container=container, name="nothing", size=2 * MiB)
 
 
+# --- set metadata ----------------------------------------------------------------------------------------
+
+
+def test_set_metadata_replaces_the_users_entries_and_keeps_the_tools(
+    target: StorageTarget, service: Any, container: str
+) -> None:
+    create_blank_vhd(target, container=container, name="m", size=MiB, unique_id=UID, metadata={"owner": "a", "x": "1"})
+    service.get_blob_client(container, "m").upload_page(b"\x11" * 512, offset=0, length=512)
+    before = stored(service, container, "m")
+    assert before is not None
+    ours = {k: v for k, v in before.metadata.items() if k.startswith("vhdcore_")}
+    assert sorted(ours) == ["vhdcore_marker", "vhdcore_size", "vhdcore_unique_id"]
+    blob = set_blank_vhd_metadata(target, container=container, name="m", metadata={"owner": "b", "cost": "c1"},
+                                  unique_id=UID.hex().upper())
+    after = stored(service, container, "m")
+    assert after is not None and after.metadata == {"owner": "b", "cost": "c1", **ours}
+    assert after.content == before.content and after.etag == blob.etag != before.etag
+    assert (blob.size, blob.blob_length, blob.unique_id) == (MiB, MiB + 512, UID.hex())
+    set_blank_vhd_metadata(target, container=container, name="m", metadata=None, unique_id=None)
+    cleared = stored(service, container, "m")
+    assert cleared is not None and cleared.metadata == ours and cleared.content == before.content
+    # The marker kept: delete without a unique id still recognizes the disk as ours.
+    assert delete_blank_vhd(target, container=container, name="m", unique_id=None) is True
+
+
+def test_set_metadata_on_a_vhd_made_elsewhere_reads_its_footer_and_adds_no_tool_entries(
+    target: StorageTarget, service: Any, container: str
+) -> None:
+    put_foreign_page_blob(service, container, "uploaded", bytes(MiB) + fixed_footer(MiB, unique_id=UID).pack())
+    blob = set_blank_vhd_metadata(target, container=container, name="uploaded", metadata={"owner": "me"},
+                                  unique_id=UID.hex())
+    assert (blob.size, blob.unique_id) == (MiB, UID.hex())
+    state = stored(service, container, "uploaded")
+    assert state is not None and state.metadata == {"owner": "me"} and state.is_valid_disk(MiB, UID.hex())
+
+
+def test_set_metadata_refuses_another_disk_and_what_is_not_a_disk(
+    target: StorageTarget, service: Any, container: str
+) -> None:
+    create_blank_vhd(target, container=container, name="other", size=MiB, unique_id=UID, metadata={"owner": "a"})
+    put_foreign_page_blob(service, container, "garbage", b"\x01" * (MiB + 512))
+    before = [stored(service, container, n) for n in ("other", "garbage")]
+    with pytest.raises(NotOwnedError, match=f"has unique id {UID.hex()}, not {'ab' * 16}, so it was not changed"):
+        set_blank_vhd_metadata(target, container=container, name="other", metadata={"owner": "b"}, unique_id="ab" * 16)
+    with pytest.raises(InvalidDiskError, match="not a disk this tool can change"):
+        set_blank_vhd_metadata(target, container=container, name="garbage", metadata={"owner": "b"}, unique_id=None)
+    with pytest.raises(BlobNotFoundError, match="does not exist; check the container and blob name"):
+        set_blank_vhd_metadata(target, container=container, name="nothing", metadata={}, unique_id=None)
+    assert [stored(service, container, n) for n in ("other", "garbage")] == before
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"metadata": {"vhdcore_size": "1"}}, {"metadata": {"VHDCORE_marker": "x"}}, {"metadata": {"bad-key": "x"}},
+     {"unique_id": "xyz"}, {"container": "BAD"}],
+)
+def test_set_metadata_validates_before_any_request(target: StorageTarget, counter: CountingTransport,
+                                                   kwargs: dict[str, Any]) -> None:
+    call: dict[str, Any] = {"container": "vhds", "name": "d.vhd", "metadata": {"owner": "a"}, "unique_id": None,
+                            **kwargs}
+    with pytest.raises(VhdError):
+        set_blank_vhd_metadata(target, options=fast_options(transport=counter), **call)
+    assert counter.requests == 0
+
+
 # --- delete ----------------------------------------------------------------------------------------------
 
 
@@ -288,13 +354,15 @@ def test_delete_checks_the_unique_id_in_metadata_or_footer(target: StorageTarget
 # --- leases: refused, never broken -----------------------------------------------------------------------
 
 
-def test_leased_disk_is_neither_grown_nor_deleted(target: StorageTarget, service: Any, container: str) -> None:
+def test_leased_disk_is_not_grown_relabelled_or_deleted(target: StorageTarget, service: Any, container: str) -> None:
     create_blank_vhd(target, container=container, name="attached", size=MiB, unique_id=UID)
     blob = service.get_blob_client(container, "attached")
     blob.upload_page(b"\x44" * 512, offset=0, length=512, lease=(lease := blob.acquire_lease(-1)))
     before = stored(service, container, "attached")
     with pytest.raises(BlobLeasedError, match=r"growing .* has an active lease"):
         grow_blank_vhd(target, container=container, name="attached", size=2 * MiB)
+    with pytest.raises(BlobLeasedError, match=r"changing the metadata of .* has an active lease"):
+        set_blank_vhd_metadata(target, container=container, name="attached", metadata={"a": "b"}, unique_id=UID.hex())
     with pytest.raises(BlobLeasedError, match=r"deleting .* never breaks leases"):
         delete_blank_vhd(target, container=container, name="attached", unique_id=UID.hex())
     assert stored(service, container, "attached") == before
@@ -306,6 +374,10 @@ def test_leased_disk_is_neither_grown_nor_deleted(target: StorageTarget, service
 def test_a_lease_taken_after_the_check_is_still_refused(proxy: FaultProxy, target: StorageTarget,
                                                         container: str) -> None:
     create_blank_vhd(target, container=container, name="late-lease", size=MiB)
+    proxy.add(Fault("status", method="PUT", query="^comp=metadata$", status=412, code="LeaseIdMissing"))
+    with pytest.raises(BlobLeasedError, match=r"changing the metadata of .* has an active lease"):
+        set_blank_vhd_metadata(via(proxy), container=container, name="late-lease", metadata={"a": "b"},
+                               unique_id=None, options=fast_options())
     proxy.add(Fault("status", method="DELETE", status=412, code="LeaseIdMissing"))
     with pytest.raises(BlobLeasedError, match=r"deleting .* has an active lease"):
         delete_blank_vhd(via(proxy), container=container, name="late-lease", unique_id=None, options=fast_options())
@@ -319,6 +391,7 @@ def test_missing_container_is_named_for_every_operation(target: StorageTarget) -
         lambda: create_blank_vhd(target, container="no-such", name="x", size=MiB),
         lambda: inspect_blank_vhd(target, container="no-such", name="x"),
         lambda: grow_blank_vhd(target, container="no-such", name="x", size=MiB),
+        lambda: set_blank_vhd_metadata(target, container="no-such", name="x", metadata={}, unique_id=None),
         lambda: delete_blank_vhd(target, container="no-such", name="x", unique_id=None),
     ]
     for call in calls:
@@ -425,6 +498,12 @@ def test_request_budget(target: StorageTarget, container: str, counter: Counting
         grow = spent(lambda: grow_blank_vhd(target, container=container, name="b", size=2 * size, options=options))
         writes = ["PUT comp=properties", "PUT comp=page", "PUT comp=page"]
         assert grow[0] == 5 and grow[2] == ["HEAD", *writes, "PUT comp=metadata"] and grow[1] == 512 + 0
+    tag = spent(lambda: set_blank_vhd_metadata(target, container=container, name="b", metadata={"owner": "a"},
+                                               unique_id=None, options=options))
+    assert tag == (2, 0, ["HEAD", "PUT comp=metadata"])
+    same = spent(lambda: set_blank_vhd_metadata(target, container=container, name="b", metadata={"owner": "a"},
+                                                unique_id=None, options=options))
+    assert same == (1, 0, ["HEAD"])  # already as asked: nothing written
     delete = spent(lambda: delete_blank_vhd(target, container=container, name="b", unique_id=None, options=options))
     assert delete == (2, 0, ["HEAD", "DELETE"])
     print(f"\nrequests at {size // GiB} GiB: create {create[:2]}, inspect {inspect[:2]}, delete {delete[:2]}")

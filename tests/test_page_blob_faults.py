@@ -1,8 +1,10 @@
-"""Fault matrix: every request of create, grow and delete crossed with every fault kind, through FaultProxy.
+"""Fault matrix: every request of create, grow, set metadata and delete crossed with every fault kind,
+through FaultProxy.
 
 After each case the operation either succeeded or raised a one-sentence VhdError, and storage holds no
 blob or a valid VHD of the old or new size (with the data intact), or, for a pre-existing blob, exactly
-what was there before. Persistent faults and re-runs after a failure at each grow step are covered too.
+what was there before. Persistent faults and re-runs after a failure at each
+grow step are covered too.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from vhdcore.page_blob import (
     delete_blank_vhd,
     grow_blank_vhd,
     inspect_blank_vhd,
+    set_blank_vhd_metadata,
 )
 from vhdcore.sizes import MiB
 
@@ -64,6 +67,14 @@ def kept_data(state: Stored | None) -> bool:
     return state is not None and state.content is not None and state.content[:512] == DATA
 
 
+def relabelled(before: Stored | None, after: Stored | None) -> bool:
+    """The new user metadata (no single fault may stop it), the tool's entries untouched, the disk unchanged."""
+    if before is None or after is None or after.content != before.content:
+        return False
+    ours = {k: v for k, v in before.metadata.items() if k.startswith("vhdcore_")}
+    return len(ours) == 3 and after.metadata == {"owner": "new", **ours}
+
+
 OPS = {
     "create": Op(
         (("PUT", ""), ("PUT", "comp=page")),
@@ -87,6 +98,13 @@ OPS = {
             target, container=container, name="disk", size=NEW, unique_id=UID, options=options),
         lambda before, after: (valid(after, OLD) or valid(after, NEW)) and kept_data(after),
     ),
+    "set-metadata": Op(
+        (("HEAD", ""), ("PUT", "comp=metadata")),
+        made_disk,
+        lambda target, container, options: set_blank_vhd_metadata(
+            target, container=container, name="disk", metadata={"owner": "new"}, unique_id=UID, options=options),
+        relabelled,
+    ),
     "delete": Op(
         (("HEAD", ""), ("DELETE", "")),
         made_disk,
@@ -108,7 +126,7 @@ CASES = [(op, index, fault) for op in OPS for index in range(len(OPS[op].request
 def test_matrix_size() -> None:
     print(f"\nfault matrix: {len(CASES)} cases = {sum(len(o.requests) for o in OPS.values())} requests "
           f"x {len(FAULTS)} fault kinds")
-    assert len(CASES) == 11 * 5
+    assert len(CASES) == 13 * 5
 
 
 @pytest.fixture

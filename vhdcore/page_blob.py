@@ -5,9 +5,10 @@ StorageTarget and closes it afterwards, and chains etag conditions from the blob
 concurrent writer, or a late duplicate of one of our own retried requests, makes a write fail instead
 of clobbering anything. Requests on the happy path: create 2 (Put Blob, Put Page: 512 bytes at any
 size), inspect 3 (HEAD, ranged GET, and the page-list GET the SDK adds), grow 5 (HEAD, resize, new
-footer, clear old footer, commit size to metadata), delete 2 (HEAD, conditional DELETE). Grow's HEAD
-finds the old size, and its metadata commit lets the next HEAD alone tell a finished grow from an
-interrupted one; deleting a disk made elsewhere by unique id reads its footer too (4 requests).
+footer, clear old footer, commit size to metadata), set metadata 2 (HEAD, Set Blob Metadata; 1 when it
+already matches), delete 2 (HEAD, conditional DELETE). Grow's HEAD finds the old size, and its metadata
+commit lets the next HEAD alone tell a finished grow from an interrupted one. On a disk made elsewhere
+(no vhdcore metadata) grow, set metadata and delete by unique id read its footer too (2 more requests).
 
 Metadata this tool writes, so that re-running any interrupted operation converges:
   vhdcore_marker     random per create; proves a blob is ours after a lost response, and ownership for delete
@@ -41,6 +42,7 @@ from .footer import COOKIE, Footer, fixed_footer
 from .report import DiskReport
 from .sizes import FOOTER_SIZE, PAGE_BLOB_MAX, MiB, check_disk_size
 
+OWN_PREFIX = "vhdcore_"  # metadata names this tool keeps for itself
 MARKER_KEY = "vhdcore_marker"
 UNIQUE_ID_KEY = "vhdcore_unique_id"
 SIZE_KEY = "vhdcore_size"
@@ -199,7 +201,7 @@ def validate_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
     for key, value in (metadata or {}).items():
         if not isinstance(key, str) or not _METADATA_NAME.fullmatch(key):
             raise VhdError(f"metadata name {key!r} is not a C# identifier, as Azure requires; use letters, digits, _.")
-        if key.lower().startswith("vhdcore_") or key.lower() in (k.lower() for k in checked):
+        if key.lower().startswith(OWN_PREFIX) or key.lower() in (k.lower() for k in checked):
             raise VhdError(f"metadata name {key!r} is reserved for this tool or repeated; rename it.")
         if not isinstance(value, str) or not value.isascii() or not value.isprintable() or value != value.strip():
             raise VhdError(f"metadata {key!r} value {value!r} must be printable ASCII without surrounding spaces.")
@@ -209,9 +211,6 @@ def validate_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
     return checked
 
 
-_check_metadata = validate_metadata  # the name providers/vhd_inputs.py imported before it was public
-
-
 def _check_page(offset: int, length: int) -> None:
     # Azurite accepts what Azure rejects, so the service limits are enforced here.
     if offset % PAGE or length % PAGE or not 0 < length <= MAX_PUT_PAGE or offset + length > PAGE_BLOB_MAX:
@@ -219,7 +218,7 @@ def _check_page(offset: int, length: int) -> None:
                        "at most 4 MiB, inside 8 TiB); this is a bug in vhdcore, please report it.")
 
 
-# --- the four operations -------------------------------------------------------------------------------
+# --- the operations -----------------------------------------------------------------------------------
 
 
 def create_blank_vhd(
@@ -285,6 +284,30 @@ def grow_blank_vhd(
     when = time.time()
     with _session(target, container, name, options) as s:
         return _converge(s, lambda: _grow_once(s, size, expected, when), f"growing it to {size} bytes")
+
+
+def set_blank_vhd_metadata(
+    target: StorageTarget,
+    *,
+    container: str,
+    name: str,
+    metadata: Mapping[str, str] | None,
+    unique_id: str | None,
+    options: ClientOptions | None = None,
+) -> BlankVhdBlob:
+    """Replace the disk's user metadata with `metadata` (None or {} clears it), in place.
+
+    This tool's vhdcore_* entries are kept as they are. With `unique_id`, the disk must have it
+    (NotOwnedError); without, any valid fixed VHD is accepted, as for grow. Leased blobs are refused
+    (BlobLeasedError). Metadata that already matches is not written again.
+    """
+    validate_container_name(container)
+    validate_blob_name(name)
+    user_metadata = validate_metadata(metadata)
+    expected = _check_unique_id(unique_id)
+    target.validate()
+    with _session(target, container, name, options) as s:
+        return _converge(s, lambda: _set_metadata_once(s, user_metadata, expected), "changing its metadata")
 
 
 def delete_blank_vhd(
@@ -405,7 +428,7 @@ def _grow_once(s: _Session, size: int, expected: str | None, when: float) -> Bla
     etag = str(props.etag)
     try:
         if disk.adopted:
-            etag = s.set_metadata(metadata, etag)
+            etag = s.set_metadata(metadata, etag, "recording the disk size of")
         if length != size + FOOTER_SIZE:
             etag = s.resize(size + FOOTER_SIZE, etag)
         etag = s.put_page(footer.pack(), size, etag, "writing the new footer of")
@@ -414,7 +437,7 @@ def _grow_once(s: _Session, size: int, expected: str | None, when: float) -> Bla
             # interruption someone may have written the disk since, so look before clearing.
             if pending is None or _holds_footer(s, old, etag):
                 etag = s.clear_page(old, etag)
-        etag = s.set_metadata({**metadata, SIZE_KEY: str(size)}, etag)
+        etag = s.set_metadata({**metadata, SIZE_KEY: str(size)}, etag, "recording the disk size of")
     except _Stale:
         raise
     except BlobOperationError as exc:
@@ -431,10 +454,24 @@ def _disk_of(s: _Session, props: BlobProperties) -> _Disk:
     footer = _footer_at(s, props.size - FOOTER_SIZE, str(props.etag)) if props.size > FOOTER_SIZE else None
     if footer is None or footer.azure_problems(props.size) or footer.spec_problems():
         raise InvalidDiskError(
-            f"blob {s.url} does not end in a valid fixed VHD footer and has no vhdcore metadata, so it cannot be grown",
-            "inspect the blob to see what is wrong with it",
+            f"blob {s.url} does not end in a valid fixed VHD footer and has no vhdcore metadata, so it is not a "
+            "disk this tool can change", "inspect the blob to see what is wrong with it",
         )
     return _Disk(footer.current_size, footer.unique_id.hex(), adopted=True)
+
+
+def _set_metadata_once(s: _Session, user_metadata: dict[str, str], expected: str | None) -> BlankVhdBlob:
+    props = _existing(s, "changing the metadata of")
+    disk = _disk_of(s, props)
+    _check_owner(s, disk.unique_id, expected, "changed")
+    current = dict(props.metadata or {})
+    # This tool's entries are carried over as stored: delete's ownership check needs the marker, and
+    # telling an unfinished grow from a finished one needs the recorded size.
+    wanted = {**user_metadata, **{k: v for k, v in current.items() if k.lower().startswith(OWN_PREFIX)}}
+    etag = str(props.etag)
+    if wanted != current:
+        etag = s.set_metadata(wanted, etag, "changing the metadata of")
+    return BlankVhdBlob(s.url, s.container, s.name, disk.size, props.size, disk.unique_id, etag)
 
 
 def _holds_footer(s: _Session, offset: int, etag: str) -> bool:
@@ -576,9 +613,8 @@ class _Session:
     def resize(self, length: int, etag: str) -> str:
         return self._etag(f"resizing {self.url}", lambda: self.blob.resize_blob(length, **_if(etag)))
 
-    def set_metadata(self, metadata: dict[str, str], etag: str) -> str:
-        return self._etag(f"recording the disk size of {self.url}", lambda: self.blob.set_blob_metadata(
-            metadata, **_if(etag)))
+    def set_metadata(self, metadata: dict[str, str], etag: str, doing: str) -> str:
+        return self._etag(f"{doing} {self.url}", lambda: self.blob.set_blob_metadata(metadata, **_if(etag)))
 
     def read(self, offset: int, length: int, etag: str) -> bytes:
         return bytes(self._call(f"reading {self.url}", lambda: self.blob.download_blob(
