@@ -55,7 +55,8 @@ class BlankVhdArgs:
     """A SAS token for the account or container (with or without the leading `?`). Stored as a secret."""
 
     metadata: pulumi.Input[dict[str, str]] | None = None
-    """Blob metadata written when the disk is created; names must be C# identifiers."""
+    """Blob metadata (names must be C# identifiers, not starting with vhdcore_). Changing it is an in-place
+    update that replaces the disk's metadata and keeps this tool's own vhdcore_* entries."""
 
     adopt_existing: pulumi.Input[bool] | None = None
     """Take over an existing blob of that name instead of failing, if it is a valid fixed VHD of exactly

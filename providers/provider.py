@@ -26,6 +26,7 @@ from vhdcore.page_blob import (
     delete_blank_vhd,
     grow_blank_vhd,
     inspect_blank_vhd,
+    set_blank_vhd_metadata,
 )
 from vhdcore.sizes import FOOTER_SIZE, GiB
 
@@ -85,21 +86,26 @@ class BlankVhdProvider(StorageProvider):
         return CreateResult(blob.url, _from_blob(props, blob, target, adopted=False))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        # Only in-place changes get here: a bigger size, new credentials or flags, or a footer to repair.
+        # Only in-place changes get here: a bigger size, new metadata, new credentials or flags, or a
+        # footer to repair. Each step is safe to repeat, so a failed update is finished by the next `up`.
         target = self.target(news)
         container, name, size = _where(news)
-        if (olds.get("metadata") or {}) != (news.get("metadata") or {}):
-            raise VhdError(
-                f"metadata of blob {name!r} cannot be changed in place (vhdcore has no metadata update); set it back "
-                "to what it was, or replace the disk with `pulumi up --replace` (its data is lost)."
-            )
         adopted = flag(olds, "adopted")
+        unique_id = olds.get("unique_id")
+        outs = None
         if olds.get("azure_ready") is False:
-            return UpdateResult(_from_inspection(news, self._repair(target, olds, news), target, adopted=adopted))
-        if size > olds.get("size_bytes", 0):
-            blob = grow_blank_vhd(target, container=container, name=name, size=size, unique_id=olds.get("unique_id"))
-            return UpdateResult(_from_blob(news, blob, target, adopted=adopted))
-        return UpdateResult(_from_inspection(news, _inspect(target, container, name), target, adopted=adopted))
+            outs = _from_inspection(news, self._repair(target, olds, news), target, adopted=adopted)
+        elif size > olds.get("size_bytes", 0):
+            blob = grow_blank_vhd(target, container=container, name=name, size=size, unique_id=unique_id)
+            outs = _from_blob(news, blob, target, adopted=adopted)
+        if (olds.get("metadata") or {}) != (news.get("metadata") or {}):
+            blob = set_blank_vhd_metadata(
+                target, container=container, name=name, metadata=news.get("metadata"), unique_id=unique_id
+            )
+            outs = outs or _from_blob(news, blob, target, adopted=adopted)
+        if outs is None:
+            outs = _from_inspection(news, _inspect(target, container, name), target, adopted=adopted)
+        return UpdateResult(outs)
 
     def _repair(self, target: StorageTarget, olds: Mapping[str, Any], news: Mapping[str, Any]) -> BlobInspection:
         """Finish what a refresh found broken, where grow can (an unfinished grow); else say what to do."""

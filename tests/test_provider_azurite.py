@@ -1,5 +1,6 @@
 """BlankVhdProvider's create, update, read and delete against a real Azurite, with props shaped as the
-engine sends them (floats, `__provider`, outputs as the next call's olds)."""
+engine sends them (floats, `__provider`, outputs as the next call's olds, with the `__provider` that the
+dynamic provider host adds to every result)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ class Engine:
     def create(self, **over: Any) -> dict[str, Any]:
         self.inputs = self.check(**over)
         result = self.provider.create(self.inputs)
-        self.id, self.outs = result.id, floats(result.outs or {})
+        self.id, self.outs = result.id, floats(result.outs or {}) | {"__provider": self.inputs["__provider"]}
         return self.outs
 
     def up(self, **over: Any) -> tuple[str, dict[str, Any]]:
@@ -65,7 +66,8 @@ class Engine:
         # changes=None: the engine compares old and new inputs itself and names the changed ones.
         self.changed_keys = sorted(k for k in {*self.inputs, *new} if self.inputs.get(k) != new.get(k))
         if result.changes or (result.changes is None and self.changed_keys):
-            self.outs = floats(self.provider.update(self.id, self.outs, new).outs or {})
+            self.outs = floats(self.provider.update(self.id, self.outs, new).outs or {}) | {
+                "__provider": new["__provider"]}
             step = "update"
         else:
             step = "same"
@@ -78,7 +80,7 @@ class Engine:
         if not result.id:
             assert result.outs == {}
             return False
-        self.id, self.outs = result.id, floats(result.outs or {})
+        self.id, self.outs = result.id, floats(result.outs or {}) | {"__provider": self.outs["__provider"]}
         self.inputs = floats(result.inputs or {})
         return True
 
@@ -145,10 +147,47 @@ def test_new_credentials_for_the_same_account_update_the_state_without_writing(e
     assert engine.blob().get_blob_properties().etag == etag
 
 
-def test_changing_metadata_in_place_is_refused_clearly(engine: Engine) -> None:
+def tool_entries(blob: BlobClient) -> dict[str, str]:
+    return {k: v for k, v in blob.get_blob_properties().metadata.items() if k.startswith("vhdcore_")}
+
+
+def test_changing_metadata_is_an_in_place_update_that_keeps_the_tools_entries_and_the_data(engine: Engine) -> None:
+    before = engine.create(metadata={"owner": "a"})
+    data = b"\x5a" * 4096
+    engine.blob().upload_page(data, offset=0, length=len(data))
+    ours = tool_entries(engine.blob())
+    result = engine.provider.diff(engine.id, engine.outs, engine.check(metadata={"owner": "b", "cost": "c1"}))
+    assert (result.changes, result.replaces) == (None, [])  # an update the engine names, not a replace
+    step, after = engine.up(metadata={"owner": "b", "cost": "c1"})
+    assert (step, engine.changed_keys) == ("update", ["metadata"])
+    assert engine.blob().get_blob_properties().metadata == {"owner": "b", "cost": "c1", **ours}
+    assert after["metadata"] == {"owner": "b", "cost": "c1"} and after["unique_id"] == before["unique_id"]
+    assert after["url"] == before["url"] and after["size_bytes"] == GiB and after["azure_ready"] is True
+    assert engine.blob().download_blob(offset=0, length=len(data)).readall() == data
+    step, after = engine.up(metadata=None)  # removing the input clears the user's entries
+    assert (step, engine.changed_keys) == ("update", ["metadata"]) and "metadata" not in after
+    assert engine.blob().get_blob_properties().metadata == ours
+    engine.provider.delete(engine.id, engine.outs)
+    assert not engine.blob().exists()
+
+
+def test_a_grow_and_a_metadata_change_in_one_update_do_both(engine: Engine) -> None:
+    before = engine.create(metadata={"owner": "a"})
+    step, after = engine.up(size_gb=2.0, metadata={"owner": "b"})
+    assert (step, engine.changed_keys) == ("update", ["metadata", "size_gb"])
+    assert after["size_bytes"] == 2 * GiB and after["unique_id"] == before["unique_id"]
+    found = inspect_blank_vhd(target(engine.azurite), container=engine.container, name=after["blob_name"])
+    assert found is not None and found.report.azure_ready and found.blob_length == 2 * GiB + 512
+    assert found.metadata["owner"] == "b" and found.metadata["vhdcore_size"] == str(2 * GiB)
+
+
+def test_a_metadata_change_on_a_leased_disk_is_refused_and_changes_nothing(engine: Engine) -> None:
     engine.create(metadata={"owner": "a"})
-    with pytest.raises(VhdError, match=r"metadata of blob .* cannot be changed in place"):
+    lease = engine.blob().acquire_lease(-1)
+    with pytest.raises(BlobLeasedError, match=r"changing the metadata of .* active lease"):
         engine.up(metadata={"owner": "b"})
+    assert engine.blob().get_blob_properties().metadata["owner"] == "a"
+    lease.release()
 
 
 def test_refresh_reports_the_real_disk(engine: Engine) -> None:
