@@ -6,7 +6,16 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from azurite_server import Azurite
+from azurite_server import ACCOUNT_KEY, Azurite
+
+from tests.faultproxy import FaultProxy
+from vhdcore.credentials import StorageTarget
+
+# The storage variables a developer's shell may hold; tests that resolve credentials must not see them.
+STORAGE_ENV = (
+    "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_AUTH_MODE",
+)
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +36,21 @@ def container(azurite: Azurite) -> Iterator[str]:
     service.create_container(name)
     yield name
     service.delete_container(name)
+
+
+@pytest.fixture
+def no_storage_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in STORAGE_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
+    """A fault-injecting, counting proxy in front of the session's Azurite."""
+    with FaultProxy(f"http://127.0.0.1:{azurite.port}") as running:
+        yield running
+
+
+def via(proxy: FaultProxy) -> StorageTarget:
+    """A target that reaches Azurite through `proxy`."""
+    return StorageTarget(account_url=proxy.endpoint(), account_key=ACCOUNT_KEY)

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
-from azurite_server import ACCOUNT_KEY, Azurite
+from azurite_server import Azurite
 
+from tests.conftest import via
 from tests.faultproxy import CountingTransport, Fault, FaultProxy, fast_options, stored
 from vhdcore.credentials import StorageTarget
 from vhdcore.errors import VhdError
@@ -54,16 +55,6 @@ def service(azurite: Azurite) -> Iterator[BlobServiceClient]:
 @pytest.fixture
 def counter() -> CountingTransport:
     return CountingTransport()
-
-
-@pytest.fixture
-def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
-    with FaultProxy(f"http://127.0.0.1:{azurite.port}") as running:
-        yield running
-
-
-def via(proxy: FaultProxy) -> StorageTarget:
-    return StorageTarget(account_url=proxy.endpoint(), account_key=ACCOUNT_KEY)
 
 
 def put_foreign_page_blob(service: BlobServiceClient, container: str, name: str, data: bytes) -> None:

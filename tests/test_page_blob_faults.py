@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
-from azurite_server import ACCOUNT_KEY, Azurite
+from azurite_server import Azurite
 
+from tests.conftest import via
 from tests.faultproxy import Fault, FaultProxy, Stored, fast_options, stored
 from vhdcore.credentials import StorageTarget
 from vhdcore.errors import VhdError
@@ -138,16 +139,6 @@ def service(azurite: Azurite) -> Iterator[BlobServiceClient]:
 @pytest.fixture
 def direct(azurite: Azurite) -> StorageTarget:
     return StorageTarget(connection_string=azurite.connection_string)
-
-
-@pytest.fixture
-def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
-    with FaultProxy(f"http://127.0.0.1:{azurite.port}") as running:
-        yield running
-
-
-def via(proxy: FaultProxy) -> StorageTarget:
-    return StorageTarget(account_url=proxy.endpoint(), account_key=ACCOUNT_KEY)
 
 
 @pytest.mark.parametrize("name", list(OPS))

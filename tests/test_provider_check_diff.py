@@ -16,14 +16,7 @@ from vhdcore.sizes import GiB
 
 CONN = "UseDevelopmentStorage=true"
 OTHER_CONN = "DefaultEndpointsProtocol=https;AccountName=other;AccountKey=a2V5;EndpointSuffix=core.windows.net"
-ENV = ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_KEY",
-       "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_AUTH_MODE")
-
-
-@pytest.fixture(autouse=True)
-def no_storage_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_storage_env")
 
 
 @pytest.fixture

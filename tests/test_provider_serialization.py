@@ -26,14 +26,7 @@ from vhdcore.sizes import GiB
 
 ROOT = Path(__file__).resolve().parent.parent
 SAS = "sv=2024-01-01&ss=b&srt=sco&sp=rwdlac&se=2099-01-01&sig=c2VjcmV0LXNpZ25hdHVyZQ%3D%3D"
-ENV = ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_KEY",
-       "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_AUTH_MODE")
-
-
-@pytest.fixture(autouse=True)
-def no_storage_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
+pytestmark = pytest.mark.usefixtures("no_storage_env")
 
 
 def configured(provider: BlankVhdProvider | BlobContainerProvider, **config: str) -> Any:
