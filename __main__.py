@@ -125,7 +125,7 @@ def vm(group: pulumi.Input[str], location: str, disks: list[Any]) -> Any:
 
     ssh_key = config.get("vmSshPublicKey")
     if not ssh_key:
-        raise ValueError("createVm is true but vmSshPublicKey is empty; set it to your SSH public key.")
+        raise pulumi.RunError("createVm is true but vmSshPublicKey is empty; set it to your SSH public key.")
     vnet = network.VirtualNetwork(
         "vnet", resource_group_name=group, location=location,
         address_space=network.AddressSpaceArgs(address_prefixes=["10.42.0.0/16"]),
@@ -174,9 +174,11 @@ def vm(group: pulumi.Input[str], location: str, disks: list[Any]) -> Any:
 
 target = config.get("target") or "local"
 if target not in ("local", "azure"):
-    raise ValueError(f"config target {target!r} is neither local nor azure; set it with `pulumi config set target`.")
+    raise pulumi.RunError(
+        f"config target {target!r} is neither local nor azure; set it with `pulumi config set target local`."
+    )
 if not 1 <= disk_count <= 100:
-    raise ValueError(f"config diskCount {disk_count} is out of range; give 1 to 100.")
+    raise pulumi.RunError(f"config diskCount {disk_count} is out of range; give 1 to 100.")
 disks = local_disks() if target == "local" else azure_disks()
 pulumi.export("container_name", disks[0].container_name)
 pulumi.export("url", disks[0].url)

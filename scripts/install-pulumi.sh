@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Puts the pinned Pulumi CLI (and the two helper scripts the Python runtime needs) into .tools/bin.
-# Order: a `pulumi` on PATH at the pinned version; an earlier build in .tools/bin; a build of the
+# Order: an earlier install in .tools/bin; a `pulumi` on PATH at the pinned version; a build of the
 # published Go modules with the local Go toolchain (for machines that reach only package registries).
 # On a machine with internet access the official installer is simpler: https://www.pulumi.com/docs/install/
 set -euo pipefail
@@ -12,25 +12,36 @@ mkdir -p "$bin"
 exec 9>"$root/.tools/pulumi.lock"
 flock 9
 
+hint="install Pulumi v$version (https://www.pulumi.com/docs/install/) so that \`pulumi version\` prints v$version, and run this again"
 have_version() { [ -x "$1" ] && [ "$("$1" version 2>/dev/null)" = "v$version" ]; }
+# `pulumi` is moved into place last, so an interrupted run is never taken for a finished one.
+installed() { have_version "$bin/pulumi" && [ -x "$bin/pulumi-resource-pulumi-python" ]; }
 
-if have_version "$bin/pulumi"; then exit 0; fi
-if on_path=$(command -v pulumi 2>/dev/null) && have_version "$on_path"; then
+if installed; then exit 0; fi
+if on_path=$(command -v pulumi 2>/dev/null) && [ "$on_path" != "$bin/pulumi" ] && have_version "$on_path"; then
+  # An official install ships its plugins beside the binary, where the CLI looks for them.
   ln -sf "$on_path" "$bin/pulumi"
   exit 0
 fi
 if ! command -v go >/dev/null 2>&1; then
-  echo "error: Pulumi CLI v$version is not on PATH and Go is not installed to build it; install Pulumi v$version (https://www.pulumi.com/docs/install/) and run this again." >&2
+  echo "error: Pulumi CLI v$version is not on PATH and Go is not installed to build it; $hint." >&2
+  exit 1
+fi
+trap 'echo "error: building Pulumi CLI v$version from its Go modules failed (see above); $hint." >&2' ERR
+
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+module() { go mod download -json "$1" | sed -n "s/.*\"$2\": \"\\(.*\\)\",*/\\1/p"; }
+goline=$(sed -n 's/^go //p' "$(module "github.com/pulumi/pulumi/pkg/v3@v$version" GoMod)")
+have=$(go env GOVERSION | sed 's/^go//')
+if [ "$(printf '%s\n%s\n' "$goline" "$have" | sort -V | head -1)" != "$goline" ]; then
+  echo "error: Pulumi v$version needs Go $goline or newer to build, this machine has Go $have; install a newer Go, or $hint." >&2
   exit 1
 fi
 
-export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
 build="$root/.tools/pulumi-build"
 mkdir -p "$build"
 # A throwaway wrapper module: `go install pkg@version` refuses pkg/v3 because its go.mod has replace
 # directives. The clipboard replace is the only non-local one upstream uses, so the build graph matches.
-gomod=$(go mod download -json "github.com/pulumi/pulumi/pkg/v3@v$version" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
-goline=$(sed -n 's/^go //p' "$gomod")
 cat > "$build/go.mod" <<MOD
 module blankvhd.invalid/pulumi-build
 
@@ -40,26 +51,29 @@ replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-202
 MOD
 rm -f "$build/go.sum"
 echo "building Pulumi CLI v$version from its Go modules (first time: several minutes)..." >&2
-(cd "$build" && go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$version" "github.com/pulumi/pulumi/sdk/v3@v$version")
+pkg="github.com/pulumi/pulumi/pkg/v3@v$version" sdk="github.com/pulumi/pulumi/sdk/v3@v$version"
+if ! (cd "$build" && go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$version" "$sdk") >"$build/go-get.log" 2>&1; then
+  tail -n 20 "$build/go-get.log" >&2
+  false
+fi
 flags=(-trimpath -tags osusergo,grpcnotrace -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version")
-(cd "$build" && go build "${flags[@]}" -o "$bin/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
-mv "$bin/pulumi.tmp" "$bin/pulumi"
+
+# The dynamic-provider plugin and the program executor ship as scripts inside the sdk module;
+# module files are read-only and lose their mode bits, so copy them and restore the execute bit.
+sdkdir=$(module "$sdk" Dir)
+install -m 0755 "$sdkdir/python/dist/pulumi-resource-pulumi-python" "$sdkdir/python/cmd/pulumi-language-python-exec" "$bin/"
 
 # The Python language host (only needed for a bare `pulumi up` in the project folder; the scripts run
 # the program inline through the Automation API). It has no tags, so it resolves by the sdk release
 # commit; some module proxies serve neither that commit nor the module: then go on without it.
-sdkjson=$(go mod download -json "github.com/pulumi/pulumi/sdk/v3@v$version")
-commit=$(printf '%s' "$sdkjson" | sed -n 's/.*"Hash": "\([0-9a-f]*\)".*/\1/p')
+commit=$(module "$sdk" Hash)
 host=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
-if [ -n "$commit" ] && (cd "$build" && go get "$host@$commit" "github.com/pulumi/pulumi/pkg/v3@v$version" "github.com/pulumi/pulumi/sdk/v3@v$version") 2>/dev/null; then
-  (cd "$build" && go build "${flags[@]}" -o "$bin/pulumi-language-python" "$host")
+if [ -n "$commit" ] && (cd "$build" && go get "$host@$commit" "$pkg" "$sdk" && go build "${flags[@]}" -o "$bin/pulumi-language-python" "$host") 2>/dev/null; then
+  :
 else
   echo "note: the module proxy does not serve $host for v$version; skipping the language host (the scripts do not need it)." >&2
 fi
 
-# The dynamic-provider plugin and the program executor ship as scripts inside the sdk module;
-# module files are read-only and lose their mode bits, so copy them and restore the execute bit.
-sdkdir=$(printf '%s' "$sdkjson" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
-install -m 0755 "$sdkdir/python/dist/pulumi-resource-pulumi-python" "$bin/"
-install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$bin/"
-have_version "$bin/pulumi"
+(cd "$build" && go build "${flags[@]}" -o "$bin/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+mv "$bin/pulumi.tmp" "$bin/pulumi"
+installed

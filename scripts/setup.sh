@@ -8,16 +8,26 @@ cd "$root"
 test_tools=0
 [ "${1:-}" = "--test" ] && test_tools=1
 step() { printf '==> %s\n' "$*" >&2; }
+need() { echo "error: $1" >&2; exit 1; }
 
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null ||
+  need "Python 3.11 or newer is needed as python3; install it (Debian: apt-get install python3 python3-venv)."
+command -v npm >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 20 ] ||
+  need "Node.js 20 or newer with npm is needed for Azurite; install it (https://nodejs.org or your package manager)."
+
+# One stamp per requirements file, so the demo and the tests do not reinstall each other's set.
 reqs=(requirements.txt)
 [ $test_tools = 1 ] && reqs+=(requirements-test.txt)
-stamp="venv/.installed-$(cat "${reqs[@]}" | sha256sum | cut -c1-16)"
-if [ ! -e "$stamp" ]; then
-  step "Python venv with ${reqs[*]}"
-  [ -x venv/bin/python ] || python3 -m venv venv
-  venv/bin/python -m pip install --quiet --disable-pip-version-check "${reqs[@]/#/-r}"
-  rm -f venv/.installed-* && touch "$stamp"
-fi
+for req in "${reqs[@]}"; do
+  stamp="venv/.installed-${req%.txt}-$(sha256sum "$req" | cut -c1-16)"
+  [ -e "$stamp" ] && continue
+  step "Python venv: $req"
+  if [ ! -x venv/bin/python ]; then
+    python3 -m venv venv || need "python3 cannot make a virtualenv; install the venv module (Debian: apt-get install python3-venv)."
+  fi
+  venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$req"
+  rm -f "venv/.installed-${req%.txt}-"???????????????? && touch "$stamp"
+done
 
 if [ ! -x tools/azurite/node_modules/.bin/azurite-blob ]; then
   step "Azurite (npm, pinned by tools/azurite/package-lock.json)"
@@ -26,9 +36,10 @@ fi
 
 if [ $test_tools = 1 ] && ! { command -v qemu-img && command -v vhdiinfo; } >/dev/null; then
   step "Debian packages qemu-utils and libvhdi-utils"
-  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq qemu-utils libvhdi-utils >/dev/null
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo -n"  # never wait for a password prompt (CI has no terminal)
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq qemu-utils libvhdi-utils >/dev/null ||
+    need "installing qemu-utils and libvhdi-utils failed; install them as root (apt-get install qemu-utils libvhdi-utils) and run this again."
 fi
 
 step "Pulumi CLI"

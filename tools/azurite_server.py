@@ -106,6 +106,16 @@ def stop_pid(pid: int) -> None:
         pass
 
 
+def ours(pidfile: Path) -> int | None:
+    """The pid in `pidfile` if that process is still an Azurite this script started, else None."""
+    try:
+        pid = int(pidfile.read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if b"azurite" in cmdline else None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run Azurite (blob service) in the background for the demo.")
     parser.add_argument("action", choices=["start", "stop", "status"])
@@ -114,18 +124,24 @@ def main() -> int:
     args = parser.parse_args()
     server = Azurite(port=args.port, location=args.location)
     pidfile = args.location.parent / "azurite.pid"
-    running = pidfile.exists() and server.answers()
     if args.action == "start":
-        if not running:
-            server.start(detach=True)
+        # Whatever answers on the port is used as it is: ours from an earlier run, or the user's own.
+        if not server.answers():
+            try:
+                server.start(detach=True)
+            except RuntimeError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
             assert server.process is not None
             pidfile.write_text(str(server.process.pid))
         print(server.endpoint)
     elif args.action == "stop":
-        if pidfile.exists():
-            stop_pid(int(pidfile.read_text()))
-            pidfile.unlink()
+        pid = ours(pidfile)
+        if pid is not None:
+            stop_pid(pid)
+        pidfile.unlink(missing_ok=True)
     else:
+        running = server.answers()
         print(f"{server.endpoint} {'up' if running else 'down'}")
         return 0 if running else 1
     return 0

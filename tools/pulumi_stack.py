@@ -80,9 +80,19 @@ def main() -> int:
         # For running the `pulumi` CLI by hand: eval "$(venv/bin/python tools/pulumi_stack.py env)"
         print("\n".join(f"export {k}='{v}'" for k, v in pulumi_env().items()))
         return 0
+    bad = [item for item in args.config if "=" not in item]
+    if bad:
+        parser.error(f"--config {bad[0]!r} has no '='; write it as KEY=VALUE, e.g. --config sizeGb=2")
+    if args.action == "output" and not args.key:
+        parser.error("output needs the name of a stack output, e.g. `output url`")
     selected = stack(args.stack, config=dict(item.split("=", 1) for item in args.config))
     if args.action == "output":
-        print(selected.outputs()[args.key].value)
+        outputs = selected.outputs()
+        if args.key not in outputs:
+            print(f"error: stack {args.stack} has no output {args.key!r}; it has {', '.join(sorted(outputs)) or 'none'}"
+                  " (run `up` first).", file=sys.stderr)
+            return 1
+        print(outputs[args.key].value)
         return 0
     run: dict[str, Callable[..., object]] = {
         "up": selected.up, "preview": selected.preview, "refresh": selected.refresh, "destroy": selected.destroy,
@@ -90,7 +100,9 @@ def main() -> int:
     try:
         run[args.action](on_output=print, color="never")
     except auto.CommandError as exc:
-        print(f"pulumi {args.action} failed: {str(exc).strip().splitlines()[-1]}", file=sys.stderr)
+        # The CLI's own output already went to the console; repeat its error line as the summary.
+        errors = [line.strip() for line in str(exc).splitlines() if line.strip().startswith("error:")]
+        print(f"pulumi {args.action} failed: {errors[0] if errors else 'see the output above'}", file=sys.stderr)
         return 1
     return 0
 
