@@ -118,9 +118,18 @@ class StorageProvider(ResourceProvider):
         # Nothing about an instance is worth persisting, and what configure() set is secret.
         return {}
 
-    def target(self, props: Mapping[str, Any], *, resource_secrets: bool = True) -> StorageTarget:
+    def target(
+        self, props: Mapping[str, Any], *, resource_secrets: bool = True, endpoint: str | None = None
+    ) -> StorageTarget:
         """The account a resource lives in. Credentials: the resource's own (unless told not to), else
-        stack config, else AZURE_STORAGE_* (StorageTarget.resolve), else Entra ID."""
+        stack config, else AZURE_STORAGE_* (StorageTarget.resolve), else Entra ID.
+
+        `endpoint` pins the account: the blob endpoint the state records for a resource that exists. If
+        the inputs, stack config or environment now point elsewhere, the target stays on `endpoint`, and
+        only credentials that are not tied to the other account come along (the resource's own key or SAS,
+        stack config's key or SAS); a connection string or environment account for the other account
+        never redirects it (resolve() uses those only for the account they point at).
+        """
         explicit = {_TARGET_FIELD.get(k, k): props[k] for k in ACCOUNT_FIELDS if given(props, k)}
         if not resource_secrets:
             explicit.pop("account_key", None)
@@ -129,6 +138,14 @@ class StorageProvider(ResourceProvider):
                 # It is also the location: keep where it points, drop its secret.
                 cs = explicit.pop("connection_string")
                 explicit["account_url"] = StorageTarget(connection_string=cs).blob_endpoint
+        found = self._resolve(explicit)
+        if endpoint is None or _endpoint_of(found) == endpoint:
+            return found
+        pinned = {k: v for k, v in explicit.items() if k in ("account_key", "sas_token")}
+        return self._resolve({**pinned, "account_url": endpoint})
+
+    def _resolve(self, given_explicitly: Mapping[str, Any]) -> StorageTarget:
+        explicit = dict(given_explicitly)
         environ = dict(os.environ)
         if self._config and not any(k in explicit for k in ("connection_string", "account_key", "sas_token")):
             # Stack config is this stack's own setting, so its key or SAS applies to the account the
@@ -142,17 +159,20 @@ class StorageProvider(ResourceProvider):
                     explicit.setdefault(_CONFIG_TARGET_FIELD[key], value)
         return StorageTarget.resolve(environ=environ, **explicit)
 
-    def with_fallback(self, props: Mapping[str, Any], call: Callable[[StorageTarget], T]) -> T:
+    def with_fallback(
+        self, props: Mapping[str, Any], call: Callable[[StorageTarget], T], *, endpoint: str | None = None
+    ) -> T:
         """Run `call` with the resource's credentials; if they are refused (a rotated key kept in state),
         retry once with the credentials from stack config or the environment, so refresh and destroy
-        still work after a rotation. If there is no working fallback, the first refusal is reported."""
+        still work after a rotation. If there is no working fallback, the first refusal is reported.
+        `endpoint` pins the account (see target)."""
         try:
-            return call(self.target(props))
+            return call(self.target(props, endpoint=endpoint))
         except AuthFailedError as refused:
             if not any(given(props, key) for key in SECRET_FIELDS):
                 raise
             try:
-                return call(self.target(props, resource_secrets=False))
+                return call(self.target(props, resource_secrets=False, endpoint=endpoint))
             except (AuthFailedError, CredentialsError):
                 raise refused from None
 
@@ -195,17 +215,36 @@ class StorageProvider(ResourceProvider):
             return None
 
     def account_replaces(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-        """The location inputs whose change moves the resource to another account (so: replace).
-        A change that keeps the endpoint (a rotated key, the same account named another way) is not one."""
+        """What moves the resource to another account (so: replace). The account is pinned to the state's
+        blob_endpoint: wherever the new inputs, stack config and environment resolve to is compared with
+        it, so a change of config or AZURE_STORAGE_* alone counts too (as `blob_endpoint`, no input
+        changed). A change that keeps the endpoint (a rotated key, the same account named another way)
+        is not one; an unknown location input may be one."""
         location_changed = [
             key for key in ACCOUNT_FIELDS if key not in ("account_key", "sas_token") and olds.get(key) != news.get(key)
         ]
-        if not location_changed:
-            return []
+        old_endpoint = olds.get("blob_endpoint")
         new_endpoint = self.endpoint(news)
-        if new_endpoint is not None and new_endpoint == olds.get("blob_endpoint"):
+        if new_endpoint is None or not old_endpoint:
+            return location_changed  # unknown (preview), or a state without blob_endpoint
+        if new_endpoint == old_endpoint:
             return []
-        return location_changed
+        if not location_changed:
+            keys = ("container_name", "blob_name")
+            names = [str(news[k]) for k in keys if given(news, k) and not is_unknown(news[k])]
+            pulumi.log.warn(
+                f"{'/'.join(names) or 'the resource'} is in {old_endpoint} (blob_endpoint in the state), but the stack "
+                f"config and AZURE_STORAGE_* variables now point at {new_endpoint}, so it will be replaced by a new "
+                f"one there and the old one deleted; to keep it, point them back or set account_url to {old_endpoint}."
+            )
+        return location_changed or ["blob_endpoint"]
+
+
+def _endpoint_of(target: StorageTarget) -> str | None:
+    try:
+        return target.blob_endpoint
+    except VhdError:
+        return None
 
 
 class _DropVhdErrorTracebacks(logging.Filter):

@@ -35,12 +35,12 @@ class BlobContainerProvider(StorageProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changes = [key for key in INPUTS if is_unknown(news.get(key)) or olds.get(key) != news.get(key)]
-        if not changes:
+        replaces = self.account_replaces(olds, news)  # also when only config or AZURE_STORAGE_* moved
+        if not changes and not replaces:
             return DiffResult(changes=False)
-        replaces = self.account_replaces(olds, news)
         if "container_name" in changes:
             replaces.append("container_name")
-        return changed(olds, news, replaces)
+        return changed(olds, news, replaces, inputs_unchanged=not changes)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         target = self.target(props)
@@ -49,20 +49,26 @@ class BlobContainerProvider(StorageProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         # Only credentials (or the way the same account is named) changed.
-        return UpdateResult(_outputs(news, self.target(news), created=flag(olds, "created")))
+        target = self.target(news, endpoint=olds.get("blob_endpoint"))
+        return UpdateResult(_outputs(news, target, created=flag(olds, "created")))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         name = props["container_name"]
-        if not self.with_fallback(props, lambda t: container_exists(t, name)):
+        endpoint = props.get("blob_endpoint")  # where the container is, whatever config or env say now
+        if not self.with_fallback(props, lambda t: container_exists(t, name), endpoint=endpoint):
             return ReadResult(None, {})
         inputs = {key: props[key] for key in INPUTS if given(props, key)}
-        return ReadResult(id_, _outputs(props, self.target(props), created=flag(props, "created")), inputs)
+        outs = _outputs(props, self.target(props, endpoint=endpoint), created=flag(props, "created"))
+        return ReadResult(id_, outs, inputs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         name = props["container_name"]
         if not flag(props, "created"):
             return  # it was there before this stack: not ours to delete
-        if not self.with_fallback(props, lambda t: delete_container_if_empty(t, name)):
+        deleted = self.with_fallback(
+            props, lambda t: delete_container_if_empty(t, name), endpoint=props.get("blob_endpoint")
+        )
+        if not deleted:
             pulumi.log.warn(f"container {name!r} was kept: it still holds blobs (or is already gone).")
 
 

@@ -56,15 +56,18 @@ class BlankVhdProvider(StorageProvider):
         # olds are the state's outputs (they repeat every input); news the checked inputs.
         changes = changed_inputs(olds, news)
         repair = olds.get("azure_ready") is False  # a refresh found a footer Azure would refuse
-        if not changes and not repair:
+        # The disk stays in the account the state records, even if only config or AZURE_STORAGE_* moved.
+        moved = self.account_replaces(olds, news)
+        if not changes and not repair and not moved:
             return DiffResult(changes=False)  # also when only __provider differs
-        replaces = [key for key in REPLACE_ON_CHANGE if key in changes]
-        replaces += self.account_replaces(olds, news)
+        replaces = [key for key in REPLACE_ON_CHANGE if key in changes] + moved
         if "size_gb" in changes and shrinks(olds, news):
             replaces.append("size_gb")
-        # An explicit name would collide with the old blob (same name, maybe same place): delete it first.
-        # An auto-named disk gets a fresh name on replacement, so the new one is made first.
-        explicit_name = not given(news, AUTO_NAME_PREFIX)
+        # An explicit name would collide with the old blob (same name, maybe same place): delete it first,
+        # unless the new disk is known to go to another account. An auto-named disk gets a fresh name on
+        # replacement, so the new one is made first.
+        elsewhere = bool(moved) and self.endpoint(news) is not None
+        explicit_name = not given(news, AUTO_NAME_PREFIX) and not elsewhere
         return changed(olds, news, replaces, delete_before_replace=explicit_name, inputs_unchanged=not changes)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -88,7 +91,7 @@ class BlankVhdProvider(StorageProvider):
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         # Only in-place changes get here: a bigger size, new metadata, new credentials or flags, or a
         # footer to repair. Each step is safe to repeat, so a failed update is finished by the next `up`.
-        target = self.target(news)
+        target = self.target(news, endpoint=olds.get("blob_endpoint"))  # never moves: diff replaces then
         container, name, size = _where(news)
         adopted = flag(olds, "adopted")
         unique_id = olds.get("unique_id")
@@ -131,8 +134,11 @@ class BlankVhdProvider(StorageProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         container, name, _ = _where(props)
+        endpoint = props.get("blob_endpoint")  # where the disk is, whatever config or env say now
         try:
-            found = self.with_fallback(props, lambda t: inspect_blank_vhd(t, container=container, name=name))
+            found = self.with_fallback(
+                props, lambda t: inspect_blank_vhd(t, container=container, name=name), endpoint=endpoint
+            )
         except ContainerNotFoundError:
             found = None  # the container went, and the blob with it
         if found is None:
@@ -144,7 +150,7 @@ class BlankVhdProvider(StorageProvider):
                 f"not {claimed}); it is dropped from the state and left untouched."
             )
             return ReadResult(None, {})
-        outs = _from_inspection(props, found, self.target(props), adopted=flag(props, "adopted"))
+        outs = _from_inspection(props, found, self.target(props, endpoint=endpoint), adopted=flag(props, "adopted"))
         # Inputs as they really are, so the next preview diffs the program against reality.
         inputs = {key: props[key] for key in (*INPUTS, AUTO_NAME_PREFIX) if given(props, key)}
         inputs["size_gb"] = outs["size_gb"]
@@ -156,6 +162,7 @@ class BlankVhdProvider(StorageProvider):
             self.with_fallback(
                 props,
                 lambda t: delete_blank_vhd(t, container=container, name=name, unique_id=props.get("unique_id")),
+                endpoint=props.get("blob_endpoint"),
             )
 
 

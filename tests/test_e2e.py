@@ -88,6 +88,13 @@ def e2e(azurite: Azurite) -> Iterator[E2E]:
     env.stack.workspace.remove_stack(env.name)
 
 
+def state_text(e2e: E2E) -> str:
+    """The stack's state as the local backend stored it (export_stack would decrypt its secrets)."""
+    files = list((STATE / "state").rglob(f"{e2e.name}.json"))
+    assert files, "the local backend wrote no state file"
+    return "".join(path.read_text() for path in files)
+
+
 def containers(azurite: Azurite) -> set[str]:
     return {c.name for c in BlobServiceClient.from_connection_string(azurite.connection_string).list_containers()}
 
@@ -143,7 +150,9 @@ def test_shrink_is_refused_at_preview_and_replaces_only_with_opt_in(e2e: E2E) ->
 
     e2e.configure(allowShrinkByReplace=True)
     _, run = e2e.preview()
-    assert ("replace", ["size_gb"]) in run.steps() or any(op == "replace" for op, _ in run.steps())
+    ops = [op for op, _ in run.steps()]
+    assert "size_gb" in dict(run.steps())["replace"], run.steps()
+    assert ops.index("create-replacement") < ops.index("delete-replaced")  # auto-named: the new disk first
     e2e.up()
     after = e2e.outputs()
     assert after["size_bytes"] == GiB and after["unique_id"] != before["unique_id"]
@@ -237,13 +246,10 @@ def test_the_state_file_holds_no_plaintext_credential(e2e: E2E) -> None:
     e2e.configure(diskCount=2)
     e2e.up()
     e2e.stack.refresh(color="never")
-    files = list((STATE / "state").rglob(f"{e2e.name}.json"))
-    assert files, "the local backend wrote no state file"
-    for path in files:
-        text = path.read_text()
-        assert ACCOUNT_KEY not in text
-        assert e2e.azurite.connection_string not in text
-        assert "AccountKey=" not in text and "SharedAccessSignature" not in text and "sig=" not in text
+    text = state_text(e2e)
+    assert ACCOUNT_KEY not in text
+    assert e2e.azurite.connection_string not in text
+    assert "AccountKey=" not in text and "SharedAccessSignature" not in text and "sig=" not in text
     config = next((STATE.parent).glob(f"Pulumi.{e2e.name}.yaml")).read_text()
     assert ACCOUNT_KEY not in config
 
@@ -259,4 +265,40 @@ def test_ten_disks_in_one_stack_are_all_valid_then_destroyed(e2e: E2E) -> None:
         inspection = inspect_blank_vhd(e2e.target, container=e2e.container, name=name)
         assert inspection is not None and inspection.report.azure_ready, name
     e2e.stack.destroy(color="never")
+    assert e2e.container not in containers(e2e.azurite)
+
+
+def test_credentials_from_stack_config_survive_a_key_rotation(e2e: E2E) -> None:
+    """Disks declared with only a location take their key from provider config, never from state. The
+    engine refreshes and destroys with the provider config of the last `up`; once that key is stale (as
+    after a rotation), refresh fails clearly, and works again with the new key in the environment."""
+    from providers import BlankVhd, BlobContainer
+
+    def keyless_program() -> None:
+        container = BlobContainer("container", container_name=e2e.container, account_url=e2e.azurite.endpoint)
+        BlankVhd("vhd", size_gb=1, container_name=container.container_name, account_url=e2e.azurite.endpoint)
+
+    e2e.stack.remove_config("storageConnectionString")
+    e2e.stack.set_config("storageAccountKey", auto.ConfigValue(ACCOUNT_KEY, secret=True))
+    e2e.stack.up(program=keyless_program, color="never")
+    (vhd,) = [b.name for b in BlobServiceClient.from_connection_string(e2e.azurite.connection_string)
+              .get_container_client(e2e.container).list_blobs()]
+    assert ACCOUNT_KEY not in state_text(e2e)
+
+    # The key the provider config holds goes stale: `up` with no changes makes no storage call.
+    e2e.stack.set_config("storageAccountKey", auto.ConfigValue("c3RhbGUta2V5", secret=True))
+    e2e.stack.up(program=keyless_program, color="never", expect_no_changes=True)
+    with pytest.raises(auto.CommandError) as refused:
+        e2e.stack.refresh(color="never")
+    assert "refused the credentials" in str(refused.value)
+    assert "Traceback" not in str(refused.value)
+
+    e2e.stack.workspace.env_vars.update(AZURE_STORAGE_ACCOUNT_URL=e2e.azurite.endpoint, AZURE_STORAGE_KEY=ACCOUNT_KEY)
+    try:
+        e2e.stack.refresh(color="never", expect_no_changes=True)
+        e2e.stack.destroy(color="never")
+    finally:
+        for name in ("AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_KEY"):
+            e2e.stack.workspace.env_vars.pop(name)
+    assert not e2e.blob(vhd).exists()
     assert e2e.container not in containers(e2e.azurite)

@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 from azure.storage.blob import BlobClient, BlobServiceClient
 from azurite_server import ACCOUNT_KEY, Azurite
+from pulumi.dynamic import ConfigureRequest
+from pulumi.dynamic.config import Config
 
 from providers.provider import BlankVhdProvider
+from tests.faultproxy import FaultProxy
 from vhdcore.credentials import StorageTarget
 from vhdcore.errors import VhdError
 from vhdcore.page_blob import (
@@ -339,3 +342,55 @@ def test_delete_removes_only_the_disk_whose_unique_id_the_state_holds(engine: En
     with pytest.raises(NotOwnedError):
         engine.provider.delete(engine.id, engine.outs)
     assert engine.blob().exists()
+
+
+# --- the account is pinned to the state's blob_endpoint --------------------------------------------------
+
+
+@pytest.mark.usefixtures("no_storage_env")
+def test_refresh_update_and_delete_stay_on_the_disks_account_when_the_environment_moves(
+    engine: Engine, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk was made where AZURE_STORAGE_ACCOUNT_URL pointed (the proxy, account A), with the key from
+    stack config; then the variable names another endpoint (Azurite directly, account B)."""
+    raw = {"blank-vhd:storageAccountKey": ACCOUNT_KEY}
+    engine.provider.configure(ConfigureRequest(Config(raw_config=raw, project_name="blank-vhd")))
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_URL", proxy.endpoint())
+    created = engine.create(connection_string=None)
+    assert created["blob_endpoint"] == proxy.endpoint()
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_URL", engine.azurite.endpoint)
+
+    result = engine.provider.diff(engine.id, engine.outs, engine.check(connection_string=None))
+    assert (result.changes, result.replaces) == (True, ["blob_endpoint"])
+    proxy.clear()
+    assert engine.refresh()  # found, in account A: kept in the state
+    assert engine.outs["blob_endpoint"] == proxy.endpoint() and engine.outs["url"] == created["url"]
+    assert proxy.requests > 0
+    proxy.clear()
+    engine.outs = floats(engine.provider.update(engine.id, engine.outs, engine.check(
+        connection_string=None, size_gb=2.0)).outs or {}) | {"__provider": "serialized"}
+    assert engine.outs["blob_endpoint"] == proxy.endpoint() and engine.outs["size_bytes"] == 2 * GiB
+    assert proxy.requests > 0
+    proxy.clear()
+    engine.provider.delete(engine.id, engine.outs)
+    assert proxy.requests > 0 and not engine.blob().exists()
+
+
+@pytest.mark.usefixtures("no_storage_env")
+def test_a_connection_string_for_another_account_never_redirects_refresh_or_delete(
+    engine: Engine, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_URL", proxy.endpoint())
+    monkeypatch.setenv("AZURE_STORAGE_KEY", ACCOUNT_KEY)
+    engine.create(connection_string=None)
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_URL")
+    monkeypatch.delenv("AZURE_STORAGE_KEY")
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", engine.azurite.connection_string)  # account B
+    proxy.clear()
+    # Account A stays the target; B's key is not lent to it, so there is no credential: said clearly.
+    with pytest.raises(VhdError, match=rf"{proxy.endpoint()} is plain http and no account key or SAS"):
+        engine.refresh()
+    with pytest.raises(VhdError, match=rf"{proxy.endpoint()} is plain http and no account key or SAS"):
+        engine.provider.delete(engine.id, engine.outs)
+    assert engine.blob().exists() and proxy.requests == 0
+    engine.blob().delete_blob()

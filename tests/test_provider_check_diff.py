@@ -274,3 +274,73 @@ def test_diff_reports_an_update_when_a_refresh_found_the_footer_broken(provider:
     # The inputs did not change, so the engine would find nothing: the provider must say so itself.
     old = state(provider) | {"azure_ready": False}
     assert diff(provider, old, checked(provider, old)) == (True, [], None)
+
+
+# --- the account is pinned to the state's blob_endpoint --------------------------------------------------
+
+
+def configured(provider: BlankVhdProvider, **values: str) -> None:
+    raw = {f"blank-vhd:{key}": value for key, value in values.items()}
+    provider.configure(ConfigureRequest(Config(raw_config=raw, project_name="blank-vhd")))
+
+
+def test_an_account_moved_by_the_environment_alone_is_a_replacement_with_a_reason(
+    provider: BlankVhdProvider, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT", "one")
+    monkeypatch.setenv("AZURE_STORAGE_SAS_TOKEN", "sv=1&sig=x")
+    old = state(provider, connection_string=None)
+    assert old["blob_endpoint"] == "https://one.blob.core.windows.net"
+    assert diff(provider, old, checked(provider, old, connection_string=None)) == (False, [], None)
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT", "two")
+    new = checked(provider, old, connection_string=None)
+    # No input changed, so the engine could not tell: the provider says so, and names the endpoint.
+    assert diff(provider, old, new) == (True, ["blob_endpoint"], None)
+    warning = capsys.readouterr().err
+    for word in ("https://one.blob.core.windows.net", "https://two.blob.core.windows.net", "replaced",
+                 "account_url to https://one.blob.core.windows.net"):
+        assert word in warning
+    # An explicit name cannot collide in another account: the new disk is still made first.
+    old = state(provider, connection_string=None, blob_name="d.vhd") | {"blob_endpoint": old["blob_endpoint"]}
+    assert diff(provider, old, checked(provider, old, connection_string=None, blob_name="d.vhd")) == (
+        True, ["blob_endpoint"], None)
+
+
+def test_an_account_moved_by_stack_config_alone_is_a_replacement(provider: BlankVhdProvider) -> None:
+    configured(provider, storageConnectionString=CONN)
+    old = state(provider, connection_string=None)
+    assert diff(provider, old, checked(provider, old, connection_string=None)) == (False, [], None)
+    configured(provider, storageConnectionString=OTHER_CONN)
+    assert diff(provider, old, checked(provider, old, connection_string=None)) == (True, ["blob_endpoint"], None)
+    # Together with a real input change the engine names the inputs, and still replaces.
+    assert diff(provider, old, checked(provider, old, connection_string=None, size_gb=2.0)) == (
+        SOME, ["blob_endpoint"], None)
+
+
+def test_a_pinned_target_stays_on_the_disks_account_and_takes_only_credentials_not_tied_to_another(
+    provider: BlankVhdProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pinned = "https://one.blob.core.windows.net"
+    props = news(connection_string=None)
+    # The environment's connection string for another account neither redirects nor lends its key.
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", OTHER_CONN)
+    target = provider.target(props, endpoint=pinned)
+    assert target.blob_endpoint == pinned
+    assert (target.connection_string, target.account_key, target.sas_token) == (None, None, None)
+    # The same through stack config; a configured key is this stack's own, so it comes along.
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")
+    configured(provider, storageConnectionString=OTHER_CONN)
+    assert provider.target(props, endpoint=pinned).connection_string is None
+    configured(provider, storageAccountKey="a2V5")
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT", "two")
+    target = provider.target(props, endpoint=pinned)
+    assert (target.blob_endpoint, target.account_key) == (pinned, "a2V5")
+    # The resource's own key or SAS is for the disk's account and is kept.
+    target = provider.target(news(connection_string=None, sas_token="sv=1&sig=y"), endpoint=pinned)
+    assert (target.blob_endpoint, target.sas_token) == (pinned, "sv=1&sig=y")
+    # Nothing names a location any more (the variables are gone): still the disk's account.
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT")
+    assert provider.target(props, endpoint=pinned).blob_endpoint == pinned
+    # Inputs that resolve to the pinned endpoint are used as they are.
+    target = provider.target(news(), endpoint="http://127.0.0.1:10000/devstoreaccount1")
+    assert target.connection_string == CONN

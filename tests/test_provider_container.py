@@ -13,6 +13,7 @@ from azurite_server import ACCOUNT_KEY, Azurite
 from pulumi.output import Unknown
 
 from providers.container_provider import BlobContainerProvider
+from vhdcore.errors import VhdError
 
 
 @pytest.fixture
@@ -85,3 +86,20 @@ def test_check_and_diff(azurite: Azurite, name: str) -> None:
         "container_name": name, "account_url": azurite.endpoint, "account_key": ACCOUNT_KEY,
         "url": f"{azurite.endpoint}/{name}", "blob_endpoint": azurite.endpoint, "created": True,
     }
+
+
+@pytest.mark.usefixtures("no_storage_env")
+def test_the_container_stays_on_its_account_when_the_environment_moves(
+    azurite: Azurite, service: BlobServiceClient, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider = BlobContainerProvider()
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)
+    created = provider.create(provider.check({}, props(azurite, name, connection_string=None)).inputs)
+    outs = (created.outs or {}) | {"__provider": "x"}
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", "AccountName=two;AccountKey=a2V5")
+    moved = provider.diff(created.id, outs, props(azurite, name, connection_string=None))
+    assert (moved.changes, moved.replaces) == (True, ["blob_endpoint"])
+    # Another account's connection string lends no key to this one: refused clearly, nothing deleted.
+    with pytest.raises(VhdError, match="plain http and no account key or SAS"):
+        provider.delete(created.id, outs)
+    assert service.get_container_client(name).exists()
