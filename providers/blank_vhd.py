@@ -60,7 +60,8 @@ class BlankVhdArgs:
 
     adopt_existing: pulumi.Input[bool] | None = None
     """Take over an existing blob of that name instead of failing, if it is a valid fixed VHD of exactly
-    size_gb (nothing is written). `pulumi import` cannot work for dynamic resources (pulumi#16175)."""
+    size_gb (nothing is written). `pulumi import` cannot work for dynamic resources (pulumi#16175).
+    Destroying or replacing an adopted disk leaves the blob in place (with a warning) unless this tool made it."""
 
     allow_shrink_by_replace: pulumi.Input[bool] | None = None
     """Allow a smaller size_gb by replacing the disk with a new blank one; the old disk's data is lost."""

@@ -17,6 +17,7 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Up
 from vhdcore.credentials import StorageTarget
 from vhdcore.errors import VhdError
 from vhdcore.page_blob import (
+    MARKER_KEY,
     BlankVhdBlob,
     BlobExistsError,
     BlobInspection,
@@ -158,11 +159,25 @@ class BlankVhdProvider(StorageProvider):
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         container, name, _ = _where(props)
+        endpoint = props.get("blob_endpoint")
         with contextlib.suppress(ContainerNotFoundError):  # the blob went with its container: done
+            if flag(props, "adopted"):
+                found = self.with_fallback(
+                    props, lambda t: inspect_blank_vhd(t, container=container, name=name), endpoint=endpoint
+                )
+                if found is None:
+                    return
+                if not any(key.lower() == MARKER_KEY for key in found.metadata):
+                    # Taken over, not created, and not made by this tool: never ours to delete.
+                    pulumi.log.warn(
+                        f"blob {name!r} in container {container!r} was left in place because it was adopted "
+                        "(adopt_existing), not created by this stack; delete it yourself if it is no longer needed."
+                    )
+                    return
             self.with_fallback(
                 props,
                 lambda t: delete_blank_vhd(t, container=container, name=name, unique_id=props.get("unique_id")),
-                endpoint=props.get("blob_endpoint"),
+                endpoint=endpoint,
             )
 
 

@@ -394,3 +394,33 @@ def test_a_connection_string_for_another_account_never_redirects_refresh_or_dele
         engine.provider.delete(engine.id, engine.outs)
     assert engine.blob().exists() and proxy.requests == 0
     engine.blob().delete_blob()
+
+
+def test_an_adopted_disk_this_tool_did_not_make_is_left_in_place_on_delete(
+    engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = create_blank_vhd(target(engine.azurite), container=engine.container, name="theirs.vhd", size=GiB)
+    foreign = BlobServiceClient.from_connection_string(engine.azurite.connection_string).get_blob_client(
+        engine.container, "theirs.vhd")
+    foreign.set_blob_metadata({"owner": "another-tool"})  # a valid VHD without this tool's marker
+    outs = engine.create(blob_name="theirs.vhd", adopt_existing=True)
+    assert outs["adopted"] is True and outs["unique_id"] == made.unique_id
+    engine.up(blob_name="theirs.vhd", adopt_existing=True, size_gb=2.0)  # grown in place: still not ours
+    capsys.readouterr()
+    engine.provider.delete(engine.id, engine.outs)  # destroy or replace: success, blob kept
+    assert foreign.exists() and foreign.get_blob_properties().size == 2 * GiB + 512
+    warning = capsys.readouterr().err
+    assert "'theirs.vhd'" in warning and "left in place because it was adopted" in warning
+    foreign.delete_blob()
+    engine.provider.delete(engine.id, engine.outs)  # already gone: fine
+
+
+def test_an_adopted_disk_this_tool_made_is_deleted_only_with_its_unique_id(engine: Engine) -> None:
+    create_blank_vhd(target(engine.azurite), container=engine.container, name="ours.vhd", size=GiB)
+    engine.create(blob_name="ours.vhd", adopt_existing=True)
+    assert engine.outs["adopted"] is True
+    engine.blob().delete_blob()
+    create_blank_vhd(target(engine.azurite), container=engine.container, name="ours.vhd", size=GiB)  # another
+    with pytest.raises(NotOwnedError):
+        engine.provider.delete(engine.id, engine.outs)
+    assert engine.blob().exists()
