@@ -253,3 +253,59 @@ def test_delete_failing_persistently_keeps_the_disk(proxy: FaultProxy, service: 
         delete_blank_vhd(via(proxy), container=container, name="disk", unique_id=UID, options=fast_options())
     assert stored(service, container, "disk") == before
     assert delete_blank_vhd(direct, container=container, name="disk", unique_id=UID) is True
+
+
+# --- combined faults: a create whose first write landed unseen, then every retry failed -------------------
+
+RETRY_FAULTS = {
+    "503-ServerBusy": Fault.server_busy,
+    "500-InternalError": lambda **match: Fault("status", status=500, code="InternalError", **match),
+}
+
+
+@pytest.mark.parametrize("busy", list(RETRY_FAULTS))
+def test_create_adopts_its_landed_blob_when_every_retry_fails(busy: str, proxy: FaultProxy, service: Any,
+                                                              container: str) -> None:
+    proxy.add(Fault("forward_reset", method="PUT", query="^$"))  # Put Blob lands, its reply is lost
+    retries = proxy.add(RETRY_FAULTS[busy](method="PUT", query="^$", times=-1))
+    made = create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, unique_id=bytes.fromhex(UID),
+                            options=fast_options())
+    assert retries.fired == 3 and made.unique_id == UID
+    assert valid(stored(service, container, "disk"), OLD)
+
+
+@pytest.mark.parametrize("busy", list(RETRY_FAULTS))
+@pytest.mark.parametrize("lost", ["put-blob", "put-page"])
+def test_create_failing_after_a_landed_write_leaves_no_blob(lost: str, busy: str, proxy: FaultProxy, service: Any,
+                                                            container: str) -> None:
+    if lost == "put-blob":
+        proxy.add(Fault("forward_reset", method="PUT", query="^$"))
+        proxy.add(RETRY_FAULTS[busy](method="PUT", query="^$", times=-1))
+    else:
+        proxy.add(Fault("forward_reset", method="PUT", query="^comp=page$"))  # the footer lands, its reply is lost
+    proxy.add(RETRY_FAULTS[busy](method="PUT", query="^comp=page$", times=-1))
+    with pytest.raises(VhdError, match=r"writing the footer of .*, so the half-created blob was deleted again; "):
+        create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, options=fast_options())
+    assert stored(service, container, "disk") is None
+
+
+def test_create_that_cannot_even_look_says_so(proxy: FaultProxy, service: Any, container: str) -> None:
+    proxy.add(Fault("forward_reset", method="PUT", query="^$"))
+    proxy.add(Fault.server_busy(method="PUT", query="^$", times=-1))
+    proxy.add(Fault.server_busy(method="HEAD", times=-1))
+    with pytest.raises(ThrottledError, match=r"while creating .*, and whether an earlier attempt left a footerless "
+                                             r"blob could not be checked \(inspect http://\S+/disk and delete it if it "
+                                             r"has no valid footer\); wait a few minutes") as caught:
+        create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, options=fast_options())
+    assert str(caught.value).count("; ") == 1
+    left = stored(service, container, "disk")
+    assert left is not None and left.content == bytes(OLD + 512) and "vhdcore_marker" in left.metadata
+
+
+def test_create_cleans_up_when_the_read_after_a_stale_footer_write_fails(proxy: FaultProxy, service: Any,
+                                                                         container: str) -> None:
+    proxy.add(Fault("status", method="PUT", query="^comp=page$", status=412, code="ConditionNotMet"))
+    proxy.add(Fault.server_busy(method="HEAD", times=4))  # the first read after it, with all 3 retries
+    with pytest.raises(ThrottledError, match=r"reading the properties of .*, so the half-created blob was deleted"):
+        create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, options=fast_options())
+    assert stored(service, container, "disk") is None

@@ -246,8 +246,7 @@ def create_blank_vhd(
     marker = secrets.token_hex(16)
     ours = {**user_metadata, MARKER_KEY: marker, UNIQUE_ID_KEY: footer.unique_id.hex(), SIZE_KEY: str(size)}
     with _session(target, container, name, options) as s:
-        etag = _create_or_adopt(s, size + FOOTER_SIZE, ours, marker)
-        etag = _write_first_footer(s, footer, etag, marker)
+        etag = _create_disk(s, footer, ours, marker)
     return BlankVhdBlob(s.url, container, name, size, size + FOOTER_SIZE, footer.unique_id.hex(), etag)
 
 
@@ -330,16 +329,32 @@ def delete_blank_vhd(
 # --- steps ---------------------------------------------------------------------------------------------
 
 
-def _create_or_adopt(s: _Session, length: int, metadata: dict[str, str], marker: str) -> str:
+def _create_disk(s: _Session, footer: Footer, metadata: dict[str, str], marker: str) -> str:
+    """Put Blob, then the footer. On any failure, a blob carrying this attempt's marker is finished or deleted."""
+    length = footer.current_size + FOOTER_SIZE
     try:
-        return s.create(length, metadata)
+        etag = s.create(length, metadata)
     except BlobOperationError as exc:
-        # 409, or no answer at all after the retries: an attempt of ours may have landed with its reply lost.
-        if not isinstance(exc, BlobExistsError) and not (isinstance(exc, StorageError) and exc.status is None):
-            raise
-        props = s.head()
-        if props is not None and _meta(props, MARKER_KEY) == marker and props.size == length:
-            return str(props.etag)
+        if isinstance(exc, (ContainerNotFoundError, AuthFailedError)):
+            raise  # no container means no blob; a HEAD with refused credentials would be refused too
+        # Whatever the last answer was (409 to our own retry, 503 or 500 to every retry, no answer at
+        # all), an earlier attempt may have landed with its reply lost: look, and finish it if it is ours.
+        try:
+            props = s.head()
+        except BlobOperationError:
+            raise exc.amended(_unchecked(s)) from None
+        if props is None or _meta(props, MARKER_KEY) != marker:
+            raise  # nothing of this attempt's is there; another's blob is left untouched
+        if props.size != length:
+            raise exc.amended(_discard(s, marker, length)) from None
+        etag = str(props.etag)
+    try:
+        return _write_first_footer(s, footer, etag, marker)
+    except Exception as exc:
+        # Any failure after our Put Blob landed (our own bugs included) must not leave a footerless blob.
+        cleanup = _discard(s, marker, length)
+        if isinstance(exc, BlobOperationError):
+            raise exc.amended(cleanup) from None
         raise
 
 
@@ -355,25 +370,34 @@ def _write_first_footer(s: _Session, footer: Footer, etag: str, marker: str) -> 
                     "left as it is", "find out what else writes to that name, then create the disk again"
                 ) from None
             etag = str(props.etag)
-        except BlobOperationError as exc:
-            raise exc.amended(_discard(s, etag, marker)) from None
     raise _kept_changing(s, "creating it")
 
 
-def _discard(s: _Session, etag: str, marker: str) -> str:
-    """Delete the blob this create made (and nothing else); returns how that went, for the error message."""
+def _discard(s: _Session, marker: str, length: int) -> str:
+    """Delete the blob this create made (and nothing else): best effort, returning how it went for the message.
+
+    It reads the blob first, so a blob that another writer replaced or resized meanwhile is left alone.
+    """
     try:
-        try:
-            s.delete(etag)
-        except _Stale:
+        for _ in range(_ROUNDS):
             props = s.head()
-            if props is not None and _meta(props, MARKER_KEY) == marker:
+            if props is None or _meta(props, MARKER_KEY) != marker or props.size != length:
+                return ""
+            try:
                 s.delete(str(props.etag))
-    except BlobNotFoundError:
+            except _Stale:
+                continue  # a late write of ours (a retried footer) changed the etag: look again
+            except BlobNotFoundError:
+                pass  # our own retried delete landed first
+            return ", so the half-created blob was deleted again"
+    except Exception:  # cleanup must never replace the error that caused it
         pass
-    except BlobOperationError:
-        return f", and removing the footerless blob failed too (delete {s.url} before creating it again)"
-    return ", so the half-created blob was deleted again"
+    return f", and removing the footerless blob failed too (delete {s.url} before creating it again)"
+
+
+def _unchecked(s: _Session) -> str:
+    return (f", and whether an earlier attempt left a footerless blob could not be checked (inspect {s.url} and delete "
+            "it if it has no valid footer)")
 
 
 def _inspect_once(s: _Session) -> BlobInspection | None:
