@@ -1,9 +1,10 @@
 """Fault matrix: every request of create, grow, set metadata and delete crossed with every fault kind,
 through FaultProxy.
 
-After each case the operation either succeeded or raised a one-sentence VhdError, and storage holds no
-blob or a valid VHD of the old or new size (with the data intact), or, for a pre-existing blob, exactly
-what was there before. Persistent faults and re-runs after a failure at each
+After each case the outcome is tied to storage: an operation that reports success left the new state
+(create: a valid disk of the size; grow: a valid disk of the new size with the data intact; delete: no
+blob; set metadata: the new metadata), and one that raised a one-sentence VhdError left the old state
+exactly (for create: no blob). Persistent faults, combined faults and re-runs after a failure at each
 grow step are covered too.
 """
 
@@ -23,6 +24,7 @@ from tests.faultproxy import Fault, FaultProxy, Stored, fast_options, stored
 from vhdcore.credentials import StorageTarget
 from vhdcore.errors import VhdError
 from vhdcore.page_blob import (
+    BlankVhdBlob,
     BlobExistsError,
     ThrottledError,
     create_blank_vhd,
@@ -46,7 +48,7 @@ class Op:
     requests: tuple[tuple[str, str], ...]  # (method, query) of each request, in order, on the happy path
     prepare: Callable[[BlobServiceClient, StorageTarget, str], None]
     run: Callable[[StorageTarget, str, Any], object]
-    fine: Callable[[Stored | None, Stored | None], bool]  # (before, after) -> acceptable
+    done: Callable[[Stored | None, Stored | None, object], bool]  # (before, after, result): the new state
 
 
 def made_disk(service: BlobServiceClient, target: StorageTarget, container: str) -> None:
@@ -68,7 +70,7 @@ def kept_data(state: Stored | None) -> bool:
     return state is not None and state.content is not None and state.content[:512] == DATA
 
 
-def relabelled(before: Stored | None, after: Stored | None) -> bool:
+def relabelled(before: Stored | None, after: Stored | None, _result: object) -> bool:
     """The new user metadata (no single fault may stop it), the tool's entries untouched, the disk unchanged."""
     if before is None or after is None or after.content != before.content:
         return False
@@ -82,14 +84,14 @@ OPS = {
         lambda service, target, container: None,
         lambda target, container, options: create_blank_vhd(
             target, container=container, name="disk", size=OLD, unique_id=bytes.fromhex(UID), options=options),
-        lambda before, after: after is None or valid(after, OLD),
+        lambda before, after, made: valid(after, OLD) and isinstance(made, BlankVhdBlob) and made.size == OLD,
     ),
     "create-over-existing": Op(
         (("PUT", ""), ("HEAD", "")),
         foreign_blob,
         lambda target, container, options: create_blank_vhd(
             target, container=container, name="disk", size=OLD, options=options),
-        lambda before, after: after == before,
+        lambda before, after, made: False,  # must never succeed over another blob
     ),
     "grow": Op(
         (("HEAD", ""), ("PUT", "comp=properties"), ("PUT", "comp=page"), ("PUT", "comp=page"),
@@ -97,7 +99,8 @@ OPS = {
         made_disk,
         lambda target, container, options: grow_blank_vhd(
             target, container=container, name="disk", size=NEW, unique_id=UID, options=options),
-        lambda before, after: (valid(after, OLD) or valid(after, NEW)) and kept_data(after),
+        lambda before, after, grown: (valid(after, NEW) and kept_data(after) and isinstance(grown, BlankVhdBlob)
+                                      and grown.size == NEW),
     ),
     "set-metadata": Op(
         (("HEAD", ""), ("PUT", "comp=metadata")),
@@ -111,7 +114,7 @@ OPS = {
         made_disk,
         lambda target, container, options: delete_blank_vhd(
             target, container=container, name="disk", unique_id=UID, options=options),
-        lambda before, after: after is None or after == before,
+        lambda before, after, deleted: after is None and deleted is True,
     ),
 }
 FAULTS: dict[str, Callable[..., Fault]] = {
@@ -164,15 +167,19 @@ def test_one_fault(name: str, index: int, fault: str, proxy: FaultProxy, service
     nth = 1 + op.requests[:index].count((method, query))  # grow writes two comp=page requests
     rule = proxy.add(FAULTS[fault](method=method, path=f"/{container}/disk$", query=f"^{re.escape(query)}$", nth=nth))
     try:
-        op.run(via(proxy), container, fast_options(read_timeout=READ_TIMEOUT))
+        result = op.run(via(proxy), container, fast_options(read_timeout=READ_TIMEOUT))
     except VhdError as exc:
         text = str(exc)
         assert text.endswith(".") and "\n" not in text, text
         assert name == "create-over-existing" and isinstance(exc, BlobExistsError), text
+        failed = True
+    else:
+        failed = False
     proxy.drain()  # a delayed request lands late: check storage only after it did
     assert rule.fired == 1
     after = stored(service, container, "disk")
-    assert op.fine(before, after), (before, after, proxy.log)
+    # A failure leaves the old state exactly (for create, the old state is no blob); a success the new one.
+    assert (after == before) if failed else op.done(before, after, result), (before, after, proxy.log)
 
 
 # --- persistent faults: the operation fails cleanly, and running it again finishes the job ----------------
