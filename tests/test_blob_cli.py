@@ -97,6 +97,7 @@ def test_refusals_and_problems_exit_1(env: dict[str, str], azurite: Azurite, con
         (["create", *blob(container, "d.vhd", "--size", "2MiB")], "already exists and was left untouched"),
         (["grow", *blob(container, "d.vhd", "--size", "1MiB")], "would shrink it"),
         (["delete", *blob(container, "footerless")], "carries no vhdcore marker"),
+        (["delete", *blob(container, "d.vhd")], "was not deleted without its unique id"),
         (["inspect", *blob(container, "missing")], "does not exist"),
         (["create", *blob("no-such-container", "d.vhd", "--size", "1MiB")], "container 'no-such-container' does not"),
     ]

@@ -307,6 +307,10 @@ def test_create_that_cannot_even_look_says_so(proxy: FaultProxy, service: Any, c
     assert str(caught.value).count("; ") == 1
     left = stored(service, container, "disk")
     assert left is not None and left.content == bytes(OLD + 512) and "vhdcore_marker" in left.metadata
+    proxy.clear()
+    # What the message asks for: such a leftover goes without the unique id, a real disk would not.
+    assert delete_blank_vhd(via(proxy), container=container, name="disk", unique_id=None) is True
+    assert stored(service, container, "disk") is None
 
 
 def test_create_cleans_up_when_the_read_after_a_stale_footer_write_fails(proxy: FaultProxy, service: Any,

@@ -47,9 +47,9 @@ def add_blob_commands(commands: Any) -> None:
     grow.add_argument("--size", required=True, help="new disk size, not smaller than the current one")
     grow.add_argument("--unique-id", help="refuse unless the disk has this unique id")
 
-    delete = _command(sub, "delete", "delete a disk this tool created (never a leased one)", _delete)
-    delete.add_argument("--unique-id", help="delete only if the disk has this unique id (needed for disks "
-                        "without this tool's marker)")
+    delete = _command(sub, "delete", "delete a disk by its unique id (never a leased one)", _delete)
+    delete.add_argument("--unique-id", help="delete only if the disk has this unique id (blob inspect shows it); "
+                        "without it, only the footerless blob an interrupted create left is deleted")
 
 
 def _command(sub: Any, name: str, help: str, run: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:

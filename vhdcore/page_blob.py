@@ -6,18 +6,20 @@ concurrent writer, or a late duplicate of one of our own retried requests, makes
 of clobbering anything. Requests on the happy path: create 2 (Put Blob, Put Page: 512 bytes at any
 size), inspect 3 (HEAD, ranged GET, and the page-list GET the SDK adds), grow 5 (HEAD, resize, new
 footer, clear old footer, commit size to metadata), set metadata 2 (HEAD, Set Blob Metadata; 1 when it
-already matches), delete 2 (HEAD, conditional DELETE). Grow's HEAD finds the old size, and its metadata
-commit lets the next HEAD alone tell a finished grow from an interrupted one. On a disk made elsewhere
+already matches), delete 2 (HEAD, conditional DELETE; without a unique id 2 more, to read the footer
+page). Grow's HEAD finds the old size, and its metadata commit lets the next HEAD alone tell a finished
+grow from an interrupted one. On a disk made elsewhere
 (no vhdcore metadata) grow, set metadata and delete by unique id read its footer too (2 more requests).
 
 Metadata this tool writes, so that re-running any interrupted operation converges:
-  vhdcore_marker     random per create; proves a blob is ours after a lost response, and ownership for delete
+  vhdcore_marker     random per create; proves a blob is ours after a lost response, and lets delete remove
+                     an interrupted create's footerless blob without the unique id
   vhdcore_unique_id  the footer's unique id (32 hex), so a footerless intermediate state keeps it
   vhdcore_size       the committed disk size; length - 512 larger than it means a grow was interrupted
 
 Known limit: a Put Blob that the service receives only after the client gave up on it (every retry
 timed out) can still create an empty blob that carries our marker; `inspect` reports it and `delete`
-removes it.
+removes it, no unique id needed.
 """
 
 from __future__ import annotations
@@ -314,8 +316,10 @@ def delete_blank_vhd(
 ) -> bool:
     """Delete the blob and its snapshots if it is the disk the caller created; True deleted, False already gone.
 
-    With `unique_id`, the blob's unique id (metadata, else footer) must match it; without, the blob must
-    carry this tool's marker. Leased blobs are refused (BlobLeasedError); leases are never broken.
+    With `unique_id`, the blob's unique id (metadata, else footer) must match it. Without, only what an
+    interrupted create of this tool leaves is deleted: a blob carrying its marker whose tail is no valid
+    footer; a valid disk, which may hold data, needs its unique id (NotOwnedError). Leased blobs are
+    refused (BlobLeasedError); leases are never broken.
     """
     validate_container_name(container)
     validate_blob_name(name)
@@ -520,6 +524,14 @@ def _delete_once(s: _Session, expected: str | None, seen: list[bool]) -> bool:
                 f"blob {s.url} carries no vhdcore marker, so this tool did not create it and did not delete it",
                 "give the disk's unique id (from its footer) if you are sure it is the disk you created",
             )
+        if not _is_leftover(s, props):
+            # The marker only proves this tool made the blob, not that the caller owns the disk now: a
+            # Pulumi stack may manage it and a guest may have written data to it.
+            raise NotOwnedError(
+                f"blob {s.url} is a disk, not the footerless blob an interrupted create leaves, so it was not "
+                "deleted without its unique id",
+                "give the disk's unique id (inspecting the blob shows it) if you are sure it should go",
+            )
     else:
         actual = _meta(props, UNIQUE_ID_KEY)
         if actual is None:
@@ -529,6 +541,15 @@ def _delete_once(s: _Session, expected: str | None, seen: list[bool]) -> bool:
     with suppress(BlobNotFoundError):  # deleted between our read and our delete: the outcome is the same
         s.delete(str(props.etag))
     return True
+
+
+def _is_leftover(s: _Session, props: BlobProperties) -> bool:
+    """What an interrupted create leaves: the length it recorded, and a footer page never written (zeros)."""
+    recorded = _meta_int(props, SIZE_KEY)
+    if recorded is None or recorded + FOOTER_SIZE != props.size:
+        return False  # a length past the recorded size is an unfinished grow, whose data is real
+    # Stricter than "no valid footer": a damaged footer still means something wrote to the disk.
+    return s.read(recorded, FOOTER_SIZE, str(props.etag)) == bytes(FOOTER_SIZE)
 
 
 def _existing(s: _Session, verb: str) -> BlobProperties:
