@@ -36,10 +36,12 @@ from .vhd_inputs import (
     AUTO_NAME_PREFIX,
     INPUTS,
     REPLACE_ON_CHANGE,
+    UNFINISHED_LENGTH,
     changed_inputs,
     check_inputs,
     shrinks,
     size_gb_of,
+    unfinished_grow,
 )
 
 __all__ = ["AUTO_NAME_PREFIX", "BlankVhdProvider"]
@@ -118,12 +120,7 @@ class BlankVhdProvider(StorageProvider):
         try:
             grow_blank_vhd(target, container=container, name=name, size=size, unique_id=olds.get("unique_id"))
         except ShrinkRefusedError:
-            longer = size_gb_of(int(olds["blob_length"]) - FOOTER_SIZE)
-            raise VhdError(
-                f"{where} is {longer:g} GiB long but has no valid footer at its end (resized out of band, or a grow "
-                f"was interrupted); set size_gb to {longer:g} or more to finish growing it, or replace the disk with "
-                "`pulumi up --replace` (its data is lost)."
-            ) from None
+            raise VhdError(unfinished_grow(container, name, int(olds["blob_length"]), news["size_gb"])) from None
         found = _inspect(target, container, name)
         if not found.report.azure_ready:
             problems = found.report.problems or ["its footer is not valid"]
@@ -155,6 +152,10 @@ class BlankVhdProvider(StorageProvider):
         # Inputs as they really are, so the next preview diffs the program against reality.
         inputs = {key: props[key] for key in (*INPUTS, AUTO_NAME_PREFIX) if given(props, key)}
         inputs["size_gb"] = outs["size_gb"]
+        if not found.report.azure_ready and found.blob_length - FOOTER_SIZE > outs["size_bytes"]:
+            # Longer than the disk, no footer at the end: check refuses, at preview, a size that cannot finish it.
+            # (Not diff: the engine also diffs inside `pulumi refresh`, which must not fail.)
+            inputs[UNFINISHED_LENGTH] = found.blob_length
         return ReadResult(found.url, outs, inputs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:

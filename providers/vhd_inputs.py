@@ -14,12 +14,15 @@ from pulumi.dynamic import CheckFailure
 
 from vhdcore.errors import VhdError
 from vhdcore.page_blob import validate_blob_name, validate_container_name, validate_metadata
-from vhdcore.sizes import MAX_SIZE_GB, GiB, parse_size_gb
+from vhdcore.sizes import FOOTER_SIZE, MAX_SIZE_GB, GiB, parse_size_gb
 
 from .common import ACCOUNT_FIELDS, flag, given, is_unknown
 
 # A hidden input the resource sets to its own name when blob_name is omitted: check() has no URN.
 AUTO_NAME_PREFIX = "auto_name_prefix"
+# A hidden input only read() sets: the length of a blob that is longer than its disk and has no footer at
+# its end (resized out of band, or a grow interrupted), so check() can refuse a size that cannot finish it.
+UNFINISHED_LENGTH = "unfinished_blob_length"
 FLAGS = ("adopt_existing", "allow_shrink_by_replace")
 # Every input the user sets; diff compares exactly these (never __provider or the hidden prefix).
 INPUTS = ("size_gb", "container_name", "blob_name", *ACCOUNT_FIELDS, "metadata", *FLAGS)
@@ -53,6 +56,11 @@ def _check_size(olds: Mapping[str, Any], news: Mapping[str, Any], inputs: dict[s
         return [CheckFailure("size_gb", str(exc))]
     old = olds.get("size_gb")
     allowed = news.get("allow_shrink_by_replace")
+    length = olds.get(UNFINISHED_LENGTH)
+    replaced = any(olds.get(k) != news.get(k) for k in ("container_name", "blob_name") if given(news, k)) or (
+        allowed and isinstance(old, (int, float)) and size < old)
+    if isinstance(length, (int, float)) and size * GiB < length - FOOTER_SIZE and not replaced:
+        return [CheckFailure("size_gb", unfinished_grow(olds["container_name"], olds["blob_name"], int(length), size))]
     if isinstance(old, (int, float)) and size < old and not allowed:
         return [CheckFailure("size_gb", (
             f"size_gb {size} would shrink the {old:g} GiB disk, and shrinking a page blob truncates the disk "
@@ -142,3 +150,14 @@ def shrinks(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
 def size_gb_of(size_bytes: int) -> int | float:
     """Bytes as GiB: an int when whole (always, for disks this provider made)."""
     return size_bytes // GiB if size_bytes % GiB == 0 else size_bytes / GiB
+
+
+def unfinished_grow(container: object, name: object, blob_length: int, size_gb: float) -> str:
+    """Why size_gb cannot repair a blob longer than its disk with no footer at its end, and what can."""
+    data = blob_length - FOOTER_SIZE
+    return (
+        f"blob {name!r} in container {container!r} is {size_gb_of(data):g} GiB long but has no valid footer at its "
+        f"end (resized out of band, or a grow was interrupted), so size_gb {size_gb:g} cannot repair it; set "
+        f"size_gb to {-(-data // GiB)} or more to finish growing it, or replace the disk with `pulumi up --replace` "
+        "(its data is lost)."
+    )

@@ -227,18 +227,27 @@ def test_a_valid_grow_out_of_band_becomes_the_state_and_a_smaller_program_is_ref
     assert engine.up(size_gb=2.0)[0] == "same"
 
 
-def test_a_raw_resize_out_of_band_shows_as_an_update_that_explains_how_to_finish_it(engine: Engine) -> None:
+def test_a_raw_resize_out_of_band_is_refused_at_preview_unless_size_gb_can_finish_it(engine: Engine) -> None:
     created = engine.create()
     engine.blob().resize_blob(3 * GiB + 512)  # no footer at the new end: Azure would refuse the disk
-    assert engine.refresh()
+    assert engine.refresh()  # a refresh diffs too: it must not fail
     assert engine.outs["azure_ready"] is False and engine.outs["blob_length"] == 3 * GiB + 512
     assert engine.outs["unique_id"] == created["unique_id"]
     assert engine.inputs["size_gb"] == 1  # the declared size, so the next preview is not a refused shrink
-    new = engine.check()
-    result = engine.provider.diff(engine.id, engine.outs, new)
-    assert (result.changes, result.replaces) == (True, [])
-    with pytest.raises(VhdError, match="set size_gb to 3 or more to finish growing it"):
-        engine.provider.update(engine.id, engine.outs, new)
+    etag = engine.blob().get_blob_properties().etag
+    for size in (1.0, 2.0):  # an update to either is certain to fail: check (preview) says so, in one sentence
+        failures = engine.provider.check(engine.inputs, engine.news(size_gb=size)).failures
+        assert [f.property for f in failures] == ["size_gb"]
+        message = failures[0].reason
+        assert f"size_gb {size:g} cannot repair it" in message and "set size_gb to 3 or more" in message
+        assert message.count(". ") == 0 and message.endswith(".")
+        # update says the same, should it be reached anyway (a state refreshed by an older version)
+        unchecked = engine.provider.check({}, engine.news(size_gb=size, blob_name=engine.outs["blob_name"])).inputs
+        with pytest.raises(VhdError, match="set size_gb to 3 or more to finish growing it"):
+            engine.provider.update(engine.id, engine.outs, unchecked)
+    assert engine.blob().get_blob_properties().etag == etag
+    # A replacement makes a new disk, so nothing needs repairing: no refusal.
+    assert engine.provider.check(engine.inputs, engine.news(container_name="other")).failures == []
     step, outs = engine.up(size_gb=3.0)
     assert step == "update" and outs["azure_ready"] is True and outs["size_bytes"] == 3 * GiB
     assert outs["unique_id"] == created["unique_id"]

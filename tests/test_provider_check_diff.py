@@ -344,3 +344,18 @@ def test_a_pinned_target_stays_on_the_disks_account_and_takes_only_credentials_n
     # Inputs that resolve to the pinned endpoint are used as they are.
     target = provider.target(news(), endpoint="http://127.0.0.1:10000/devstoreaccount1")
     assert target.connection_string == CONN
+
+
+def test_check_refuses_at_preview_a_size_that_cannot_finish_an_unfinished_grow(provider: BlankVhdProvider) -> None:
+    # The inputs a refresh stores after finding the blob 3 GiB long with no footer at its end.
+    old = provider.check({}, news(blob_name="d.vhd")).inputs | {"unfinished_blob_length": 3 * GiB + 512}
+    found = failures(provider, news(blob_name="d.vhd", size_gb=2.0), old)
+    assert [f.property for f in found] == ["size_gb"]
+    assert re.search(r"'d.vhd' in container 'vhds' is 3 GiB long .* size_gb 2 cannot repair it; set size_gb to 3 or "
+                     r"more", found[0].reason)
+    assert failures(provider, news(blob_name="d.vhd", size_gb=3.0), old) == []  # the update that repairs it
+    assert failures(provider, news(blob_name="d.vhd", container_name="other"), old) == []  # a replacement
+    assert failures(provider, news(blob_name="e.vhd"), old) == []
+    assert failures(provider, news(blob_name="d.vhd", size_gb=Unknown()), old) == []
+    # The hidden input is not carried into the new inputs, so a repaired disk's state loses it.
+    assert "unfinished_blob_length" not in provider.check(old, news(blob_name="d.vhd", size_gb=3.0)).inputs
