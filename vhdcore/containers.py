@@ -1,25 +1,19 @@
 """Blob containers for the stack's `local` target: create one if missing, delete it only if empty.
 
 page_blob never creates or deletes containers; the Pulumi program declares one on Azurite so that
-`pulumi up` then `pulumi destroy` leaves the emulator as it found it. Errors are page_blob's classes.
+`pulumi up` then `pulumi destroy` leaves the emulator as it found it. Errors are page_blob's classes,
+translated by page_blob's rules.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TypeVar
 
-from azure.core.exceptions import (
-    AzureError,
-    ClientAuthenticationError,
-    ResourceExistsError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-)
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 
 from .credentials import ClientOptions, StorageTarget
-from .page_blob import AuthFailedError, BlobOperationError, StorageError, validate_container_name
+from .page_blob import translate_error, validate_container_name
 
 T = TypeVar("T")
 
@@ -37,7 +31,7 @@ def create_container(target: StorageTarget, name: str, *, options: ClientOptions
                 return False
             return True
 
-    return _call(target, f"creating container {name!r}", create)
+    return _call(target, name, f"creating container {name!r}", create)
 
 
 def container_exists(target: StorageTarget, name: str, *, options: ClientOptions | None = None) -> bool:
@@ -48,7 +42,7 @@ def container_exists(target: StorageTarget, name: str, *, options: ClientOptions
         with target.service_client(options) as service:
             return bool(service.get_container_client(name).exists())
 
-    return _call(target, f"looking for container {name!r}", exists)
+    return _call(target, name, f"looking for container {name!r}", exists)
 
 
 def delete_container_if_empty(target: StorageTarget, name: str, *, options: ClientOptions | None = None) -> bool:
@@ -69,29 +63,12 @@ def delete_container_if_empty(target: StorageTarget, name: str, *, options: Clie
                 return False
             return True
 
-    return _call(target, f"deleting container {name!r}", delete)
+    return _call(target, name, f"deleting container {name!r}", delete)
 
 
-def _call(target: StorageTarget, doing: str, call: Callable[[], T]) -> T:
+def _call(target: StorageTarget, name: str, doing: str, call: Callable[[], T]) -> T:
     try:
         return call()
     except AzureError as exc:
-        raise _translate(target, exc, doing) from None  # SDK messages can quote URLs with a SAS
-
-
-def _translate(target: StorageTarget, exc: AzureError, doing: str) -> BlobOperationError:
-    status = getattr(getattr(exc, "response", None), "status_code", None)
-    detail = (str(exc.message or "").splitlines() or [type(exc).__name__])[0]
-    for secret in target.secrets:
-        detail = detail.replace(secret, "<redacted>")
-    detail = re.sub(r"(?i)\bsig=[^&\s'\"]*", "sig=<redacted>", detail)
-    endpoint = target.blob_endpoint
-    if status == 403 or isinstance(exc, ClientAuthenticationError):
-        return AuthFailedError(f"storage account {endpoint} refused the credentials while {doing} ({detail})",
-                               "check the account key, the SAS token's permissions, or your Entra ID role",
-                               status=status)
-    if isinstance(exc, ServiceRequestError):
-        return StorageError(f"could not reach {endpoint} while {doing}, even after retries ({detail})",
-                            "check the account URL and the network, then run it again")
-    return StorageError(f"Azure Storage failed while {doing} ({detail})", "fix the cause and run it again",
-                        status=status)
+        # page_blob's translation: the same status/code rules and SAS redaction for every storage call.
+        raise translate_error(exc, doing, target, container=name) from None

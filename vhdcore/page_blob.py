@@ -569,7 +569,8 @@ def _refuse_leased(s: _Session, props: BlobProperties, verb: str) -> None:
 
 
 def _leased(doing: str) -> tuple[str, str]:
-    return (f"{doing} was refused because the blob has an active lease (a VM probably has the disk attached)",
+    # Worded for containers too, which share this translation.
+    return (f"{doing} was refused because it has an active lease (for a disk, a VM probably has it attached)",
             "detach the disk or release the lease first (this tool never breaks leases)")
 
 
@@ -679,65 +680,78 @@ class _Session:
             raise self.translate(exc, doing) from None
 
     def translate(self, exc: AzureError, doing: str) -> BlobOperationError:
-        """One sentence for an SDK error, chosen by HTTP status and Azure error code."""
-        response = getattr(exc, "response", None)
-        status: int | None = getattr(response, "status_code", None)
-        code = _text(getattr(exc, "error_code", None) or "") or None
-        if code is None and response is not None:
-            code = response.headers.get("x-ms-error-code")
-        shown = f"HTTP {status} {code or ''}".strip()
-        endpoint = self.target.blob_endpoint
-        if status is None:
-            return self._no_answer(exc, doing)
-        if status == 403:
-            return AuthFailedError(
-                f"storage account {endpoint} refused the credentials while {doing} ({shown})",
-                "check the account key, the SAS token's permissions (read, write, create, delete) and expiry, or "
-                "your Entra ID role (Storage Blob Data Contributor)", status=status, code=code)
-        if status == 404 and code == "ContainerNotFound":
-            return ContainerNotFoundError(f"container {self.container!r} does not exist in {endpoint}",
-                                          "create it first (this tool never creates or deletes containers)",
-                                          status=status, code=code)
-        if status == 404 and code == "BlobNotFound":
-            return BlobNotFoundError(f"blob {self.url} does not exist", "check the container and blob name",
-                                     status=status, code=code)
-        if status == 409 and code == "BlobAlreadyExists":
-            return BlobExistsError(f"blob {self.url} already exists and was left untouched",
-                                   "choose another name, or delete that blob first if it is yours",
-                                   status=status, code=code)
-        if code in _LEASE_CODES:
-            return BlobLeasedError(*_leased(doing), status=status, code=code)
-        if status == 412 and code == "ConditionNotMet":
-            return _Stale(f"blob {self.url} changed while {doing}", "run it again", status=status, code=code)
-        if status == 503 or (status == 500 and code == "OperationTimedOut"):
-            return ThrottledError(f"Azure Storage kept throttling or timing out ({shown}) while {doing}, even after "
-                                  "retries", "wait a few minutes and run it again", status=status, code=code)
-        if status == 404:
-            return StorageError(f"storage account {endpoint} was not found ({shown}) while {doing}",
-                                "check the account name or URL", status=status, code=code)
-        detail = self._redact((str(exc.message or "").splitlines() or [type(exc).__name__])[0])
-        return StorageError(f"Azure Storage answered {shown} while {doing}: {detail}",
-                            "look the error code up in the Blob service error codes, fix the cause and run it again",
-                            status=status, code=code)
+        return translate_error(exc, doing, self.target, container=self.container, url=self.url)
 
-    def _no_answer(self, exc: AzureError, doing: str) -> BlobOperationError:
-        detail = self._redact((str(exc.message or "").splitlines() or [type(exc).__name__])[0])
-        endpoint = self.target.blob_endpoint
-        if isinstance(exc, ClientAuthenticationError):
-            return AuthFailedError(f"no credential for {endpoint} worked while {doing} ({detail})",
-                                   "check the account key or SAS, or sign in with az login or a managed identity")
-        if isinstance(exc, ServiceRequestError):
-            return StorageError(f"could not reach {endpoint} while {doing}, even after retries ({detail})",
-                                "check the account URL and the network, then run it again")
-        if isinstance(exc, ServiceResponseError):
-            return StorageError(f"the connection to {endpoint} broke or timed out while {doing}, even after retries "
-                                f"({detail})", "run it again; every operation is safe to repeat")
-        return StorageError(f"the Azure SDK failed while {doing} ({detail})", "run it again")
 
-    def _redact(self, text: str) -> str:
-        for secret in self.target.secrets:
-            text = text.replace(secret, "<redacted>")
-        return re.sub(r"(?i)\bsig=[^&\s'\"]*", "sig=<redacted>", text)
+def translate_error(
+    exc: AzureError, doing: str, target: StorageTarget, *, container: str, url: str | None = None
+) -> BlobOperationError:
+    """One sentence for an SDK error, chosen by HTTP status and Azure error code; shared with containers.py.
+
+    `doing` says what was under way ("creating container 'vhds'"); `url` names the blob, if it is about one.
+    """
+    response = getattr(exc, "response", None)
+    status: int | None = getattr(response, "status_code", None)
+    code = _text(getattr(exc, "error_code", None) or "") or None
+    if code is None and response is not None:
+        code = response.headers.get("x-ms-error-code")
+    shown = f"HTTP {status} {code or ''}".strip()
+    endpoint = target.blob_endpoint
+    where = url or f"{endpoint}/{container}"
+    if status is None:
+        return _no_answer(exc, doing, target)
+    if status == 403:
+        return AuthFailedError(
+            f"storage account {endpoint} refused the credentials while {doing} ({shown})",
+            "check the account key, the SAS token's permissions (read, write, create, delete) and expiry, or "
+            "your Entra ID role (Storage Blob Data Contributor)", status=status, code=code)
+    if status == 404 and code == "ContainerNotFound":
+        return ContainerNotFoundError(f"container {container!r} does not exist in {endpoint}",
+                                      "create it first (this tool never creates or deletes containers)",
+                                      status=status, code=code)
+    if status == 404 and code == "BlobNotFound":
+        return BlobNotFoundError(f"blob {where} does not exist", "check the container and blob name",
+                                 status=status, code=code)
+    if status == 409 and code == "BlobAlreadyExists":
+        return BlobExistsError(f"blob {where} already exists and was left untouched",
+                               "choose another name, or delete that blob first if it is yours",
+                               status=status, code=code)
+    if code in _LEASE_CODES:
+        return BlobLeasedError(*_leased(doing), status=status, code=code)
+    if status == 412 and code == "ConditionNotMet":
+        return _Stale(f"blob {where} changed while {doing}", "run it again", status=status, code=code)
+    if status == 503 or (status == 500 and code == "OperationTimedOut"):
+        return ThrottledError(f"Azure Storage kept throttling or timing out ({shown}) while {doing}, even after "
+                              "retries", "wait a few minutes and run it again", status=status, code=code)
+    if status == 404:
+        return StorageError(f"storage account {endpoint} was not found ({shown}) while {doing}",
+                            "check the account name or URL", status=status, code=code)
+    detail = redact((str(exc.message or "").splitlines() or [type(exc).__name__])[0], target)
+    return StorageError(f"Azure Storage answered {shown} while {doing}: {detail}",
+                        "look the error code up in the Blob service error codes, fix the cause and run it again",
+                        status=status, code=code)
+
+
+def _no_answer(exc: AzureError, doing: str, target: StorageTarget) -> BlobOperationError:
+    detail = redact((str(exc.message or "").splitlines() or [type(exc).__name__])[0], target)
+    endpoint = target.blob_endpoint
+    if isinstance(exc, ClientAuthenticationError):
+        return AuthFailedError(f"no credential for {endpoint} worked while {doing} ({detail})",
+                               "check the account key or SAS, or sign in with az login or a managed identity")
+    if isinstance(exc, ServiceRequestError):
+        return StorageError(f"could not reach {endpoint} while {doing}, even after retries ({detail})",
+                            "check the account URL and the network, then run it again")
+    if isinstance(exc, ServiceResponseError):
+        return StorageError(f"the connection to {endpoint} broke or timed out while {doing}, even after retries "
+                            f"({detail})", "run it again; every operation is safe to repeat")
+    return StorageError(f"the Azure SDK failed while {doing} ({detail})", "run it again")
+
+
+def redact(text: str, target: StorageTarget) -> str:
+    """`text` without the target's secrets or any SAS signature (SDK messages can quote request URLs)."""
+    for secret in target.secrets:
+        text = text.replace(secret, "<redacted>")
+    return re.sub(r"(?i)\bsig=[^&\s'\"]*", "sig=<redacted>", text)
 
 
 def _if(etag: str) -> dict[str, Any]:
