@@ -156,6 +156,7 @@ USAGE_ERRORS = [
     ["create", "{d}/x.vhd", "--size", "1MiB", "--timestamp", "\u00b2"],
     ["create", "{d}/x.vhd", "--size", "1MiB", "--unique-id", "0011"],
     ["create", "{d}/x.vhd", "--size", "1MiB", "--unique-id", "zz112233445566778899aabbccddeeff"],
+    ["create", "{d}/x.vhd", "--size", "1MiB", "--unique-id", "00112233 44556677 8899aabb ccddeeff"],
     ["create", "{d}/no/such/dir/x.vhd", "--size", "1MiB"],
     ["create", "{d}/x.vhd", "--size", "1MiB", "--bogus"],
     ["inspect", "{d}/missing.vhd"],

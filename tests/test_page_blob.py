@@ -494,7 +494,7 @@ def test_create_validates_before_any_request(target: StorageTarget, counter: Cou
     assert counter.requests == 0
 
 
-@pytest.mark.parametrize("unique_id", ["xyz", "00" * 15, "g" * 32])
+@pytest.mark.parametrize("unique_id", ["xyz", "00" * 15, "g" * 32, "00 " * 16, " " + "00" * 16, "0x" + "00" * 15])
 def test_grow_and_delete_validate_the_unique_id(target: StorageTarget, counter: CountingTransport,
                                                 unique_id: str) -> None:
     with pytest.raises(VhdError, match="must be 32 hex digits"):

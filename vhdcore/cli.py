@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import NoReturn
 
 from .errors import VhdError
-from .footer import fixed_footer
+from .footer import fixed_footer, parse_unique_id
 from .local_disk import create_fixed_vhd, inspect_file
 from .report import DiskReport
 from .sizes import parse_size
@@ -46,16 +46,6 @@ def parse_timestamp(text: str) -> datetime | float:
     if when.tzinfo is None:
         raise UsageError(f"--timestamp {text!r} has no time zone; append Z for UTC.")
     return when
-
-
-def parse_unique_id(text: str) -> bytes:
-    try:
-        raw = bytes.fromhex(text)
-    except ValueError:
-        raw = b""
-    if len(raw) != 16:
-        raise UsageError(f"--unique-id {text!r} must be 32 hex digits (the 16 footer bytes in on-disk order).")
-    return raw
 
 
 def print_report(report: DiskReport, *, as_json: bool) -> int:

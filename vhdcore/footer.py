@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 import struct
 import time
 import uuid
@@ -28,6 +29,7 @@ AZURE_CREATOR_APPLICATION = b"wa\0\0"
 AZURE_CREATOR_VERSION = 0x00070000
 AZURE_CREATOR_HOST_OS = b"Wi2k"
 _CHECKSUM_SLICE = slice(64, 68)
+_UNIQUE_ID_TEXT = re.compile(r"[0-9a-fA-F]{32}")
 
 
 class DiskType(enum.IntEnum):
@@ -221,3 +223,20 @@ def fixed_footer(
         saved_state=0,
         reserved=bytes(427),
     ).sealed()
+
+
+def is_unique_id(text: object) -> bool:
+    """Whether `text` is a unique id as create prints it: exactly 32 hex digits, nothing around them."""
+    return isinstance(text, str) and _UNIQUE_ID_TEXT.fullmatch(text) is not None
+
+
+def parse_unique_id(text: object) -> bytes:
+    """The 16 footer bytes (on-disk order) from exactly 32 hex digits; the one parser for every layer.
+
+    Strict on purpose: bytes.fromhex would also take spaces, and an id that only looks right is the
+    check that guards grow and delete.
+    """
+    if not is_unique_id(text):
+        raise VhdError(f"unique id {text!r} must be 32 hex digits (the 16 footer bytes in on-disk order, as create "
+                       "prints them); copy it again.")
+    return bytes.fromhex(str(text))

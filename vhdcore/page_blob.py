@@ -40,7 +40,7 @@ from azure.storage.blob import BlobClient, BlobProperties
 
 from .credentials import ClientOptions, StorageTarget
 from .errors import SizeError, VhdError
-from .footer import COOKIE, Footer, fixed_footer
+from .footer import COOKIE, Footer, fixed_footer, is_unique_id, parse_unique_id
 from .report import DiskReport
 from .sizes import FOOTER_SIZE, PAGE_BLOB_MAX, MiB, check_disk_size
 
@@ -54,7 +54,6 @@ MAX_METADATA = 8 * 1024
 _ROUNDS = 3  # re-reads after an etag mismatch; our own lost-response retries need at most two
 _CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 _METADATA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_UNIQUE_ID = re.compile(r"[0-9a-fA-F]{32}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LEASE_CODES = {
     "LeaseIdMissing", "LeaseIdMismatchWithBlobOperation", "LeaseIdMismatchWithLeaseOperation",
@@ -190,11 +189,7 @@ def _check_size(size: object) -> int:
 
 
 def _check_unique_id(unique_id: str | None) -> str | None:
-    if unique_id is None:
-        return None
-    if not isinstance(unique_id, str) or not _UNIQUE_ID.fullmatch(unique_id):
-        raise VhdError(f"unique id {unique_id!r} must be 32 hex digits, as create printed it; copy it again.")
-    return unique_id.lower()
+    return None if unique_id is None else parse_unique_id(unique_id).hex()
 
 
 def validate_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
@@ -477,7 +472,7 @@ def _grow_once(s: _Session, size: int, expected: str | None, when: float) -> Bla
 
 def _disk_of(s: _Session, props: BlobProperties) -> _Disk:
     size, unique_id = _meta_int(props, SIZE_KEY), _meta(props, UNIQUE_ID_KEY)
-    if size and unique_id and _UNIQUE_ID.fullmatch(unique_id) and size + FOOTER_SIZE <= props.size:
+    if size and unique_id and is_unique_id(unique_id) and size + FOOTER_SIZE <= props.size:
         return _Disk(size, unique_id.lower(), adopted=False)
     footer = _footer_at(s, props.size - FOOTER_SIZE, str(props.etag)) if props.size > FOOTER_SIZE else None
     if footer is None or footer.azure_problems(props.size) or footer.spec_problems():
