@@ -188,3 +188,12 @@ def test_random_unique_id_and_clock_by_default(tmp_path: Path) -> None:
     assert a["unique_id"] != b["unique_id"]
     assert re.fullmatch(r"[0-9a-f]{32}", str(a["unique_id"]))
     assert isinstance(a["timestamp"], int) and a["timestamp"] > 1704067200
+
+
+@pytest.mark.parametrize(("module", "forbidden"), [("vhdcore.cli", ()), ("vhdcore.blob_cli", ("vhdcore.cli",)),
+                                                   ("vhdcore.cli_common", ("vhdcore.cli", "vhdcore.blob_cli"))])
+def test_cli_modules_import_one_way_and_only_the_standard_library(module: str, forbidden: tuple[str, ...]) -> None:
+    code = (f"import sys; before = set(sys.modules); import {module}; print(sorted(m for m in set(sys.modules) - "
+            f"before if m.split('.')[0] not in sys.stdlib_module_names | {{'vhdcore'}} or m in {forbidden!r}))")
+    run: Any = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert run.returncode == 0 and run.stdout.strip() == "[]", (run.stdout, run.stderr)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from .cli import EXIT_OK, EXIT_PROBLEMS, UsageError, parse_timestamp, print_report
+from .cli_common import EXIT_OK, EXIT_PROBLEMS, UsageError, parse_timestamp, print_report
 from .credentials import StorageTarget
 from .footer import parse_unique_id
 from .sizes import parse_size

@@ -1,56 +1,22 @@
 """`python -m vhdcore`: create and inspect fixed VHDs locally, and (`blob ...`) in Azure page blobs.
 
 Exit codes: 0 valid and Azure-ready, 1 the disk has problems (listed), 2 usage or input error.
-Only the standard library is imported here; the Azure SDK is imported by the blob commands alone.
+Only the standard library is imported here (blob_cli included); the Azure SDK is imported by the blob
+commands alone, when they run.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
-from typing import NoReturn
 
+from .blob_cli import add_blob_commands
+from .cli_common import EXIT_OK, EXIT_USAGE, Parser, parse_timestamp, print_report
 from .errors import VhdError
 from .footer import fixed_footer, parse_unique_id
 from .local_disk import create_fixed_vhd, inspect_file
-from .report import DiskReport
 from .sizes import parse_size
-
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(VhdError):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        # One line, as for every other input error, instead of argparse's usage block.
-        raise UsageError(f"{message} (see {self.prog} --help)")
-
-
-def parse_timestamp(text: str) -> datetime | float:
-    # isdigit() alone also accepts digits such as "²" that int() cannot read; int keeps every second
-    # exact where float would round.
-    if text.isascii() and text.isdigit():
-        return int(text)
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"--timestamp {text!r} is neither ISO 8601 like 2024-01-01T00:00:00Z nor Unix seconds."
-        ) from None
-    if when.tzinfo is None:
-        raise UsageError(f"--timestamp {text!r} has no time zone; append Z for UTC.")
-    return when
-
-
-def print_report(report: DiskReport, *, as_json: bool) -> int:
-    print(json.dumps(report.to_json(), indent=2) if as_json else report.to_table())
-    return EXIT_OK if report.azure_ready else EXIT_PROBLEMS
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -69,8 +35,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m vhdcore", description="Blank fixed VHDs for Azure: local files and page blobs.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = Parser(prog="python -m vhdcore", description="Blank fixed VHDs for Azure: local files and page blobs.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     create = commands.add_parser("create", help="create a blank fixed VHD file (sparse)")
     create.add_argument("path")
@@ -84,8 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("path")
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
     inspect.set_defaults(run=_inspect)
-
-    from .blob_cli import add_blob_commands
 
     add_blob_commands(commands)
     return parser
