@@ -249,3 +249,30 @@ def test_entra_id_uses_the_injected_credential_or_default_azure_credential() -> 
     fake, target = FakeTokenCredential(), StorageTarget(account_name="acct")
     assert target.service_client(ClientOptions(credential=fake)).credential is fake
     assert isinstance(target.service_client().credential, DefaultAzureCredential)
+
+
+def test_a_default_azure_credential_is_closed_with_its_client_and_a_borrowed_one_is_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import azure.identity
+    from azure.identity import DefaultAzureCredential
+
+    closed: list[object] = []
+
+    class Recording(DefaultAzureCredential):
+        def close(self) -> None:
+            closed.append(self)
+            super().close()
+
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", Recording)
+    target = StorageTarget(account_name="acct")
+    with target.service_client() as client:
+        made = client.credential
+        assert isinstance(made, Recording) and closed == []
+    assert closed == [made]
+    target.service_client().close()
+    assert len(closed) == 2
+    fake = FakeTokenCredential()
+    with target.service_client(ClientOptions(credential=fake)) as client:
+        assert client.credential is fake
+    assert len(closed) == 2  # the caller's credential stays open

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import os
 import re
@@ -189,12 +190,19 @@ class StorageTarget:
         return tuple(s for s in found if s)
 
     def service_client(self, options: ClientOptions | None = None) -> BlobServiceClient:
-        """A new BlobServiceClient; use it in a `with` block and drop it after the call."""
-        self.validate()
-        from azure.storage.blob import BlobServiceClient
+        """A new BlobServiceClient; use it in a `with` block and drop it after the call.
 
+        A DefaultAzureCredential built here belongs to the client and is closed with it (its HTTP sessions
+        and token-cache handles would otherwise outlive the call); a credential from `options` is borrowed.
+        """
+        self.validate()
         options = options or ClientOptions()
-        return BlobServiceClient(self.blob_endpoint, credential=self._credential(options), **options.client_kwargs())
+        credential = self._credential(options)
+        owned = credential if credential is not options.credential and hasattr(credential, "close") else None
+        client: BlobServiceClient = _owning_client_class()(self.blob_endpoint, credential=credential,
+                                                           **options.client_kwargs())
+        client._vhdcore_owned_credential = owned  # type: ignore[attr-defined]
+        return client
 
     def _credential(self, options: ClientOptions) -> Any:
         from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
@@ -356,6 +364,34 @@ def _check_auth_scheme(endpoint: str, *, secret: bool) -> None:
 
 def _fail(sentence: str) -> NoReturn:
     raise CredentialsError(sentence + ".")
+
+
+@functools.cache
+def _owning_client_class() -> type[BlobServiceClient]:
+    """BlobServiceClient that also closes the credential it owns when it is closed (built on first use)."""
+    from azure.storage.blob import BlobServiceClient
+
+    class OwningBlobServiceClient(BlobServiceClient):
+        _vhdcore_owned_credential: Any = None
+
+        def __exit__(self, *args: Any) -> None:
+            try:
+                super().__exit__(*args)
+            finally:
+                self._close_credential()
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                self._close_credential()
+
+        def _close_credential(self) -> None:
+            owned, self._vhdcore_owned_credential = self._vhdcore_owned_credential, None
+            if owned is not None:
+                owned.close()
+
+    return OwningBlobServiceClient
 
 
 def _borrowed(transport: Any, connection_timeout: float, read_timeout: float) -> HttpTransport[Any, Any]:
