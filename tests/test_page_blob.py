@@ -35,6 +35,7 @@ from vhdcore.page_blob import (
     set_blank_vhd_metadata,
     validate_blob_name,
     validate_container_name,
+    validate_metadata,
 )
 from vhdcore.sizes import GiB, MiB
 
@@ -476,6 +477,18 @@ def test_bad_blob_names(name: str) -> None:
 @pytest.mark.parametrize("name", ["d.vhd", "disks/data-01.vhd", "ünïcode ok.vhd", "x" * 1024])
 def test_good_blob_names(name: str) -> None:
     validate_blob_name(name)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [({"VhdCore_size": "1"}, r"metadata name 'VhdCore_size' starts with 'vhdcore_', which this tool reserves for its "
+                             r"own entries; rename it\.$"),
+     ({"Owner": "a", "owner": "b"}, r"metadata name 'owner' repeats 'Owner' \(Azure ignores case in metadata names\); "
+                                    r"keep only one of them\.$")],
+)
+def test_metadata_refusals_say_which_rule(metadata: dict[str, str], message: str) -> None:
+    with pytest.raises(VhdError, match=message):
+        validate_metadata(metadata)
 
 
 @pytest.mark.parametrize(

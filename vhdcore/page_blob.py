@@ -198,8 +198,12 @@ def validate_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
     for key, value in (metadata or {}).items():
         if not isinstance(key, str) or not _METADATA_NAME.fullmatch(key):
             raise VhdError(f"metadata name {key!r} is not a C# identifier, as Azure requires; use letters, digits, _.")
-        if key.lower().startswith(OWN_PREFIX) or key.lower() in (k.lower() for k in checked):
-            raise VhdError(f"metadata name {key!r} is reserved for this tool or repeated; rename it.")
+        if key.lower().startswith(OWN_PREFIX):
+            raise VhdError(f"metadata name {key!r} starts with {OWN_PREFIX!r}, which this tool reserves for its own "
+                           "entries; rename it.")
+        if (same := next((k for k in checked if k.lower() == key.lower()), None)) is not None:
+            raise VhdError(f"metadata name {key!r} repeats {same!r} (Azure ignores case in metadata names); keep "
+                           "only one of them.")
         if not isinstance(value, str) or not value.isascii() or not value.isprintable() or value != value.strip():
             raise VhdError(f"metadata {key!r} value {value!r} must be printable ASCII without surrounding spaces.")
         checked[key] = value
