@@ -119,7 +119,12 @@ class StorageProvider(ResourceProvider):
         return {}
 
     def target(
-        self, props: Mapping[str, Any], *, resource_secrets: bool = True, endpoint: str | None = None
+        self,
+        props: Mapping[str, Any],
+        *,
+        resource_secrets: bool = True,
+        use_config: bool = True,
+        endpoint: str | None = None,
     ) -> StorageTarget:
         """The account a resource lives in. Credentials: the resource's own (unless told not to), else
         stack config, else AZURE_STORAGE_* (StorageTarget.resolve), else Entra ID.
@@ -138,16 +143,17 @@ class StorageProvider(ResourceProvider):
                 # It is also the location: keep where it points, drop its secret.
                 cs = explicit.pop("connection_string")
                 explicit["account_url"] = StorageTarget(connection_string=cs).blob_endpoint
-        found = self._resolve(explicit)
+        found = self._resolve(explicit, use_config=use_config)
         if endpoint is None or _endpoint_of(found) == endpoint:
             return found
         pinned = {k: v for k, v in explicit.items() if k in ("account_key", "sas_token")}
-        return self._resolve({**pinned, "account_url": endpoint})
+        return self._resolve({**pinned, "account_url": endpoint}, use_config=use_config)
 
-    def _resolve(self, given_explicitly: Mapping[str, Any]) -> StorageTarget:
+    def _resolve(self, given_explicitly: Mapping[str, Any], *, use_config: bool) -> StorageTarget:
         explicit = dict(given_explicitly)
         environ = dict(os.environ)
-        if self._config and not any(k in explicit for k in ("connection_string", "account_key", "sas_token")):
+        secret_given = any(k in explicit for k in ("connection_string", "account_key", "sas_token"))
+        if use_config and self._config and not secret_given:
             # Stack config is this stack's own setting, so its key or SAS applies to the account the
             # resource names; a configured connection string goes in as AZURE_STORAGE_CONNECTION_STRING,
             # which resolve() only uses for the account it points at. Config replaces the variables.
@@ -162,19 +168,25 @@ class StorageProvider(ResourceProvider):
     def with_fallback(
         self, props: Mapping[str, Any], call: Callable[[StorageTarget], T], *, endpoint: str | None = None
     ) -> T:
-        """Run `call` with the resource's credentials; if they are refused (a rotated key kept in state),
-        retry once with the credentials from stack config or the environment, so refresh and destroy
-        still work after a rotation. If there is no working fallback, the first refusal is reported.
-        `endpoint` pins the account (see target)."""
-        try:
-            return call(self.target(props, endpoint=endpoint))
-        except AuthFailedError as refused:
-            if not any(given(props, key) for key in SECRET_FIELDS):
-                raise
+        """Run `call` with the first credentials in order (the resource's, stack config's, the environment's);
+        when they are refused, try the next source. A key goes stale in two places: on the resource, in
+        state, and in the provider config the engine keeps from the last `up` for refresh and destroy; so
+        after a rotation, the new key in config or the environment is enough. If every source is refused,
+        the first refusal is reported. `endpoint` pins the account (see target)."""
+        attempts: tuple[dict[str, bool], ...] = ({}, {"resource_secrets": False}, {"resource_secrets": False, "use_config": False})
+        tried: list[StorageTarget] = []
+        first: VhdError | None = None
+        for options in attempts:
             try:
-                return call(self.target(props, resource_secrets=False, endpoint=endpoint))
-            except (AuthFailedError, CredentialsError):
-                raise refused from None
+                target = self.target(props, endpoint=endpoint, **options)
+                if target in tried:
+                    continue
+                tried.append(target)
+                return call(target)
+            except (AuthFailedError, CredentialsError) as refused:
+                first = first or refused
+        assert first is not None  # the first attempt always runs
+        raise first
 
     def check_account(self, news: Mapping[str, Any]) -> list[CheckFailure]:
         """One failure for account inputs that conflict or say nowhere; no network."""

@@ -189,8 +189,16 @@ def test_a_resize_out_of_band_shows_as_drift_after_refresh(e2e: E2E) -> None:
     e2e.blob(name).resize_blob(3 * GiB + 512)
     e2e.stack.refresh(color="never")
     assert e2e.outputs()["size_bytes"] == GiB  # declared size kept; the blob no longer matches it
+    with pytest.raises(auto.CommandError) as refused:
+        e2e.preview()  # size_gb 1 cannot repair a 3 GiB blob: refused at preview, not at up
+    assert "set size_gb to 3 or more" in str(refused.value)
+
+    e2e.configure(sizeGb=3)
     _, run = e2e.preview()
     assert [op for op, _ in run.steps()] == ["update"], run.steps()
+    e2e.up()
+    inspection = inspect_blank_vhd(e2e.target, container=e2e.container, name=name)
+    assert inspection is not None and inspection.report.azure_ready and inspection.blob_length == 3 * GiB + 512
 
 
 def test_a_footer_damaged_out_of_band_shows_as_drift_after_refresh(e2e: E2E) -> None:
