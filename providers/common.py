@@ -173,7 +173,9 @@ class StorageProvider(ResourceProvider):
         state, and in the provider config the engine keeps from the last `up` for refresh and destroy; so
         after a rotation, the new key in config or the environment is enough. If every source is refused,
         the first refusal is reported. `endpoint` pins the account (see target)."""
-        attempts: tuple[dict[str, bool], ...] = ({}, {"resource_secrets": False}, {"resource_secrets": False, "use_config": False})
+        attempts: tuple[dict[str, bool], ...] = (
+            {}, {"resource_secrets": False}, {"resource_secrets": False, "use_config": False},
+        )
         tried: list[StorageTarget] = []
         first: VhdError | None = None
         for options in attempts:

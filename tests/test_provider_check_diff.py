@@ -62,7 +62,7 @@ def failures(provider: BlankVhdProvider, new: dict[str, Any], old: dict[str, Any
         ("blob_name", "disk/", ["'disk/'", "slash"]),
         ("blob_name", "a//b.vhd", ["'a//b.vhd'", "path segments"]),
         ("metadata", {"1abc": "x"}, ["'1abc'", "C# identifier"]),
-        ("metadata", {"vhdcore_marker": "x"}, ["'vhdcore_marker'", "reserved"]),
+        ("metadata", {"vhdcore_marker": "x"}, ["'vhdcore_marker'", "reserves"]),
         ("metadata", {"owner": " padded "}, ["' padded '", "printable ASCII"]),
         ("adopt_existing", "yes", ["adopt_existing 'yes'", "true or false"]),
     ],
