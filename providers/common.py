@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from types import MappingProxyType
@@ -96,6 +97,13 @@ def given(props: Mapping[str, Any], key: str) -> bool:
 def flag(props: Mapping[str, Any], key: str) -> bool:
     """A boolean input; absent means False."""
     return bool(props.get(key)) and not isinstance(props.get(key), Unknown)
+
+
+def warn(message: str) -> None:
+    """A warning from the provider process. It has no engine connection (pulumi#6065), so pulumi.log
+    would print to stderr anyway, but only while no other runtime is set up in the same process; the
+    engine relays the provider's stderr as a diagnostic either way."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 class StorageProvider(ResourceProvider):
@@ -246,7 +254,7 @@ class StorageProvider(ResourceProvider):
         if not location_changed:
             keys = ("container_name", "blob_name")
             names = [str(news[k]) for k in keys if given(news, k) and not is_unknown(news[k])]
-            pulumi.log.warn(
+            warn(
                 f"{'/'.join(names) or 'the resource'} is in {old_endpoint} (blob_endpoint in the state), but the stack "
                 f"config and AZURE_STORAGE_* variables now point at {new_endpoint}, so it will be replaced by a new "
                 f"one there and the old one deleted; to keep it, point them back or set account_url to {old_endpoint}."

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from vhdcore.containers import container_exists, create_container, delete_container_if_empty
@@ -13,7 +12,7 @@ from vhdcore.credentials import StorageTarget
 from vhdcore.errors import VhdError
 from vhdcore.page_blob import validate_container_name
 
-from .common import ACCOUNT_FIELDS, StorageProvider, changed, flag, given, is_unknown
+from .common import ACCOUNT_FIELDS, StorageProvider, changed, flag, given, is_unknown, warn
 
 INPUTS = ("container_name", *ACCOUNT_FIELDS)
 
@@ -69,7 +68,7 @@ class BlobContainerProvider(StorageProvider):
             props, lambda t: delete_container_if_empty(t, name), endpoint=props.get("blob_endpoint")
         )
         if not deleted:
-            pulumi.log.warn(f"container {name!r} was kept: it still holds blobs (or is already gone).")
+            warn(f"container {name!r} was kept: it still holds blobs (or is already gone).")
 
 
 def _url(target: StorageTarget, props: dict[str, Any]) -> str:

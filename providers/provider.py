@@ -11,7 +11,6 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-import pulumi
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from vhdcore.credentials import StorageTarget
@@ -31,7 +30,7 @@ from vhdcore.page_blob import (
 )
 from vhdcore.sizes import FOOTER_SIZE, GiB
 
-from .common import StorageProvider, changed, flag, given
+from .common import StorageProvider, changed, flag, given, warn
 from .vhd_inputs import (
     AUTO_NAME_PREFIX,
     INPUTS,
@@ -143,7 +142,7 @@ class BlankVhdProvider(StorageProvider):
             return ReadResult(None, {})  # deleted out of band: the engine drops it from the state
         claimed = props.get("unique_id")
         if found.report.azure_ready and claimed and found.unique_id != claimed:
-            pulumi.log.warn(
+            warn(
                 f"blob {name!r} in container {container!r} now holds another disk (unique id {found.unique_id}, "
                 f"not {claimed}); it is dropped from the state and left untouched."
             )
@@ -170,7 +169,7 @@ class BlankVhdProvider(StorageProvider):
                     return
                 if not any(key.lower() == MARKER_KEY for key in found.metadata):
                     # Taken over, not created, and not made by this tool: never ours to delete.
-                    pulumi.log.warn(
+                    warn(
                         f"blob {name!r} in container {container!r} was left in place because it was adopted "
                         "(adopt_existing), not created by this stack; delete it yourself if it is no longer needed."
                     )
