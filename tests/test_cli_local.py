@@ -59,12 +59,17 @@ def test_create_writes_the_vector(tmp_path: Path, when: str) -> None:
     assert tail(path) == VECTOR
 
 
-def test_inspect_json_of_the_vector(tmp_path: Path) -> None:
-    path = tmp_path / "ten.vhd"
+def sparse_disk(path: Path, footer: bytes) -> Path:
+    """A 10 GiB sparse data area followed by `footer`."""
     with path.open("wb") as fh:
         fh.truncate(10 * GiB)
         fh.seek(10 * GiB)
-        fh.write(VECTOR)
+        fh.write(footer)
+    return path
+
+
+def test_inspect_json_of_the_vector(tmp_path: Path) -> None:
+    path = sparse_disk(tmp_path / "ten.vhd", VECTOR)
     code, doc = inspect_json(path)
     assert code == 0
     assert set(doc) == JSON_KEYS
@@ -81,11 +86,7 @@ def test_inspect_json_of_the_vector(tmp_path: Path) -> None:
 def test_inspect_json_text_fields_are_ascii_without_nuls(tmp_path: Path) -> None:
     raw = bytearray(VECTOR)
     raw[28:32] = b"q\xe9\0\0"  # a non-ASCII creator; the checksum goes bad too, which is fine here
-    path = tmp_path / "odd.vhd"
-    with path.open("wb") as fh:
-        fh.truncate(10 * GiB)
-        fh.seek(10 * GiB)
-        fh.write(raw)
+    path = sparse_disk(tmp_path / "odd.vhd", bytes(raw))
     code, doc = inspect_json(path)
     assert code == 1
     creator = doc["creator_application"]
