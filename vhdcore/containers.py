@@ -1,8 +1,8 @@
 """Blob containers for the stack's `local` target: create one if missing, delete it only if empty.
 
 page_blob never creates or deletes containers; the Pulumi program declares one on Azurite so that
-`pulumi up` then `pulumi destroy` leaves the emulator as it found it. Errors are page_blob's classes,
-translated by page_blob's rules.
+`pulumi up` then `pulumi destroy` leaves the emulator as it found it. Errors are storage_errors' classes,
+translated by the same rules as page_blob's.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import TypeVar
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 
 from .credentials import ClientOptions, StorageTarget
-from .page_blob import translate_error, validate_container_name
+from .page_blob import validate_container_name
+from .storage_errors import translate_error
 
 T = TypeVar("T")
 
@@ -70,5 +71,5 @@ def _call(target: StorageTarget, name: str, doing: str, call: Callable[[], T]) -
     try:
         return call()
     except AzureError as exc:
-        # page_blob's translation: the same status/code rules and SAS redaction for every storage call.
+        # storage_errors' translation, as in page_blob: same status/code rules and SAS redaction for all storage calls.
         raise translate_error(exc, doing, target, container=name) from None

@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from azure.core import MatchConditions
-from azure.core.exceptions import AzureError, ClientAuthenticationError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobClient, BlobProperties
 
 from .credentials import ClientOptions, StorageTarget
@@ -43,6 +43,22 @@ from .errors import SizeError, VhdError
 from .footer import COOKIE, Footer, fixed_footer, is_unique_id, parse_unique_id
 from .report import DiskReport
 from .sizes import FOOTER_SIZE, PAGE_BLOB_MAX, MiB, check_disk_size
+
+# `X as X`: re-exported, since providers, tests and blob_cli import the errors and translate_error from here.
+from .storage_errors import AuthFailedError as AuthFailedError
+from .storage_errors import BlobExistsError as BlobExistsError
+from .storage_errors import BlobLeasedError as BlobLeasedError
+from .storage_errors import BlobNotFoundError as BlobNotFoundError
+from .storage_errors import BlobOperationError as BlobOperationError
+from .storage_errors import ContainerNotFoundError as ContainerNotFoundError
+from .storage_errors import InvalidDiskError as InvalidDiskError
+from .storage_errors import NotOwnedError as NotOwnedError
+from .storage_errors import ShrinkRefusedError as ShrinkRefusedError
+from .storage_errors import StorageError as StorageError
+from .storage_errors import ThrottledError as ThrottledError
+from .storage_errors import _leased, _Stale
+from .storage_errors import redact as redact
+from .storage_errors import translate_error as translate_error
 
 OWN_PREFIX = "vhdcore_"  # metadata names this tool keeps for itself
 MARKER_KEY = "vhdcore_marker"
@@ -55,67 +71,7 @@ _ROUNDS = 3  # re-reads after an etag mismatch; our own lost-response retries ne
 _CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 _METADATA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_LEASE_CODES = {
-    "LeaseIdMissing", "LeaseIdMismatchWithBlobOperation", "LeaseIdMismatchWithLeaseOperation",
-    "LeaseNotPresentWithBlobOperation", "LeaseAlreadyPresent", "LeaseLost",
-}
 T = TypeVar("T")
-
-
-class BlobOperationError(VhdError):
-    """Azure Storage refused or failed an operation. The message is one sentence: what happened; the fix."""
-
-    def __init__(self, what: str, fix: str, *, status: int | None = None, code: str | None = None) -> None:
-        super().__init__(f"{what}; {fix}.")
-        self.what, self.fix, self.status, self.code = what, fix, status, code
-
-    def amended(self, more: str) -> BlobOperationError:
-        """The same error with `more` appended to what happened."""
-        return type(self)(self.what + more, self.fix, status=self.status, code=self.code)
-
-
-class StorageError(BlobOperationError):
-    """Any other failure; `status` and `code` carry the HTTP status and Azure error code when there was one."""
-
-
-class BlobExistsError(BlobOperationError):
-    pass
-
-
-class BlobNotFoundError(BlobOperationError):
-    pass
-
-
-class ContainerNotFoundError(BlobOperationError):
-    pass
-
-
-class BlobLeasedError(BlobOperationError):
-    pass
-
-
-class AuthFailedError(BlobOperationError):
-    pass
-
-
-class ThrottledError(BlobOperationError):
-    pass
-
-
-class NotOwnedError(BlobOperationError):
-    pass
-
-
-class ShrinkRefusedError(BlobOperationError):
-    pass
-
-
-class InvalidDiskError(BlobOperationError):
-    """The blob is not a fixed VHD this tool can work on (wrong blob type, no valid footer)."""
-
-
-class _Stale(StorageError):
-    """412 ConditionNotMet: the blob changed since we read its etag (maybe by our own retried request)."""
 
 
 class BlobNameError(VhdError, ValueError):
@@ -567,12 +523,6 @@ def _refuse_leased(s: _Session, props: BlobProperties, verb: str) -> None:
         raise BlobLeasedError(*_leased(f"{verb} {s.url}"))
 
 
-def _leased(doing: str) -> tuple[str, str]:
-    # Worded for containers too, which share this translation.
-    return (f"{doing} was refused because it has an active lease (for a disk, a VM probably has it attached)",
-            "detach the disk or release the lease first (this tool never breaks leases)")
-
-
 def _check_owner(s: _Session, actual: str | None, expected: str | None, done: str) -> None:
     if expected is not None and actual != expected:
         raise NotOwnedError(
@@ -680,77 +630,6 @@ class _Session:
 
     def translate(self, exc: AzureError, doing: str) -> BlobOperationError:
         return translate_error(exc, doing, self.target, container=self.container, url=self.url)
-
-
-def translate_error(
-    exc: AzureError, doing: str, target: StorageTarget, *, container: str, url: str | None = None
-) -> BlobOperationError:
-    """One sentence for an SDK error, chosen by HTTP status and Azure error code; shared with containers.py.
-
-    `doing` says what was under way ("creating container 'vhds'"); `url` names the blob, if it is about one.
-    """
-    response = getattr(exc, "response", None)
-    status: int | None = getattr(response, "status_code", None)
-    code = _text(getattr(exc, "error_code", None) or "") or None
-    if code is None and response is not None:
-        code = response.headers.get("x-ms-error-code")
-    shown = f"HTTP {status} {code or ''}".strip()
-    endpoint = target.blob_endpoint
-    where = url or f"{endpoint}/{container}"
-    if status is None:
-        return _no_answer(exc, doing, target)
-    if status == 403:
-        return AuthFailedError(
-            f"storage account {endpoint} refused the credentials while {doing} ({shown})",
-            "check the account key, the SAS token's permissions (read, write, create, delete) and expiry, or "
-            "your Entra ID role (Storage Blob Data Contributor)", status=status, code=code)
-    if status == 404 and code == "ContainerNotFound":
-        return ContainerNotFoundError(f"container {container!r} does not exist in {endpoint}",
-                                      "create it first (this tool never creates or deletes containers)",
-                                      status=status, code=code)
-    if status == 404 and code == "BlobNotFound":
-        return BlobNotFoundError(f"blob {where} does not exist", "check the container and blob name",
-                                 status=status, code=code)
-    if status == 409 and code == "BlobAlreadyExists":
-        return BlobExistsError(f"blob {where} already exists and was left untouched",
-                               "choose another name, or delete that blob first if it is yours",
-                               status=status, code=code)
-    if code in _LEASE_CODES:
-        return BlobLeasedError(*_leased(doing), status=status, code=code)
-    if status == 412 and code == "ConditionNotMet":
-        return _Stale(f"blob {where} changed while {doing}", "run it again", status=status, code=code)
-    if status == 503 or (status == 500 and code == "OperationTimedOut"):
-        return ThrottledError(f"Azure Storage kept throttling or timing out ({shown}) while {doing}, even after "
-                              "retries", "wait a few minutes and run it again", status=status, code=code)
-    if status == 404:
-        return StorageError(f"storage account {endpoint} was not found ({shown}) while {doing}",
-                            "check the account name or URL", status=status, code=code)
-    detail = redact((str(exc.message or "").splitlines() or [type(exc).__name__])[0], target)
-    return StorageError(f"Azure Storage answered {shown} while {doing}: {detail}",
-                        "look the error code up in the Blob service error codes, fix the cause and run it again",
-                        status=status, code=code)
-
-
-def _no_answer(exc: AzureError, doing: str, target: StorageTarget) -> BlobOperationError:
-    detail = redact((str(exc.message or "").splitlines() or [type(exc).__name__])[0], target)
-    endpoint = target.blob_endpoint
-    if isinstance(exc, ClientAuthenticationError):
-        return AuthFailedError(f"no credential for {endpoint} worked while {doing} ({detail})",
-                               "check the account key or SAS, or sign in with az login or a managed identity")
-    if isinstance(exc, ServiceRequestError):
-        return StorageError(f"could not reach {endpoint} while {doing}, even after retries ({detail})",
-                            "check the account URL and the network, then run it again")
-    if isinstance(exc, ServiceResponseError):
-        return StorageError(f"the connection to {endpoint} broke or timed out while {doing}, even after retries "
-                            f"({detail})", "run it again; every operation is safe to repeat")
-    return StorageError(f"the Azure SDK failed while {doing} ({detail})", "run it again")
-
-
-def redact(text: str, target: StorageTarget) -> str:
-    """`text` without the target's secrets or any SAS signature (SDK messages can quote request URLs)."""
-    for secret in target.secrets:
-        text = text.replace(secret, "<redacted>")
-    return re.sub(r"(?i)\bsig=[^&\s'\"]*", "sig=<redacted>", text)
 
 
 def _if(etag: str) -> dict[str, Any]:

@@ -1,0 +1,149 @@
+"""Every storage failure is matched by HTTP status and Azure error code and turned into one sentence here."""
+
+from __future__ import annotations
+
+import re
+
+from azure.core.exceptions import AzureError, ClientAuthenticationError, ServiceRequestError, ServiceResponseError
+
+from .credentials import StorageTarget
+from .errors import VhdError
+
+_LEASE_CODES = {
+    "LeaseIdMissing", "LeaseIdMismatchWithBlobOperation", "LeaseIdMismatchWithLeaseOperation",
+    "LeaseNotPresentWithBlobOperation", "LeaseAlreadyPresent", "LeaseLost",
+}
+
+
+class BlobOperationError(VhdError):
+    """Azure Storage refused or failed an operation. The message is one sentence: what happened; the fix."""
+
+    def __init__(self, what: str, fix: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(f"{what}; {fix}.")
+        self.what, self.fix, self.status, self.code = what, fix, status, code
+
+    def amended(self, more: str) -> BlobOperationError:
+        """The same error with `more` appended to what happened."""
+        return type(self)(self.what + more, self.fix, status=self.status, code=self.code)
+
+
+class StorageError(BlobOperationError):
+    """Any other failure; `status` and `code` carry the HTTP status and Azure error code when there was one."""
+
+
+class BlobExistsError(BlobOperationError):
+    pass
+
+
+class BlobNotFoundError(BlobOperationError):
+    pass
+
+
+class ContainerNotFoundError(BlobOperationError):
+    pass
+
+
+class BlobLeasedError(BlobOperationError):
+    pass
+
+
+class AuthFailedError(BlobOperationError):
+    pass
+
+
+class ThrottledError(BlobOperationError):
+    pass
+
+
+class NotOwnedError(BlobOperationError):
+    pass
+
+
+class ShrinkRefusedError(BlobOperationError):
+    pass
+
+
+class InvalidDiskError(BlobOperationError):
+    """The blob is not a fixed VHD this tool can work on (wrong blob type, no valid footer)."""
+
+
+class _Stale(StorageError):
+    """412 ConditionNotMet: the blob changed since we read its etag (maybe by our own retried request)."""
+
+
+def _leased(doing: str) -> tuple[str, str]:
+    # Worded for containers too, which share this translation.
+    return (f"{doing} was refused because it has an active lease (for a disk, a VM probably has it attached)",
+            "detach the disk or release the lease first (this tool never breaks leases)")
+
+
+def translate_error(
+    exc: AzureError, doing: str, target: StorageTarget, *, container: str, url: str | None = None
+) -> BlobOperationError:
+    """One sentence for an SDK error, chosen by HTTP status and Azure error code; shared with containers.py.
+
+    `doing` says what was under way ("creating container 'vhds'"); `url` names the blob, if it is about one.
+    """
+    response = getattr(exc, "response", None)
+    status: int | None = getattr(response, "status_code", None)
+    error_code = getattr(exc, "error_code", None) or ""
+    code = str(getattr(error_code, "value", error_code)) or None  # an SDK str-enum's plain string
+    if code is None and response is not None:
+        code = response.headers.get("x-ms-error-code")
+    shown = f"HTTP {status} {code or ''}".strip()
+    endpoint = target.blob_endpoint
+    where = url or f"{endpoint}/{container}"
+    if status is None:
+        return _no_answer(exc, doing, target)
+    if status == 403:
+        return AuthFailedError(
+            f"storage account {endpoint} refused the credentials while {doing} ({shown})",
+            "check the account key, the SAS token's permissions (read, write, create, delete) and expiry, or "
+            "your Entra ID role (Storage Blob Data Contributor)", status=status, code=code)
+    if status == 404 and code == "ContainerNotFound":
+        return ContainerNotFoundError(f"container {container!r} does not exist in {endpoint}",
+                                      "create it first (this tool never creates or deletes containers)",
+                                      status=status, code=code)
+    if status == 404 and code == "BlobNotFound":
+        return BlobNotFoundError(f"blob {where} does not exist", "check the container and blob name",
+                                 status=status, code=code)
+    if status == 409 and code == "BlobAlreadyExists":
+        return BlobExistsError(f"blob {where} already exists and was left untouched",
+                               "choose another name, or delete that blob first if it is yours",
+                               status=status, code=code)
+    if code in _LEASE_CODES:
+        return BlobLeasedError(*_leased(doing), status=status, code=code)
+    if status == 412 and code == "ConditionNotMet":
+        return _Stale(f"blob {where} changed while {doing}", "run it again", status=status, code=code)
+    if status == 503 or (status == 500 and code == "OperationTimedOut"):
+        return ThrottledError(f"Azure Storage kept throttling or timing out ({shown}) while {doing}, even after "
+                              "retries", "wait a few minutes and run it again", status=status, code=code)
+    if status == 404:
+        return StorageError(f"storage account {endpoint} was not found ({shown}) while {doing}",
+                            "check the account name or URL", status=status, code=code)
+    detail = redact((str(exc.message or "").splitlines() or [type(exc).__name__])[0], target)
+    return StorageError(f"Azure Storage answered {shown} while {doing}: {detail}",
+                        "look the error code up in the Blob service error codes, fix the cause and run it again",
+                        status=status, code=code)
+
+
+def _no_answer(exc: AzureError, doing: str, target: StorageTarget) -> BlobOperationError:
+    detail = redact((str(exc.message or "").splitlines() or [type(exc).__name__])[0], target)
+    endpoint = target.blob_endpoint
+    if isinstance(exc, ClientAuthenticationError):
+        return AuthFailedError(f"no credential for {endpoint} worked while {doing} ({detail})",
+                               "check the account key or SAS, or sign in with az login or a managed identity")
+    if isinstance(exc, ServiceRequestError):
+        return StorageError(f"could not reach {endpoint} while {doing}, even after retries ({detail})",
+                            "check the account URL and the network, then run it again")
+    if isinstance(exc, ServiceResponseError):
+        return StorageError(f"the connection to {endpoint} broke or timed out while {doing}, even after retries "
+                            f"({detail})", "run it again; every operation is safe to repeat")
+    return StorageError(f"the Azure SDK failed while {doing} ({detail})", "run it again")
+
+
+def redact(text: str, target: StorageTarget) -> str:
+    """`text` without the target's secrets or any SAS signature (SDK messages can quote request URLs)."""
+    for secret in target.secrets:
+        text = text.replace(secret, "<redacted>")
+    return re.sub(r"(?i)\bsig=[^&\s'\"]*", "sig=<redacted>", text)
