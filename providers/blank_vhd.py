@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
-from .common import input_props, with_secret_outputs
+from .common import resource_props, with_secret_outputs
 from .provider import AUTO_NAME_PREFIX, BlankVhdProvider
 
 
@@ -95,15 +95,10 @@ class BlankVhd(pulumi.dynamic.Resource, module="azureblob", name="BlankVhd"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        if args is None:
-            args = BlankVhdArgs(**kwargs)
-        elif kwargs:
-            raise TypeError(f"BlankVhd {resource_name!r}: pass either args or keyword inputs, not both.")
-        props = input_props(args)
-        if args.blob_name is None:
+        outputs = ("url", "size_bytes", "blob_length", "unique_id", "blob_endpoint", "azure_ready", "adopted")
+        given, props = resource_props(resource_name, args, BlankVhdArgs, kwargs, outputs)
+        if given.blob_name is None:
             # The provider has no URN in check(); it names the blob after this.
             props[AUTO_NAME_PREFIX] = resource_name
-        for output in ("url", "size_bytes", "blob_length", "unique_id", "blob_endpoint", "azure_ready", "adopted"):
-            props[output] = None
         props.setdefault("blob_name", None)
         super().__init__(BlankVhdProvider(), resource_name, props, with_secret_outputs(opts))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ from vhdcore.errors import VhdError
 from vhdcore.page_blob import AuthFailedError
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 # Where the account is: exactly one of these on a resource (endpoint_suffix refines the account name).
 LOCATION_FIELDS = ("storage_account_name", "account_url", "connection_string")
@@ -70,6 +71,19 @@ def input_props(args: Any) -> dict[str, Any]:
         if key in props:
             props[key] = pulumi.Output.secret(props[key])
     return props
+
+
+def resource_props(
+    resource_name: str, args: A | None, args_type: type[A], kwargs: Mapping[str, Any], outputs: Iterable[str]
+) -> tuple[A, dict[str, Any]]:
+    """Inputs given as an args object or as keywords (as generated SDKs accept them), turned into the props
+    the engine gets, with every output seeded as None: an output missing from the props never appears."""
+    if args is None:
+        args = args_type(**kwargs)
+    elif kwargs:
+        kind = args_type.__name__.removesuffix("Args")
+        raise TypeError(f"{kind} {resource_name!r}: pass either args or keyword inputs, not both.")
+    return args, input_props(args) | dict.fromkeys(outputs)
 
 
 def with_secret_outputs(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:

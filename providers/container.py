@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
-from .common import input_props, with_secret_outputs
+from .common import resource_props, with_secret_outputs
 from .container_provider import BlobContainerProvider
 
 
@@ -59,10 +59,5 @@ class BlobContainer(pulumi.dynamic.Resource, module="azureblob", name="BlobConta
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        if args is None:
-            args = BlobContainerArgs(**kwargs)
-        elif kwargs:
-            raise TypeError(f"BlobContainer {resource_name!r}: pass either args or keyword inputs, not both.")
-        props = input_props(args)
-        props |= {"url": None, "blob_endpoint": None, "created": None}
+        _, props = resource_props(resource_name, args, BlobContainerArgs, kwargs, ("url", "blob_endpoint", "created"))
         super().__init__(BlobContainerProvider(), resource_name, props, with_secret_outputs(opts))
