@@ -18,10 +18,13 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # also run as a script from tools/
+    sys.path.insert(0, str(ROOT))
+
+from vhdcore.credentials import DEV_ACCOUNT, DEV_ACCOUNT_KEY  # noqa: E402  (standard library only)
+
 BINARY = ROOT / "tools" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
-ACCOUNT = "devstoreaccount1"
-# Azurite's fixed, publicly documented development key; it protects nothing.
-ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+ACCOUNT, ACCOUNT_KEY = DEV_ACCOUNT, DEV_ACCOUNT_KEY
 
 
 def free_port() -> int:

@@ -11,7 +11,6 @@ KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 # 8192 GiB + 512 overflows, so the largest whole-GiB disk is 8191 GiB.
 PAGE_BLOB_MAX = 8 * TiB
 FOOTER_SIZE = 512
-MIN_DISK_SIZE = MiB
 MAX_DISK_SIZE = 8191 * GiB
 MAX_SIZE_GB = MAX_DISK_SIZE // GiB
 
