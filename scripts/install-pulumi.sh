@@ -5,7 +5,9 @@
 # On a machine with internet access the official installer is simpler: https://www.pulumi.com/docs/install/
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-version=$(sed -n 's/^pulumi==\([0-9.]*\).*/\1/p' "$root/requirements.txt")
+# The CLI's own pin: the newest release the Go module proxy serves (the SDK pin, in requirements.txt, is
+# the newest on PyPI; a newer CLI runs older SDKs).
+version=$(tr -d '[:space:]' < "$root/scripts/pulumi-cli-version")
 bin="$root/.tools/bin"
 mkdir -p "$bin"
 # Two setups at once (demo and tests) must not build into the same folder.
