@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere, without installing vhdcore
 
-from vhdcore.footer import Footer, fixed_footer  # noqa: E402
-from vhdcore.local_disk import create_fixed_vhd  # noqa: E402
+from vhdcore.format.footer import Footer, fixed_footer  # noqa: E402
+from vhdcore.format.local_disk import create_fixed_vhd  # noqa: E402
 
 GiB, TiB = 1 << 30, 1 << 40
 SIZES = [("1 GiB", GiB), ("1 TiB", TiB), ("8191 GiB", 8191 * GiB)]

@@ -31,10 +31,10 @@ from azure.storage.blob import BlobServiceClient  # noqa: E402
 from azurite_server import Azurite  # noqa: E402
 
 from tests.faultproxy import CountingTransport  # noqa: E402
-from vhdcore.credentials import ClientOptions, StorageTarget  # noqa: E402
-from vhdcore.footer import fixed_footer  # noqa: E402
-from vhdcore.local_disk import create_fixed_vhd  # noqa: E402
-from vhdcore.page_blob import create_blank_vhd, delete_blank_vhd, grow_blank_vhd, inspect_blank_vhd  # noqa: E402
+from vhdcore.azure.credentials import ClientOptions, StorageTarget  # noqa: E402
+from vhdcore.azure.page_blob import create_blank_vhd, delete_blank_vhd, grow_blank_vhd, inspect_blank_vhd  # noqa: E402
+from vhdcore.format.footer import fixed_footer  # noqa: E402
+from vhdcore.format.local_disk import create_fixed_vhd  # noqa: E402
 
 GiB = 1 << 30
 WRITER_SIZES = [1, 10, 64, 1024, 8191]

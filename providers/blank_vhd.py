@@ -2,18 +2,21 @@
 
 Type token `pulumi-python:dynamic/azureblob:BlankVhd`. It is part of every URN in every stack's
 state: never rename the class keywords (or this module, or the provider class) without an alias.
+Importing this module loads no Azure SDK: the program process only declares resources.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import pulumi
 import pulumi.dynamic
 
-from .common import resource_props, with_secret_outputs
-from .provider import AUTO_NAME_PREFIX, BlankVhdProvider
+from .common import engine_props, resource_inputs, with_secret_outputs
+from .provider import BlankVhdProvider
+
+OUTPUTS = ("url", "size_bytes", "blob_length", "unique_id", "blob_endpoint", "azure_ready", "adopted")
 
 
 @dataclass
@@ -73,9 +76,11 @@ class BlankVhd(pulumi.dynamic.Resource, module="azureblob", name="BlankVhd"):
     size_gb: pulumi.Output[int]
     """The disk size in GiB (after a refresh: what the blob really holds)."""
     container_name: pulumi.Output[str]
+    """The container holding the disk."""
     blob_name: pulumi.Output[str]
+    """The blob's name (the drawn `<resource>-<8 hex>.vhd` when blob_name was omitted)."""
     url: pulumi.Output[str]
-    """The blob's URL, without any SAS: use it as a managed disk's import source."""
+    """The blob's URL, without any SAS: use it as a managed disk's import source. It is also the resource id."""
     size_bytes: pulumi.Output[int]
     """size_gb x 2^30: the disk size Azure sees (the footer's current size)."""
     blob_length: pulumi.Output[int]
@@ -83,22 +88,56 @@ class BlankVhd(pulumi.dynamic.Resource, module="azureblob", name="BlankVhd"):
     unique_id: pulumi.Output[str]
     """The footer's unique id (32 hex digits); delete only removes a blob carrying this id."""
     blob_endpoint: pulumi.Output[str]
+    """The storage account's blob endpoint the disk lives in; the disk never moves without a replacement."""
     azure_ready: pulumi.Output[bool]
     """False when a refresh found a footer Azure would refuse; the next update repairs or reports it."""
     adopted: pulumi.Output[bool]
     """True when the disk was taken over with adopt_existing rather than created."""
 
+    @overload
+    def __init__(
+        self, resource_name: str, args: BlankVhdArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None: ...
+
+    @overload
     def __init__(
         self,
         resource_name: str,
-        args: BlankVhdArgs | None = None,
         opts: pulumi.ResourceOptions | None = None,
-        **kwargs: Any,
-    ) -> None:
-        outputs = ("url", "size_bytes", "blob_length", "unique_id", "blob_endpoint", "azure_ready", "adopted")
-        given, props = resource_props(resource_name, args, BlankVhdArgs, kwargs, outputs)
-        if given.blob_name is None:
-            # The provider has no URN in check(); it names the blob after this.
-            props[AUTO_NAME_PREFIX] = resource_name
+        *,
+        size_gb: pulumi.Input[int],
+        container_name: pulumi.Input[str],
+        blob_name: pulumi.Input[str] | None = None,
+        storage_account_name: pulumi.Input[str] | None = None,
+        endpoint_suffix: pulumi.Input[str] | None = None,
+        account_url: pulumi.Input[str] | None = None,
+        connection_string: pulumi.Input[str] | None = None,
+        account_key: pulumi.Input[str] | None = None,
+        sas_token: pulumi.Input[str] | None = None,
+        metadata: pulumi.Input[dict[str, str]] | None = None,
+        adopt_existing: pulumi.Input[bool] | None = None,
+        allow_shrink_by_replace: pulumi.Input[bool] | None = None,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Declare a disk: `BlankVhd(name, BlankVhdArgs(...), opts)` or `BlankVhd(name, opts=..., size_gb=...)`.
+        The inputs are BlankVhdArgs' fields."""
+        given, opts = resource_inputs(BlankVhdArgs, resource_name, args, kwargs)
+        props = engine_props(given, OUTPUTS)
         props.setdefault("blob_name", None)
-        super().__init__(BlankVhdProvider(), resource_name, props, with_secret_outputs(opts))
+        # check() has no URN: an omitted blob_name is drawn from the resource's name, which the provider holds.
+        provider = BlankVhdProvider(auto_name_prefix=resource_name if given.blob_name is None else None)
+        super().__init__(provider, resource_name, props, with_secret_outputs(opts))
+
+    @staticmethod
+    def get(resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> BlankVhd:
+        """Read an existing disk by its URL (the `url` output; no SAS) into this program, without managing it.
+
+        The engine reads it through the provider: credentials come from stack config or the AZURE_STORAGE_*
+        variables, as for refresh. A blob that does not exist, or is not a page blob, fails the read.
+        """
+        disk: BlankVhd = BlankVhd.__new__(BlankVhd)
+        props: dict[str, Any] = dict.fromkeys(("size_gb", "container_name", "blob_name", *OUTPUTS))
+        merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
+        pulumi.dynamic.Resource.__init__(disk, BlankVhdProvider(), resource_name, props, merged)
+        return disk

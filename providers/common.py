@@ -8,11 +8,13 @@ could be pickled into `__provider`: credentials from stack config live on the in
 
 from __future__ import annotations
 
+import difflib
+import functools
 import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import fields
+from dataclasses import MISSING, dataclass, fields
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -20,9 +22,8 @@ import pulumi
 from pulumi.dynamic import CheckFailure, ConfigureRequest, DiffResult, ResourceProvider
 from pulumi.output import Unknown
 
-from vhdcore.credentials import CredentialsError, StorageTarget
-from vhdcore.errors import VhdError
-from vhdcore.page_blob import AuthFailedError
+from vhdcore.azure.credentials import StorageTarget
+from vhdcore.errors import DEBUG_ENV, AuthFailedError, CredentialsError, InternalError, VhdError
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -33,13 +34,47 @@ SECRET_FIELDS = ("connection_string", "account_key", "sas_token")
 ACCOUNT_FIELDS = (
     "storage_account_name", "endpoint_suffix", "account_url", "connection_string", "account_key", "sas_token",
 )
-# Resource input name -> StorageTarget field name.
+# Resource input name -> StorageTarget setting.
 _TARGET_FIELD = {"storage_account_name": "account_name"}
 
-# Stack config the providers read in configure(), under the project's namespace (blank-vhd:<key>).
-CONFIG_CREDENTIALS = ("storageConnectionString", "storageAccountKey", "storageSasToken")
-_CONFIG_TARGET_FIELD = {"storageAccountKey": "account_key", "storageSasToken": "sas_token"}
-_ENV_SECRETS = frozenset({"AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN"})
+# Stack config the providers read in configure(), under the project's namespace (blank-vhd:<key>), and
+# the StorageTarget setting each one is.
+CONFIG_CREDENTIALS = {
+    "storageConnectionString": "connection_string",
+    "storageAccountKey": "account_key",
+    "storageSasToken": "sas_token",
+}
+
+
+@dataclass(frozen=True, repr=False)
+class Account:
+    """Where a resource's storage account is, and the credentials given on the resource itself.
+
+    Parsed once from the engine's props; holds secrets, so it is never kept on a provider (which is
+    pickled into state) and its repr shows none of them.
+    """
+
+    storage_account_name: str | None = None
+    endpoint_suffix: str | None = None
+    account_url: str | None = None
+    connection_string: str | None = None
+    account_key: str | None = None
+    sas_token: str | None = None
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> Account:
+        return cls(**{key: str(props[key]) for key in ACCOUNT_FIELDS if given(props, key)})
+
+    def settings(self) -> dict[str, str | None]:
+        """As StorageTarget settings (account_name for storage_account_name)."""
+        return {_TARGET_FIELD.get(f.name, f.name): getattr(self, f.name) for f in fields(self)}
+
+    def to_props(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    def __repr__(self) -> str:
+        # Even an account URL may hold a SAS by mistake: show names only.
+        return f"Account({', '.join(f.name for f in fields(self) if getattr(self, f.name) is not None)})"
 
 
 def changed(
@@ -63,27 +98,53 @@ def changed(
     )
 
 
-def input_props(args: Any) -> dict[str, Any]:
-    """A resource's args dataclass as the props the engine gets: None dropped, credentials made secret.
+def resource_inputs(
+    args_type: type[A], resource_name: str, positional: tuple[Any, ...], keywords: dict[str, Any],
+) -> tuple[A, pulumi.ResourceOptions | None]:
+    """The args object and options of a resource built as generated SDKs allow: `(name, args, opts)` or
+    `(name, opts=..., **inputs)`. Misuse is one line naming the problem (pulumi.RunError prints no
+    traceback), never a TypeError from deep inside."""
+    kind = args_type.__name__.removesuffix("Args")
+    rest = list(positional)
+    args: Any = keywords.pop("args", None)
+    opts: Any = keywords.pop("opts", None)
+    if rest and (rest[0] is None or isinstance(rest[0], args_type)):
+        args = rest.pop(0) or args
+    if rest and (rest[0] is None or isinstance(rest[0], pulumi.ResourceOptions)):
+        opts = rest.pop(0) or opts
+    if rest:
+        raise pulumi.RunError(f"{kind} {resource_name!r}: unexpected positional argument {rest[0]!r}; pass the "
+                              f"inputs as a {args_type.__name__} or as keywords, and options as opts=.")
+    if opts is not None and not isinstance(opts, pulumi.ResourceOptions):
+        raise pulumi.RunError(f"{kind} {resource_name!r}: opts {opts!r} is not a pulumi.ResourceOptions.")
+    names = [f.name for f in fields(args_type)]  # type: ignore[arg-type]
+    if unknown := [key for key in keywords if key not in names]:
+        close = difflib.get_close_matches(unknown[0], names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise pulumi.RunError(f"{kind} {resource_name!r}: unknown input {unknown[0]!r}{hint}; the inputs are "
+                              f"{', '.join(names)}.")
+    if args is not None:
+        if keywords:
+            raise pulumi.RunError(f"{kind} {resource_name!r}: pass either a {args_type.__name__} or keyword "
+                                  "inputs, not both.")
+        if not isinstance(args, args_type):
+            raise pulumi.RunError(f"{kind} {resource_name!r}: args {args!r} is not a {args_type.__name__}.")
+        return args, opts
+    required = [f.name for f in fields(args_type) if f.default is MISSING]  # type: ignore[arg-type]
+    if missing := [key for key in required if key not in keywords]:
+        raise pulumi.RunError(f"{kind} {resource_name!r}: missing required input {', '.join(missing)}.")
+    return args_type(**keywords), opts
+
+
+def engine_props(args: Any, outputs: Iterable[str]) -> dict[str, Any]:
+    """A resource's args as the props the engine gets: None dropped, credentials made secret, and every
+    output seeded as None (an output missing from the props never appears).
     (Not dataclasses.asdict: it deep-copies, and Outputs must be passed as they are.)"""
     props = {f.name: getattr(args, f.name) for f in fields(args) if getattr(args, f.name) is not None}
     for key in SECRET_FIELDS:
         if key in props:
             props[key] = pulumi.Output.secret(props[key])
-    return props
-
-
-def resource_props(
-    resource_name: str, args: A | None, args_type: type[A], kwargs: Mapping[str, Any], outputs: Iterable[str]
-) -> tuple[A, dict[str, Any]]:
-    """Inputs given as an args object or as keywords (as generated SDKs accept them), turned into the props
-    the engine gets, with every output seeded as None: an output missing from the props never appears."""
-    if args is None:
-        args = args_type(**kwargs)
-    elif kwargs:
-        kind = args_type.__name__.removesuffix("Args")
-        raise TypeError(f"{kind} {resource_name!r}: pass either args or keyword inputs, not both.")
-    return args, input_props(args) | dict.fromkeys(outputs)
+    return props | dict.fromkeys(outputs)
 
 
 def with_secret_outputs(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
@@ -120,96 +181,87 @@ def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
+_PROVIDER_METHODS = ("check", "diff", "create", "update", "read", "delete")
+
+
+def reported(method: Callable[..., T]) -> Callable[..., T]:
+    """A provider method whose failures reach the user as one line, never a traceback.
+
+    The dynamic-provider server reports every exception a method raises as `traceback.format_exc()`
+    (pulumi/dynamic/__main__.py), which the engine prints in full. A VhdError is a finished sentence,
+    so in the provider process the traceback limit goes to 0 and only `Type: sentence` is left; any
+    other exception is a bug, reported as one line too (with the traceback under VHDCORE_DEBUG=1).
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return method(*args, **kwargs)
+        except VhdError:
+            _no_tracebacks()
+            raise
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV) == "1":
+                raise
+            _no_tracebacks()
+            raise InternalError(f"{type(exc).__name__}: {exc} (a bug in blank-vhd; set {DEBUG_ENV}=1 for the "
+                                "traceback and please report it)") from None
+
+    return wrapper
+
+
+def _no_tracebacks() -> None:
+    # Only in the provider process (python -m pulumi.dynamic), which runs nothing but providers.
+    main = sys.modules.get("__main__")
+    if getattr(getattr(main, "__spec__", None), "name", None) == "pulumi.dynamic.__main__":
+        sys.tracebacklimit = 0
+
+
 class StorageProvider(ResourceProvider):
-    """Base of both providers: credentials from `configure`, then AZURE_STORAGE_*, then Entra ID."""
+    """Base of both providers: the account from the resource's inputs, credentials from the resource, stack
+    config (set by `configure`), the environment and Entra ID, in the order StorageTarget.resolve gives.
+
+    Every subclass's check/diff/create/update/read/delete is `reported`: one line per failure.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in _PROVIDER_METHODS:
+            if name in vars(cls):
+                setattr(cls, name, reported(vars(cls)[name]))
 
     # __provider holds only a reference to this class (module + name, no instance data: see
     # __getstate__), so there is no secret in it to encrypt; tests/test_provider_serialization.py
     # proves it. Leaving it plain spares a passphrase and a decryption per resource (#15538).
     serialize_as_secret_always = False
 
-    # Credentials from stack config, set by configure() on the instance (after unpickling, so never
-    # persisted); the class default keeps an unconfigured instance usable.
+    # Credentials from stack config (StorageTarget setting -> value), set by configure() on the instance
+    # (after unpickling, so never persisted); the class default keeps an unconfigured instance usable.
     _config: Mapping[str, str] = MappingProxyType({})
 
     def configure(self, req: ConfigureRequest) -> None:
-        values = {key: req.config.get(key) for key in CONFIG_CREDENTIALS}
-        self._config = {key: str(value) for key, value in values.items() if value}
+        values = {setting: req.config.get(key) for key, setting in CONFIG_CREDENTIALS.items()}
+        self._config = {setting: str(value) for setting, value in values.items() if value}
 
     def __getstate__(self) -> dict[str, Any]:
         # Nothing about an instance is worth persisting, and what configure() set is secret.
         return {}
 
-    def target(
-        self,
-        props: Mapping[str, Any],
-        *,
-        resource_secrets: bool = True,
-        use_config: bool = True,
-        endpoint: str | None = None,
-    ) -> StorageTarget:
-        """The account a resource lives in. Credentials: the resource's own (unless told not to), else
-        stack config, else AZURE_STORAGE_* (StorageTarget.resolve), else Entra ID.
+    def target(self, account: Account, *, endpoint: str | None = None) -> StorageTarget:
+        """The account a resource lives in, with the first credentials the precedence gives. `endpoint` pins
+        the account: the blob endpoint the state records for a resource that exists."""
+        return StorageTarget.resolve(account.settings(), config=self._config, pinned_endpoint=endpoint)
 
-        `endpoint` pins the account: the blob endpoint the state records for a resource that exists. If
-        the inputs, stack config or environment now point elsewhere, the target stays on `endpoint`, and
-        only credentials that are not tied to the other account come along (the resource's own key or SAS,
-        stack config's key or SAS); a connection string or environment account for the other account
-        never redirects it (resolve() uses those only for the account they point at).
-        """
-        explicit = {_TARGET_FIELD.get(k, k): props[k] for k in ACCOUNT_FIELDS if given(props, k)}
-        if not resource_secrets:
-            explicit.pop("account_key", None)
-            explicit.pop("sas_token", None)
-            if "connection_string" in explicit:
-                # It is also the location: keep where it points, drop its secret.
-                cs = explicit.pop("connection_string")
-                explicit["account_url"] = StorageTarget(connection_string=cs).blob_endpoint
-        found = self._resolve(explicit, use_config=use_config)
-        if endpoint is None or _endpoint_of(found) == endpoint:
-            return found
-        pinned = {k: v for k, v in explicit.items() if k in ("account_key", "sas_token")}
-        return self._resolve({**pinned, "account_url": endpoint}, use_config=use_config)
-
-    def _resolve(self, given_explicitly: Mapping[str, Any], *, use_config: bool) -> StorageTarget:
-        explicit = dict(given_explicitly)
-        environ = dict(os.environ)
-        secret_given = any(k in explicit for k in ("connection_string", "account_key", "sas_token"))
-        if use_config and self._config and not secret_given:
-            # Stack config is this stack's own setting, so its key or SAS applies to the account the
-            # resource names; a configured connection string goes in as AZURE_STORAGE_CONNECTION_STRING,
-            # which resolve() only uses for the account it points at. Config replaces the variables.
-            environ = {k: v for k, v in environ.items() if k not in _ENV_SECRETS}
-            for key, value in self._config.items():
-                if key == "storageConnectionString":
-                    environ["AZURE_STORAGE_CONNECTION_STRING"] = value
-                else:
-                    explicit.setdefault(_CONFIG_TARGET_FIELD[key], value)
-        return StorageTarget.resolve(environ=environ, **explicit)
-
-    def with_fallback(
-        self, props: Mapping[str, Any], call: Callable[[StorageTarget], T], *, endpoint: str | None = None
-    ) -> T:
-        """Run `call` with the first credentials in order (the resource's, stack config's, the environment's);
-        when they are refused, try the next source. A key goes stale in two places: on the resource, in
-        state, and in the provider config the engine keeps from the last `up` for refresh and destroy; so
-        after a rotation, the new key in config or the environment is enough. If every source is refused,
-        the first refusal is reported. `endpoint` pins the account (see target)."""
-        attempts: tuple[dict[str, bool], ...] = (
-            {}, {"resource_secrets": False}, {"resource_secrets": False, "use_config": False},
-        )
-        tried: list[StorageTarget] = []
+    def with_fallback(self, account: Account, call: Callable[[StorageTarget], T], *, endpoint: str | None = None) -> T:
+        """Run `call` with the first credentials in order; when they are refused, try the next source
+        (StorageTarget.fallbacks). If every source is refused, the first refusal is reported."""
         first: VhdError | None = None
-        for options in attempts:
+        for target in StorageTarget.fallbacks(account.settings(), config=self._config, pinned_endpoint=endpoint):
             try:
-                target = self.target(props, endpoint=endpoint, **options)
-                if target in tried:
-                    continue
-                tried.append(target)
                 return call(target)
             except (AuthFailedError, CredentialsError) as refused:
                 first = first or refused
-        assert first is not None  # the first attempt always runs
+        assert first is not None  # fallbacks always yields at least one target
         raise first
 
     def check_account(self, news: Mapping[str, Any]) -> list[CheckFailure]:
@@ -227,7 +279,7 @@ class StorageProvider(ResourceProvider):
             ))]
         if any(is_unknown(news.get(key)) for key in ACCOUNT_FIELDS):
             return []  # preview: checked again once the values are known
-        target = self.target(news)
+        target = self.target(Account.from_props(news))
         if not any(getattr(target, key) for key in ("account_url", "account_name", "connection_string")):
             # Neither the inputs nor stack config nor the environment say where: name the inputs that can.
             return [CheckFailure("storage_account_name", (
@@ -246,7 +298,7 @@ class StorageProvider(ResourceProvider):
         if any(is_unknown(props.get(key)) for key in ACCOUNT_FIELDS):
             return None
         try:
-            return self.target(props).blob_endpoint
+            return self.target(Account.from_props(props)).blob_endpoint
         except VhdError:
             return None
 
@@ -274,13 +326,6 @@ class StorageProvider(ResourceProvider):
                 f"one there and the old one deleted; to keep it, point them back or set account_url to {old_endpoint}."
             )
         return location_changed or ["blob_endpoint"]
-
-
-def _endpoint_of(target: StorageTarget) -> str | None:
-    try:
-        return target.blob_endpoint
-    except VhdError:
-        return None
 
 
 class _DropVhdErrorTracebacks(logging.Filter):

@@ -7,12 +7,12 @@ Azure, declare pulumi-azure-native's storage.BlobContainer instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import pulumi
 import pulumi.dynamic
 
-from .common import resource_props, with_secret_outputs
+from .common import engine_props, resource_inputs, with_secret_outputs
 from .container_provider import BlobContainerProvider
 
 
@@ -48,16 +48,36 @@ class BlobContainer(pulumi.dynamic.Resource, module="azureblob", name="BlobConta
     """A blob container; `created` tells whether this stack made it (and so may delete it)."""
 
     container_name: pulumi.Output[str]
+    """The container's name."""
     url: pulumi.Output[str]
+    """The container's URL (no SAS); also the resource id."""
     blob_endpoint: pulumi.Output[str]
+    """The storage account's blob endpoint the container lives in."""
     created: pulumi.Output[bool]
+    """True when this stack made the container (so destroy deletes it if it is empty)."""
 
+    @overload
+    def __init__(
+        self, resource_name: str, args: BlobContainerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None: ...
+
+    @overload
     def __init__(
         self,
         resource_name: str,
-        args: BlobContainerArgs | None = None,
         opts: pulumi.ResourceOptions | None = None,
-        **kwargs: Any,
-    ) -> None:
-        _, props = resource_props(resource_name, args, BlobContainerArgs, kwargs, ("url", "blob_endpoint", "created"))
+        *,
+        container_name: pulumi.Input[str],
+        storage_account_name: pulumi.Input[str] | None = None,
+        endpoint_suffix: pulumi.Input[str] | None = None,
+        account_url: pulumi.Input[str] | None = None,
+        connection_string: pulumi.Input[str] | None = None,
+        account_key: pulumi.Input[str] | None = None,
+        sas_token: pulumi.Input[str] | None = None,
+    ) -> None: ...
+
+    def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        """Declare a container: `BlobContainer(name, BlobContainerArgs(...), opts)` or with keyword inputs."""
+        given, opts = resource_inputs(BlobContainerArgs, resource_name, args, kwargs)
+        props = engine_props(given, ("url", "blob_endpoint", "created"))
         super().__init__(BlobContainerProvider(), resource_name, props, with_secret_outputs(opts))

@@ -7,12 +7,12 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
-from vhdcore.containers import container_exists, create_container, delete_container_if_empty
-from vhdcore.credentials import StorageTarget
+from vhdcore import azure
+from vhdcore.azure.credentials import StorageTarget
+from vhdcore.azure.names import validate_container_name
 from vhdcore.errors import VhdError
-from vhdcore.page_blob import validate_container_name
 
-from .common import ACCOUNT_FIELDS, StorageProvider, changed, flag, given, is_unknown, warn
+from .common import ACCOUNT_FIELDS, Account, StorageProvider, changed, flag, is_unknown, warn
 
 INPUTS = ("container_name", *ACCOUNT_FIELDS)
 
@@ -42,39 +42,40 @@ class BlobContainerProvider(StorageProvider):
         return changed(olds, news, replaces, inputs_unchanged=not changes)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        target = self.target(props)
-        created = create_container(target, props["container_name"])
-        return CreateResult(_url(target, props), _outputs(props, target, created=created))
+        account, name = Account.from_props(props), str(props["container_name"])
+        target = self.target(account)
+        created = azure.create_container(target, name)
+        return CreateResult(_url(target, name), _outputs(account, name, target, created=created))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         # Only credentials (or the way the same account is named) changed.
-        target = self.target(news, endpoint=olds.get("blob_endpoint"))
-        return UpdateResult(_outputs(news, target, created=flag(olds, "created")))
+        account, name = Account.from_props(news), str(news["container_name"])
+        target = self.target(account, endpoint=olds.get("blob_endpoint"))
+        return UpdateResult(_outputs(account, name, target, created=flag(olds, "created")))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        name = props["container_name"]
+        account, name = Account.from_props(props), str(props["container_name"])
         endpoint = props.get("blob_endpoint")  # where the container is, whatever config or env say now
-        if not self.with_fallback(props, lambda t: container_exists(t, name), endpoint=endpoint):
+        if not self.with_fallback(account, lambda t: azure.container_exists(t, name), endpoint=endpoint):
             return ReadResult(None, {})
-        inputs = {key: props[key] for key in INPUTS if given(props, key)}
-        outs = _outputs(props, self.target(props, endpoint=endpoint), created=flag(props, "created"))
-        return ReadResult(id_, outs, inputs)
+        outs = _outputs(account, name, self.target(account, endpoint=endpoint), created=flag(props, "created"))
+        return ReadResult(id_, outs, {"container_name": name, **account.to_props()})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        name = props["container_name"]
+        account, name = Account.from_props(props), str(props["container_name"])
         if not flag(props, "created"):
             return  # it was there before this stack: not ours to delete
         deleted = self.with_fallback(
-            props, lambda t: delete_container_if_empty(t, name), endpoint=props.get("blob_endpoint")
+            account, lambda t: azure.delete_container_if_empty(t, name), endpoint=props.get("blob_endpoint")
         )
         if not deleted:
             warn(f"container {name!r} was kept: it still holds blobs (or is already gone).")
 
 
-def _url(target: StorageTarget, props: dict[str, Any]) -> str:
-    return f"{target.blob_endpoint}/{props['container_name']}"
+def _url(target: StorageTarget, name: str) -> str:
+    return f"{target.blob_endpoint}/{name}"
 
 
-def _outputs(props: dict[str, Any], target: StorageTarget, *, created: bool) -> dict[str, Any]:
-    outs = {key: props[key] for key in INPUTS if given(props, key)}
-    return outs | {"url": _url(target, props), "blob_endpoint": target.blob_endpoint, "created": created}
+def _outputs(account: Account, name: str, target: StorageTarget, *, created: bool) -> dict[str, Any]:
+    return {"container_name": name, **account.to_props(), "url": _url(target, name),
+            "blob_endpoint": target.blob_endpoint, "created": created}

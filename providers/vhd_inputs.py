@@ -1,38 +1,143 @@
-"""Checking and diffing BlankVhd inputs: pure functions of the property bags the engine sends.
+"""BlankVhd's inputs and outputs: checking and diffing the property bags the engine sends, and the typed
+objects the provider methods work with.
 
 The engine sends numbers as floats (10 arrives as 10.0) and, during preview, `Unknown` for values
-not computed yet; both are handled here so the provider methods see clean values.
+not computed yet; check and diff handle both on the raw bags. Once checked, the provider parses the
+props once into `DiskInputs`, and builds its outputs from one `DiskState`; hex unique ids and
+floats exist only in the bags.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi.dynamic import CheckFailure
 
+from vhdcore.azure.names import validate_blob_name, validate_container_name, validate_metadata
 from vhdcore.errors import VhdError
-from vhdcore.page_blob import validate_blob_name, validate_container_name, validate_metadata
-from vhdcore.sizes import FOOTER_SIZE, MAX_SIZE_GB, GiB, parse_size_gb
+from vhdcore.format.sizes import FOOTER_SIZE, MAX_SIZE_GB, GiB, parse_size_gb
+from vhdcore.format.unique_id import UniqueId
 
-from .common import ACCOUNT_FIELDS, flag, given, is_unknown
+from .common import ACCOUNT_FIELDS, Account, flag, given, is_unknown
 
-# A hidden input the resource sets to its own name when blob_name is omitted: check() has no URN.
-AUTO_NAME_PREFIX = "auto_name_prefix"
-# A hidden input only read() sets: the length of a blob that is longer than its disk and has no footer at
-# its end (resized out of band, or a grow interrupted), so check() can refuse a size that cannot finish it.
+# A hidden input, never in outputs, set by read() only: the length of a blob that is longer than its disk
+# and has no footer at its end (resized out of band, or a grow interrupted), so check() can refuse a size
+# that cannot finish it. check() carries it from the old inputs, so it never differs and no diff shows it;
+# once a grow has finished, it refuses nothing that would not be refused anyway.
 UNFINISHED_LENGTH = "unfinished_blob_length"
+# States written by blank-vhd 0.1 kept the auto-name prefix as an input (today the provider holds it):
+# carried as it is, so those states show no diff either.
+LEGACY_PREFIX = "auto_name_prefix"
 FLAGS = ("adopt_existing", "allow_shrink_by_replace")
-# Every input the user sets; diff compares exactly these (never __provider or the hidden prefix).
+# Every input the user sets; diff compares exactly these (never __provider or the hidden ones).
 INPUTS = ("size_gb", "container_name", "blob_name", *ACCOUNT_FIELDS, "metadata", *FLAGS)
 REPLACE_ON_CHANGE = ("container_name", "blob_name")
 
 
-def check_inputs(olds: Mapping[str, Any], news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
-    """The checked inputs (size as int, flags as bools, a blob name chosen) and one failure per bad field."""
+@dataclass(frozen=True)
+class DiskInputs:
+    """A BlankVhd's checked inputs, typed: parsed once from the props the engine sends."""
+
+    size_gb: int
+    container_name: str
+    blob_name: str
+    account: Account
+    metadata: dict[str, str]
+    adopt_existing: bool
+    allow_shrink_by_replace: bool
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, Any]) -> DiskInputs:
+        return cls(
+            size_gb=int(props["size_gb"]),
+            container_name=str(props["container_name"]),
+            blob_name=str(props["blob_name"]),
+            account=Account.from_props(props),
+            metadata=dict(props.get("metadata") or {}),
+            adopt_existing=flag(props, "adopt_existing"),
+            allow_shrink_by_replace=flag(props, "allow_shrink_by_replace"),
+        )
+
+    @property
+    def size_bytes(self) -> int:
+        return self.size_gb * GiB
+
+    def to_props(self) -> dict[str, Any]:
+        """The inputs as the engine keeps them (credentials under their own names, so they stay secret)."""
+        props: dict[str, Any] = {
+            "size_gb": self.size_gb,
+            "container_name": self.container_name,
+            "blob_name": self.blob_name,
+            **self.account.to_props(),
+            "adopt_existing": self.adopt_existing,
+            "allow_shrink_by_replace": self.allow_shrink_by_replace,
+        }
+        if self.metadata:
+            props["metadata"] = dict(self.metadata)
+        return props
+
+
+@dataclass(frozen=True)
+class DiskState:
+    """What a BlankVhd's outputs say: its inputs plus what storage holds. Built once, turned into props once."""
+
+    inputs: DiskInputs
+    url: str
+    blob_endpoint: str
+    size_bytes: int
+    blob_length: int
+    unique_id: UniqueId | None
+    azure_ready: bool
+    adopted: bool
+
+    @classmethod
+    def from_outputs(cls, props: Mapping[str, Any]) -> DiskState:
+        """From the outputs a state holds (older states may lack blob_endpoint, url or unique_id)."""
+        inputs = DiskInputs.from_props(props)
+        unique_id = props.get("unique_id")
+        return cls(
+            inputs=inputs,
+            url=str(props.get("url") or ""),
+            blob_endpoint=str(props.get("blob_endpoint") or ""),
+            size_bytes=int(props.get("size_bytes") or inputs.size_bytes),
+            blob_length=int(props.get("blob_length") or inputs.size_bytes + FOOTER_SIZE),
+            unique_id=UniqueId.parse(unique_id) if UniqueId.is_text(unique_id) else None,
+            azure_ready=props.get("azure_ready") is not False,
+            adopted=flag(props, "adopted"),
+        )
+
+    def to_outputs(self) -> dict[str, Any]:
+        # Every input echoed (diff compares the next inputs against these), then the computed values.
+        outs = self.inputs.to_props()
+        outs.update(
+            size_gb=size_gb_of(self.size_bytes),
+            url=self.url,
+            blob_endpoint=self.blob_endpoint,
+            size_bytes=self.size_bytes,
+            blob_length=self.blob_length,
+            unique_id=None if self.unique_id is None else str(self.unique_id),
+            azure_ready=self.azure_ready,
+            adopted=self.adopted,
+        )
+        return {key: value for key, value in outs.items() if value is not None}
+
+
+def check_inputs(
+    olds: Mapping[str, Any], news: Mapping[str, Any], *, name_prefix: str | None
+) -> tuple[dict[str, Any], list[CheckFailure]]:
+    """The checked inputs (size as int, flags as bools, a blob name chosen) and one failure per bad field.
+
+    `name_prefix`: the resource's name when its blob_name is omitted (the provider holds it: check() has no URN).
+    """
     inputs = dict(news)
-    failures = [*_check_size(olds, news, inputs), *_check_names(olds, news, inputs), *_check_metadata(news)]
+    if given(olds, "blob_name"):
+        inputs.update({key: olds[key] for key in (UNFINISHED_LENGTH, LEGACY_PREFIX) if given(olds, key)})
+    failures = [
+        *_check_size(olds, news, inputs), *_check_names(olds, news, inputs, name_prefix), *_check_metadata(news),
+    ]
     for key in FLAGS:
         value = news.get(key)
         if value is None:
@@ -70,7 +175,9 @@ def _check_size(olds: Mapping[str, Any], news: Mapping[str, Any], inputs: dict[s
     return []
 
 
-def _check_names(olds: Mapping[str, Any], news: Mapping[str, Any], inputs: dict[str, Any]) -> list[CheckFailure]:
+def _check_names(
+    olds: Mapping[str, Any], news: Mapping[str, Any], inputs: dict[str, Any], prefix: str | None
+) -> list[CheckFailure]:
     failures = []
     container = news.get("container_name")
     if container is None:
@@ -85,9 +192,7 @@ def _check_names(olds: Mapping[str, Any], news: Mapping[str, Any], inputs: dict[
         if given(olds, "blob_name"):
             inputs["blob_name"] = olds["blob_name"]  # named once, kept on every update
             return failures
-        prefix = news.get(AUTO_NAME_PREFIX)
-        prefix = "vhd" if prefix is None or is_unknown(prefix) else str(prefix)
-        inputs["blob_name"] = blob = f"{prefix}-{secrets.token_hex(4)}.vhd"
+        inputs["blob_name"] = blob = f"{prefix or 'vhd'}-{secrets.token_hex(4)}.vhd"
         found = _validated("blob_name", validate_blob_name, blob)
         if found:
             failures.append(CheckFailure("blob_name", (

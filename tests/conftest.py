@@ -9,7 +9,7 @@ import pytest
 from azurite_server import ACCOUNT_KEY, Azurite
 
 from tests.faultproxy import FaultProxy
-from vhdcore.credentials import StorageTarget
+from vhdcore.azure.credentials import StorageTarget
 
 # The storage variables a developer's shell may hold; tests that resolve credentials must not see them.
 STORAGE_ENV = (

@@ -293,7 +293,7 @@ def fast_options(**overrides: Any) -> Any:
     """ClientOptions for tests: fast linear retries (3) and short timeouts, so faults cost little time."""
     from azure.storage.blob import LinearRetry
 
-    from vhdcore.credentials import ClientOptions
+    from vhdcore.azure.credentials import ClientOptions
 
     settings: dict[str, Any] = {
         "retry_policy": LinearRetry(backoff=0.05, random_jitter_range=0, retry_total=3),
@@ -315,19 +315,20 @@ class Stored:
 
     @property
     def footer(self) -> Any:
-        from vhdcore.footer import Footer
+        from vhdcore.format.footer import Footer
 
         return Footer.unpack(self.content[-512:]) if self.content and len(self.content) >= 512 else None
 
-    def is_valid_disk(self, size: int, unique_id: str | None = None) -> bool:
-        from vhdcore.report import DiskReport
+    def is_valid_disk(self, size: int, unique_id: bytes | str | None = None) -> bool:
+        from vhdcore.format.report import DiskReport
 
         if self.content is None or self.length != size + 512:
             return False
         report = DiskReport.from_tail(self.content[-512:], self.length)
         if not report.azure_ready or report.footer is None:
             return False
-        return unique_id is None or report.footer.unique_id.hex() == unique_id
+        wanted = bytes.fromhex(unique_id) if isinstance(unique_id, str) else unique_id
+        return wanted is None or bytes(report.footer.unique_id) == bytes(wanted)
 
 
 def stored(service: Any, container: str, name: str, *, max_bytes: int = 64 << 20) -> Stored | None:

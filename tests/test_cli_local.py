@@ -191,8 +191,11 @@ def test_random_unique_id_and_clock_by_default(tmp_path: Path) -> None:
     assert isinstance(a["timestamp"], int) and a["timestamp"] > 1704067200
 
 
-@pytest.mark.parametrize(("module", "forbidden"), [("vhdcore.cli", ()), ("vhdcore.blob_cli", ("vhdcore.cli",)),
-                                                   ("vhdcore.cli_common", ("vhdcore.cli", "vhdcore.blob_cli"))])
+@pytest.mark.parametrize(("module", "forbidden"), [
+    ("vhdcore.cli.main", ()),
+    ("vhdcore.cli.blob", ("vhdcore.cli.main",)),
+    ("vhdcore.cli.common", ("vhdcore.cli.main", "vhdcore.cli.blob")),
+])
 def test_cli_modules_import_one_way_and_only_the_standard_library(module: str, forbidden: tuple[str, ...]) -> None:
     code = (f"import sys; before = set(sys.modules); import {module}; print(sorted(m for m in set(sys.modules) - "
             f"before if m.split('.')[0] not in sys.stdlib_module_names | {{'vhdcore'}} or m in {forbidden!r}))")

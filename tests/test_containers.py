@@ -1,4 +1,4 @@
-"""vhdcore.containers against a real Azurite: its errors follow page_blob's translation and redaction."""
+"""vhdcore.azure.containers against a real Azurite: its errors follow page_blob's translation and redaction."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from azurite_server import ACCOUNT_KEY, Azurite
 
 from tests.conftest import via
 from tests.faultproxy import Fault, FaultProxy, fast_options
-from vhdcore.containers import container_exists, create_container, delete_container_if_empty
-from vhdcore.credentials import StorageTarget
-from vhdcore.page_blob import AuthFailedError, BlobLeasedError, StorageError, ThrottledError, redact
+from vhdcore.azure.containers import container_exists, create_container, delete_container_if_empty
+from vhdcore.azure.credentials import StorageTarget
+from vhdcore.azure.translate import redact
+from vhdcore.errors import AuthFailedError, BlobLeasedError, StorageError, ThrottledError
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""vhdcore.credentials: precedence, validation, secrecy, and SAS / Entra ID paths (live ones against Azurite)."""
+"""vhdcore.azure.credentials: precedence, validation, secrecy, and SAS / Entra ID paths (live ones against Azurite)."""
 
 from __future__ import annotations
 
@@ -13,16 +13,10 @@ from azure.storage.blob import ContainerSasPermissions, ExponentialRetry, Linear
 from azurite_server import ACCOUNT, ACCOUNT_KEY, Azurite, free_port
 
 from tests.faultproxy import CountingTransport, fast_options
-from vhdcore.credentials import DEV_ACCOUNT_KEY, ClientOptions, CredentialsError, StorageTarget
-from vhdcore.page_blob import (
-    AuthFailedError,
-    StorageError,
-    create_blank_vhd,
-    delete_blank_vhd,
-    grow_blank_vhd,
-    inspect_blank_vhd,
-)
-from vhdcore.sizes import MiB
+from vhdcore.azure.credentials import DEV_ACCOUNT_KEY, ClientOptions, StorageTarget
+from vhdcore.azure.page_blob import create_blank_vhd, delete_blank_vhd, grow_blank_vhd, inspect_blank_vhd
+from vhdcore.errors import AuthFailedError, CredentialsError, StorageError
+from vhdcore.format.sizes import MiB
 
 KEY = "c2VjcmV0LWtleS1ieXRlcw=="  # base64 of b"secret-key-bytes"
 KEY2 = "b3RoZXIta2V5LWJ5dGVz"

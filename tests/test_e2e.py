@@ -15,9 +15,9 @@ from azurite_server import ACCOUNT_KEY, Azurite
 from pulumi import automation as auto
 from pulumi_stack import STATE, stack
 
-from vhdcore.credentials import StorageTarget
-from vhdcore.page_blob import create_blank_vhd, inspect_blank_vhd
-from vhdcore.sizes import GiB
+from vhdcore.azure.credentials import StorageTarget
+from vhdcore.azure.page_blob import create_blank_vhd, inspect_blank_vhd
+from vhdcore.format.sizes import GiB
 
 pytestmark = pytest.mark.e2e
 
@@ -106,7 +106,7 @@ def test_up_creates_a_valid_vhd_and_a_second_up_changes_nothing(e2e: E2E) -> Non
     assert inspection is not None
     assert inspection.report.azure_ready, inspection.report.problems
     assert inspection.blob_length == GiB + 512
-    assert inspection.unique_id == out["unique_id"]
+    assert str(inspection.unique_id) == out["unique_id"]
     assert out["size_bytes"] == GiB
     assert out["url"].endswith(f"/{e2e.container}/{out['blob_name']}")
     assert result.summary.resource_changes is not None and result.summary.resource_changes.get("create", 0) >= 2
@@ -230,7 +230,7 @@ def test_an_existing_blob_is_refused_untouched_and_adopted_only_on_request(e2e: 
     etag = ours.get_blob_properties().etag
     e2e.configure(blobName="ours.vhd", adoptExisting=True)
     e2e.up()
-    assert e2e.outputs()["unique_id"] == made.unique_id
+    assert e2e.outputs()["unique_id"] == str(made.unique_id)
     assert ours.get_blob_properties().etag == etag  # adopted without a write
     foreign.delete_blob()  # so that destroy can remove the stack's (then empty) container
 

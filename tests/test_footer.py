@@ -14,8 +14,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from vhdcore.errors import VhdError, VhdFormatError
-from vhdcore.footer import Footer, fixed_footer, footer_checksum, parse_unique_id, vhd_timestamp
-from vhdcore.report import DiskReport
+from vhdcore.format.footer import Footer, fixed_footer, footer_checksum, vhd_timestamp
+from vhdcore.format.report import DiskReport
+from vhdcore.format.unique_id import UniqueId
 
 # ---- /work/shared/research/vhd-format.md section 7, copied from the note ----
 VECTOR_SIZE = 10_737_418_240
@@ -342,11 +343,11 @@ def test_fixed_footer_uses_the_clock_when_no_time_is_given() -> None:
 
 @pytest.mark.parametrize("text", ["00112233445566778899AABBCCDDEEFF", "00112233445566778899aabbccddeeff"])
 def test_parse_unique_id_takes_32_hex_digits_in_either_case(text: str) -> None:
-    assert parse_unique_id(text) == bytes.fromhex("00112233445566778899aabbccddeeff")
+    assert UniqueId.parse(text) == bytes.fromhex("00112233445566778899aabbccddeeff")
 
 
 @pytest.mark.parametrize("text", ["", "0011", "00 11 22 33 44 55 66 77 88 99 aa bb cc dd ee ff", " " + "00" * 16,
                                   "00" * 16 + "\n", "0x" + "00" * 15, "g" * 32, "00" * 17, None, b"0" * 32])
 def test_parse_unique_id_is_strict(text: object) -> None:
     with pytest.raises(VhdError, match=r"unique id .* must be 32 hex digits .*; copy it again\.$"):
-        parse_unique_id(text)
+        UniqueId.parse(text)

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vhdcore.footer import fixed_footer
-from vhdcore.geometry import chs_geometry
+from vhdcore.format.footer import fixed_footer
+from vhdcore.format.geometry import chs_geometry
 
 SPT63_LIMIT = 65535 * 16 * 63  # 66,059,280 sectors: from here on the spec uses 255 sectors per track
 CAP = 65535 * 16 * 255  # 267,386,880 sectors: everything larger is pinned to 65535/16/255

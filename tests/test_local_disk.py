@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from vhdcore.errors import VhdError
-from vhdcore.footer import Footer, fixed_footer
-from vhdcore.local_disk import create_fixed_vhd, inspect_file
+from vhdcore.format.footer import Footer, fixed_footer
+from vhdcore.format.local_disk import create_fixed_vhd, inspect_file
 
 MiB, GiB, TiB = 2**20, 2**30, 2**40
 UNIX_2024 = 1704067200

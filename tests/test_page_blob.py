@@ -1,4 +1,4 @@
-"""vhdcore.page_blob against a real Azurite: every operation, every refusal, request counts, races, leases."""
+"""vhdcore.azure.page_blob against a real Azurite: every operation, every refusal, request counts, races, leases."""
 
 from __future__ import annotations
 
@@ -14,32 +14,34 @@ from azurite_server import Azurite
 
 from tests.conftest import via
 from tests.faultproxy import CountingTransport, Fault, FaultProxy, fast_options, stored
-from vhdcore.credentials import StorageTarget
-from vhdcore.errors import VhdError
-from vhdcore.footer import fixed_footer
-from vhdcore.page_blob import (
+from vhdcore.azure.credentials import StorageTarget
+from vhdcore.azure.names import validate_blob_name, validate_container_name, validate_metadata
+from vhdcore.azure.page_blob import (
+    create_blank_vhd,
+    delete_blank_vhd,
+    grow_blank_vhd,
+    inspect_blank_vhd,
+    set_blank_vhd_metadata,
+)
+from vhdcore.errors import (
     AuthFailedError,
     BlobExistsError,
     BlobLeasedError,
     BlobNameError,
     BlobNotFoundError,
     ContainerNotFoundError,
+    InputError,
     InvalidDiskError,
     NotOwnedError,
     ShrinkRefusedError,
     ThrottledError,
-    create_blank_vhd,
-    delete_blank_vhd,
-    grow_blank_vhd,
-    inspect_blank_vhd,
-    set_blank_vhd_metadata,
-    validate_blob_name,
-    validate_container_name,
-    validate_metadata,
+    VhdError,
 )
-from vhdcore.sizes import GiB, MiB
+from vhdcore.format.footer import fixed_footer
+from vhdcore.format.sizes import GiB, MiB
+from vhdcore.format.unique_id import UniqueId
 
-UID = bytes.fromhex("00112233445566778899aabbccddeeff")
+UID = UniqueId.parse("00112233445566778899aabbccddeeff")
 
 
 @pytest.fixture
@@ -71,7 +73,7 @@ def test_create_writes_an_empty_page_blob_with_a_footer(target: StorageTarget, s
     when = datetime(2024, 1, 1, tzinfo=UTC)
     blob = create_blank_vhd(target, container=container, name="d/a.vhd", size=MiB, unique_id=UID, timestamp=when,
                             metadata={"owner": "team-a"})
-    assert (blob.size, blob.blob_length, blob.unique_id) == (MiB, MiB + 512, UID.hex())
+    assert (blob.size, blob.blob_length, blob.unique_id) == (MiB, MiB + 512, UID)
     assert blob.url == f"{target.blob_endpoint}/{container}/d/a.vhd"
     state = stored(service, container, "d/a.vhd")
     assert state is not None and state.blob_type == "PageBlob" and state.etag == blob.etag
@@ -140,7 +142,7 @@ def test_inspect_reports_a_valid_disk(target: StorageTarget, container: str) -> 
     found = inspect_blank_vhd(target, container=container, name="ok.vhd")
     assert found is not None and found.report.azure_ready and found.report.problems == []
     assert (found.unique_id, found.blob_length, found.blob_type, found.lease_state) == (
-        UID.hex(), 3 * MiB + 512, "PageBlob", "available")
+        UID, 3 * MiB + 512, "PageBlob", "available")
     doc = found.report.to_json()
     assert doc["url"] == found.url and doc["blob_length"] == 3 * MiB + 512 and doc["current_size"] == 3 * MiB
 
@@ -185,8 +187,8 @@ def test_grow_keeps_data_and_unique_id_and_clears_the_old_footer(
     data = service.get_blob_client(container, "g")
     data.upload_page(b"\x11" * 512, offset=0, length=512)
     data.upload_page(b"\x22" * 512, offset=MiB - 512, length=512)
-    grown = grow_blank_vhd(target, container=container, name="g", size=3 * MiB, unique_id=UID.hex())
-    assert (grown.size, grown.blob_length, grown.unique_id) == (3 * MiB, 3 * MiB + 512, UID.hex())
+    grown = grow_blank_vhd(target, container=container, name="g", size=3 * MiB, unique_id=UID)
+    assert (grown.size, grown.blob_length, grown.unique_id) == (3 * MiB, 3 * MiB + 512, UID)
     state = stored(service, container, "g")
     assert state is not None and state.is_valid_disk(3 * MiB, UID.hex()) and state.content is not None
     assert state.content[:512] == b"\x11" * 512 and state.content[MiB - 512 : MiB] == b"\x22" * 512
@@ -215,14 +217,14 @@ def test_grow_refuses_another_disk_by_unique_id(target: StorageTarget, service: 
     before = stored(service, container, "other")
     with pytest.raises(NotOwnedError, match=f"has unique id {UID.hex()}, not {'ab' * 16}, so it was not grown; "
                                             "give the unique id this disk was created with, or check the container"):
-        grow_blank_vhd(target, container=container, name="other", size=2 * MiB, unique_id="AB" * 16)
+        grow_blank_vhd(target, container=container, name="other", size=2 * MiB, unique_id=UniqueId.parse("AB" * 16))
     assert stored(service, container, "other") == before
 
 
 def test_grow_adopts_a_valid_vhd_made_elsewhere(target: StorageTarget, service: Any, container: str) -> None:
     put_foreign_page_blob(service, container, "uploaded", b"\x33" * 512 + bytes(MiB - 512) + fixed_footer(
         MiB, unique_id=UID).pack())
-    grow_blank_vhd(target, container=container, name="uploaded", size=2 * MiB, unique_id=UID.hex())
+    grow_blank_vhd(target, container=container, name="uploaded", size=2 * MiB, unique_id=UID)
     state = stored(service, container, "uploaded")
     assert state is not None and state.is_valid_disk(2 * MiB, UID.hex()) and state.content is not None
     assert state.content[:512] == b"\x33" * 512 and state.content[MiB : MiB + 512] == bytes(512)
@@ -258,15 +260,15 @@ def test_set_metadata_replaces_the_users_entries_and_keeps_the_tools(
     ours = {k: v for k, v in before.metadata.items() if k.startswith("vhdcore_")}
     assert sorted(ours) == ["vhdcore_marker", "vhdcore_size", "vhdcore_unique_id"]
     blob = set_blank_vhd_metadata(target, container=container, name="m", metadata={"owner": "b", "cost": "c1"},
-                                  unique_id=UID.hex().upper())
+                                  unique_id=UniqueId.parse(UID.hex().upper()))
     after = stored(service, container, "m")
     assert after is not None and after.metadata == {"owner": "b", "cost": "c1", **ours}
     assert after.content == before.content and after.etag == blob.etag != before.etag
-    assert (blob.size, blob.blob_length, blob.unique_id) == (MiB, MiB + 512, UID.hex())
+    assert (blob.size, blob.blob_length, blob.unique_id) == (MiB, MiB + 512, UID)
     set_blank_vhd_metadata(target, container=container, name="m", metadata=None, unique_id=None)
     cleared = stored(service, container, "m")
     assert cleared is not None and cleared.metadata == ours and cleared.content == before.content
-    assert delete_blank_vhd(target, container=container, name="m", unique_id=UID.hex()) is True
+    assert delete_blank_vhd(target, container=container, name="m", unique_id=UID) is True
 
 
 def test_set_metadata_on_a_vhd_made_elsewhere_reads_its_footer_and_adds_no_tool_entries(
@@ -274,8 +276,8 @@ def test_set_metadata_on_a_vhd_made_elsewhere_reads_its_footer_and_adds_no_tool_
 ) -> None:
     put_foreign_page_blob(service, container, "uploaded", bytes(MiB) + fixed_footer(MiB, unique_id=UID).pack())
     blob = set_blank_vhd_metadata(target, container=container, name="uploaded", metadata={"owner": "me"},
-                                  unique_id=UID.hex())
-    assert (blob.size, blob.unique_id) == (MiB, UID.hex())
+                                  unique_id=UID)
+    assert (blob.size, blob.unique_id) == (MiB, UID)
     state = stored(service, container, "uploaded")
     assert state is not None and state.metadata == {"owner": "me"} and state.is_valid_disk(MiB, UID.hex())
 
@@ -287,7 +289,8 @@ def test_set_metadata_refuses_another_disk_and_what_is_not_a_disk(
     put_foreign_page_blob(service, container, "garbage", b"\x01" * (MiB + 512))
     before = [stored(service, container, n) for n in ("other", "garbage")]
     with pytest.raises(NotOwnedError, match=f"has unique id {UID.hex()}, not {'ab' * 16}, so it was not changed"):
-        set_blank_vhd_metadata(target, container=container, name="other", metadata={"owner": "b"}, unique_id="ab" * 16)
+        set_blank_vhd_metadata(target, container=container, name="other", metadata={"owner": "b"},
+                               unique_id=UniqueId.parse("ab" * 16))
     with pytest.raises(InvalidDiskError, match="not a disk this tool can change"):
         set_blank_vhd_metadata(target, container=container, name="garbage", metadata={"owner": "b"}, unique_id=None)
     with pytest.raises(BlobNotFoundError, match="does not exist; check the container and blob name"):
@@ -315,9 +318,9 @@ def test_set_metadata_validates_before_any_request(target: StorageTarget, counte
 def test_delete_removes_the_disk_and_its_snapshots(target: StorageTarget, service: Any, container: str) -> None:
     create_blank_vhd(target, container=container, name="snap", size=MiB, unique_id=UID)
     service.get_blob_client(container, "snap").create_snapshot()
-    assert delete_blank_vhd(target, container=container, name="snap", unique_id=UID.hex()) is True
+    assert delete_blank_vhd(target, container=container, name="snap", unique_id=UID) is True
     assert list(service.get_container_client(container).list_blobs(include=["snapshots"])) == []
-    assert delete_blank_vhd(target, container=container, name="snap", unique_id=UID.hex()) is False
+    assert delete_blank_vhd(target, container=container, name="snap", unique_id=UID) is False
 
 
 def test_delete_without_unique_id_needs_our_marker(target: StorageTarget, service: Any, container: str) -> None:
@@ -350,7 +353,7 @@ def test_delete_without_unique_id_refuses_a_disk_even_of_ours(target: StorageTar
                                             r"\(inspecting the blob shows it\)"):
         delete_blank_vhd(target, container=container, name=kind, unique_id=None)
     assert stored(service, container, kind) == before
-    assert delete_blank_vhd(target, container=container, name=kind, unique_id=UID.hex()) is True
+    assert delete_blank_vhd(target, container=container, name=kind, unique_id=UID) is True
 
 
 def test_delete_without_unique_id_removes_an_interrupted_creates_leftover(
@@ -372,9 +375,9 @@ def test_delete_checks_the_unique_id_in_metadata_or_footer(target: StorageTarget
     for name in ("theirs", "mine"):
         before = stored(service, container, name)
         with pytest.raises(NotOwnedError, match=f"has unique id {UID.hex()}, not {'cd' * 16}, so it was not deleted"):
-            delete_blank_vhd(target, container=container, name=name, unique_id="cd" * 16)
+            delete_blank_vhd(target, container=container, name=name, unique_id=UniqueId.parse("cd" * 16))
         assert stored(service, container, name) == before
-        assert delete_blank_vhd(target, container=container, name=name, unique_id=UID.hex()) is True
+        assert delete_blank_vhd(target, container=container, name=name, unique_id=UID) is True
         assert stored(service, container, name) is None
 
 
@@ -389,9 +392,9 @@ def test_leased_disk_is_not_grown_relabelled_or_deleted(target: StorageTarget, s
     with pytest.raises(BlobLeasedError, match=r"growing .* has an active lease"):
         grow_blank_vhd(target, container=container, name="attached", size=2 * MiB)
     with pytest.raises(BlobLeasedError, match=r"changing the metadata of .* has an active lease"):
-        set_blank_vhd_metadata(target, container=container, name="attached", metadata={"a": "b"}, unique_id=UID.hex())
+        set_blank_vhd_metadata(target, container=container, name="attached", metadata={"a": "b"}, unique_id=UID)
     with pytest.raises(BlobLeasedError, match=r"deleting .* never breaks leases"):
-        delete_blank_vhd(target, container=container, name="attached", unique_id=UID.hex())
+        delete_blank_vhd(target, container=container, name="attached", unique_id=UID)
     assert stored(service, container, "attached") == before
     props = blob.get_blob_properties()
     assert (props.lease.state, props.lease.status) == ("leased", "locked")
@@ -407,7 +410,7 @@ def test_a_lease_taken_after_the_check_is_still_refused(proxy: FaultProxy, targe
                                unique_id=None, options=fast_options())
     proxy.add(Fault("status", method="DELETE", status=412, code="LeaseIdMissing"))
     with pytest.raises(BlobLeasedError, match=r"deleting .* has an active lease"):
-        delete_blank_vhd(via(proxy), container=container, name="late-lease", unique_id=UID.hex(),
+        delete_blank_vhd(via(proxy), container=container, name="late-lease", unique_id=UID,
                          options=fast_options())
 
 
@@ -508,12 +511,16 @@ def test_create_validates_before_any_request(target: StorageTarget, counter: Cou
 
 
 @pytest.mark.parametrize("unique_id", ["xyz", "00" * 15, "g" * 32, "00 " * 16, " " + "00" * 16, "0x" + "00" * 15])
-def test_grow_and_delete_validate_the_unique_id(target: StorageTarget, counter: CountingTransport,
-                                                unique_id: str) -> None:
-    with pytest.raises(VhdError, match="must be 32 hex digits"):
-        grow_blank_vhd(target, container="vhds", name="d", size=MiB, unique_id=unique_id)
-    with pytest.raises(VhdError, match="must be 32 hex digits"):
-        delete_blank_vhd(target, container="vhds", name="d", unique_id=unique_id,
+def test_unique_ids_parse_strictly_and_operations_take_only_parsed_ones(
+    target: StorageTarget, counter: CountingTransport, unique_id: str
+) -> None:
+    with pytest.raises(InputError, match="must be 32 hex digits"):
+        UniqueId.parse(unique_id)
+    with pytest.raises(InputError, match="pass a UniqueId"):
+        grow_blank_vhd(target, container="vhds", name="d", size=MiB, unique_id=unique_id,  # type: ignore[arg-type]
+                       options=fast_options(transport=counter))
+    with pytest.raises(InputError, match="pass a UniqueId"):
+        delete_blank_vhd(target, container="vhds", name="d", unique_id=unique_id,  # type: ignore[arg-type]
                          options=fast_options(transport=counter))
     assert counter.requests == 0
 
@@ -545,7 +552,7 @@ def test_request_budget(target: StorageTarget, container: str, counter: Counting
     same = spent(lambda: set_blank_vhd_metadata(target, container=container, name="b", metadata={"owner": "a"},
                                                 unique_id=None, options=options))
     assert same == (1, 0, ["HEAD"])  # already as asked: nothing written
-    delete = spent(lambda: delete_blank_vhd(target, container=container, name="b", unique_id=UID.hex(),
+    delete = spent(lambda: delete_blank_vhd(target, container=container, name="b", unique_id=UID,
                                             options=options))
     assert delete == (2, 0, ["HEAD", "DELETE"])
     print(f"\nrequests at {size // GiB} GiB: create {create[:2]}, inspect {inspect[:2]}, delete {delete[:2]}")

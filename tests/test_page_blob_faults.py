@@ -21,22 +21,21 @@ from azurite_server import Azurite
 
 from tests.conftest import via
 from tests.faultproxy import Fault, FaultProxy, Stored, fast_options, stored
-from vhdcore.credentials import StorageTarget
-from vhdcore.errors import VhdError
-from vhdcore.page_blob import (
+from vhdcore.azure.credentials import StorageTarget
+from vhdcore.azure.page_blob import (
     BlankVhdBlob,
-    BlobExistsError,
-    ThrottledError,
     create_blank_vhd,
     delete_blank_vhd,
     grow_blank_vhd,
     inspect_blank_vhd,
     set_blank_vhd_metadata,
 )
-from vhdcore.sizes import MiB
+from vhdcore.errors import BlobExistsError, ThrottledError, VhdError
+from vhdcore.format.sizes import MiB
+from vhdcore.format.unique_id import UniqueId
 
 OLD, NEW = MiB, 3 * MiB
-UID = "00112233445566778899aabbccddeeff"
+UID = UniqueId.parse("00112233445566778899aabbccddeeff")
 DATA = b"\x5a" * 512  # written at offset 0 of the disk; must survive everything
 READ_TIMEOUT = 0.5  # for the matrix; a loaded machine may add spurious timeouts, which must be harmless too
 
@@ -52,7 +51,7 @@ class Op:
 
 
 def made_disk(service: BlobServiceClient, target: StorageTarget, container: str) -> None:
-    create_blank_vhd(target, container=container, name="disk", size=OLD, unique_id=bytes.fromhex(UID))
+    create_blank_vhd(target, container=container, name="disk", size=OLD, unique_id=UID)
     service.get_blob_client(container, "disk").upload_page(DATA, offset=0, length=512)
 
 
@@ -83,7 +82,7 @@ OPS = {
         (("PUT", ""), ("PUT", "comp=page")),
         lambda service, target, container: None,
         lambda target, container, options: create_blank_vhd(
-            target, container=container, name="disk", size=OLD, unique_id=bytes.fromhex(UID), options=options),
+            target, container=container, name="disk", size=OLD, unique_id=UID, options=options),
         lambda before, after, made: valid(after, OLD) and isinstance(made, BlankVhdBlob) and made.size == OLD,
     ),
     "create-over-existing": Op(
@@ -246,7 +245,7 @@ def test_create_failing_persistently_leaves_no_blob(query: str, proxy: FaultProx
 
 def test_create_whose_every_reply_is_lost_still_finishes(proxy: FaultProxy, service: Any, container: str) -> None:
     proxy.add(Fault("forward_reset", method="PUT", query="^$", times=-1))
-    create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, unique_id=bytes.fromhex(UID),
+    create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, unique_id=UID,
                      options=fast_options())
     assert valid(stored(service, container, "disk"), OLD)
 
@@ -275,7 +274,7 @@ def test_create_adopts_its_landed_blob_when_every_retry_fails(busy: str, proxy: 
                                                               container: str) -> None:
     proxy.add(Fault("forward_reset", method="PUT", query="^$"))  # Put Blob lands, its reply is lost
     retries = proxy.add(RETRY_FAULTS[busy](method="PUT", query="^$", times=-1))
-    made = create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, unique_id=bytes.fromhex(UID),
+    made = create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, unique_id=UID,
                             options=fast_options())
     assert retries.fired == 3 and made.unique_id == UID
     assert valid(stored(service, container, "disk"), OLD)

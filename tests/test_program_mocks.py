@@ -4,11 +4,13 @@ made up here the way the providers would make them; numbers arrive as floats, as
 
 from __future__ import annotations
 
+import base64
 import itertools
 import runpy
 from pathlib import Path
 from typing import Any
 
+import dill
 import pulumi
 import pytest
 import yaml
@@ -33,7 +35,7 @@ class Recorder(pulumi.runtime.Mocks):
         outs = dict(args.inputs)
         outs.pop("__provider", None)
         if args.typ == BLANK_VHD:
-            name = outs.get("blob_name") or f"{outs['auto_name_prefix']}-0123abcd.vhd"
+            name = outs.get("blob_name") or f"{args.name}-0123abcd.vhd"
             account = outs.get("storage_account_name") or "devstoreaccount1"
             outs |= {
                 "blob_name": name,
@@ -94,7 +96,9 @@ def test_local_declares_a_container_and_one_auto_named_disk_on_azurite_by_defaul
     assert container.inputs["container_name"] == "vhds"
     assert vhd.inputs["container_name"] == "vhds"
     assert vhd.inputs["size_gb"] == 1.0  # a float, as the provider gets it too
-    assert "blob_name" not in vhd.inputs and vhd.inputs["auto_name_prefix"] == "vhd-0"
+    # The blob is auto-named after the resource: the pickled provider holds the name, no input does.
+    assert "blob_name" not in vhd.inputs and "auto_name_prefix" not in vhd.inputs
+    assert dill.loads(base64.b64decode(vhd.inputs["__provider"])).auto_name_prefix == "vhd-0"
     assert vhd.inputs["adopt_existing"] is False and vhd.inputs["allow_shrink_by_replace"] is False
     for resource in (container, vhd):
         assert is_secret(resource.inputs["connection_string"])

@@ -14,17 +14,10 @@ from pulumi.dynamic.config import Config
 
 from providers.provider import BlankVhdProvider
 from tests.faultproxy import FaultProxy
-from vhdcore.credentials import StorageTarget
-from vhdcore.errors import VhdError
-from vhdcore.page_blob import (
-    BlobExistsError,
-    BlobLeasedError,
-    NotOwnedError,
-    create_blank_vhd,
-    grow_blank_vhd,
-    inspect_blank_vhd,
-)
-from vhdcore.sizes import GiB
+from vhdcore.azure.credentials import StorageTarget
+from vhdcore.azure.page_blob import create_blank_vhd, grow_blank_vhd, inspect_blank_vhd
+from vhdcore.errors import BlobExistsError, BlobLeasedError, NotOwnedError, VhdError
+from vhdcore.format.sizes import GiB
 
 
 class Engine:
@@ -43,11 +36,8 @@ class Engine:
             "size_gb": 1.0,
             "container_name": self.container,
             "connection_string": self.azurite.connection_string,
-            "auto_name_prefix": "vhd",
         }
         props.update(over)
-        if "blob_name" in over:
-            del props["auto_name_prefix"]
         return {k: v for k, v in props.items() if v is not None}
 
     def check(self, **over: Any) -> dict[str, Any]:
@@ -99,7 +89,7 @@ def floats(props: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def engine(azurite: Azurite, container: str) -> Engine:
-    return Engine(BlankVhdProvider(), azurite, container)
+    return Engine(BlankVhdProvider(auto_name_prefix="vhd"), azurite, container)
 
 
 def target(azurite: Azurite) -> StorageTarget:
@@ -113,7 +103,7 @@ def test_create_makes_a_valid_vhd_and_outputs_no_secret_under_another_name(engin
     assert found.metadata["owner"] == "tests"
     assert engine.id == outs["url"] == f"{engine.azurite.endpoint}/{engine.container}/{outs['blob_name']}"
     assert outs["size_bytes"] == GiB and outs["blob_length"] == GiB + 512 and outs["size_gb"] == 1
-    assert outs["unique_id"] == found.unique_id and outs["azure_ready"] is True and outs["adopted"] is False
+    assert outs["unique_id"] == str(found.unique_id) and outs["azure_ready"] is True and outs["adopted"] is False
     assert outs["container_name"] == engine.container
     secrets = (engine.azurite.connection_string, ACCOUNT_KEY)
     for key, value in outs.items():
@@ -268,7 +258,7 @@ def test_another_disk_under_the_same_name_is_dropped_by_refresh_and_left_alone(e
     outs = engine.create(blob_name="mine.vhd")
     engine.blob().delete_blob()
     other = create_blank_vhd(target(engine.azurite), container=engine.container, name="mine.vhd", size=GiB)
-    assert other.unique_id != outs["unique_id"]
+    assert str(other.unique_id) != outs["unique_id"]
     assert engine.refresh() is False
     assert engine.blob().exists()
 
@@ -290,7 +280,7 @@ def test_adopt_takes_over_a_valid_vhd_of_the_declared_size_without_writing(engin
     service = BlobServiceClient.from_connection_string(engine.azurite.connection_string)
     etag = service.get_blob_client(engine.container, "old.vhd").get_blob_properties().etag
     outs = engine.create(blob_name="old.vhd", size_gb=2.0, adopt_existing=True)
-    assert outs["adopted"] is True and outs["unique_id"] == made.unique_id and outs["size_bytes"] == 2 * GiB
+    assert outs["adopted"] is True and outs["unique_id"] == str(made.unique_id) and outs["size_bytes"] == 2 * GiB
     assert engine.blob().get_blob_properties().etag == etag
     # Adopted disks are then managed like any other: grow, and delete by unique id.
     assert engine.up(size_gb=3.0, blob_name="old.vhd", adopt_existing=True)[1]["adopted"] is True
@@ -413,7 +403,7 @@ def test_an_adopted_disk_this_tool_did_not_make_is_left_in_place_on_delete(
         engine.container, "theirs.vhd")
     foreign.set_blob_metadata({"owner": "another-tool"})  # a valid VHD without this tool's marker
     outs = engine.create(blob_name="theirs.vhd", adopt_existing=True)
-    assert outs["adopted"] is True and outs["unique_id"] == made.unique_id
+    assert outs["adopted"] is True and outs["unique_id"] == str(made.unique_id)
     engine.up(blob_name="theirs.vhd", adopt_existing=True, size_gb=2.0)  # grown in place: still not ours
     capsys.readouterr()
     engine.provider.delete(engine.id, engine.outs)  # destroy or replace: success, blob kept

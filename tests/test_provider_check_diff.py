@@ -11,33 +11,49 @@ from pulumi.dynamic import CheckFailure, ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.output import Unknown
 
+from providers.common import Account
 from providers.provider import BlankVhdProvider
-from vhdcore.sizes import GiB
+from vhdcore.format.sizes import GiB
 
 CONN = "UseDevelopmentStorage=true"
 OTHER_CONN = "DefaultEndpointsProtocol=https;AccountName=other;AccountKey=a2V5;EndpointSuffix=core.windows.net"
 pytestmark = pytest.mark.usefixtures("no_storage_env")
 
 
+class DeclaredProvider(BlankVhdProvider):
+    """The provider as the engine unpickles it from each call's new `__provider`: BlankVhd("vhd", ...) pickles
+    its name as the auto-name prefix only when blob_name is omitted; news() says which in `__provider`."""
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> Any:
+        self.auto_name_prefix = prefix_of(news)
+        return super().check(olds, news)
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> Any:
+        self.auto_name_prefix = prefix_of(news)
+        return super().diff(id_, olds, news)
+
+
+def prefix_of(props: dict[str, Any]) -> str | None:
+    text = str(props.get("__provider"))
+    return text.removeprefix("auto-named:") if text.startswith("auto-named:") else None
+
+
 @pytest.fixture
 def provider() -> BlankVhdProvider:
-    return BlankVhdProvider()
+    return DeclaredProvider()
 
 
 def news(**over: Any) -> dict[str, Any]:
     """Inputs as the engine sends them for `BlankVhd("vhd", size_gb=1, container_name="vhds", ...)`."""
     props: dict[str, Any] = {
-        "__provider": "serialized-new",
+        "__provider": "explicitly-named" if "blob_name" in over else "auto-named:vhd",
         "size_gb": 1.0,
         "container_name": "vhds",
         "connection_string": CONN,
-        "auto_name_prefix": "vhd",
         "adopt_existing": False,
         "allow_shrink_by_replace": False,
     }
     props.update(over)
-    if "blob_name" in over:
-        del props["auto_name_prefix"]  # BlankVhd sets it only when blob_name is omitted
     return {k: v for k, v in props.items() if v is not None}
 
 
@@ -133,7 +149,7 @@ def test_check_accepts_floats_and_returns_ints(provider: BlankVhdProvider) -> No
     assert result.failures == []
     assert result.inputs["size_gb"] == 10 and type(result.inputs["size_gb"]) is int
     assert result.inputs["blob_name"] == "data.vhd"
-    assert result.inputs["__provider"] == "serialized-new"
+    assert result.inputs["__provider"] == "explicitly-named"
 
 
 def test_check_tolerates_unknowns_during_preview(provider: BlankVhdProvider) -> None:
@@ -159,7 +175,7 @@ def test_auto_name_is_chosen_once_kept_on_updates_and_fresh_on_a_replacement(pro
 
 
 def test_an_auto_name_made_from_a_bad_resource_name_says_to_give_blob_name(provider: BlankVhdProvider) -> None:
-    found = failures(provider, news(auto_name_prefix="bad\x01name"))
+    found = failures(provider, news(__provider="auto-named:bad\x01name"))
     assert [f.property for f in found] == ["blob_name"]
     assert "give blob_name explicitly" in found[0].reason
 
@@ -182,9 +198,8 @@ def state(provider: BlankVhdProvider, **over: Any) -> dict[str, Any]:
     """Outputs as a create of these inputs stores them (what diff gets as olds)."""
     inputs = provider.check({}, news(**over)).inputs
     size = int(inputs["size_gb"]) * GiB
-    endpoint = provider.target(inputs).blob_endpoint
+    endpoint = provider.target(Account.from_props(inputs)).blob_endpoint
     return inputs | {
-        "__provider": "serialized-new",
         "blob_endpoint": endpoint,
         "url": f"{endpoint}/{inputs['container_name']}/{inputs['blob_name']}",
         "size_bytes": size,
@@ -324,25 +339,25 @@ def test_a_pinned_target_stays_on_the_disks_account_and_takes_only_credentials_n
     props = news(connection_string=None)
     # The environment's connection string for another account neither redirects nor lends its key.
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", OTHER_CONN)
-    target = provider.target(props, endpoint=pinned)
+    target = provider.target(Account.from_props(props), endpoint=pinned)
     assert target.blob_endpoint == pinned
     assert (target.connection_string, target.account_key, target.sas_token) == (None, None, None)
     # The same through stack config; a configured key is this stack's own, so it comes along.
     monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING")
     configured(provider, storageConnectionString=OTHER_CONN)
-    assert provider.target(props, endpoint=pinned).connection_string is None
+    assert provider.target(Account.from_props(props), endpoint=pinned).connection_string is None
     configured(provider, storageAccountKey="a2V5")
     monkeypatch.setenv("AZURE_STORAGE_ACCOUNT", "two")
-    target = provider.target(props, endpoint=pinned)
+    target = provider.target(Account.from_props(props), endpoint=pinned)
     assert (target.blob_endpoint, target.account_key) == (pinned, "a2V5")
     # The resource's own key or SAS is for the disk's account and is kept.
-    target = provider.target(news(connection_string=None, sas_token="sv=1&sig=y"), endpoint=pinned)
+    target = provider.target(Account.from_props(news(connection_string=None, sas_token="sv=1&sig=y")), endpoint=pinned)
     assert (target.blob_endpoint, target.sas_token) == (pinned, "sv=1&sig=y")
     # Nothing names a location any more (the variables are gone): still the disk's account.
     monkeypatch.delenv("AZURE_STORAGE_ACCOUNT")
-    assert provider.target(props, endpoint=pinned).blob_endpoint == pinned
+    assert provider.target(Account.from_props(props), endpoint=pinned).blob_endpoint == pinned
     # Inputs that resolve to the pinned endpoint are used as they are.
-    target = provider.target(news(), endpoint="http://127.0.0.1:10000/devstoreaccount1")
+    target = provider.target(Account.from_props(news()), endpoint="http://127.0.0.1:10000/devstoreaccount1")
     assert target.connection_string == CONN
 
 
@@ -357,5 +372,9 @@ def test_check_refuses_at_preview_a_size_that_cannot_finish_an_unfinished_grow(p
     assert failures(provider, news(blob_name="d.vhd", container_name="other"), old) == []  # a replacement
     assert failures(provider, news(blob_name="e.vhd"), old) == []
     assert failures(provider, news(blob_name="d.vhd", size_gb=Unknown()), old) == []
-    # The hidden input is not carried into the new inputs, so a repaired disk's state loses it.
-    assert "unfinished_blob_length" not in provider.check(old, news(blob_name="d.vhd", size_gb=3.0)).inputs
+    # The hidden input is carried, so no diff ever shows it, and once the grow is finished it refuses nothing
+    # that would not be refused anyway: growing further is fine, a smaller size is a shrink.
+    repaired = provider.check(old, news(blob_name="d.vhd", size_gb=3.0)).inputs
+    assert repaired["unfinished_blob_length"] == 3 * GiB + 512
+    assert failures(provider, news(blob_name="d.vhd", size_gb=4.0), repaired) == []
+    assert [f.property for f in failures(provider, news(blob_name="d.vhd", size_gb=2.0), repaired)] == ["size_gb"]

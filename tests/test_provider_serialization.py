@@ -18,11 +18,11 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
 
+from providers.common import Account
 from providers.container_provider import BlobContainerProvider
 from providers.provider import BlankVhdProvider
-from vhdcore.errors import VhdError
-from vhdcore.page_blob import AuthFailedError
-from vhdcore.sizes import GiB
+from vhdcore.errors import AuthFailedError, VhdError
+from vhdcore.format.sizes import GiB
 
 ROOT = Path(__file__).resolve().parent.parent
 SAS = "sv=2024-01-01&ss=b&srt=sco&sp=rwdlac&se=2099-01-01&sig=c2VjcmV0LXNpZ25hdHVyZQ%3D%3D"
@@ -43,7 +43,7 @@ def test_the_serialized_provider_is_a_small_secret_free_reference_that_round_tri
     provider = configured(
         cls(), storageConnectionString=azurite.connection_string, storageAccountKey=ACCOUNT_KEY, storageSasToken=SAS
     )
-    assert provider.target({}).blob_endpoint == azurite.endpoint  # configure() took effect
+    assert provider.target(Account()).blob_endpoint == azurite.endpoint  # configure() took effect
     serialized = serialize_provider(provider)
     raw = base64.b64decode(serialized)
     assert len(serialized) < 200, len(serialized)
@@ -52,9 +52,21 @@ def test_the_serialized_provider_is_a_small_secret_free_reference_that_round_tri
     assert cls.__module__.encode() in raw and cls.__name__.encode() in raw  # by reference, no code
     loaded = dill.loads(raw)
     assert type(loaded) is cls
-    assert loaded.target({"account_url": "https://acct.blob.core.windows.net"}).account_key is None  # unconfigured
+    assert loaded.target(Account(account_url="https://acct.blob.core.windows.net")).account_key is None  # unconfigured
     assert serialize_provider(loaded) == serialized  # stable: no diff of __provider between runs
     assert cls.serialize_as_secret_always is False
+
+
+def test_an_auto_named_disks_provider_carries_only_the_resource_name() -> None:
+    serialized = serialize_provider(BlankVhdProvider(auto_name_prefix="data-disk"))
+    raw = base64.b64decode(serialized)
+    assert len(serialized) < 200 and b"data-disk" in raw
+    loaded = dill.loads(raw)
+    assert loaded.auto_name_prefix == "data-disk" and vars(loaded) == {"auto_name_prefix": "data-disk"}
+    assert serialize_provider(loaded) == serialized
+    # States written by 0.1 pickled the class alone: they load as an explicitly named disk's provider.
+    legacy = "gASVMQAAAAAAAACMEnByb3ZpZGVycy5wcm92aWRlcpSMEEJsYW5rVmhkUHJvdmlkZXKUk5QpgZR9lGIu"
+    assert dill.loads(base64.b64decode(legacy)).auto_name_prefix is None
 
 
 def test_the_provider_process_can_load_the_serialized_provider(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vhdcore.errors import SizeError, VhdError
-from vhdcore.sizes import check_disk_size, parse_size, parse_size_gb
+from vhdcore.format.sizes import check_disk_size, parse_size, parse_size_gb
 
 MiB, GiB, TiB = 2**20, 2**30, 2**40
 

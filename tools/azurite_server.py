@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # also run as a script from tools/
     sys.path.insert(0, str(ROOT))
 
-from vhdcore.credentials import DEV_ACCOUNT, DEV_ACCOUNT_KEY  # noqa: E402  (standard library only)
+from vhdcore.azure.credentials import DEV_ACCOUNT, DEV_ACCOUNT_KEY  # noqa: E402  (standard library only)
 
 BINARY = ROOT / "tools" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
 ACCOUNT, ACCOUNT_KEY = DEV_ACCOUNT, DEV_ACCOUNT_KEY

@@ -1,13 +1,131 @@
-"""The library's error types; every message is one sentence naming the value and the fix."""
+"""Every error blank-vhd raises on purpose, in one hierarchy split by whose fault it is.
+
+- InputError: the caller's input cannot work (a size, a name, a credential setting, a command-line
+  flag). Found before any request; nothing was changed. The command line exits 2.
+- RefusedError: storage was asked and said no (the blob exists, is leased, the credentials are
+  forbidden, it keeps throttling, the change would shrink a disk). The command line exits 1.
+- ServiceError: storage or the network failed (no answer, a broken connection, an unexpected
+  status). The command line exits 1.
+- InternalError: a bug in blank-vhd. The command line exits 1 and asks for a report.
+
+Every message is one sentence: what happened; the fix. Storage errors keep the two halves apart
+(`what`, `fix`) plus the HTTP status and Azure error code, so a caller can match on them.
+"""
+
+from __future__ import annotations
+
+# Set to 1 to let an error that is a bug in blank-vhd show its Python traceback (command line and provider).
+DEBUG_ENV = "VHDCORE_DEBUG"
 
 
 class VhdError(Exception):
-    """Base class for every error vhdcore raises on purpose."""
+    """Base class of every error blank-vhd raises on purpose."""
 
 
-class VhdFormatError(VhdError):
-    """Bytes that cannot be decoded as a VHD footer (for example, too short)."""
+class InputError(VhdError, ValueError):
+    """The caller's input cannot work; found before any request, so nothing was changed."""
 
 
-class SizeError(VhdError, ValueError):
+class VhdFormatError(InputError):
+    """Bytes that cannot be decoded as a VHD footer (for example, not 512 of them)."""
+
+
+class SizeError(InputError):
     """A disk size that breaks the size rules."""
+
+
+class BlobNameError(InputError):
+    """A container name, blob name or metadata entry that Azure would reject."""
+
+
+class CredentialsError(InputError):
+    """Storage settings that cannot work: conflicting, incomplete or malformed."""
+
+
+class UsageError(InputError):
+    """A command line that cannot be parsed."""
+
+
+class InternalError(VhdError):
+    """A bug in blank-vhd: a rule it should have kept was broken."""
+
+
+class StorageError(VhdError):
+    """An operation on Azure Storage went wrong. The message is `what; fix.`."""
+
+    def __init__(self, what: str, fix: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(f"{what}; {fix}.")
+        self.what, self.fix, self.status, self.code = what, fix, status, code
+
+    def amended(self, more: str) -> StorageError:
+        """The same error with `more` appended to what happened."""
+        return type(self)(self.what + more, self.fix, status=self.status, code=self.code)
+
+
+class RefusedError(StorageError):
+    """Storage refused the operation; what it holds is as it was, unless the message says otherwise."""
+
+
+class ServiceError(StorageError):
+    """Storage or the network failed: no answer, a broken connection, or an answer blank-vhd did not expect."""
+
+
+class BlobExistsError(RefusedError):
+    """A blob of that name exists and was left untouched."""
+
+
+class BlobNotFoundError(RefusedError):
+    """The blob does not exist."""
+
+
+class ContainerNotFoundError(RefusedError):
+    """The container does not exist (blank-vhd's page-blob operations never create one)."""
+
+
+class BlobLeasedError(RefusedError):
+    """The blob (or container) has an active lease; leases are never broken."""
+
+
+class AuthFailedError(RefusedError):
+    """The account refused the credentials, or none could be found."""
+
+
+class ThrottledError(RefusedError):
+    """Storage kept throttling or timing out the request, even after retries."""
+
+
+class NotOwnedError(RefusedError):
+    """The blob is not the disk the caller named (another unique id, or not made by blank-vhd)."""
+
+
+class ShrinkRefusedError(RefusedError):
+    """The change would shrink a disk, and a page blob loses its data past a shrink."""
+
+
+class InvalidDiskError(RefusedError):
+    """The blob is not a fixed VHD that blank-vhd can work on (wrong blob type, no valid footer)."""
+
+
+__all__ = [
+    "DEBUG_ENV",
+    "AuthFailedError",
+    "BlobExistsError",
+    "BlobLeasedError",
+    "BlobNameError",
+    "BlobNotFoundError",
+    "ContainerNotFoundError",
+    "CredentialsError",
+    "InputError",
+    "InternalError",
+    "InvalidDiskError",
+    "NotOwnedError",
+    "RefusedError",
+    "ServiceError",
+    "ShrinkRefusedError",
+    "SizeError",
+    "StorageError",
+    "ThrottledError",
+    "UsageError",
+    "VhdError",
+    "VhdFormatError",
+]

@@ -1,8 +1,8 @@
 """Blob containers for the stack's `local` target: create one if missing, delete it only if empty.
 
-page_blob never creates or deletes containers; the Pulumi program declares one on Azurite so that
-`pulumi up` then `pulumi destroy` leaves the emulator as it found it. Errors are storage_errors' classes,
-translated by the same rules as page_blob's.
+The page-blob operations never create or delete containers; the Pulumi program declares one on Azurite so that
+`pulumi up` then `pulumi destroy` leaves the emulator as it found it. Errors are translated by the same
+rules as the page-blob operations'.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 from azure.storage.blob import ContainerClient
 
 from .credentials import ClientOptions, StorageTarget
-from .page_blob import validate_container_name
-from .storage_errors import translate_error
+from .names import validate_container_name
+from .translate import translate_error
 
 T = TypeVar("T")
 

@@ -1,8 +1,11 @@
 """Where the storage account is and how to authenticate to it, resolved per call and never persisted.
 
-Precedence (the az CLI's, see docs in `StorageTarget.resolve`): explicit values, then
-AZURE_STORAGE_CONNECTION_STRING, then AZURE_STORAGE_ACCOUNT / AZURE_STORAGE_ACCOUNT_URL with
-AZURE_STORAGE_SAS_TOKEN (preferred) or AZURE_STORAGE_KEY, then Entra ID via DefaultAzureCredential.
+The precedence is written here and only here. Settings come, in order, from the caller (a resource's
+inputs, command-line flags), then stack config (a key, SAS or connection string the Pulumi provider
+was configured with), then the az CLI's AZURE_STORAGE_* variables (AZURE_STORAGE_CONNECTION_STRING, else
+AZURE_STORAGE_ACCOUNT / AZURE_STORAGE_ACCOUNT_URL with AZURE_STORAGE_SAS_TOKEN, preferred, or
+AZURE_STORAGE_KEY), then Entra ID through DefaultAzureCredential. `StorageTarget.resolve` applies it;
+`StorageTarget.fallbacks` lists the next sources to try when the first one's key is refused.
 The Azure SDK is imported only when a client is built, so importing this module stays cheap.
 """
 
@@ -14,12 +17,12 @@ import functools
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
-from .errors import VhdError
+from ..errors import CredentialsError
 
 if TYPE_CHECKING:
     from azure.core.pipeline.transport import HttpTransport
@@ -36,17 +39,16 @@ ENV_ACCOUNT_URL = "AZURE_STORAGE_ACCOUNT_URL"
 ENV_KEY = "AZURE_STORAGE_KEY"
 ENV_SAS_TOKEN = "AZURE_STORAGE_SAS_TOKEN"
 ENV_AUTH_MODE = "AZURE_STORAGE_AUTH_MODE"
+_ENV_SECRETS = frozenset({ENV_CONNECTION_STRING, ENV_KEY, ENV_SAS_TOKEN})
 
 _LOCATION = ("account_url", "account_name", "connection_string")
 _SECRETS = ("account_key", "sas_token")
+# The settings stack config may hold (StorageTarget field names); each is a secret.
+CONFIG_SETTINGS = ("connection_string", "account_key", "sas_token")
 _ACCOUNT_NAME = re.compile(r"[a-z0-9]{3,24}")
 _SUFFIX = re.compile(r"[a-z0-9-]+(\.[a-z0-9-]+)+")
 _NO_ACCOUNT = (f"no storage account given; give an account URL, account name or connection string, or set "
                f"{ENV_CONNECTION_STRING} or {ENV_ACCOUNT}")
-
-
-class CredentialsError(VhdError):
-    """Storage settings that cannot work: conflicting, incomplete or malformed (found before any request)."""
 
 
 @dataclass(frozen=True)
@@ -98,24 +100,94 @@ class StorageTarget:
     sas_token: str | None = None
 
     @classmethod
-    def resolve(cls, *, environ: Mapping[str, str] = os.environ, **explicit: str | None) -> StorageTarget:
-        """Combine explicit settings (non-None values win) with the az CLI's AZURE_STORAGE_* variables.
+    def resolve(
+        cls,
+        settings: Mapping[str, str | None] | None = None,
+        *,
+        environ: Mapping[str, str] = os.environ,
+        config: Mapping[str, str] | None = None,
+        pinned_endpoint: str | None = None,
+        **explicit: str | None,
+    ) -> StorageTarget:
+        """The target the precedence gives: explicit settings (`settings` and keywords; non-None values win),
+        then `config` (stack config: connection_string, account_key or sas_token), then the AZURE_STORAGE_*
+        variables in `environ`.
 
-        - No explicit location (account_url, account_name, connection_string): the location comes from the
-          environment, AZURE_STORAGE_CONNECTION_STRING first, else AZURE_STORAGE_ACCOUNT_URL and/or
-          AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_SAS_TOKEN or, only without a SAS, AZURE_STORAGE_KEY.
-          An explicit key or SAS replaces whatever secret the environment has.
-        - An explicit location: no environment location is mixed in. An environment secret fills in only
-          when nothing explicit authenticates and the environment names the same blob endpoint, so a key
-          for one account is never sent to another.
+        - No explicit location (account_url, account_name, connection_string): the location comes from
+          config's connection string, else the environment (AZURE_STORAGE_CONNECTION_STRING first, else
+          AZURE_STORAGE_ACCOUNT_URL and/or AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_SAS_TOKEN or, only
+          without a SAS, AZURE_STORAGE_KEY). An explicit or configured key or SAS replaces the
+          environment's secret.
+        - An explicit location: no other location is mixed in. A configured key or SAS applies to it; a
+          connection string (configured or in the environment) or an environment secret fills in only when
+          nothing explicit authenticates and it names the same blob endpoint, so a key for one account is
+          never sent to another.
         - AZURE_STORAGE_AUTH_MODE=login: environment keys, SAS tokens and connection strings are ignored,
-          as az does, so Entra ID (DefaultAzureCredential) is used unless a secret is passed explicitly.
+          as az does, so Entra ID (DefaultAzureCredential) is used unless a secret is given explicitly.
+        - `pinned_endpoint`: the account a disk already lives in (a Pulumi state's blob_endpoint). If the
+          settings now point elsewhere, the target stays there, and only credentials not tied to the other
+          account come along (an explicit or configured key or SAS).
         """
+        explicit = {**(settings or {}), **explicit}
         known = {f.name for f in fields(cls)}
         if unknown := sorted(set(explicit) - known):
             raise TypeError(f"StorageTarget.resolve() got unknown settings {unknown}; use {sorted(known)}.")
         given: dict[str, Any] = {k: v for k, v in explicit.items() if v is not None}
-        env = _from_environ(environ)
+        if unknown := sorted(set(config or {}) - set(CONFIG_SETTINGS)):
+            raise TypeError(f"StorageTarget.resolve() got unknown config {unknown}; use {list(CONFIG_SETTINGS)}.")
+        configured = {k: v for k, v in (config or {}).items() if v}
+        if configured and not any(k in given for k in ("connection_string", *_SECRETS)):
+            # Stack config is this stack's own setting and replaces the variables' secrets. Its key or SAS
+            # applies to the account the caller names; its connection string is used like the variable,
+            # only for the account it points at.
+            environ = {k: v for k, v in environ.items() if k not in _ENV_SECRETS}
+            if "connection_string" in configured:
+                environ[ENV_CONNECTION_STRING] = configured["connection_string"]
+            given |= {k: v for k, v in configured.items() if k in _SECRETS}
+        found = cls._combine(given, _from_environ(environ))
+        if pinned_endpoint is None or _endpoint_of(found) == pinned_endpoint:
+            return found
+        portable = {k: v for k, v in given.items() if k in _SECRETS}
+        return cls._combine({**portable, "account_url": pinned_endpoint}, _from_environ(environ))
+
+    @classmethod
+    def fallbacks(
+        cls,
+        settings: Mapping[str, str | None] | None = None,
+        *,
+        environ: Mapping[str, str] = os.environ,
+        config: Mapping[str, str] | None = None,
+        pinned_endpoint: str | None = None,
+        **explicit: str | None,
+    ) -> Iterator[StorageTarget]:
+        """The targets to try in order when a key is refused: every source (as resolve), then without the
+        explicit secrets, then without config either; each distinct target once.
+
+        A key goes stale in two places: on a resource, in its state, and in the provider config the engine
+        keeps from the last `pulumi up` for refresh and destroy; after a rotation, the new key in config or
+        the environment is then enough.
+        """
+        explicit = {**(settings or {}), **explicit}
+        location = {k: v for k, v in explicit.items() if v is not None and k not in _SECRETS}
+        connection_string = location.get("connection_string")
+        # A connection string is also a location: without its secret, keep where it points.
+        if connection_string and (endpoint := _parse_connection_string(connection_string, strict=False).endpoint):
+            del location["connection_string"]
+            location["account_url"] = endpoint
+        attempts = (
+            (explicit, config),
+            (location, config),
+            (location, None),
+        )
+        tried: list[StorageTarget] = []
+        for settings, configured in attempts:
+            target = cls.resolve(environ=environ, config=configured, pinned_endpoint=pinned_endpoint, **settings)
+            if target not in tried:
+                tried.append(target)
+                yield target
+
+    @classmethod
+    def _combine(cls, given: dict[str, Any], env: StorageTarget) -> StorageTarget:
         secret_given = any(k in given for k in _SECRETS)
         if not any(k in given for k in _LOCATION):
             base = env._without_secrets() if secret_given else env
@@ -267,10 +339,15 @@ def _bare(url: str | None) -> str:
 
 
 def _same_endpoint(a: StorageTarget, b: StorageTarget) -> bool:
+    ea, eb = _endpoint_of(a), _endpoint_of(b)
+    return ea is not None and eb is not None and _normalized(ea) == _normalized(eb)
+
+
+def _endpoint_of(target: StorageTarget) -> str | None:
     try:
-        return _normalized(a.blob_endpoint) == _normalized(b.blob_endpoint)
-    except VhdError:
-        return False
+        return target.blob_endpoint
+    except CredentialsError:
+        return None
 
 
 def _normalized(url: str) -> str:
@@ -304,6 +381,28 @@ def _parse_connection_string(text: str, *, strict: bool = True) -> _ConnectionSt
     return _ConnectionString(
         endpoint, name, items.get("accountkey") or None, items.get("sharedaccesssignature") or None
     )
+
+
+def split_blob_url(url: str) -> tuple[str, str, str]:
+    """A blob's URL as (blob endpoint, container, blob name): the inverse of how operations name blobs.
+
+    Emulators (an IP address or localhost) put the account in the first path segment. Raises
+    CredentialsError for a URL that does not name a blob in an account.
+    """
+    from urllib.parse import unquote
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        _fail(f"{_bare(url)!r} is not a blob URL; write it like https://<account>.blob.core.windows.net/<container>/<blob>")
+    segments = parts.path.lstrip("/").split("/")
+    account = segments.pop(0) if _is_ip_or_localhost(parts.hostname.lower()) and segments else ""
+    if len(segments) < 2 or not segments[0] or not segments[-1]:
+        _fail(f"{_bare(url)!r} names no blob; write it like https://<account>.blob.core.windows.net/<container>/<blob>")
+    endpoint = f"{parts.scheme}://{parts.netloc}" + (f"/{account}" if account else "")
+    return endpoint, segments[0], unquote("/".join(segments[1:]))
 
 
 def _account_from_url(url: str) -> str | None:

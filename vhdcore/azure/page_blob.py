@@ -24,7 +24,6 @@ removes it, no unique id needed.
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -38,44 +37,41 @@ from azure.core import MatchConditions
 from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobClient, BlobProperties
 
+from ..errors import (
+    AuthFailedError,
+    BlobLeasedError,
+    BlobNotFoundError,
+    ContainerNotFoundError,
+    InputError,
+    InternalError,
+    InvalidDiskError,
+    NotOwnedError,
+    RefusedError,
+    ShrinkRefusedError,
+    SizeError,
+    StorageError,
+)
+from ..format.footer import COOKIE, Footer, fixed_footer
+from ..format.report import DiskReport
+from ..format.sizes import FOOTER_SIZE, PAGE_BLOB_MAX, MiB, check_disk_size
+from ..format.unique_id import UniqueId
 from .credentials import ClientOptions, StorageTarget
-from .errors import SizeError, VhdError
-from .footer import COOKIE, Footer, fixed_footer, is_unique_id, parse_unique_id
-from .report import DiskReport
-from .sizes import FOOTER_SIZE, PAGE_BLOB_MAX, MiB, check_disk_size
+from .names import (
+    MARKER_KEY,
+    OWN_PREFIX,
+    SIZE_KEY,
+    UNIQUE_ID_KEY,
+    metadata_value,
+    validate_blob_name,
+    validate_container_name,
+    validate_metadata,
+)
+from .translate import Stale, leased, translate_error
 
-# `X as X`: re-exported, since providers, tests and blob_cli import the errors and translate_error from here.
-from .storage_errors import AuthFailedError as AuthFailedError
-from .storage_errors import BlobExistsError as BlobExistsError
-from .storage_errors import BlobLeasedError as BlobLeasedError
-from .storage_errors import BlobNotFoundError as BlobNotFoundError
-from .storage_errors import BlobOperationError as BlobOperationError
-from .storage_errors import ContainerNotFoundError as ContainerNotFoundError
-from .storage_errors import InvalidDiskError as InvalidDiskError
-from .storage_errors import NotOwnedError as NotOwnedError
-from .storage_errors import ShrinkRefusedError as ShrinkRefusedError
-from .storage_errors import StorageError as StorageError
-from .storage_errors import ThrottledError as ThrottledError
-from .storage_errors import _leased, _Stale
-from .storage_errors import redact as redact
-from .storage_errors import translate_error as translate_error
-
-OWN_PREFIX = "vhdcore_"  # metadata names this tool keeps for itself
-MARKER_KEY = "vhdcore_marker"
-UNIQUE_ID_KEY = "vhdcore_unique_id"
-SIZE_KEY = "vhdcore_size"
 PAGE = 512
 MAX_PUT_PAGE = 4 * MiB
-MAX_METADATA = 8 * 1024
 _ROUNDS = 3  # re-reads after an etag mismatch; our own lost-response retries need at most two
-_CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
-_METADATA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 T = TypeVar("T")
-
-
-class BlobNameError(VhdError, ValueError):
-    """A container or blob name that Azure would reject."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +81,7 @@ class BlankVhdBlob:
     name: str
     size: int
     blob_length: int
-    unique_id: str  # 32 lowercase hex digits, the footer bytes in on-disk order
+    unique_id: UniqueId
     etag: str
 
 
@@ -100,42 +96,20 @@ class BlobInspection:
     metadata: dict[str, str]
 
     @property
-    def unique_id(self) -> str | None:
+    def unique_id(self) -> UniqueId | None:
         footer = self.report.footer
-        return footer.unique_id.hex() if footer is not None and footer.cookie == COOKIE else None
+        return footer.unique_id if footer is not None and footer.cookie == COOKIE else None
 
 
-# --- validation, before any request -------------------------------------------------------------------
+# --- checks, before any request ------------------------------------------------------------------------
 
 
-def validate_container_name(name: str) -> None:
-    """Azure's container naming rules (3-63 lowercase letters, digits, single inner hyphens) or `$root`."""
-    if isinstance(name, str) and (name == "$root" or _CONTAINER.fullmatch(name)):
-        return
-    rule = (
-        "must be 3 to 63 characters" if not isinstance(name, str) or not 3 <= len(name) <= 63
-        else "must start and end with a letter or digit" if name[0] == "-" or name[-1] == "-"
-        else "must not contain two hyphens in a row" if "--" in name
-        else "may contain only lowercase letters, digits and hyphens"
-    )
-    raise BlobNameError(f"container name {name!r} {rule}, as Azure requires; rename it, for example to 'vhds'.")
-
-
-def validate_blob_name(name: str) -> None:
-    """Azure's blob naming rules, plus refusals for names that URLs or tools would silently change."""
-    rule = None
-    if not isinstance(name, str) or not 1 <= len(name) <= 1024:
-        rule = "must be 1 to 1024 characters"
-    elif _CONTROL.search(name):
-        rule = "must not contain control characters"
-    elif name.endswith((".", "/")):
-        rule = "must not end with a dot or a slash"
-    elif name.startswith("/") or "//" in name or any(s in (".", "..") for s in name.split("/")):
-        rule = "must not have empty, '.' or '..' path segments"
-    elif name.count("/") >= 254:
-        rule = "must have fewer than 255 path segments"
-    if rule:
-        raise BlobNameError(f"blob name {name!r} {rule}, as Azure requires; choose a name like 'disks/data-01.vhd'.")
+def _check_unique_id(unique_id: object) -> UniqueId | None:
+    if unique_id is None or isinstance(unique_id, UniqueId):
+        return unique_id
+    if isinstance(unique_id, (bytes, bytearray)):
+        return UniqueId(bytes(unique_id))
+    raise InputError(f"unique id {unique_id!r} is not bytes; pass a UniqueId (UniqueId.parse() reads 32 hex digits).")
 
 
 def _check_size(size: object) -> int:
@@ -144,34 +118,10 @@ def _check_size(size: object) -> int:
     return check_disk_size(size)
 
 
-def _check_unique_id(unique_id: str | None) -> str | None:
-    return None if unique_id is None else parse_unique_id(unique_id).hex()
-
-
-def validate_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
-    """User metadata as Azure accepts it (names are C# identifiers; values printable ASCII); vhdcore_* is ours."""
-    checked: dict[str, str] = {}
-    for key, value in (metadata or {}).items():
-        if not isinstance(key, str) or not _METADATA_NAME.fullmatch(key):
-            raise VhdError(f"metadata name {key!r} is not a C# identifier, as Azure requires; use letters, digits, _.")
-        if key.lower().startswith(OWN_PREFIX):
-            raise VhdError(f"metadata name {key!r} starts with {OWN_PREFIX!r}, which this tool reserves for its own "
-                           "entries; rename it.")
-        if (same := next((k for k in checked if k.lower() == key.lower()), None)) is not None:
-            raise VhdError(f"metadata name {key!r} repeats {same!r} (Azure ignores case in metadata names); keep "
-                           "only one of them.")
-        if not isinstance(value, str) or not value.isascii() or not value.isprintable() or value != value.strip():
-            raise VhdError(f"metadata {key!r} value {value!r} must be printable ASCII without surrounding spaces.")
-        checked[key] = value
-    if sum(len(k) + len(v) for k, v in checked.items()) > MAX_METADATA - 200:  # room for our three entries
-        raise VhdError(f"metadata totals more than {MAX_METADATA - 200} bytes; Azure allows 8 KiB, shorten it.")
-    return checked
-
-
 def _check_page(offset: int, length: int) -> None:
     # Azurite accepts what Azure rejects, so the service limits are enforced here.
     if offset % PAGE or length % PAGE or not 0 < length <= MAX_PUT_PAGE or offset + length > PAGE_BLOB_MAX:
-        raise VhdError(f"page write of {length} bytes at {offset} breaks Azure's rules (512-byte aligned, "
+        raise InternalError(f"page write of {length} bytes at {offset} breaks Azure's rules (512-byte aligned, "
                        "at most 4 MiB, inside 8 TiB); this is a bug in vhdcore, please report it.")
 
 
@@ -201,10 +151,10 @@ def create_blank_vhd(
     footer = fixed_footer(size, timestamp=timestamp, unique_id=unique_id)
     target.validate()
     marker = secrets.token_hex(16)
-    ours = {**user_metadata, MARKER_KEY: marker, UNIQUE_ID_KEY: footer.unique_id.hex(), SIZE_KEY: str(size)}
+    ours = {**user_metadata, MARKER_KEY: marker, UNIQUE_ID_KEY: str(footer.unique_id), SIZE_KEY: str(size)}
     with _session(target, container, name, options) as s:
         etag = _create_disk(s, footer, ours, marker)
-    return BlankVhdBlob(s.url, container, name, size, size + FOOTER_SIZE, footer.unique_id.hex(), etag)
+    return BlankVhdBlob(s.url, container, name, size, size + FOOTER_SIZE, footer.unique_id, etag)
 
 
 def inspect_blank_vhd(
@@ -224,7 +174,7 @@ def grow_blank_vhd(
     container: str,
     name: str,
     size: int,
-    unique_id: str | None = None,
+    unique_id: UniqueId | None = None,
     options: ClientOptions | None = None,
 ) -> BlankVhdBlob:
     """Grow the disk to `size`, keeping its data and unique id; same size is a no-op, shrinking is refused.
@@ -235,11 +185,11 @@ def grow_blank_vhd(
     validate_container_name(container)
     validate_blob_name(name)
     size = _check_size(size)
-    expected = _check_unique_id(unique_id)
+    unique_id = _check_unique_id(unique_id)
     target.validate()
     when = time.time()
     with _session(target, container, name, options) as s:
-        return _converge(s, lambda: _grow_once(s, size, expected, when), f"growing it to {size} bytes")
+        return _converge(s, lambda: _grow_once(s, size, unique_id, when), f"growing it to {size} bytes")
 
 
 def set_blank_vhd_metadata(
@@ -248,7 +198,7 @@ def set_blank_vhd_metadata(
     container: str,
     name: str,
     metadata: Mapping[str, str] | None,
-    unique_id: str | None,
+    unique_id: UniqueId | None,
     options: ClientOptions | None = None,
 ) -> BlankVhdBlob:
     """Replace the disk's user metadata with `metadata` (None or {} clears it), in place.
@@ -260,14 +210,19 @@ def set_blank_vhd_metadata(
     validate_container_name(container)
     validate_blob_name(name)
     user_metadata = validate_metadata(metadata)
-    expected = _check_unique_id(unique_id)
+    unique_id = _check_unique_id(unique_id)
     target.validate()
     with _session(target, container, name, options) as s:
-        return _converge(s, lambda: _set_metadata_once(s, user_metadata, expected), "changing its metadata")
+        return _converge(s, lambda: _set_metadata_once(s, user_metadata, unique_id), "changing its metadata")
 
 
 def delete_blank_vhd(
-    target: StorageTarget, *, container: str, name: str, unique_id: str | None, options: ClientOptions | None = None
+    target: StorageTarget,
+    *,
+    container: str,
+    name: str,
+    unique_id: UniqueId | None,
+    options: ClientOptions | None = None,
 ) -> bool:
     """Delete the blob and its snapshots if it is the disk the caller created; True deleted, False already gone.
 
@@ -278,11 +233,11 @@ def delete_blank_vhd(
     """
     validate_container_name(container)
     validate_blob_name(name)
-    expected = _check_unique_id(unique_id)
+    unique_id = _check_unique_id(unique_id)
     target.validate()
     seen: list[bool] = []
     with _session(target, container, name, options) as s:
-        return _converge(s, lambda: _delete_once(s, expected, seen), "deleting it")
+        return _converge(s, lambda: _delete_once(s, unique_id, seen), "deleting it")
 
 
 # --- steps ---------------------------------------------------------------------------------------------
@@ -293,14 +248,14 @@ def _create_disk(s: _Session, footer: Footer, metadata: dict[str, str], marker: 
     length = footer.current_size + FOOTER_SIZE
     try:
         etag = s.create(length, metadata)
-    except BlobOperationError as exc:
+    except StorageError as exc:
         if isinstance(exc, (ContainerNotFoundError, AuthFailedError)):
             raise  # no container means no blob; a HEAD with refused credentials would be refused too
         # Whatever the last answer was (409 to our own retry, 503 or 500 to every retry, no answer at
         # all), an earlier attempt may have landed with its reply lost: look, and finish it if it is ours.
         try:
             props = s.head()
-        except BlobOperationError:
+        except StorageError:
             raise exc.amended(_unchecked(s)) from None
         if props is None or _meta(props, MARKER_KEY) != marker:
             raise  # nothing of this attempt's is there; another's blob is left untouched
@@ -312,7 +267,7 @@ def _create_disk(s: _Session, footer: Footer, metadata: dict[str, str], marker: 
     except Exception as exc:
         # Any failure after our Put Blob landed (our own bugs included) must not leave a footerless blob.
         cleanup = _discard(s, marker, length)
-        if isinstance(exc, BlobOperationError):
+        if isinstance(exc, StorageError):
             raise exc.amended(cleanup) from None
         raise
 
@@ -321,7 +276,7 @@ def _write_first_footer(s: _Session, footer: Footer, etag: str, marker: str) -> 
     for _ in range(_ROUNDS):
         try:
             return s.put_page(footer.pack(), footer.current_size, etag, "writing the footer of")
-        except _Stale:
+        except Stale:
             props = s.head()  # a retried write of ours that landed changes the etag too
             if props is None or _meta(props, MARKER_KEY) != marker or props.size != footer.current_size + FOOTER_SIZE:
                 raise StorageError(
@@ -344,7 +299,7 @@ def _discard(s: _Session, marker: str, length: int) -> str:
                 return ""
             try:
                 s.delete(str(props.etag))
-            except _Stale:
+            except Stale:
                 continue  # a late write of ours (a retried footer) changed the etag: look again
             except BlobNotFoundError:
                 pass  # our own retried delete landed first
@@ -387,11 +342,11 @@ def _inspection(url: str, props: BlobProperties, tail: bytes) -> BlobInspection:
 @dataclass(frozen=True)
 class _Disk:
     size: int  # committed disk size: the old footer sits at this offset
-    unique_id: str
+    unique_id: UniqueId
     adopted: bool  # no vhdcore metadata yet: record it before the first change, for crash recovery
 
 
-def _grow_once(s: _Session, size: int, expected: str | None, when: float) -> BlankVhdBlob:
+def _grow_once(s: _Session, size: int, expected: UniqueId | None, when: float) -> BlankVhdBlob:
     props = _existing(s, "growing")
     disk = _disk_of(s, props)
     _check_owner(s, disk.unique_id, expected, "grown")
@@ -406,8 +361,8 @@ def _grow_once(s: _Session, size: int, expected: str | None, when: float) -> Bla
         )
     if size == disk.size and pending is None:
         return BlankVhdBlob(s.url, s.container, s.name, size, length, disk.unique_id, str(props.etag))
-    footer = fixed_footer(size, timestamp=when, unique_id=bytes.fromhex(disk.unique_id))
-    metadata = {**(props.metadata or {}), SIZE_KEY: str(disk.size), UNIQUE_ID_KEY: disk.unique_id}
+    footer = fixed_footer(size, timestamp=when, unique_id=disk.unique_id)
+    metadata = {**(props.metadata or {}), SIZE_KEY: str(disk.size), UNIQUE_ID_KEY: str(disk.unique_id)}
     etag = str(props.etag)
     try:
         if disk.adopted:
@@ -421,9 +376,9 @@ def _grow_once(s: _Session, size: int, expected: str | None, when: float) -> Bla
             if pending is None or _holds_footer(s, old, etag):
                 etag = s.clear_page(old, etag)
         etag = s.set_metadata({**metadata, SIZE_KEY: str(size)}, etag, "recording the disk size of")
-    except _Stale:
+    except Stale:
         raise
-    except BlobOperationError as exc:
+    except StorageError as exc:
         if etag == props.etag:
             raise  # nothing was changed
         raise exc.amended(", leaving the grow unfinished with the data intact (grow again finishes it)") from None
@@ -432,18 +387,18 @@ def _grow_once(s: _Session, size: int, expected: str | None, when: float) -> Bla
 
 def _disk_of(s: _Session, props: BlobProperties) -> _Disk:
     size, unique_id = _meta_int(props, SIZE_KEY), _meta(props, UNIQUE_ID_KEY)
-    if size and unique_id and is_unique_id(unique_id) and size + FOOTER_SIZE <= props.size:
-        return _Disk(size, unique_id.lower(), adopted=False)
+    if size and UniqueId.is_text(unique_id) and size + FOOTER_SIZE <= props.size:
+        return _Disk(size, UniqueId.parse(unique_id), adopted=False)
     footer = _footer_at(s, props.size - FOOTER_SIZE, str(props.etag)) if props.size > FOOTER_SIZE else None
     if footer is None or footer.azure_problems(props.size) or footer.spec_problems():
         raise InvalidDiskError(
             f"blob {s.url} does not end in a valid fixed VHD footer and has no vhdcore metadata, so it is not a "
             "disk this tool can change", "inspect the blob to see what is wrong with it",
         )
-    return _Disk(footer.current_size, footer.unique_id.hex(), adopted=True)
+    return _Disk(footer.current_size, footer.unique_id, adopted=True)
 
 
-def _set_metadata_once(s: _Session, user_metadata: dict[str, str], expected: str | None) -> BlankVhdBlob:
+def _set_metadata_once(s: _Session, user_metadata: dict[str, str], expected: UniqueId | None) -> BlankVhdBlob:
     props = _existing(s, "changing the metadata of")
     disk = _disk_of(s, props)
     _check_owner(s, disk.unique_id, expected, "changed")
@@ -467,7 +422,7 @@ def _footer_at(s: _Session, offset: int, etag: str) -> Footer | None:
     return Footer.unpack(raw) if len(raw) == FOOTER_SIZE else None
 
 
-def _delete_once(s: _Session, expected: str | None, seen: list[bool]) -> bool:
+def _delete_once(s: _Session, expected: UniqueId | None, seen: list[bool]) -> bool:
     props = s.head()
     if props is None:
         return bool(seen)  # gone now, but present in an earlier round: our own lost-response delete
@@ -488,10 +443,11 @@ def _delete_once(s: _Session, expected: str | None, seen: list[bool]) -> bool:
                 "give the disk's unique id (inspecting the blob shows it) if you are sure it should go",
             )
     else:
-        actual = _meta(props, UNIQUE_ID_KEY)
+        recorded = _meta(props, UNIQUE_ID_KEY)
+        actual = UniqueId.parse(recorded) if UniqueId.is_text(recorded) else None
         if actual is None:
             footer = _footer_at(s, props.size - FOOTER_SIZE, str(props.etag)) if props.size >= FOOTER_SIZE else None
-            actual = footer.unique_id.hex() if footer is not None and footer.cookie == COOKIE else None
+            actual = footer.unique_id if footer is not None and footer.cookie == COOKIE else None
         _check_owner(s, actual, expected, "deleted")
     with suppress(BlobNotFoundError):  # deleted between our read and our delete: the outcome is the same
         s.delete(str(props.etag))
@@ -520,10 +476,10 @@ def _existing(s: _Session, verb: str) -> BlobProperties:
 
 def _refuse_leased(s: _Session, props: BlobProperties, verb: str) -> None:
     if _text(props.lease.status) == "locked":
-        raise BlobLeasedError(*_leased(f"{verb} {s.url}"))
+        raise BlobLeasedError(*leased(f"{verb} {s.url}"))
 
 
-def _check_owner(s: _Session, actual: str | None, expected: str | None, done: str) -> None:
+def _check_owner(s: _Session, actual: UniqueId | None, expected: UniqueId | None, done: str) -> None:
     if expected is not None and actual != expected:
         raise NotOwnedError(
             f"blob {s.url} has unique id {actual or 'none'}, not {expected}, so it was not {done}",
@@ -540,18 +496,17 @@ def _converge(s: _Session, step: Callable[[], T], doing: str) -> T:
     for _ in range(_ROUNDS):
         try:
             return step()
-        except _Stale:
+        except Stale:
             continue
     raise _kept_changing(s, doing)
 
 
-def _kept_changing(s: _Session, doing: str) -> StorageError:
-    return StorageError(f"blob {s.url} kept changing while {doing}", "make sure nothing else writes to it, then retry")
+def _kept_changing(s: _Session, doing: str) -> RefusedError:
+    return RefusedError(f"blob {s.url} kept changing while {doing}", "make sure nothing else writes to it, then retry")
 
 
 def _meta(props: BlobProperties, key: str) -> str | None:
-    # Metadata names are case-insensitive in Azure; the SDK returns them as stored.
-    return next((v for k, v in (props.metadata or {}).items() if k.lower() == key), None)
+    return metadata_value(props.metadata, key)
 
 
 def _meta_int(props: BlobProperties, key: str) -> int | None:
@@ -628,7 +583,7 @@ class _Session:
             # `from None`: SDK messages can quote request URLs, and those carry the SAS.
             raise self.translate(exc, doing) from None
 
-    def translate(self, exc: AzureError, doing: str) -> BlobOperationError:
+    def translate(self, exc: AzureError, doing: str) -> StorageError:
         return translate_error(exc, doing, self.target, container=self.container, url=self.url)
 
 

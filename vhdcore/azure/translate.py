@@ -6,8 +6,18 @@ import re
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError, ServiceRequestError, ServiceResponseError
 
+from ..errors import (
+    AuthFailedError,
+    BlobExistsError,
+    BlobLeasedError,
+    BlobNotFoundError,
+    ContainerNotFoundError,
+    RefusedError,
+    ServiceError,
+    StorageError,
+    ThrottledError,
+)
 from .credentials import StorageTarget
-from .errors import VhdError
 
 _LEASE_CODES = {
     "LeaseIdMissing", "LeaseIdMismatchWithBlobOperation", "LeaseIdMismatchWithLeaseOperation",
@@ -15,63 +25,12 @@ _LEASE_CODES = {
 }
 
 
-class BlobOperationError(VhdError):
-    """Azure Storage refused or failed an operation. The message is one sentence: what happened; the fix."""
-
-    def __init__(self, what: str, fix: str, *, status: int | None = None, code: str | None = None) -> None:
-        super().__init__(f"{what}; {fix}.")
-        self.what, self.fix, self.status, self.code = what, fix, status, code
-
-    def amended(self, more: str) -> BlobOperationError:
-        """The same error with `more` appended to what happened."""
-        return type(self)(self.what + more, self.fix, status=self.status, code=self.code)
+class Stale(ServiceError):
+    """412 ConditionNotMet: the blob changed since we read its etag (maybe by our own retried request).
+    Internal to the Azure layer: operations re-read the blob and go on, or say it kept changing."""
 
 
-class StorageError(BlobOperationError):
-    """Any other failure; `status` and `code` carry the HTTP status and Azure error code when there was one."""
-
-
-class BlobExistsError(BlobOperationError):
-    pass
-
-
-class BlobNotFoundError(BlobOperationError):
-    pass
-
-
-class ContainerNotFoundError(BlobOperationError):
-    pass
-
-
-class BlobLeasedError(BlobOperationError):
-    pass
-
-
-class AuthFailedError(BlobOperationError):
-    pass
-
-
-class ThrottledError(BlobOperationError):
-    pass
-
-
-class NotOwnedError(BlobOperationError):
-    pass
-
-
-class ShrinkRefusedError(BlobOperationError):
-    pass
-
-
-class InvalidDiskError(BlobOperationError):
-    """The blob is not a fixed VHD this tool can work on (wrong blob type, no valid footer)."""
-
-
-class _Stale(StorageError):
-    """412 ConditionNotMet: the blob changed since we read its etag (maybe by our own retried request)."""
-
-
-def _leased(doing: str) -> tuple[str, str]:
+def leased(doing: str) -> tuple[str, str]:
     # Worded for containers too, which share this translation.
     return (f"{doing} was refused because it has an active lease (for a disk, a VM probably has it attached)",
             "detach the disk or release the lease first (this tool never breaks leases)")
@@ -79,8 +38,8 @@ def _leased(doing: str) -> tuple[str, str]:
 
 def translate_error(
     exc: AzureError, doing: str, target: StorageTarget, *, container: str, url: str | None = None
-) -> BlobOperationError:
-    """One sentence for an SDK error, chosen by HTTP status and Azure error code; shared with containers.py.
+) -> StorageError:
+    """One sentence for an SDK error, chosen by HTTP status and Azure error code; shared with containers.
 
     `doing` says what was under way ("creating container 'vhds'"); `url` names the blob, if it is about one.
     """
@@ -112,34 +71,34 @@ def translate_error(
                                "choose another name, or delete that blob first if it is yours",
                                status=status, code=code)
     if code in _LEASE_CODES:
-        return BlobLeasedError(*_leased(doing), status=status, code=code)
+        return BlobLeasedError(*leased(doing), status=status, code=code)
     if status == 412 and code == "ConditionNotMet":
-        return _Stale(f"blob {where} changed while {doing}", "run it again", status=status, code=code)
+        return Stale(f"blob {where} changed while {doing}", "run it again", status=status, code=code)
     if status == 503 or (status == 500 and code == "OperationTimedOut"):
         return ThrottledError(f"Azure Storage kept throttling or timing out ({shown}) while {doing}, even after "
                               "retries", "wait a few minutes and run it again", status=status, code=code)
     if status == 404:
-        return StorageError(f"storage account {endpoint} was not found ({shown}) while {doing}",
+        return RefusedError(f"storage account {endpoint} was not found ({shown}) while {doing}",
                             "check the account name or URL", status=status, code=code)
     detail = redact((str(exc.message or "").splitlines() or [type(exc).__name__])[0], target)
-    return StorageError(f"Azure Storage answered {shown} while {doing}: {detail}",
+    return ServiceError(f"Azure Storage answered {shown} while {doing}: {detail}",
                         "look the error code up in the Blob service error codes, fix the cause and run it again",
                         status=status, code=code)
 
 
-def _no_answer(exc: AzureError, doing: str, target: StorageTarget) -> BlobOperationError:
+def _no_answer(exc: AzureError, doing: str, target: StorageTarget) -> StorageError:
     detail = redact((str(exc.message or "").splitlines() or [type(exc).__name__])[0], target)
     endpoint = target.blob_endpoint
     if isinstance(exc, ClientAuthenticationError):
         return AuthFailedError(f"no credential for {endpoint} worked while {doing} ({detail})",
                                "check the account key or SAS, or sign in with az login or a managed identity")
     if isinstance(exc, ServiceRequestError):
-        return StorageError(f"could not reach {endpoint} while {doing}, even after retries ({detail})",
+        return ServiceError(f"could not reach {endpoint} while {doing}, even after retries ({detail})",
                             "check the account URL and the network, then run it again")
     if isinstance(exc, ServiceResponseError):
-        return StorageError(f"the connection to {endpoint} broke or timed out while {doing}, even after retries "
+        return ServiceError(f"the connection to {endpoint} broke or timed out while {doing}, even after retries "
                             f"({detail})", "run it again; every operation is safe to repeat")
-    return StorageError(f"the Azure SDK failed while {doing} ({detail})", "run it again")
+    return ServiceError(f"the Azure SDK failed while {doing} ({detail})", "run it again")
 
 
 def redact(text: str, target: StorageTarget) -> str:

@@ -1,33 +1,32 @@
-"""`python -m vhdcore blob create|inspect|grow|delete`: blank fixed VHDs in Azure page blobs.
+"""`vhdcore blob create|inspect|grow|delete`: blank fixed VHDs in Azure page blobs.
 
 Credentials come from the flags, else the az CLI's AZURE_STORAGE_* variables, else Entra ID
-(see vhdcore.credentials). Containers are never created or deleted. The Azure SDK is imported only
-when a blob command runs, so the rest of the CLI stays fast.
+(vhdcore.azure.credentials). Containers are never created or deleted. The Azure SDK is imported only
+when a blob command runs, so the rest of the command line stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from .cli_common import EXIT_OK, EXIT_PROBLEMS, UsageError, parse_timestamp, print_report
-from .credentials import StorageTarget
-from .footer import parse_unique_id
-from .sizes import parse_size
+from ..azure.credentials import StorageTarget
+from ..errors import UsageError
+from ..format.sizes import parse_size
+from ..format.unique_id import UniqueId
+from .common import EXIT_CODES_HELP, EXIT_OK, EXIT_PROBLEMS, parse_timestamp, print_report
 
 if TYPE_CHECKING:
-    from .page_blob import BlankVhdBlob
+    from ..azure.page_blob import BlankVhdBlob
 
 EPILOG = (
     "credentials: --connection-string, or --account-url/--account-name with --account-key or --sas-token; "
     "without flags AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT(_URL) with AZURE_STORAGE_SAS_TOKEN or "
-    "AZURE_STORAGE_KEY; with no key or SAS, Entra ID (az login, managed identity) over https. "
-    "Exit codes: 0 done, 1 storage refused or the disk has problems (inspect: also not found), 2 usage error."
+    f"AZURE_STORAGE_KEY; with no key or SAS, Entra ID (az login, managed identity) over https. {EXIT_CODES_HELP}"
 )
 
 
@@ -65,24 +64,8 @@ def _command(sub: Any, name: str, help: str, run: Callable[[argparse.Namespace],
     account.add_argument("--account-key", help="prefer AZURE_STORAGE_KEY: flags show up in process lists")
     account.add_argument("--sas-token", help="prefer AZURE_STORAGE_SAS_TOKEN: flags show up in process lists")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.set_defaults(run=_refusals_exit_1(run))
+    parser.set_defaults(run=run)
     return parser
-
-
-def _refusals_exit_1(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Storage refusals and failures exit 1; input errors stay VhdError, which main() turns into exit 2."""
-
-    @functools.wraps(run)
-    def wrapper(args: argparse.Namespace) -> int:
-        from .page_blob import BlobOperationError
-
-        try:
-            return run(args)
-        except BlobOperationError as exc:
-            print(f"vhdcore: error: {exc}", file=sys.stderr)
-            return EXIT_PROBLEMS
-
-    return wrapper
 
 
 def _target(args: argparse.Namespace) -> StorageTarget:
@@ -93,18 +76,18 @@ def _target(args: argparse.Namespace) -> StorageTarget:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from .page_blob import create_blank_vhd
+    from ..azure.page_blob import create_blank_vhd
 
     size = parse_size(args.size, field="--size")
-    unique_id = parse_unique_id(args.unique_id) if args.unique_id else None
-    timestamp = parse_timestamp(args.timestamp) if args.timestamp else None
+    unique_id = _unique_id(args.unique_id)
+    timestamp = parse_timestamp(args.timestamp) if args.timestamp is not None else None
     blob = create_blank_vhd(_target(args), container=args.container, name=args.name, size=size,
                             metadata=_metadata(args.metadata), unique_id=unique_id, timestamp=timestamp)
     return _print_blob(blob, args, f"created {blob.url}")
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from .page_blob import inspect_blank_vhd
+    from ..azure.page_blob import inspect_blank_vhd
 
     found = inspect_blank_vhd(_target(args), container=args.container, name=args.name)
     if found is None:
@@ -115,7 +98,7 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _grow(args: argparse.Namespace) -> int:
-    from .page_blob import grow_blank_vhd
+    from ..azure.page_blob import grow_blank_vhd
 
     size = parse_size(args.size, field="--size")
     blob = grow_blank_vhd(_target(args), container=args.container, name=args.name, size=size,
@@ -124,7 +107,7 @@ def _grow(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
-    from .page_blob import delete_blank_vhd
+    from ..azure.page_blob import delete_blank_vhd
 
     target = _target(args)
     deleted = delete_blank_vhd(target, container=args.container, name=args.name, unique_id=_unique_id(args.unique_id))
@@ -138,15 +121,15 @@ def _delete(args: argparse.Namespace) -> int:
 
 def _print_blob(blob: BlankVhdBlob, args: argparse.Namespace, lead: str) -> int:
     if args.json:
-        print(json.dumps(asdict(blob), indent=2))
+        print(json.dumps(asdict(blob) | {"unique_id": str(blob.unique_id)}, indent=2))
     else:
         print(f"{lead} a blank fixed VHD of {blob.size} bytes (blob {blob.blob_length} bytes), "
               f"unique id {blob.unique_id}")
     return EXIT_OK
 
 
-def _unique_id(text: str | None) -> str | None:
-    return parse_unique_id(text).hex() if text else None
+def _unique_id(text: str | None) -> UniqueId | None:
+    return None if text is None else UniqueId.parse(text, field="--unique-id")
 
 
 def _metadata(pairs: list[str]) -> dict[str, str]:

@@ -1,7 +1,7 @@
-"""What both CLI modules share: exit codes, the usage error, argument parsing helpers, report printing.
+"""What the command modules share: exit codes (decided here, once), argument parsing helpers, printing.
 
-Standard library only, and it imports neither cli nor blob_cli, so imports flow one way:
-cli -> blob_cli -> cli_common.
+Standard library only, and it imports neither main nor blob, so imports flow one way:
+main -> blob -> common.
 """
 
 from __future__ import annotations
@@ -11,14 +11,35 @@ import json
 from datetime import datetime
 from typing import NoReturn
 
-from .errors import VhdError
-from .report import DiskReport
+from ..errors import DEBUG_ENV, InputError, InternalError, UsageError, VhdError
+from ..format.report import DiskReport
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130
+EXIT_CODES_HELP = (
+    "exit codes: 0 done (inspect: the disk is valid and Azure-ready); 1 the disk has problems, storage refused "
+    "the operation (exists, leased, forbidden, throttled, would shrink, not found) or failed; 2 the input or "
+    "the command line is wrong (nothing was sent)."
+)
 
 
-class UsageError(VhdError):
-    pass
+def exit_code(error: BaseException) -> int:
+    """The exit code for an error, by fault: the caller's input 2; storage refusing or failing, or a bug, 1."""
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    return EXIT_USAGE if isinstance(error, InputError) else EXIT_PROBLEMS
+
+
+def error_line(error: BaseException) -> str:
+    """The one line printed for an error; anything blank-vhd did not raise on purpose is a bug."""
+    if isinstance(error, KeyboardInterrupt):
+        return "vhdcore: interrupted"
+    if isinstance(error, InternalError):
+        return f"vhdcore: internal error: {error} (a bug in blank-vhd; please report it)"
+    if isinstance(error, VhdError):
+        return f"vhdcore: error: {error}"
+    return (f"vhdcore: internal error: {type(error).__name__}: {error} (a bug in blank-vhd; run again with "
+            f"{DEBUG_ENV}=1 for the traceback and please report it)")
 
 
 class Parser(argparse.ArgumentParser):

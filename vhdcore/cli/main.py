@@ -1,32 +1,34 @@
-"""`python -m vhdcore`: create and inspect fixed VHDs locally, and (`blob ...`) in Azure page blobs.
+"""`vhdcore` (also `python -m vhdcore`): create and inspect fixed VHDs locally, and (`blob ...`) in Azure page blobs.
 
-Exit codes: 0 valid and Azure-ready, 1 the disk has problems (listed), 2 usage or input error.
-Only the standard library is imported here (blob_cli included); the Azure SDK is imported by the blob
-commands alone, when they run.
+Exit codes are decided in one place (common.exit_code). Only the standard library is imported here (the
+blob commands included); the Azure SDK is imported by the blob commands alone, when they run.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
-from .blob_cli import add_blob_commands
-from .cli_common import EXIT_OK, EXIT_USAGE, Parser, parse_timestamp, print_report
-from .errors import VhdError
-from .footer import fixed_footer, parse_unique_id
-from .local_disk import create_fixed_vhd, inspect_file
-from .sizes import parse_size
+from .. import __version__
+from ..errors import DEBUG_ENV
+from ..format.footer import fixed_footer
+from ..format.local_disk import create_fixed_vhd, inspect_file
+from ..format.sizes import parse_size
+from ..format.unique_id import UniqueId
+from .blob import add_blob_commands
+from .common import EXIT_CODES_HELP, EXIT_OK, Parser, error_line, exit_code, parse_timestamp, print_report
 
 
 def _create(args: argparse.Namespace) -> int:
     footer = fixed_footer(
         parse_size(args.size, field="--size"),
-        timestamp=parse_timestamp(args.timestamp) if args.timestamp else None,
-        unique_id=parse_unique_id(args.unique_id) if args.unique_id else None,
+        timestamp=parse_timestamp(args.timestamp) if args.timestamp is not None else None,
+        unique_id=UniqueId.parse(args.unique_id, field="--unique-id") if args.unique_id is not None else None,
     )
     create_fixed_vhd(args.path, footer, force=args.force)
-    print(f"created {args.path}: fixed VHD, {footer.current_size} bytes, unique id {footer.unique_id.hex()}")
+    print(f"created {args.path}: fixed VHD, {footer.current_size} bytes, unique id {footer.unique_id}")
     return EXIT_OK
 
 
@@ -35,7 +37,9 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="python -m vhdcore", description="Blank fixed VHDs for Azure: local files and page blobs.")
+    parser = Parser(prog="vhdcore", description="Blank fixed VHDs for Azure: local files and page blobs.",
+                    epilog=EXIT_CODES_HELP)
+    parser.add_argument("--version", action="version", version=f"vhdcore {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     create = commands.add_parser("create", help="create a blank fixed VHD file (sparse)")
@@ -56,12 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; every error becomes one line on stderr and its exit code (common.exit_code)."""
     try:
         args = build_parser().parse_args(argv)
         code: int = args.run(args)
         return code
-    except VhdError as exc:
-        print(f"vhdcore: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
+    except (Exception, KeyboardInterrupt) as exc:
+        if os.environ.get(DEBUG_ENV) == "1":
+            raise
+        print(error_line(exc), file=sys.stderr)
+        return exit_code(exc)

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import enum
 import math
-import re
 import struct
 import time
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
-from .errors import VhdError, VhdFormatError
+from ..errors import InputError, VhdFormatError
 from .geometry import chs_geometry
 from .sizes import FOOTER_SIZE, PAGE_BLOB_MAX, MiB
+from .unique_id import UniqueId
 
 COOKIE = b"conectix"
 FEATURE_TEMPORARY = 0x1
@@ -29,7 +29,6 @@ AZURE_CREATOR_APPLICATION = b"wa\0\0"
 AZURE_CREATOR_VERSION = 0x00070000
 AZURE_CREATOR_HOST_OS = b"Wi2k"
 _CHECKSUM_SLICE = slice(64, 68)
-_UNIQUE_ID_TEXT = re.compile(r"[0-9a-fA-F]{32}")
 
 
 class DiskType(enum.IntEnum):
@@ -63,7 +62,7 @@ class Footer:
     sectors_per_track: int = _f("B")
     disk_type: int = _f("I")
     checksum: int = _f("I")
-    unique_id: bytes = _f("16s")
+    unique_id: UniqueId = _f("16s")  # noqa: RUF009  (a field spec like the others; decoded by _DECODED)
     saved_state: int = _f("B")
     reserved: bytes = _f("427s")
 
@@ -74,11 +73,11 @@ class Footer:
         for name, width in _BYTES_FIELDS:
             value = getattr(self, name)
             if isinstance(value, (bytes, bytearray)) and len(value) != width:
-                raise VhdError(f"footer field {name} is {len(value)} bytes, not {width}; pass exactly {width} bytes.")
+                raise InputError(f"footer field {name} is {len(value)} bytes, not {width}; pass exactly {width} bytes.")
         try:
             return _LAYOUT.pack(*(getattr(self, f.name) for f in fields(self)))
         except struct.error as exc:
-            raise VhdError(f"footer field out of range: {exc}; check the values passed to Footer.") from exc
+            raise InputError(f"footer field out of range: {exc}; check the values passed to Footer.") from exc
 
     @classmethod
     def unpack(cls, raw: bytes | bytearray | memoryview) -> Footer:
@@ -88,7 +87,8 @@ class Footer:
             raise VhdFormatError(
                 f"a VHD footer is exactly {FOOTER_SIZE} bytes, got {size}; pass the last 512 bytes of the disk."
             )
-        return cls(*_LAYOUT.unpack(bytes(raw)))
+        decoded = dict(zip(_NAMES, _LAYOUT.unpack(bytes(raw)), strict=True))
+        return cls(**{name: _DECODED.get(name, _same)(value) for name, value in decoded.items()})
 
     @property
     def computed_checksum(self) -> int:
@@ -158,6 +158,14 @@ class Footer:
 
 
 _LAYOUT = struct.Struct(">" + "".join(f.metadata["fmt"] for f in fields(Footer)))
+_NAMES = [f.name for f in fields(Footer)]
+# Fields whose type is not the struct's own: the unique id is bytes on disk and a UniqueId in the library.
+_DECODED: dict[str, Callable[[Any], Any]] = {"unique_id": UniqueId}
+
+
+def _same(value: Any) -> Any:
+    return value
+
 assert _LAYOUT.size == FOOTER_SIZE
 _BYTES_FIELDS = [(f.name, int(f.metadata["fmt"][:-1])) for f in fields(Footer) if f.metadata["fmt"].endswith("s")]
 
@@ -172,7 +180,7 @@ def vhd_timestamp(when: datetime | float) -> int:
     shown = repr(when)
     if isinstance(when, datetime):
         if when.tzinfo is None or when.utcoffset() is None:
-            raise VhdError(
+            raise InputError(
                 f"timestamp {when.isoformat()} has no time zone; pass an aware time such as datetime.now(timezone.utc)."
             )
         shown = when.isoformat()
@@ -181,7 +189,7 @@ def vhd_timestamp(when: datetime | float) -> int:
     seconds = int(when) - VHD_EPOCH if math.isfinite(when) else -1
     if not 0 <= seconds <= 0xFFFFFFFF:
         # The message shows the value as given: datetime.fromtimestamp() itself fails past year 9999.
-        raise VhdError(
+        raise InputError(
             f"timestamp {shown} is outside 2000-01-01 to 2136-02-07 (Unix 946684800 to 5241652095), "
             "which a VHD footer can hold."
         )
@@ -198,10 +206,7 @@ def fixed_footer(
     creator_host_os: bytes = AZURE_CREATOR_HOST_OS,
 ) -> Footer:
     """A sealed fixed-disk footer for a disk of `size` bytes; pass timestamp and unique_id to be reproducible."""
-    if unique_id is None:
-        unique_id = uuid.uuid4().bytes
-    if len(unique_id) != 16:
-        raise VhdError(f"unique id {unique_id.hex()} is {len(unique_id)} bytes; give exactly 16 bytes (32 hex digits).")
+    unique_id = UniqueId.random() if unique_id is None else UniqueId(unique_id)
     geometry = chs_geometry(size)
     return Footer(
         cookie=COOKIE,
@@ -223,20 +228,3 @@ def fixed_footer(
         saved_state=0,
         reserved=bytes(427),
     ).sealed()
-
-
-def is_unique_id(text: object) -> bool:
-    """Whether `text` is a unique id as create prints it: exactly 32 hex digits, nothing around them."""
-    return isinstance(text, str) and _UNIQUE_ID_TEXT.fullmatch(text) is not None
-
-
-def parse_unique_id(text: object) -> bytes:
-    """The 16 footer bytes (on-disk order) from exactly 32 hex digits; the one parser for every layer.
-
-    Strict on purpose: bytes.fromhex would also take spaces, and an id that only looks right is the
-    check that guards grow and delete.
-    """
-    if not is_unique_id(text):
-        raise VhdError(f"unique id {text!r} must be 32 hex digits (the 16 footer bytes in on-disk order, as create "
-                       "prints them); copy it again.")
-    return bytes.fromhex(str(text))

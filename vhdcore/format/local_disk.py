@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from .errors import VhdError
+from ..errors import InputError
 from .footer import Footer
 from .report import DiskReport
 from .sizes import FOOTER_SIZE
@@ -20,7 +20,7 @@ def create_fixed_vhd(path: str | os.PathLike[str], footer: Footer, *, force: boo
     """
     target = Path(path)
     if not force and target.exists():
-        raise VhdError(f"{target} already exists; choose another path or pass --force to replace it.")
+        raise InputError(f"{target} already exists; choose another path or pass --force to replace it.")
     tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.partial"
     fd = -1
     try:
@@ -37,10 +37,10 @@ def create_fixed_vhd(path: str | os.PathLike[str], footer: Footer, *, force: boo
             os.link(tmp, target)
             os.unlink(tmp)
     except FileExistsError:
-        raise VhdError(f"{target} already exists; choose another path or pass --force to replace it.") from None
+        raise InputError(f"{target} already exists; choose another path or pass --force to replace it.") from None
     except OSError as exc:
         # A missing directory, no permission or a full disk is an input error, not a crash.
-        raise VhdError(
+        raise InputError(
             f"cannot create {target}: {exc.strerror or exc}; check the directory, permissions and free space."
         ) from None
     finally:
@@ -57,5 +57,5 @@ def inspect_file(path: str | os.PathLike[str]) -> DiskReport:
             length = os.fstat(fh.fileno()).st_size
             tail = os.pread(fh.fileno(), FOOTER_SIZE, max(0, length - FOOTER_SIZE))
     except OSError as exc:
-        raise VhdError(f"cannot read {path}: {exc.strerror}; check the path and permissions.") from None
+        raise InputError(f"cannot read {path}: {exc.strerror}; check the path and permissions.") from None
     return DiskReport.from_tail(tail, length)

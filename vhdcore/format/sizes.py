@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import SizeError
+from ..errors import SizeError
 
 KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 # A page blob holds at most 8 TiB, and a fixed VHD needs 512 bytes past its size for the footer;

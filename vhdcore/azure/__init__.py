@@ -1,0 +1,71 @@
+"""Azure Storage: blank fixed VHDs in page blobs, the credentials to reach them, and Azure's naming rules.
+
+The only code in blank-vhd that builds clients or calls the Azure SDK. The SDK is imported on first
+use of an operation (page_blob, containers), never by `import vhdcore.azure`: a Pulumi program that
+only declares disks, and the local command line, do not pay for it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .credentials import ClientOptions, StorageTarget
+from .names import validate_blob_name, validate_container_name, validate_metadata
+
+if TYPE_CHECKING:
+    from .containers import container_exists, create_container, delete_container_if_empty
+    from .page_blob import (
+        BlankVhdBlob,
+        BlobInspection,
+        create_blank_vhd,
+        delete_blank_vhd,
+        grow_blank_vhd,
+        inspect_blank_vhd,
+        set_blank_vhd_metadata,
+    )
+
+# Names whose modules import the Azure SDK, loaded when first used.
+_LAZY = {
+    "BlankVhdBlob": "page_blob",
+    "BlobInspection": "page_blob",
+    "create_blank_vhd": "page_blob",
+    "delete_blank_vhd": "page_blob",
+    "grow_blank_vhd": "page_blob",
+    "inspect_blank_vhd": "page_blob",
+    "set_blank_vhd_metadata": "page_blob",
+    "container_exists": "containers",
+    "create_container": "containers",
+    "delete_container_if_empty": "containers",
+}
+
+__all__ = [
+    "BlankVhdBlob",
+    "BlobInspection",
+    "ClientOptions",
+    "StorageTarget",
+    "container_exists",
+    "create_blank_vhd",
+    "create_container",
+    "delete_blank_vhd",
+    "delete_container_if_empty",
+    "grow_blank_vhd",
+    "inspect_blank_vhd",
+    "set_blank_vhd_metadata",
+    "validate_blob_name",
+    "validate_container_name",
+    "validate_metadata",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

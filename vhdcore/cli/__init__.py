@@ -1,0 +1,19 @@
+"""The `vhdcore` command (also `python -m vhdcore`): fixed VHDs locally and in Azure page blobs.
+
+Modules: main (the parser, local commands, and the one place errors become exit codes) -> blob (the
+`blob` commands) -> common (exit codes, parsing and printing helpers); imports flow that way only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console entry point `vhdcore`; imports the command line only when it runs."""
+    from .main import main as run
+
+    return run(argv)
+
+
+__all__ = ["main"]

@@ -1,0 +1,35 @@
+"""The fixed-VHD format: the footer, CHS geometry, sizes, unique ids, reports, and local files.
+
+Standard library only. Nothing here talks to Azure; local_disk is the only module that touches files.
+"""
+
+from .footer import DiskType, Footer, fixed_footer, footer_checksum, vhd_timestamp
+from .geometry import Geometry, chs_geometry
+from .local_disk import create_fixed_vhd, inspect_file
+from .report import DiskReport
+from .sizes import FOOTER_SIZE, MAX_DISK_SIZE, MAX_SIZE_GB, PAGE_BLOB_MAX, GiB, KiB, MiB, TiB, parse_size, parse_size_gb
+from .unique_id import UniqueId
+
+__all__ = [
+    "FOOTER_SIZE",
+    "MAX_DISK_SIZE",
+    "MAX_SIZE_GB",
+    "PAGE_BLOB_MAX",
+    "DiskReport",
+    "DiskType",
+    "Footer",
+    "Geometry",
+    "GiB",
+    "KiB",
+    "MiB",
+    "TiB",
+    "UniqueId",
+    "chs_geometry",
+    "create_fixed_vhd",
+    "fixed_footer",
+    "footer_checksum",
+    "inspect_file",
+    "parse_size",
+    "parse_size_gb",
+    "vhd_timestamp",
+]
