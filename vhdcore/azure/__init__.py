@@ -8,6 +8,7 @@ only declares disks, and the local command line, do not pay for it.
 from __future__ import annotations
 
 import importlib
+import threading
 from typing import TYPE_CHECKING, Any
 
 from .credentials import ClientOptions, StorageTarget
@@ -58,11 +59,19 @@ __all__ = [
 ]
 
 
+# A provider process runs several calls at once on threads: two of them importing the SDK's modules at the
+# same time can meet its circular imports from both ends (importlib's _DeadlockError, seen in the e2e suite).
+# So every lazy module is imported at once, by one thread.
+_IMPORT_LOCK = threading.Lock()
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    with _IMPORT_LOCK:
+        loaded = {lazy: importlib.import_module(f"{__name__}.{lazy}") for lazy in sorted(set(_LAZY.values()))}
+    value = getattr(loaded[module], name)
     globals()[name] = value
     return value
 
