@@ -10,6 +10,6 @@ echo "==> Azurite: $($py tools/azurite_server.py start)"
 $py tools/pulumi_stack.py up --stack local
 container=$($py tools/pulumi_stack.py output container_name --stack local)
 blob=$($py tools/pulumi_stack.py output blob_name --stack local)
-echo "==> python -m vhdcore blob inspect --container $container --name $blob"
-AZURE_STORAGE_CONNECTION_STRING="UseDevelopmentStorage=true" $py -m vhdcore blob inspect --container "$container" --name "$blob"
+echo "==> python -m vhdcore blob inspect -c $container -n $blob"
+AZURE_STORAGE_CONNECTION_STRING="UseDevelopmentStorage=true" $py -m vhdcore blob inspect -c "$container" -n "$blob"
 echo "==> Tear down with: venv/bin/python tools/pulumi_stack.py destroy --stack local; venv/bin/python tools/azurite_server.py stop"

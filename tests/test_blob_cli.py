@@ -70,7 +70,7 @@ def test_credentials_by_flags(azurite: Azurite, container: str) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["inspect", "--name", "x"], "the following arguments are required: --container"),
+        (["inspect", "--name", "x"], "the following arguments are required: --container-name/-c/--container"),
         (["create", "--container", "vhds", "--name", "x"], "required: --size"),
         (["create", "--container", "vhds", "--name", "x", "--size", "1.5GiB"], "is fractional"),
         (["create", "--container", "vhds", "--name", "x", "--size", "10GB"], "ambiguous decimal unit"),
@@ -98,7 +98,7 @@ def test_refusals_and_problems_exit_1(env: dict[str, str], azurite: Azurite, con
         (["grow", *blob(container, "d.vhd", "--size", "1MiB")], "would shrink it"),
         (["delete", *blob(container, "footerless")], "carries no vhdcore marker"),
         (["delete", *blob(container, "d.vhd")], "was not deleted without its unique id"),
-        (["inspect", *blob(container, "missing")], "does not exist"),
+        (["inspect", *blob(container, "missing")], "vhdcore: error: blob "),
         (["create", *blob("no-such-container", "d.vhd", "--size", "1MiB")], "container 'no-such-container' does not"),
     ]
     for args, message in cases:
@@ -120,3 +120,83 @@ def test_the_cli_imports_azure_only_for_blob_commands() -> None:
             "'--name', 'x']); print(sorted(m for m in sys.modules if m.startswith('azure')))")
     run: Any = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert run.stdout.strip() == "[]", run.stderr
+
+
+def test_az_names_and_the_older_aliases_reach_the_same_blob(azurite: Azurite, container: str) -> None:
+    az = ["-c", container, "-n", "az.vhd", "--blob-endpoint", azurite.endpoint, "--account-key", ACCOUNT_KEY]
+    made = vhdcore("blob", "create", *az, "--size", "1MiB", "--unique-id", UID, "-o", "json")
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["unique_id"] == UID
+    long_az = ["--container-name", container, "--name", "az.vhd", "--blob-endpoint", azurite.endpoint,
+               "--account-key", ACCOUNT_KEY]
+    old = ["--container", container, "--name", "az.vhd", "--account-url", azurite.endpoint,
+           "--account-key", ACCOUNT_KEY]
+    docs = []
+    for flags in (az, long_az, old):
+        for output in (["--output", "json"], ["-o", "json"], ["--json"]):
+            run = vhdcore("blob", "inspect", *flags, *output)
+            assert run.returncode == 0, (flags, output, run.stderr)
+            docs.append(json.loads(run.stdout))
+    assert all(doc == docs[0] for doc in docs) and docs[0]["unique_id"] == UID
+
+    tsv = vhdcore("blob", "inspect", *az, "-o", "tsv")
+    assert tsv.returncode == 0 and tsv.stdout.count("\n") == 1, tsv.stdout
+    cells = tsv.stdout.rstrip("\n").split("\t")
+    assert len(cells) == len(docs[0])
+    by_key = dict(zip(docs[0], cells, strict=True))
+    assert by_key["unique_id"] == UID and by_key["azure_ready"] == "true" and by_key["problems"] == "0"
+    assert by_key["url"] == docs[0]["url"] and by_key["current_size"] == str(1 << 20)
+
+    table = vhdcore("blob", "inspect", *az, "-o", "table")
+    assert table.returncode == 0 and table.stdout == vhdcore("blob", "inspect", *az).stdout
+    assert not table.stdout.lstrip().startswith("{")
+
+    gone = vhdcore("blob", "delete", *az, "--unique-id", UID, "-o", "tsv")
+    assert (gone.returncode, gone.stdout) == (0, f"{docs[0]['url']}\ttrue\n"), gone.stderr
+
+
+def test_output_rejects_an_unknown_format(env: dict[str, str], container: str) -> None:
+    run = vhdcore("blob", "inspect", *blob(container, "x", "-o", "yaml"), env=env)
+    assert run.returncode == 2 and "invalid choice" in run.stderr and "yaml" in run.stderr
+    assert run.stderr.count("\n") == 1
+
+
+def test_auth_mode_key_needs_a_key_and_uses_the_variables(azurite: Azurite, container: str) -> None:
+    endpoint = ["--blob-endpoint", azurite.endpoint]
+    missing = vhdcore("blob", "inspect", *blob(container, "x", *endpoint, "--auth-mode", "key"))
+    assert missing.returncode == 2 and "--auth-mode key needs an account key" in missing.stderr, missing.stderr
+    keyed = {"AZURE_STORAGE_ACCOUNT_URL": azurite.endpoint, "AZURE_STORAGE_KEY": ACCOUNT_KEY}
+    with_key = vhdcore("blob", "create", *blob(container, "k.vhd", "--auth-mode", "key", "--size", "1MiB"),
+                       env={**keyed, "AZURE_STORAGE_AUTH_MODE": "login"})
+    assert with_key.returncode == 0, with_key.stderr
+
+
+def test_auth_mode_login_ignores_keys_in_the_variables_and_refuses_key_flags(azurite: Azurite, container: str) -> None:
+    flag = vhdcore("blob", "inspect", *blob(container, "x", "--blob-endpoint", azurite.endpoint, "--auth-mode", "login",
+                                            "--account-key", ACCOUNT_KEY))
+    assert flag.returncode == 2 and "--auth-mode login signs in with Entra ID, so --account-key" in flag.stderr
+    assert ACCOUNT_KEY not in flag.stderr
+    keyed = {"AZURE_STORAGE_ACCOUNT_URL": azurite.endpoint, "AZURE_STORAGE_KEY": ACCOUNT_KEY}
+    assert vhdcore("blob", "create", *blob(container, "l.vhd", "--size", "1MiB"), env=keyed).returncode == 0
+    # The variable's key is ignored, so Entra ID would be used, which is never sent over plain http.
+    login = vhdcore("blob", "inspect", *blob(container, "l.vhd", "--auth-mode", "login"), env=keyed)
+    assert login.returncode == 2 and "plain http" in login.stderr and "Entra ID" in login.stderr, login.stderr
+
+
+def test_a_missing_blob_is_an_error_line_in_every_output_format(env: dict[str, str], container: str) -> None:
+    for output in ("table", "json", "tsv"):
+        run = vhdcore("blob", "inspect", *blob(container, "missing.vhd", "-o", output), env=env)
+        assert (run.returncode, run.stdout) == (1, ""), run
+        assert run.stderr.startswith("vhdcore: error: blob http://127.0.0.1:") and run.stderr.count("\n") == 1
+        assert run.stderr.rstrip().endswith(f"/{container}/missing.vhd does not exist; check --container-name and "
+                                            "--name.")
+
+
+@pytest.mark.parametrize("command", [[], ["create"], ["inspect"], ["blob"], ["blob", "create"], ["blob", "inspect"],
+                                     ["blob", "grow"], ["blob", "delete"]])
+def test_help_documents_the_exit_codes(command: list[str]) -> None:
+    run = vhdcore(*command, "--help")
+    assert run.returncode == 0, run.stderr
+    codes = run.stdout[run.stdout.index("exit codes:"):]
+    for code in ("0 ", "1 ", "2 ", "130 "):
+        assert f"\n  {code}" in codes, (command, codes)

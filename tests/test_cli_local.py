@@ -126,6 +126,24 @@ def test_human_table_matches_json(tmp_path: Path) -> None:
     assert len({line.index(value) for line, value in zip(lines, rows.values(), strict=True)}) == 1
 
 
+def test_output_formats_of_inspect_and_create(tmp_path: Path) -> None:
+    path = tmp_path / "o.vhd"
+    made = vhdcore("create", path, "--size", "1MiB", "--unique-id", VECTOR_ID, "-o", "json")
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout) == {"path": str(path), "size": MiB, "file_size": MiB + 512, "unique_id": VECTOR_ID}
+    _, doc = inspect_json(path)
+    for output in (["-o", "json"], ["--output", "json"]):
+        assert json.loads(vhdcore("inspect", path, *output).stdout) == doc
+    tsv = vhdcore("inspect", path, "-o", "tsv")
+    assert tsv.returncode == 0 and tsv.stdout.count("\n") == 1
+    cells = dict(zip(doc, tsv.stdout.rstrip("\n").split("\t"), strict=True))
+    assert cells["unique_id"] == VECTOR_ID and cells["azure_ready"] == "true" and cells["problems"] == "0"
+    assert cells["current_size"] == str(MiB) and cells["cookie"] == "conectix"
+    assert vhdcore("inspect", path, "-o", "table").stdout == vhdcore("inspect", path).stdout
+    other = tmp_path / "t.vhd"
+    assert vhdcore("create", other, "--size", "1MiB", "-o", "tsv").stdout.startswith(f"{other}\t{MiB}\t")
+
+
 def test_refuses_existing_file_then_force_replaces(tmp_path: Path) -> None:
     path = tmp_path / "d.vhd"
     path.write_bytes(b"precious")

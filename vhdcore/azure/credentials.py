@@ -261,6 +261,14 @@ class StorageTarget:
             found += [self.connection_string, parsed.account_key, parsed.sas_token]
         return tuple(s for s in found if s)
 
+    @property
+    def has_shared_secret(self) -> bool:
+        """True when requests are signed with an account key or a SAS (not Entra ID)."""
+        if self.connection_string is not None:
+            parsed = _parse_connection_string(self.connection_string, strict=False)
+            return bool(parsed.account_key or parsed.sas_token)
+        return bool(self.account_key or self.sas_token)
+
     def service_client(self, options: ClientOptions | None = None) -> BlobServiceClient:
         """A new BlobServiceClient; use it in a `with` block and drop it after the call.
 

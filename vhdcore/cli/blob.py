@@ -8,26 +8,26 @@ when a blob command runs, so the rest of the command line stays fast.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+import os
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from ..azure.credentials import StorageTarget
-from ..errors import UsageError
+from ..azure.credentials import ENV_AUTH_MODE, StorageTarget
+from ..errors import BlobNotFoundError, UsageError
 from ..format.sizes import parse_size
 from ..format.unique_id import UniqueId
-from .common import EXIT_CODES_HELP, EXIT_OK, EXIT_PROBLEMS, parse_timestamp, print_report
+from .common import EXIT_CODES_HELP, EXIT_OK, add_output_option, parse_timestamp, print_report, print_result
 
 if TYPE_CHECKING:
     from ..azure.page_blob import BlankVhdBlob
 
-EPILOG = (
-    "credentials: --connection-string, or --account-url/--account-name with --account-key or --sas-token; "
-    "without flags AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT(_URL) with AZURE_STORAGE_SAS_TOKEN or "
-    f"AZURE_STORAGE_KEY; with no key or SAS, Entra ID (az login, managed identity) over https. {EXIT_CODES_HELP}"
-)
+EPILOG = f"""credentials (the az CLI's names and precedence):
+  --connection-string, or --blob-endpoint/--account-name with --account-key or --sas-token; without flags
+  AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT(_URL) with AZURE_STORAGE_SAS_TOKEN or
+  AZURE_STORAGE_KEY; with no key or SAS (or --auth-mode login), Entra ID (az login, managed identity) over https.
+
+{EXIT_CODES_HELP}"""
 
 
 def add_blob_commands(commands: Any) -> None:
@@ -53,26 +53,51 @@ def add_blob_commands(commands: Any) -> None:
 
 
 def _command(sub: Any, name: str, help: str, run: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+    """A blob command with az's names first (`az storage blob`), today's older names as aliases."""
     parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help, epilog=EPILOG)
-    parser.add_argument("--container", required=True)
-    parser.add_argument("--name", required=True, help="blob name, e.g. disks/data-01.vhd")
+    parser.add_argument("--container-name", "-c", "--container", dest="container", required=True,
+                        help="the blob container (--container is the older spelling)")
+    parser.add_argument("--name", "-n", required=True, help="blob name, e.g. disks/data-01.vhd")
     account = parser.add_argument_group("storage account (default: AZURE_STORAGE_* variables)")
-    account.add_argument("--account-url", help="blob endpoint, e.g. https://acct.blob.core.windows.net")
+    account.add_argument("--blob-endpoint", "--account-url", dest="account_url", metavar="URL",
+                         help="the account's blob endpoint, e.g. https://acct.blob.core.windows.net "
+                         "(--account-url is the older spelling)")
     account.add_argument("--account-name")
     account.add_argument("--endpoint-suffix", help="sovereign clouds, e.g. core.chinacloudapi.cn")
     account.add_argument("--connection-string", help="includes its secret; prefer the variable to the flag")
     account.add_argument("--account-key", help="prefer AZURE_STORAGE_KEY: flags show up in process lists")
     account.add_argument("--sas-token", help="prefer AZURE_STORAGE_SAS_TOKEN: flags show up in process lists")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    account.add_argument("--auth-mode", choices=("key", "login"),
+                         help="key: an account key, SAS or connection string (flags or variables) must be given; "
+                         f"login: Entra ID only, ignoring keys in the variables (default: {ENV_AUTH_MODE}, else "
+                         "a key or SAS if one is given, else Entra ID)")
+    add_output_option(parser)
     parser.set_defaults(run=run)
     return parser
 
 
 def _target(args: argparse.Namespace) -> StorageTarget:
-    return StorageTarget.resolve(
+    environ: dict[str, str] = dict(os.environ)
+    if args.auth_mode == "login":
+        given = [flag for flag, value in (("--connection-string", args.connection_string),
+                                          ("--account-key", args.account_key), ("--sas-token", args.sas_token))
+                 if value is not None]
+        if given:
+            raise UsageError(f"--auth-mode login signs in with Entra ID, so {given[0]} cannot be given with it; "
+                             "drop it, or use --auth-mode key.")
+        environ[ENV_AUTH_MODE] = "login"  # as az: the variables' keys, SAS tokens and connection strings are ignored
+    elif args.auth_mode == "key":
+        environ.pop(ENV_AUTH_MODE, None)
+    target = StorageTarget.resolve(
         account_url=args.account_url, account_name=args.account_name, connection_string=args.connection_string,
         account_key=args.account_key, sas_token=args.sas_token, endpoint_suffix=args.endpoint_suffix,
+        environ=environ,
     )
+    if args.auth_mode == "key" and not target.has_shared_secret:
+        raise UsageError("--auth-mode key needs an account key, SAS token or connection string with a key, and none "
+                         "was given; pass --account-key or --sas-token, set AZURE_STORAGE_KEY or "
+                         "AZURE_STORAGE_SAS_TOKEN, or use --auth-mode login.")
+    return target
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -89,12 +114,12 @@ def _create(args: argparse.Namespace) -> int:
 def _inspect(args: argparse.Namespace) -> int:
     from ..azure.page_blob import inspect_blank_vhd
 
-    found = inspect_blank_vhd(_target(args), container=args.container, name=args.name)
+    target = _target(args)
+    found = inspect_blank_vhd(target, container=args.container, name=args.name)
     if found is None:
-        where = f"{_target(args).blob_endpoint}/{args.container}/{args.name}"
-        print(f"vhdcore: blob {where} does not exist; check --container and --name.", file=sys.stderr)
-        return EXIT_PROBLEMS
-    return print_report(found.report, as_json=args.json)
+        raise BlobNotFoundError(f"blob {target.blob_endpoint}/{args.container}/{args.name} does not exist",
+                                "check --container-name and --name")
+    return print_report(found.report, output=args.output)
 
 
 def _grow(args: argparse.Namespace) -> int:
@@ -112,19 +137,15 @@ def _delete(args: argparse.Namespace) -> int:
     target = _target(args)
     deleted = delete_blank_vhd(target, container=args.container, name=args.name, unique_id=_unique_id(args.unique_id))
     url = f"{target.blob_endpoint}/{args.container}/{args.name}"
-    if args.json:
-        print(json.dumps({"url": url, "deleted": deleted}))
-    else:
-        print(f"deleted {url}" if deleted else f"{url} does not exist; nothing to delete")
+    print_result({"url": url, "deleted": deleted},
+                 f"deleted {url}" if deleted else f"{url} does not exist; nothing to delete", args.output)
     return EXIT_OK
 
 
 def _print_blob(blob: BlankVhdBlob, args: argparse.Namespace, lead: str) -> int:
-    if args.json:
-        print(json.dumps(asdict(blob) | {"unique_id": str(blob.unique_id)}, indent=2))
-    else:
-        print(f"{lead} a blank fixed VHD of {blob.size} bytes (blob {blob.blob_length} bytes), "
-              f"unique id {blob.unique_id}")
+    print_result(asdict(blob) | {"unique_id": str(blob.unique_id)},
+                 f"{lead} a blank fixed VHD of {blob.size} bytes (blob {blob.blob_length} bytes), "
+                 f"unique id {blob.unique_id}", args.output)
     return EXIT_OK
 
 

@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
 from datetime import datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ..errors import DEBUG_ENV, InputError, InternalError, UsageError, VhdError
 from ..format.report import DiskReport
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
-EXIT_CODES_HELP = (
-    "exit codes: 0 done (inspect: the disk is valid and Azure-ready); 1 the disk has problems, storage refused "
-    "the operation (exists, leased, forbidden, throttled, would shrink, not found) or failed; 2 the input or "
-    "the command line is wrong (nothing was sent)."
-)
+EXIT_CODES_HELP = """exit codes:
+  0    done (inspect: the disk is valid and Azure-ready)
+  1    the disk has problems, or storage refused the operation (exists, not found, leased, forbidden,
+       throttled, would shrink) or could not be reached
+  2    the input or the command line is wrong; nothing was sent or written
+  130  interrupted (Ctrl-C)
+every failure is one line on stderr starting with "vhdcore: error:"."""
+
+# az's --output names. table (the default) is for people; json and tsv are for scripts.
+OUTPUT_FORMATS = ("table", "json", "tsv")
 
 
 def exit_code(error: BaseException) -> int:
@@ -43,6 +49,12 @@ def error_line(error: BaseException) -> str:
 
 
 class Parser(argparse.ArgumentParser):
+    """One-line usage errors; descriptions and epilogs keep their own line breaks (the exit-code list)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         # One line, as for every other input error, instead of argparse's usage block.
         raise UsageError(f"{message} (see {self.prog} --help)")
@@ -64,6 +76,42 @@ def parse_timestamp(text: str) -> datetime | float:
     return when
 
 
-def print_report(report: DiskReport, *, as_json: bool) -> int:
-    print(json.dumps(report.to_json(), indent=2) if as_json else report.to_table())
+def add_output_option(parser: argparse.ArgumentParser) -> None:
+    """az's `--output/-o json|table|tsv`, and `--json` (the older spelling of `-o json`)."""
+    parser.add_argument("--output", "-o", choices=OUTPUT_FORMATS, default="table",
+                        help="table (default): for people; json: one JSON object; tsv: the JSON object's values on "
+                        "one tab-separated line, in its key order (lists as their number of items, null as empty)")
+    parser.add_argument("--json", dest="output", action="store_const", const="json", default=argparse.SUPPRESS,
+                        help="the same as --output json")
+
+
+def print_result(doc: Mapping[str, Any], table: str, output: str) -> None:
+    """Print a command's result as `output` asks: `table` is the human text, json and tsv come from `doc`."""
+    if output == "json":
+        print(json.dumps(doc, indent=2))
+    elif output == "tsv":
+        print(tsv_line(doc))
+    else:
+        print(table)
+
+
+def tsv_line(doc: Mapping[str, Any]) -> str:
+    """The values of a JSON object on one tab-separated line, in key order (new keys are only ever appended, so
+    columns stay where scripts expect them): lists as their number of items, booleans as true/false, None as
+    empty, tabs and newlines inside values as spaces."""
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (list, tuple, dict)):
+            return str(len(value))
+        return str(value).replace("\t", " ").replace("\n", " ")
+
+    return "\t".join(cell(value) for value in doc.values())
+
+
+def print_report(report: DiskReport, *, output: str) -> int:
+    print_result(report.to_json(), report.to_table(), output)
     return EXIT_OK if report.azure_ready else EXIT_PROBLEMS

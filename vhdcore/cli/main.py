@@ -15,10 +15,20 @@ from .. import __version__
 from ..errors import DEBUG_ENV
 from ..format.footer import fixed_footer
 from ..format.local_disk import create_fixed_vhd, inspect_file
-from ..format.sizes import parse_size
+from ..format.sizes import FOOTER_SIZE, parse_size
 from ..format.unique_id import UniqueId
 from .blob import add_blob_commands
-from .common import EXIT_CODES_HELP, EXIT_OK, Parser, error_line, exit_code, parse_timestamp, print_report
+from .common import (
+    EXIT_CODES_HELP,
+    EXIT_OK,
+    Parser,
+    add_output_option,
+    error_line,
+    exit_code,
+    parse_timestamp,
+    print_report,
+    print_result,
+)
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -28,12 +38,15 @@ def _create(args: argparse.Namespace) -> int:
         unique_id=UniqueId.parse(args.unique_id, field="--unique-id") if args.unique_id is not None else None,
     )
     create_fixed_vhd(args.path, footer, force=args.force)
-    print(f"created {args.path}: fixed VHD, {footer.current_size} bytes, unique id {footer.unique_id}")
+    doc = {"path": args.path, "size": footer.current_size, "file_size": footer.current_size + FOOTER_SIZE,
+           "unique_id": str(footer.unique_id)}
+    print_result(doc, f"created {args.path}: fixed VHD, {footer.current_size} bytes, unique id {footer.unique_id}",
+                 args.output)
     return EXIT_OK
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    return print_report(inspect_file(args.path), as_json=args.json)
+    return print_report(inspect_file(args.path), output=args.output)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,17 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vhdcore {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    create = commands.add_parser("create", help="create a blank fixed VHD file (sparse)")
+    create = commands.add_parser("create", help="create a blank fixed VHD file (sparse)", epilog=EXIT_CODES_HELP)
     create.add_argument("path")
     create.add_argument("--size", required=True, help="disk size: bytes or binary units (512MiB, 10GiB, 1TiB)")
     create.add_argument("--timestamp", help="footer time: ISO 8601 UTC (2024-01-01T00:00:00Z) or Unix seconds")
     create.add_argument("--unique-id", help="the 16 footer id bytes in on-disk order, as 32 hex digits")
     create.add_argument("--force", action="store_true", help="replace an existing file")
+    add_output_option(create)
     create.set_defaults(run=_create)
 
-    inspect = commands.add_parser("inspect", help="decode and check the footer of a VHD file")
+    inspect = commands.add_parser("inspect", help="decode and check the footer of a VHD file", epilog=EXIT_CODES_HELP)
     inspect.add_argument("path")
-    inspect.add_argument("--json", action="store_true", help="print one JSON object")
+    add_output_option(inspect)
     inspect.set_defaults(run=_inspect)
 
     add_blob_commands(commands)
