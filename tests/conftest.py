@@ -9,6 +9,7 @@ import pytest
 from azurite_server import ACCOUNT_KEY, Azurite
 
 from tests.faultproxy import FaultProxy
+from tests.images import TestImages, make_images
 from vhdcore.azure.credentials import StorageTarget
 
 # The storage variables a developer's shell may hold; tests that resolve credentials must not see them.
@@ -54,3 +55,9 @@ def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
 def via(proxy: FaultProxy) -> StorageTarget:
     """A target that reaches Azurite through `proxy`."""
     return StorageTarget(account_url=proxy.endpoint(), account_key=ACCOUNT_KEY)
+
+
+@pytest.fixture(scope="session")
+def test_images(tmp_path_factory: pytest.TempPathFactory) -> TestImages:
+    """The known 5 MiB + 1536 raw disk and qemu-img's conversions of it to every format (tests/images.py)."""
+    return make_images(tmp_path_factory.mktemp("images"))

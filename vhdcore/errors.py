@@ -46,6 +46,18 @@ class UsageError(InputError):
     """A command line that cannot be parsed."""
 
 
+class ImageError(InputError):
+    """A disk image that cannot be read as a whole disk; found before any request."""
+
+
+class UnsupportedImageError(ImageError):
+    """A valid image blank-vhd does not read: compressed, encrypted, differencing, or a variant it does not handle."""
+
+
+class CorruptImageError(ImageError):
+    """An image whose structures are inconsistent or point past the end of the file (truncated)."""
+
+
 class InternalError(VhdError):
     """A bug in blank-vhd: a rule it should have kept was broken."""
 
@@ -114,7 +126,9 @@ __all__ = [
     "BlobNameError",
     "BlobNotFoundError",
     "ContainerNotFoundError",
+    "CorruptImageError",
     "CredentialsError",
+    "ImageError",
     "InputError",
     "InternalError",
     "InvalidDiskError",
@@ -125,6 +139,7 @@ __all__ = [
     "SizeError",
     "StorageError",
     "ThrottledError",
+    "UnsupportedImageError",
     "UsageError",
     "VhdError",
     "VhdFormatError",

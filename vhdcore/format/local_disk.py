@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import InputError
@@ -12,9 +13,12 @@ from .report import DiskReport
 from .sizes import FOOTER_SIZE
 
 
-def create_fixed_vhd(path: str | os.PathLike[str], footer: Footer, *, force: bool = False) -> None:
-    """Write a fixed VHD of footer.current_size bytes; the data area is a hole, never written.
+def create_fixed_vhd(
+    path: str | os.PathLike[str], footer: Footer, *, force: bool = False, fill: Callable[[int], None] | None = None
+) -> None:
+    """Write a fixed VHD of footer.current_size bytes; the data area is a hole unless `fill` writes into it.
 
+    `fill(fd)` runs after the file has its full length and before the footer is written (pwrite only).
     The file is built under a temporary name and linked into place, so a failure never leaves a
     half-made disk under `path`, and without `force` an existing file is never replaced.
     """
@@ -26,6 +30,8 @@ def create_fixed_vhd(path: str | os.PathLike[str], footer: Footer, *, force: boo
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         os.ftruncate(fd, footer.current_size + FOOTER_SIZE)
+        if fill is not None:
+            fill(fd)
         os.pwrite(fd, footer.pack(), footer.current_size)
         os.fsync(fd)
         os.close(fd)

@@ -1,0 +1,92 @@
+"""Which format an image is (from its content, or as the caller says), and opening it.
+
+Detection order: a valid VHD footer at the end wins (a fixed VHD is raw data plus a footer, so its first
+bytes can be anything); then the magic at 0: qcow2, VHDX, VMDK (sparse, COWD, text descriptor), the VDI
+signature at 64, a VHD footer copy at 0 (a dynamic VHD whose end is damaged); anything else is raw.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from ...errors import CorruptImageError, ImageError, UsageError
+from . import qcow2, vdi, vhd, vhdx, vmdk
+from .source import CHUNK, SECTOR, DiskImage, ImageFile, Parsed, data_extents, without_holes
+
+FORMATS = ("raw", "vhd", "vhdx", "qcow2", "vmdk", "vdi")
+ALIASES = {"vpc": "vhd"}  # qemu's name for VHD
+
+
+def _raw(image: ImageFile) -> Parsed:
+    return Parsed("raw", "raw", image.size, data_extents(image, image.size), holes_known=True)
+
+
+PARSERS: dict[str, Callable[[ImageFile], Parsed]] = {
+    "raw": _raw, "vhd": vhd.parse, "vhdx": vhdx.parse, "qcow2": qcow2.parse, "vmdk": vmdk.parse, "vdi": vdi.parse,
+}
+
+
+def detect_format(image: ImageFile) -> str:
+    if vhd.has_footer(image):
+        return "vhd"
+    head = image.pread(0, SECTOR)
+    if head.startswith(qcow2.MAGIC):
+        return "qcow2"
+    if head.startswith(vhdx.SIGNATURE):
+        return "vhdx"
+    if vmdk.is_vmdk(head):
+        return "vmdk"
+    if vdi.is_vdi(head):
+        return "vdi"
+    if head.startswith(b"conectix"):
+        return "vhd"
+    return "raw"
+
+
+def check_format(name: str | None, *, field: str = "--format") -> str | None:
+    """The canonical format name for `name` (None: detect), or a UsageError listing the formats."""
+    if name is None:
+        return None
+    canonical = ALIASES.get(name.lower(), name.lower())
+    if canonical not in PARSERS:
+        raise UsageError(f"{field} {name!r} is not a format this tool reads; give one of {', '.join(FORMATS)}, or "
+                         "leave it out to detect the format from the content.")
+    return canonical
+
+
+def open_image(path: str | os.PathLike[str], format: str | None = None) -> DiskImage:
+    """Open a disk image and map it: only headers and allocation tables are read here, no data.
+
+    Raises UnsupportedImageError (compressed, encrypted, differencing, unhandled variants) or
+    CorruptImageError (inconsistent, or anything mapped past the end of the file) with one sentence.
+    """
+    wanted = check_format(format)
+    image = ImageFile(path)
+    try:
+        name = wanted or detect_format(image)
+        try:
+            parsed = PARSERS[name](image)
+        except ImageError:
+            raise
+        except (ValueError, OverflowError, MemoryError) as exc:  # struct.error is a ValueError
+            raise CorruptImageError(f"image {image.path} is not a valid {name} image ({type(exc).__name__}: {exc}); "
+                                    "check the file, or give the right --format.") from None
+        for extent in parsed.extents:  # before the holes are cut out: a truncated file ends in a "hole"
+            if extent.host + extent.length > image.size or extent.host < 0:
+                raise CorruptImageError(
+                    f"image {image.path} maps guest bytes {extent.guest}..{extent.guest + extent.length} to host byte "
+                    f"{extent.host}, past the end of the {image.size}-byte file: it is truncated or corrupt; copy it "
+                    "again from its source.")
+        if not parsed.holes_known:
+            parsed = Parsed(parsed.format, parsed.variant, parsed.virtual_size,
+                            without_holes(image, parsed.extents, parsed.virtual_size))
+        if parsed.virtual_size <= 0:
+            raise ImageError(f"image {image.path} is an empty {name} image (0 bytes); give an image that holds a disk.")
+        return DiskImage(image, parsed)
+    except BaseException:
+        image.close()
+        raise
+
+
+__all__ = ["CHUNK", "FORMATS", "check_format", "detect_format", "open_image"]
