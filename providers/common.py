@@ -22,8 +22,15 @@ import pulumi
 from pulumi.dynamic import CheckFailure, ConfigureRequest, DiffResult, ResourceProvider
 from pulumi.output import Unknown
 
-from vhdcore.azure.credentials import StorageTarget
-from vhdcore.errors import DEBUG_ENV, AuthFailedError, CredentialsError, InternalError, VhdError
+from vhdcore.azure.credentials import (
+    ENV_ACCOUNT,
+    ENV_ACCOUNT_URL,
+    ENV_CONNECTION_STRING,
+    ENV_KEY,
+    ENV_SAS_TOKEN,
+    StorageTarget,
+)
+from vhdcore.errors import DEBUG_ENV, AuthFailedError, CredentialsError, InternalError, VhdError, scrub
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -36,6 +43,15 @@ ACCOUNT_FIELDS = (
 )
 # Resource input name -> StorageTarget setting.
 _TARGET_FIELD = {"storage_account_name": "account_name"}
+_INPUT_FIELD = {setting: name for name, setting in _TARGET_FIELD.items()}
+# The account inputs whose value the engine may print beside a check failure: every other one is a secret,
+# or (account_url) may carry a SAS, so failures about them name the input without a property (see check_account).
+PRINTABLE_FIELDS = ("storage_account_name", "endpoint_suffix")
+# Where a StorageTarget setting comes from when neither the inputs nor stack config gave it.
+_ENV_OF = {
+    "connection_string": ENV_CONNECTION_STRING, "account_key": ENV_KEY, "sas_token": ENV_SAS_TOKEN,
+    "account_url": ENV_ACCOUNT_URL, "account_name": ENV_ACCOUNT,
+}
 
 # Stack config the providers read in configure(), under the project's namespace (blank-vhd:<key>), and
 # the StorageTarget setting each one is.
@@ -44,6 +60,7 @@ CONFIG_CREDENTIALS = {
     "storageAccountKey": "account_key",
     "storageSasToken": "sas_token",
 }
+_CONFIG_KEY = {setting: key for key, setting in CONFIG_CREDENTIALS.items()}
 
 
 @dataclass(frozen=True, repr=False)
@@ -204,8 +221,8 @@ def reported(method: Callable[..., T]) -> Callable[..., T]:
             if os.environ.get(DEBUG_ENV) == "1":
                 raise
             _no_tracebacks()
-            raise InternalError(f"{type(exc).__name__}: {exc} (a bug in blank-vhd; set {DEBUG_ENV}=1 for the "
-                                "traceback and please report it)") from None
+            raise InternalError(f"{type(exc).__name__}: {scrub(str(exc))} (a bug in blank-vhd; set {DEBUG_ENV}=1 for "
+                                "the traceback and please report it)") from None
 
     return wrapper
 
@@ -265,10 +282,16 @@ class StorageProvider(ResourceProvider):
         raise first
 
     def check_account(self, news: Mapping[str, Any]) -> list[CheckFailure]:
-        """One failure for account inputs that conflict or say nowhere; no network."""
+        """One failure for account inputs that conflict, say nowhere or cannot work; no network.
+
+        The engine prints a failure's property *value* beside it (`property connection_string value {...}`:
+        in clear for every CLI before 3.274, and for an account_url carrying a SAS still), so a failure about a
+        secret input or account_url has no property (""), and its reason names the input instead and never
+        quotes the value.
+        """
         located = [key for key in LOCATION_FIELDS if given(news, key)]
         if len(located) > 1:
-            return [CheckFailure(located[1], (
+            return [CheckFailure("", (
                 f"{' and '.join(located)} are both set; give only one of storage_account_name, account_url "
                 "or connection_string to say which storage account holds the disk."
             ))]
@@ -279,7 +302,11 @@ class StorageProvider(ResourceProvider):
             ))]
         if any(is_unknown(news.get(key)) for key in ACCOUNT_FIELDS):
             return []  # preview: checked again once the values are known
-        target = self.target(Account.from_props(news))
+        account = Account.from_props(news)
+        try:
+            target = self.target(account)
+        except CredentialsError as exc:
+            return [self._credentials_failure(exc, account, None)]
         if not any(getattr(target, key) for key in ("account_url", "account_name", "connection_string")):
             # Neither the inputs nor stack config nor the environment say where: name the inputs that can.
             return [CheckFailure("storage_account_name", (
@@ -289,9 +316,28 @@ class StorageProvider(ResourceProvider):
             ))]
         try:
             target.validate()
-        except VhdError as exc:
-            return [CheckFailure(located[0] if located else "storage_account_name", str(exc))]
+        except CredentialsError as exc:
+            return [self._credentials_failure(exc, account, target)]
         return []
+
+    def _credentials_failure(
+        self, exc: CredentialsError, account: Account, target: StorageTarget | None
+    ) -> CheckFailure:
+        """The failure for settings that cannot work, naming where each one came from: an input, stack config or
+        an AZURE_STORAGE_* variable. A property only for a printable input (its value is in the message anyway)."""
+        sources = []
+        for setting in exc.settings:
+            value = getattr(target, setting, None) if target is not None else None
+            name = _INPUT_FIELD.get(setting, setting)
+            if value is None or getattr(account, name, None) == value:
+                sources.append(name)
+            elif self._config.get(setting) == value:
+                sources.append(f"stack config blank-vhd:{_CONFIG_KEY[setting]}")
+            else:
+                sources.append(_ENV_OF.get(setting, name))
+        if sources and all(source in PRINTABLE_FIELDS for source in sources):
+            return CheckFailure(sources[0], str(exc))
+        return CheckFailure("", f"{' and '.join(dict.fromkeys(sources))}: {exc}" if sources else str(exc))
 
     def endpoint(self, props: Mapping[str, Any]) -> str | None:
         """The blob endpoint the inputs point at; None while any of them is unknown or invalid."""

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from azurite_server import ACCOUNT_KEY, Azurite
 
+from tests.e2e_support import E2E
 from tests.faultproxy import FaultProxy
 from tests.images import TestImages, make_images
 from vhdcore.azure.credentials import StorageTarget
@@ -37,6 +38,15 @@ def container(azurite: Azurite) -> Iterator[str]:
     service.create_container(name)
     yield name
     service.delete_container(name)
+
+
+@pytest.fixture
+def e2e(azurite: Azurite) -> Iterator[E2E]:
+    """A fresh stack of the project on the session's Azurite (tests/e2e_support.py). At the end it is destroyed
+    and removed, and everything its operations showed is scanned for the secrets registered in `e2e.scan`."""
+    env = E2E(azurite)
+    yield env
+    env.finish()
 
 
 @pytest.fixture

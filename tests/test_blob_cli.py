@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,8 @@ from typing import Any
 import pytest
 from azure.storage.blob import BlobServiceClient
 from azurite_server import ACCOUNT, ACCOUNT_KEY, Azurite
+
+from tests.secrets_scan import SecretScan
 
 ROOT = Path(__file__).resolve().parent.parent
 UID = "00112233445566778899aabbccddeeff"
@@ -200,3 +204,42 @@ def test_help_documents_the_exit_codes(command: list[str]) -> None:
     codes = run.stdout[run.stdout.index("exit codes:"):]
     for code in ("0 ", "1 ", "2 ", "130 "):
         assert f"\n  {code}" in codes, (command, codes)
+
+
+def test_settings_that_cannot_work_are_named_by_flag_or_variable_and_never_shown(
+    azurite: Azurite, container: str
+) -> None:
+    scan = SecretScan()
+    bad_key, token, key = f"Not!Base64{secrets.token_hex(12)}!", secrets.token_urlsafe(24), secrets.token_hex(32)
+    scan.secret(bad_key, token, key)
+    endpoint = azurite.endpoint
+    cases: list[tuple[list[str], dict[str, str], str]] = [
+        (["--blob-endpoint", endpoint, "--account-key", bad_key], {}, "--account-key: the account key is not base64"),
+        ([], {"AZURE_STORAGE_ACCOUNT_URL": endpoint, "AZURE_STORAGE_KEY": bad_key},
+         "AZURE_STORAGE_KEY: the account key is not base64"),
+        (["--connection-string", f"AccountName=devstoreaccount1;AccountKey={bad_key};BlobEndpoint={endpoint}"], {},
+         "--connection-string: the account key in the connection string is not base64"),
+        ([], {"AZURE_STORAGE_CONNECTION_STRING": f"AccountName=devstoreaccount1;AccountKey={key};Oops"},
+         "AZURE_STORAGE_CONNECTION_STRING: the connection string has a part without '='"),
+        (["--blob-endpoint", f"{endpoint}?sv=2022-11-02&sig={token}"], {},
+         f"--blob-endpoint: account URL '{endpoint}' carries a query"),
+        (["--blob-endpoint", endpoint, "--sas-token", f"sv=2022-11-02&sig={token} x"], {},
+         "--sas-token: the SAS token holds a character a URL query cannot"),
+        ([], {"AZURE_STORAGE_ACCOUNT_URL": endpoint, "AZURE_STORAGE_SAS_TOKEN": f"sv=2022-11-02&sig={token}\n"},
+         "AZURE_STORAGE_SAS_TOKEN: the SAS token holds a character a URL query cannot"),
+    ]
+    for flags, env, says in cases:
+        for command in (["inspect"], ["create", "--size", "1MiB"]):
+            run = vhdcore("blob", *command, *blob(container, "s.vhd", *flags), env=env)
+            scan.saw(f"{command[0]} {says}", run.stdout + run.stderr)
+            assert (run.returncode, run.stdout) == (2, ""), (says, run.stderr)
+            assert run.stderr.startswith(f"vhdcore: error: {says}"), run.stderr
+            assert run.stderr.count("\n") == 1
+    # A key that is well-formed but wrong is refused by storage: exit 1, and still never shown.
+    wrong = base64.b64encode(secrets.token_bytes(64)).decode()
+    scan.secret(wrong)
+    run = vhdcore("blob", "create", *blob(container, "s.vhd", "--size", "1MiB", "--blob-endpoint", endpoint,
+                                          "--account-key", wrong))
+    scan.saw("refused key", run.stdout + run.stderr)
+    assert run.returncode == 1 and "refused the credentials" in run.stderr
+    scan.assert_clean()

@@ -5,98 +5,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
-from azurite_server import ACCOUNT_KEY, Azurite
+from azurite_server import ACCOUNT_KEY
 from pulumi import automation as auto
-from pulumi_stack import STATE, stack
+from pulumi_stack import ROOT
 
-from vhdcore.azure.credentials import StorageTarget
+from tests.e2e_support import E2E, containers, state_text
 from vhdcore.azure.page_blob import create_blank_vhd, inspect_blank_vhd
 from vhdcore.format.sizes import GiB
 
 pytestmark = pytest.mark.e2e
-
-
-@dataclass
-class Run:
-    """Engine events of one operation, by resource type."""
-
-    events: list[auto.events.EngineEvent] = field(default_factory=list)
-
-    def steps(self, type_token: str = "pulumi-python:dynamic/azureblob:BlankVhd") -> list[tuple[str, list[str]]]:
-        found = []
-        for event in self.events:
-            pre = event.resource_pre_event
-            if pre is not None and pre.metadata.type == type_token:
-                found.append((str(pre.metadata.op.value), sorted(pre.metadata.diffs or [])))
-        return found
-
-
-@dataclass
-class E2E:
-    """One stack of the project, pointed at the session's Azurite."""
-
-    azurite: Azurite
-    name: str = field(default_factory=lambda: f"e2e-{uuid.uuid4().hex[:8]}")
-    container: str = field(default_factory=lambda: f"e2e-{uuid.uuid4().hex[:8]}")
-
-    def __post_init__(self) -> None:
-        self.stack = stack(
-            self.name,
-            config={"target": "local", "containerName": self.container, "sizeGb": 1},
-            secret_config={"storageConnectionString": self.azurite.connection_string},
-        )
-
-    def configure(self, **values: Any) -> None:
-        for key, value in values.items():
-            if value is None:
-                self.stack.remove_config(key)
-            else:
-                text = json.dumps(value) if isinstance(value, bool) else str(value)
-                self.stack.set_config(key, auto.ConfigValue(text))
-
-    def up(self, **kwargs: Any) -> tuple[auto.UpResult, Run]:
-        run = Run()
-        return self.stack.up(on_event=run.events.append, color="never", **kwargs), run
-
-    def preview(self) -> tuple[auto.PreviewResult, Run]:
-        run = Run()
-        return self.stack.preview(on_event=run.events.append, color="never", diff=True), run
-
-    def outputs(self) -> dict[str, Any]:
-        return {k: v.value for k, v in self.stack.outputs().items()}
-
-    @property
-    def target(self) -> StorageTarget:
-        return StorageTarget(connection_string=self.azurite.connection_string)
-
-    def blob(self, name: str) -> Any:
-        service = BlobServiceClient.from_connection_string(self.azurite.connection_string)
-        return service.get_blob_client(self.container, name)
-
-
-@pytest.fixture
-def e2e(azurite: Azurite) -> Iterator[E2E]:
-    env = E2E(azurite)
-    yield env
-    env.stack.destroy(color="never")
-    env.stack.workspace.remove_stack(env.name)
-
-
-def state_text(e2e: E2E) -> str:
-    """The stack's state as the local backend stored it (export_stack would decrypt its secrets)."""
-    files = list((STATE / "state").rglob(f"{e2e.name}.json"))
-    assert files, "the local backend wrote no state file"
-    return "".join(path.read_text() for path in files)
-
-
-def containers(azurite: Azurite) -> set[str]:
-    return {c.name for c in BlobServiceClient.from_connection_string(azurite.connection_string).list_containers()}
 
 
 def test_up_creates_a_valid_vhd_and_a_second_up_changes_nothing(e2e: E2E) -> None:
@@ -176,7 +96,7 @@ def test_refresh_drops_a_blob_deleted_out_of_band_and_up_recreates_it(e2e: E2E) 
     e2e.up()
     name = e2e.outputs()["blob_name"]
     e2e.blob(name).delete_blob()
-    e2e.stack.refresh(color="never")
+    e2e.refresh()
     assert "pulumi-python:dynamic/azureblob:BlankVhd" not in json.dumps(e2e.stack.export_stack().deployment)
     result, _ = e2e.up()
     assert (result.summary.resource_changes or {}).get("create") == 1
@@ -187,7 +107,7 @@ def test_a_resize_out_of_band_shows_as_drift_after_refresh(e2e: E2E) -> None:
     e2e.up()
     name = e2e.outputs()["blob_name"]
     e2e.blob(name).resize_blob(3 * GiB + 512)
-    e2e.stack.refresh(color="never")
+    e2e.refresh()
     assert e2e.outputs()["size_bytes"] == GiB  # declared size kept; the blob no longer matches it
     with pytest.raises(auto.CommandError) as refused:
         e2e.preview()  # size_gb 1 cannot repair a 3 GiB blob: refused at preview, not at up
@@ -205,7 +125,7 @@ def test_a_footer_damaged_out_of_band_shows_as_drift_after_refresh(e2e: E2E) -> 
     e2e.up()
     name = e2e.outputs()["blob_name"]
     e2e.blob(name).upload_page(b"\0" * 512, offset=GiB, length=512)
-    e2e.stack.refresh(color="never")
+    e2e.refresh()
     deployment = json.dumps(e2e.stack.export_stack().deployment)
     assert '"azure_ready": false' in deployment
     _, run = e2e.preview()
@@ -244,7 +164,7 @@ def test_destroy_removes_what_the_stack_made_and_nothing_else(e2e: E2E) -> None:
 
     e2e.up()
     assert e2e.container in containers(e2e.azurite)
-    e2e.stack.destroy(color="never")
+    e2e.destroy()
     assert containers(e2e.azurite) == before
     assert service.get_blob_client(bystander, "keep.vhd").download_blob().readall() == b"keep me"
     service.delete_container(bystander)
@@ -253,12 +173,12 @@ def test_destroy_removes_what_the_stack_made_and_nothing_else(e2e: E2E) -> None:
 def test_the_state_file_holds_no_plaintext_credential(e2e: E2E) -> None:
     e2e.configure(diskCount=2)
     e2e.up()
-    e2e.stack.refresh(color="never")
+    e2e.refresh()
     text = state_text(e2e)
     assert ACCOUNT_KEY not in text
     assert e2e.azurite.connection_string not in text
     assert "AccountKey=" not in text and "SharedAccessSignature" not in text and "sig=" not in text
-    config = next((STATE.parent).glob(f"Pulumi.{e2e.name}.yaml")).read_text()
+    config = (ROOT / f"Pulumi.{e2e.name}.yaml").read_text()
     assert ACCOUNT_KEY not in config
 
 
@@ -272,7 +192,7 @@ def test_ten_disks_in_one_stack_are_all_valid_then_destroyed(e2e: E2E) -> None:
     for name in names:
         inspection = inspect_blank_vhd(e2e.target, container=e2e.container, name=name)
         assert inspection is not None and inspection.report.azure_ready, name
-    e2e.stack.destroy(color="never")
+    e2e.destroy()
     assert e2e.container not in containers(e2e.azurite)
 
 
@@ -288,23 +208,24 @@ def test_credentials_from_stack_config_survive_a_key_rotation(e2e: E2E) -> None:
 
     e2e.stack.remove_config("storageConnectionString")
     e2e.stack.set_config("storageAccountKey", auto.ConfigValue(ACCOUNT_KEY, secret=True))
-    e2e.stack.up(program=keyless_program, color="never")
+    e2e.up(program=keyless_program)
     (vhd,) = [b.name for b in BlobServiceClient.from_connection_string(e2e.azurite.connection_string)
               .get_container_client(e2e.container).list_blobs()]
     assert ACCOUNT_KEY not in state_text(e2e)
 
     # The key the provider config holds goes stale: `up` with no changes makes no storage call.
+    e2e.scan.secret("c3RhbGUta2V5")
     e2e.stack.set_config("storageAccountKey", auto.ConfigValue("c3RhbGUta2V5", secret=True))
-    e2e.stack.up(program=keyless_program, color="never", expect_no_changes=True)
+    e2e.up(program=keyless_program, expect_no_changes=True)
     with pytest.raises(auto.CommandError) as refused:
-        e2e.stack.refresh(color="never")
+        e2e.refresh()
     assert "refused the credentials" in str(refused.value)
     assert "Traceback" not in str(refused.value)
 
     e2e.stack.workspace.env_vars.update(AZURE_STORAGE_ACCOUNT_URL=e2e.azurite.endpoint, AZURE_STORAGE_KEY=ACCOUNT_KEY)
     try:
-        e2e.stack.refresh(color="never", expect_no_changes=True)
-        e2e.stack.destroy(color="never")
+        e2e.refresh(expect_no_changes=True)
+        e2e.destroy()
     finally:
         for name in ("AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_KEY"):
             e2e.stack.workspace.env_vars.pop(name)

@@ -98,9 +98,9 @@ def test_check_names_the_bad_field_its_value_and_the_fix(
     ("account", "field", "words"),
     [
         ({"connection_string": None, "storage_account_name": "acct", "account_url": "https://acct.blob.core.windows.net"},
-         "account_url", ["storage_account_name and account_url are both set", "only one"]),
+         "", ["storage_account_name and account_url are both set", "only one"]),
         ({"connection_string": CONN, "account_key": "a2V5"},
-         "connection_string", ["connection string already names the account", "account_key"]),
+         "", ["connection_string and account_key: ", "connection string already names the account", "account_key"]),
         ({"connection_string": None, "account_url": "https://acct.blob.core.windows.net", "endpoint_suffix": "x.cn"},
          "endpoint_suffix", ["endpoint_suffix 'x.cn' only applies to storage_account_name"]),
         ({"connection_string": None, "storage_account_name": "Not_Valid"},
@@ -108,13 +108,23 @@ def test_check_names_the_bad_field_its_value_and_the_fix(
         ({"connection_string": None}, "storage_account_name",
          ["no storage account given", "storage_account_name, account_url or connection_string"]),
         ({"connection_string": None, "account_url": "https://acct.blob.core.windows.net/?sv=1&sig=x"},
-         "account_url", ["carries a query", "SAS token on its own"]),
+         "", ["account_url: account URL 'https://acct.blob.core.windows.net/' carries a query", "SAS token on its"]),
         ({"connection_string": None, "account_url": "http://127.0.0.1:10000/devstoreaccount1"},
-         "account_url", ["plain http", "key or SAS"]),
+         "", ["account_url: blob endpoint http://127.0.0.1:10000/devstoreaccount1 is plain http", "key or SAS"]),
         ({"connection_string": None, "account_url": "https://acct.blob.core.windows.net/c/b.vhd"},
-         "account_url", ["more than an account in its path"]),
+         "", ["account_url: ", "more than an account in its path"]),
         ({"connection_string": None, "storage_account_name": "acct", "sas_token": "sv=1"},
-         "storage_account_name", ["no sig= field"]),
+         "", ["sas_token: the SAS token has no sig= field"]),
+        ({"connection_string": None, "storage_account_name": "acct", "sas_token": "sv=1&sig=a b"},
+         "", ["sas_token: the SAS token holds a character a URL query cannot"]),
+        ({"connection_string": None, "storage_account_name": "acct", "account_key": "not base64!"},
+         "", ["account_key: the account key is not base64"]),
+        ({"connection_string": "AccountName=acct;AccountKey=not base64!"},
+         "", ["connection_string: the account key in the connection string is not base64"]),
+        ({"connection_string": "AccountName=acct;AccountKey"},
+         "", ["connection_string: the connection string has a part without '='"]),
+        ({"connection_string": None, "storage_account_name": "acct", "account_key": "a2V5", "sas_token": "sv=1&sig=x"},
+         "", ["account_key and sas_token: both an account key and a SAS token are given"]),
     ],
 )
 def test_check_refuses_account_inputs_that_conflict_or_say_nowhere(
@@ -125,6 +135,26 @@ def test_check_refuses_account_inputs_that_conflict_or_say_nowhere(
     for word in words:
         assert word in found[0].reason
     assert "--" not in found[0].reason  # never a CLI flag: provider users set input fields
+    assert found[0].reason.endswith(".") and not found[0].reason.endswith("..")
+    for secret in ("a2V5", "not base64!", "sig=x", "sig=a b", "AccountKey"):
+        assert secret not in found[0].reason
+
+
+def test_a_failing_credential_from_stack_config_or_the_environment_is_named_by_its_source(
+    provider: BlankVhdProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = {"blank-vhd:storageAccountKey": "config key!"}
+    provider.configure(ConfigureRequest(Config(raw_config=raw, project_name="blank-vhd")))
+    found = failures(provider, news(connection_string=None, storage_account_name="acct"))
+    assert [(f.property, f.reason) for f in found] == [("", (
+        "stack config blank-vhd:storageAccountKey: the account key is not base64; copy key1 or key2 again from the "
+        "storage account."))]
+    provider.configure(ConfigureRequest(Config(raw_config={}, project_name="blank-vhd")))
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT", "acct")
+    monkeypatch.setenv("AZURE_STORAGE_SAS_TOKEN", "sv=1&sig=x y")
+    found = failures(provider, news(connection_string=None))
+    assert [f.property for f in found] == [""] and found[0].reason.startswith("AZURE_STORAGE_SAS_TOKEN: the SAS token ")
+    assert "x y" not in found[0].reason
 
 
 def test_check_accepts_an_account_named_only_by_the_environment_or_stack_config(

@@ -98,7 +98,9 @@ def main() -> int:
         "up": selected.up, "preview": selected.preview, "refresh": selected.refresh, "destroy": selected.destroy,
     }
     try:
-        run[args.action](on_output=print, color="never")
+        # show_secrets=False: up, refresh and destroy would otherwise hold the decrypted config in their result.
+        extra: dict[str, Any] = {} if args.action == "preview" else {"show_secrets": False}
+        run[args.action](on_output=print, color="never", **extra)
     except auto.CommandError as exc:
         # The CLI's own output already went to the console; repeat its error line as the summary.
         errors = [line.strip() for line in str(exc).splitlines() if line.strip().startswith("error:")]

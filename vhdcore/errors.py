@@ -14,8 +14,20 @@ Every message is one sentence: what happened; the fix. Storage errors keep the t
 
 from __future__ import annotations
 
+import re
+
 # Set to 1 to let an error that is a bug in blank-vhd show its Python traceback (command line and provider).
 DEBUG_ENV = "VHDCORE_DEBUG"
+
+
+# What a message about an unexpected error might quote: a SAS signature, a key or SAS inside a connection string.
+_SECRET_SHAPES = re.compile(r"(?i)\b(sig|accountkey|sharedaccesssignature)=[^&;\s'\"]*")
+
+
+def scrub(text: str) -> str:
+    """`text` with anything shaped like a credential replaced: for messages blank-vhd did not write itself (a
+    bug's exception text, an SDK message), which could quote a request URL or a connection string."""
+    return _SECRET_SHAPES.sub(lambda m: f"{m[1]}=<redacted>", text)
 
 
 class VhdError(Exception):
@@ -39,7 +51,16 @@ class BlobNameError(InputError):
 
 
 class CredentialsError(InputError):
-    """Storage settings that cannot work: conflicting, incomplete or malformed."""
+    """Storage settings that cannot work: conflicting, incomplete or malformed.
+
+    `settings` names the StorageTarget settings at fault (account_url, account_name, endpoint_suffix,
+    connection_string, account_key, sas_token), so a caller can say where each came from (a flag, an input,
+    stack config, a variable). The message never quotes a secret.
+    """
+
+    def __init__(self, message: str, settings: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.settings = settings
 
 
 class UsageError(InputError):
@@ -143,4 +164,5 @@ __all__ = [
     "UsageError",
     "VhdError",
     "VhdFormatError",
+    "scrub",
 ]

@@ -213,33 +213,36 @@ class StorageTarget:
             clash = [k for k in (*_LOCATION[:2], *_SECRETS) if getattr(self, k)]
             if clash:
                 _fail(f"a connection string already names the account and its secret, so {' and '.join(clash)} "
-                      "cannot be given with it; pass one or the other")
+                      "cannot be given with it; pass one or the other", "connection_string", *clash)
+            about = ("connection_string",)
             parsed = _parse_connection_string(self.connection_string)
-            _check_secrets(parsed.account_key, parsed.sas_token, what="the connection string")
-            _check_endpoint(parsed.endpoint or "", what="the connection string's blob endpoint")
+            _check_secrets(parsed.account_key, parsed.sas_token, in_="in the connection string", about=about)
+            _check_endpoint(parsed.endpoint or "", what="the connection string's blob endpoint", about=about)
             if parsed.account_key and not parsed.account_name:
-                _fail("the connection string has AccountKey but no AccountName; add AccountName=<account>")
-            _check_auth_scheme(parsed.endpoint or "", secret=bool(parsed.account_key or parsed.sas_token))
+                _fail("the connection string has AccountKey but no AccountName; add AccountName=<account>", *about)
+            _check_auth_scheme(parsed.endpoint or "", secret=bool(parsed.account_key or parsed.sas_token), about=about)
             return
-        _check_secrets(self.account_key, self.sas_token, what="the settings")
+        _check_secrets(self.account_key, self.sas_token)
         if self.account_url is None and self.account_name is None:
             _fail(_NO_ACCOUNT)
         if self.account_name is not None and not _ACCOUNT_NAME.fullmatch(self.account_name):
             _fail(f"account name {self.account_name!r} is not 3 to 24 lowercase letters and digits; "
-                  "check the storage account's name")
+                  "check the storage account's name", "account_name")
         if not _SUFFIX.fullmatch(self.endpoint_suffix):
             _fail(f"endpoint suffix {self.endpoint_suffix!r} is not a DNS suffix; use e.g. core.windows.net or "
-                  "core.chinacloudapi.cn (no scheme, no slash)")
+                  "core.chinacloudapi.cn (no scheme, no slash)", "endpoint_suffix")
         if self.account_url is not None:
-            _check_endpoint(self.account_url, what=f"account URL {_bare(self.account_url)!r}")
+            _check_endpoint(self.account_url, what=f"account URL {_bare(self.account_url)!r}", about=("account_url",))
             derived = _account_from_url(self.account_url)
             if self.account_name and derived and derived != self.account_name:
                 _fail(f"account URL {_bare(self.account_url)!r} belongs to account {derived!r}, not account name "
-                      f"{self.account_name!r}; give matching values or only one of them")
+                      f"{self.account_name!r}; give matching values or only one of them", "account_url", "account_name")
         if self.account_key and not self._key_account_name():
             _fail(f"an account key needs the account name, which account URL {_bare(self.account_url)!r} does not "
-                  "show; use a SAS token instead, or a connection string with BlobEndpoint and AccountName")
-        _check_auth_scheme(self.blob_endpoint, secret=bool(self.account_key or self.sas_token))
+                  "show; use a SAS token instead, or a connection string with BlobEndpoint and AccountName",
+                  "account_key", "account_url")
+        _check_auth_scheme(self.blob_endpoint, secret=bool(self.account_key or self.sas_token),
+                           about=("account_url",) if self.account_url is not None else ("account_name",))
 
     @property
     def blob_endpoint(self) -> str:
@@ -295,7 +298,7 @@ class StorageTarget:
             return AzureNamedKeyCredential(self._key_account_name() or "", key)
         if sas:
             return AzureSasCredential(sas.lstrip("?"))
-        _check_auth_scheme(self.blob_endpoint, secret=False)
+        _check_auth_scheme(self.blob_endpoint, secret=False, about=("account_url",))
         if options.credential is not None:
             return options.credential
         from azure.identity import DefaultAzureCredential
@@ -370,11 +373,12 @@ def _parse_connection_string(text: str, *, strict: bool = True) -> _ConnectionSt
         key, sep, value = part.partition("=")
         if not sep and strict:
             _fail("the connection string has a part without '='; copy it again from the portal "
-                  "(Access keys) or use UseDevelopmentStorage=true")
+                  "(Access keys) or use UseDevelopmentStorage=true", "connection_string")
         items[key.strip().lower()] = value.strip()
     if items.get("usedevelopmentstorage", "").lower() == "true":
         if "developmentstorageproxyuri" in items and strict:
-            _fail("DevelopmentStorageProxyUri is not supported; use a full connection string with BlobEndpoint")
+            _fail("DevelopmentStorageProxyUri is not supported; use a full connection string with BlobEndpoint",
+                  "connection_string")
         return _ConnectionString(DEV_BLOB_ENDPOINT, DEV_ACCOUNT, DEV_ACCOUNT_KEY, None)
     name = items.get("accountname") or None
     endpoint = items.get("blobendpoint") or None
@@ -383,7 +387,7 @@ def _parse_connection_string(text: str, *, strict: bool = True) -> _ConnectionSt
         endpoint = f"{protocol}://{name}.blob.{items.get('endpointsuffix') or 'core.windows.net'}"
     if endpoint is None and strict:
         _fail("the connection string names no account; it needs AccountName or BlobEndpoint "
-              "(or UseDevelopmentStorage=true)")
+              "(or UseDevelopmentStorage=true)", "connection_string")
     if name is None and endpoint is not None:
         name = _account_from_url(endpoint)
     return _ConnectionString(
@@ -436,41 +440,54 @@ def _is_ip_or_localhost(host: str) -> bool:
     return True
 
 
-def _check_endpoint(url: str, *, what: str) -> None:
+def _check_endpoint(url: str, *, what: str, about: tuple[str, ...]) -> None:
     try:
         parts = urlsplit(url)
         _port = parts.port  # raises on a malformed port
     except ValueError:
-        _fail(f"{what} is not a valid URL; write it like https://<account>.blob.core.windows.net")
+        _fail(f"{what} is not a valid URL; write it like https://<account>.blob.core.windows.net", *about)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        _fail(f"{what} is not an http(s) URL; write it like https://<account>.blob.core.windows.net")
+        _fail(f"{what} is not an http(s) URL; write it like https://<account>.blob.core.windows.net", *about)
     if parts.query or parts.fragment or "@" in parts.netloc:
         _fail(f"{what} carries a query, fragment or user info; pass the SAS token on its own "
-              "and give the bare endpoint URL")
+              "and give the bare endpoint URL", *about)
     if len([s for s in parts.path.split("/") if s]) > 1:
-        _fail(f"{what} has more than an account in its path; give the account endpoint, not a container or blob URL")
+        _fail(f"{what} has more than an account in its path; give the account endpoint, not a container or blob URL",
+              *about)
 
 
-def _check_secrets(key: str | None, sas: str | None, *, what: str) -> None:
+# What a SAS token may hold: the characters of a URL query (RFC 3986), percent-encoded or not.
+_SAS_CHARACTERS = re.compile(r"\??[A-Za-z0-9\-._~%!$&'()*+,;=:@/?]*")
+
+
+def _check_secrets(key: str | None, sas: str | None, *, in_: str = "", about: tuple[str, ...] = ()) -> None:
+    where = f" {in_}" if in_ else ""
     if key and sas:
-        _fail(f"both an account key and a SAS token are given in {what}; pass only one (az prefers the SAS)")
+        _fail(f"both an account key and a SAS token are given{where}; pass only one (az prefers the SAS)",
+              *(about or ("account_key", "sas_token")))
     if key:
         try:
             base64.b64decode(key, validate=True)
         except (binascii.Error, ValueError):
-            _fail(f"the account key in {what} is not base64; copy key1 or key2 again from the storage account")
+            _fail(f"the account key{where} is not base64; copy key1 or key2 again from the storage account",
+                  *(about or ("account_key",)))
+    if sas and not _SAS_CHARACTERS.fullmatch(sas):
+        _fail(f"the SAS token{where} holds a character a URL query cannot (a space, quote, control or non-ASCII "
+              "character); copy it again, whole, from where it was generated", *(about or ("sas_token",)))
     if sas and "sig=" not in sas:
-        _fail(f"the SAS token in {what} has no sig= field; pass the whole query string, e.g. sv=...&sig=...")
+        _fail(f"the SAS token{where} has no sig= field; pass the whole query string, from sv= to sig=<signature>",
+              *(about or ("sas_token",)))
 
 
-def _check_auth_scheme(endpoint: str, *, secret: bool) -> None:
+def _check_auth_scheme(endpoint: str, *, secret: bool, about: tuple[str, ...]) -> None:
     if not secret and urlsplit(endpoint).scheme == "http":
         _fail(f"blob endpoint {endpoint} is plain http and no account key or SAS was given, but Entra ID "
-              "tokens (DefaultAzureCredential) are only sent over https; use an https endpoint or pass a key or SAS")
+              "tokens (DefaultAzureCredential) are only sent over https; use an https endpoint or pass a key or SAS",
+              *about)
 
 
-def _fail(sentence: str) -> NoReturn:
-    raise CredentialsError(sentence + ".")
+def _fail(sentence: str, *settings: str) -> NoReturn:
+    raise CredentialsError(sentence.removesuffix(".") + ".", settings)
 
 
 @functools.cache

@@ -13,8 +13,16 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from ..azure.credentials import ENV_AUTH_MODE, StorageTarget
-from ..errors import BlobNotFoundError, UsageError
+from ..azure.credentials import (
+    ENV_ACCOUNT,
+    ENV_ACCOUNT_URL,
+    ENV_AUTH_MODE,
+    ENV_CONNECTION_STRING,
+    ENV_KEY,
+    ENV_SAS_TOKEN,
+    StorageTarget,
+)
+from ..errors import BlobNotFoundError, CredentialsError, UsageError
 from ..format.sizes import parse_size
 from ..format.unique_id import UniqueId
 from .common import EXIT_CODES_HELP, EXIT_OK, add_output_option, parse_timestamp, print_report, print_result
@@ -28,6 +36,17 @@ EPILOG = f"""credentials (the az CLI's names and precedence):
   AZURE_STORAGE_KEY; with no key or SAS (or --auth-mode login), Entra ID (az login, managed identity) over https.
 
 {EXIT_CODES_HELP}"""
+
+
+# StorageTarget setting -> (its flag, its variable): a failing setting is named by where it came from.
+_SOURCES = {
+    "account_url": ("--blob-endpoint", ENV_ACCOUNT_URL),
+    "account_name": ("--account-name", ENV_ACCOUNT),
+    "endpoint_suffix": ("--endpoint-suffix", None),
+    "connection_string": ("--connection-string", ENV_CONNECTION_STRING),
+    "account_key": ("--account-key", ENV_KEY),
+    "sas_token": ("--sas-token", ENV_SAS_TOKEN),
+}
 
 
 def add_blob_commands(commands: Any) -> None:
@@ -72,8 +91,24 @@ def _command(sub: Any, name: str, help: str, run: Callable[[argparse.Namespace],
                          f"login: Entra ID only, ignoring keys in the variables (default: {ENV_AUTH_MODE}, else "
                          "a key or SAS if one is given, else Entra ID)")
     add_output_option(parser)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=_naming_sources(run))
     return parser
+
+
+def _naming_sources(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """`run`, with settings that cannot work named by where they came from (a flag or a variable)."""
+
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except CredentialsError as exc:
+            if not exc.settings:
+                raise
+            target = _target(args)
+            named = " and ".join(dict.fromkeys(_source(args, target, setting) for setting in exc.settings))
+            raise CredentialsError(f"{named}: {exc}", exc.settings) from None
+
+    return wrapper
 
 
 def _target(args: argparse.Namespace) -> StorageTarget:
@@ -98,6 +133,14 @@ def _target(args: argparse.Namespace) -> StorageTarget:
                          "was given; pass --account-key or --sas-token, set AZURE_STORAGE_KEY or "
                          "AZURE_STORAGE_SAS_TOKEN, or use --auth-mode login.")
     return target
+
+
+def _source(args: argparse.Namespace, target: StorageTarget, setting: str) -> str:
+    flag, variable = _SOURCES[setting]
+    given = getattr(args, setting, None)
+    if (given is not None and given == getattr(target, setting)) or variable is None:
+        return flag
+    return variable
 
 
 def _create(args: argparse.Namespace) -> int:

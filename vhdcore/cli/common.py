@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NoReturn
 
-from ..errors import DEBUG_ENV, InputError, InternalError, UsageError, VhdError
+from ..errors import DEBUG_ENV, InputError, InternalError, UsageError, VhdError, scrub
 from ..format.report import DiskReport
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -44,7 +44,7 @@ def error_line(error: BaseException) -> str:
         return f"vhdcore: internal error: {error} (a bug in blank-vhd; please report it)"
     if isinstance(error, VhdError):
         return f"vhdcore: error: {error}"
-    return (f"vhdcore: internal error: {type(error).__name__}: {error} (a bug in blank-vhd; run again with "
+    return (f"vhdcore: internal error: {type(error).__name__}: {scrub(str(error))} (a bug in blank-vhd; run again with "
             f"{DEBUG_ENV}=1 for the traceback and please report it)")
 
 
