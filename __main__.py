@@ -7,10 +7,14 @@
 
 from __future__ import annotations
 
+import difflib
 import os
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
+from pulumi.runtime.config import CONFIG, get_config_env
 
 from providers import BlankVhd, BlankVhdArgs, BlobContainer
 
@@ -19,6 +23,27 @@ BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 DEV_STORAGE = "UseDevelopmentStorage=true"
 
 config = pulumi.Config()
+
+
+def refuse_undeclared_config() -> None:
+    """A key in this project's namespace that Pulumi.yaml does not declare is a typo the engine would ignore
+    (`sizeGB=2` would leave the disks at the default size): fail the preview, naming the declared key."""
+    project = pulumi.get_project()
+    declared = list((yaml.safe_load((Path(__file__).resolve().parent / "Pulumi.yaml").read_text()) or {})
+                    .get("config") or {})
+    given = {*CONFIG.get(), *get_config_env()}
+    for key in sorted(given):
+        namespace, _, name = key.partition(":")
+        if namespace != project or name in declared:
+            continue
+        folded = [k for k in declared if k.lower() == name.lower()]
+        close = folded or difflib.get_close_matches(name, declared, n=1)
+        hint = f"did you mean {project}:{close[0]}? " if close else ""
+        raise pulumi.RunError(f"config {key} is not declared in Pulumi.yaml, so it would be ignored; {hint}remove it "
+                              f"with `pulumi config rm {name}` (the declared keys are {', '.join(declared)}).")
+
+
+refuse_undeclared_config()
 
 
 def setting(value: int | None, default: int) -> int:

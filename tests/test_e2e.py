@@ -231,3 +231,15 @@ def test_credentials_from_stack_config_survive_a_key_rotation(e2e: E2E) -> None:
             e2e.stack.workspace.env_vars.pop(name)
     assert not e2e.blob(vhd).exists()
     assert e2e.container not in containers(e2e.azurite)
+
+
+def test_an_undeclared_config_key_fails_the_preview_naming_the_declared_one(e2e: E2E) -> None:
+    e2e.configure(sizeGB=2)
+    with pytest.raises(auto.CommandError) as refused:
+        e2e.preview()
+    text = str(refused.value)
+    assert "config blank-vhd:sizeGB is not declared in Pulumi.yaml, so it would be ignored; did you mean " \
+        "blank-vhd:sizeGb?" in text, text
+    assert "Traceback" not in text
+    e2e.configure(sizeGB=None)
+    e2e.preview()

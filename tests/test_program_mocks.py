@@ -191,3 +191,11 @@ def test_pulumi_yaml_declares_every_key_the_program_reads_with_the_same_defaults
     assert config["target"]["default"] == "local" and config["sizeGb"]["default"] == 1
     assert config["diskCount"]["default"] == 1 and config["containerName"]["default"] == "vhds"
     assert config["createVm"]["default"] is False and config["keyless"]["default"] is True
+
+
+def test_an_undeclared_config_key_is_refused_naming_the_declared_one() -> None:
+    with pytest.raises(Exception, match=r"config blank-vhd:sizeGB is not declared in Pulumi.yaml, so it would be "
+                       r"ignored; did you mean blank-vhd:sizeGb\? remove it with `pulumi config rm sizeGB`"):
+        run_program(sizeGB=2)
+    with pytest.raises(Exception, match=r"did you mean blank-vhd:diskCount\?"):
+        run_program(diskCont=2)
