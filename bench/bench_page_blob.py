@@ -31,6 +31,7 @@ from azure.storage.blob import BlobServiceClient  # noqa: E402
 from azurite_server import Azurite  # noqa: E402
 
 from tests.faultproxy import CountingTransport  # noqa: E402
+from vhdcore.azure.clouds import API_VERSION  # noqa: E402
 from vhdcore.azure.credentials import ClientOptions, StorageTarget  # noqa: E402
 from vhdcore.azure.page_blob import create_blank_vhd, delete_blank_vhd, grow_blank_vhd, inspect_blank_vhd  # noqa: E402
 from vhdcore.format.footer import fixed_footer  # noqa: E402
@@ -179,7 +180,8 @@ def main() -> int:
     azurite = Azurite().start()
     try:
         counter = CountingTransport()
-        service = BlobServiceClient.from_connection_string(azurite.connection_string, transport=counter)
+        service = BlobServiceClient.from_connection_string(azurite.connection_string, transport=counter,
+                                                           api_version=API_VERSION)
         service.create_container(CONTAINER)
         target = StorageTarget(connection_string=azurite.connection_string)
         rows = [writer_row(target, counter, gib, args.repeat) for gib in WRITER_SIZES]

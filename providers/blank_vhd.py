@@ -57,6 +57,11 @@ class BlankVhdArgs:
     sas_token: pulumi.Input[str] | None = None
     """A SAS token for the account or container (with or without the leading `?`). Stored as a secret."""
 
+    api_version: pulumi.Input[str] | None = None
+    """The storage API version (x-ms-version) every request for this disk carries, for example 2019-02-02 for
+    an older Azure Stack. Default: the VHDCORE_STORAGE_API_VERSION variable, else the version blank-vhd pins
+    (vhdcore.azure.clouds). Changing it is an in-place update that writes nothing."""
+
     metadata: pulumi.Input[dict[str, str]] | None = None
     """Blob metadata (names must be C# identifiers, not starting with vhdcore_). Changing it is an in-place
     update that replaces the disk's metadata and keeps this tool's own vhdcore_* entries."""
@@ -114,6 +119,7 @@ class BlankVhd(pulumi.dynamic.Resource, module="azureblob", name="BlankVhd"):
         connection_string: pulumi.Input[str] | None = None,
         account_key: pulumi.Input[str] | None = None,
         sas_token: pulumi.Input[str] | None = None,
+        api_version: pulumi.Input[str] | None = None,
         metadata: pulumi.Input[dict[str, str]] | None = None,
         adopt_existing: pulumi.Input[bool] | None = None,
         allow_shrink_by_replace: pulumi.Input[bool] | None = None,

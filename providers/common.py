@@ -40,7 +40,10 @@ LOCATION_FIELDS = ("storage_account_name", "account_url", "connection_string")
 SECRET_FIELDS = ("connection_string", "account_key", "sas_token")
 ACCOUNT_FIELDS = (
     "storage_account_name", "endpoint_suffix", "account_url", "connection_string", "account_key", "sas_token",
+    "api_version",
 )
+# How to talk to the account, not where it is: a change never moves the resource.
+_WIRE_FIELDS = ("api_version",)
 # Resource input name -> StorageTarget setting.
 _TARGET_FIELD = {"storage_account_name": "account_name"}
 _INPUT_FIELD = {setting: name for name, setting in _TARGET_FIELD.items()}
@@ -77,6 +80,7 @@ class Account:
     connection_string: str | None = None
     account_key: str | None = None
     sas_token: str | None = None
+    api_version: str | None = None
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> Account:
@@ -315,6 +319,11 @@ class StorageProvider(ResourceProvider):
                 "AZURE_STORAGE_ACCOUNT."
             ))]
         try:
+            target.check_api_version()
+        except VhdError as exc:
+            # From the input, or else from the environment, which no property names.
+            return [CheckFailure("api_version" if given(news, "api_version") else "", str(exc))]
+        try:
             target.validate()
         except CredentialsError as exc:
             return [self._credentials_failure(exc, account, target)]
@@ -355,7 +364,8 @@ class StorageProvider(ResourceProvider):
         changed). A change that keeps the endpoint (a rotated key, the same account named another way)
         is not one; an unknown location input may be one."""
         location_changed = [
-            key for key in ACCOUNT_FIELDS if key not in ("account_key", "sas_token") and olds.get(key) != news.get(key)
+            key for key in ACCOUNT_FIELDS
+            if key not in ("account_key", "sas_token", *_WIRE_FIELDS) and olds.get(key) != news.get(key)
         ]
         old_endpoint = olds.get("blob_endpoint")
         new_endpoint = self.endpoint(news)

@@ -43,6 +43,9 @@ class BlobContainerArgs:
     sas_token: pulumi.Input[str] | None = None
     """A SAS token with container create/delete/list rights. Stored as a secret."""
 
+    api_version: pulumi.Input[str] | None = None
+    """The storage API version (x-ms-version) to send; default as for BlankVhdArgs.api_version."""
+
 
 class BlobContainer(pulumi.dynamic.Resource, module="azureblob", name="BlobContainer"):
     """A blob container; `created` tells whether this stack made it (and so may delete it)."""
@@ -74,6 +77,7 @@ class BlobContainer(pulumi.dynamic.Resource, module="azureblob", name="BlobConta
         connection_string: pulumi.Input[str] | None = None,
         account_key: pulumi.Input[str] | None = None,
         sas_token: pulumi.Input[str] | None = None,
+        api_version: pulumi.Input[str] | None = None,
     ) -> None: ...
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:

@@ -1,4 +1,11 @@
-"""Shared fixtures: one real Azurite per test run, and a fresh container per test."""
+"""Shared fixtures: one real Azurite per test run behind a recording proxy, and a fresh container per test.
+
+Every request a test makes to Azurite (through vhdcore, the SDK helpers here, the command line or the
+Pulumi provider processes) passes `wire`, which records its x-ms-version; after each test that used
+Azurite, `pinned_version` asserts that all of them carried the pinned storage API version (or one of
+the versions a test declares with @pytest.mark.api_versions(...)). Azurite itself runs without
+--skipApiVersionCheck, so it refuses any version newer than its own.
+"""
 
 from __future__ import annotations
 
@@ -9,32 +16,55 @@ import pytest
 from azurite_server import ACCOUNT_KEY, Azurite
 
 from tests.e2e_support import E2E
-from tests.faultproxy import FaultProxy
+from tests.faultproxy import FaultProxy, blob_service
 from tests.images import TestImages, make_images
+from vhdcore.azure.clouds import API_VERSION
 from vhdcore.azure.credentials import StorageTarget
 
 # The storage variables a developer's shell may hold; tests that resolve credentials must not see them.
 STORAGE_ENV = (
     "AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_KEY",
-    "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_AUTH_MODE",
+    "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_AUTH_MODE", "VHDCORE_STORAGE_API_VERSION",
 )
 
 
 @pytest.fixture(scope="session")
-def azurite() -> Iterator[Azurite]:
-    """A fresh in-memory Azurite on a free 127.0.0.1 port, stopped after the run."""
+def wire() -> Iterator[FaultProxy]:
+    """A fresh in-memory Azurite on a free 127.0.0.1 port, and the recording proxy every test reaches it by."""
     server = Azurite().start()
-    yield server
-    server.stop()
+    try:
+        with FaultProxy(f"http://127.0.0.1:{server.port}") as proxy:
+            yield proxy
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def azurite(wire: FaultProxy) -> Azurite:
+    """Azurite as the tests see it: its endpoint and connection string lead through `wire`."""
+    return Azurite(port=wire.port)
+
+
+@pytest.fixture(autouse=True)
+def pinned_version(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used Azurite: every request it sent carried the pinned x-ms-version."""
+    if "azurite" not in request.fixturenames:
+        yield
+        return
+    wire: FaultProxy = request.getfixturevalue("wire")
+    start = wire.requests
+    yield
+    marker = request.node.get_closest_marker("api_versions")
+    allowed = {API_VERSION, *(marker.args if marker else ())}  # fixtures speak the pinned one anyway
+    sent = wire.versions(start)
+    assert sent <= allowed, f"requests carried x-ms-version {sorted(map(str, sent - allowed))}, not {sorted(allowed)}"
 
 
 @pytest.fixture
 def container(azurite: Azurite) -> Iterator[str]:
     """A new, empty container in the session's Azurite, deleted afterwards."""
-    from azure.storage.blob import BlobServiceClient
-
     name = f"t-{uuid.uuid4().hex[:12]}"
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    service = blob_service(azurite.connection_string)
     service.create_container(name)
     yield name
     service.delete_container(name)

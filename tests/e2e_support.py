@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from azure.storage.blob import BlobServiceClient
 from azurite_server import ACCOUNT_KEY, Azurite
 from pulumi import automation as auto
 from pulumi_stack import ROOT, STATE, pulumi_env, stack
 
+from tests.faultproxy import blob_service
 from tests.secrets_scan import SecretScan
 from vhdcore.azure.credentials import StorageTarget
 
@@ -139,7 +139,7 @@ class E2E:
         return StorageTarget(connection_string=self.azurite.connection_string)
 
     def blob(self, name: str) -> Any:
-        service = BlobServiceClient.from_connection_string(self.azurite.connection_string)
+        service = blob_service(self.azurite.connection_string)
         return service.get_blob_client(self.container, name)
 
 
@@ -151,4 +151,4 @@ def state_text(e2e: E2E) -> str:
 
 
 def containers(azurite: Azurite) -> set[str]:
-    return {c.name for c in BlobServiceClient.from_connection_string(azurite.connection_string).list_containers()}
+    return {c.name for c in blob_service(azurite.connection_string).list_containers()}

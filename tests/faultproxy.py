@@ -79,6 +79,7 @@ class Seen:
     body_bytes: int
     status: int | None  # None when the client got no HTTP answer
     fault: Action | None
+    version: str | None = None  # the request's x-ms-version header
 
 
 @dataclass
@@ -105,8 +106,13 @@ class FaultProxy:
         self._server.server_close()
 
     @property
+    def port(self) -> int:
+        port: int = self._server.server_address[1]
+        return port
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def endpoint(self, account: str = "devstoreaccount1") -> str:
         return f"{self.url}/{account}"
@@ -138,6 +144,11 @@ class FaultProxy:
     def body_bytes(self) -> int:
         self.drain()
         return sum(s.body_bytes for s in self.log)
+
+    def versions(self, start: int = 0) -> set[str | None]:
+        """The x-ms-version values of the requests logged from index `start` on (None: no header)."""
+        self.drain()
+        return {s.version for s in self.log[start:]}
 
     def _begin(self, method: str, path: str, query: str) -> Fault | None:
         with self._lock:
@@ -179,7 +190,8 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self.serve(fault, body)
             finally:
                 action = fault.action if fault else None
-                proxy._end(Seen(self.command, split.path, split.query, len(body), self.status, action))
+                proxy._end(Seen(self.command, split.path, split.query, len(body), self.status, action,
+                                self.headers.get("x-ms-version")))
 
         do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = do_any
 
@@ -287,6 +299,15 @@ class CountingTransport(RequestsTransport):
 
 
 # --- what the page-blob tests share ----------------------------------------------------------------------
+
+
+def blob_service(connection_string: str) -> Any:
+    """An SDK client for test set-up and checks, speaking the pinned version like everything else."""
+    from azure.storage.blob import BlobServiceClient
+
+    from vhdcore.azure.clouds import API_VERSION
+
+    return BlobServiceClient.from_connection_string(connection_string, api_version=API_VERSION)
 
 
 def fast_options(**overrides: Any) -> Any:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.storage.blob import BlobServiceClient
 from azurite_server import ACCOUNT, ACCOUNT_KEY, Azurite
 
+from tests.conftest import blob_service
 from tests.secrets_scan import SecretScan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +22,7 @@ UID = "00112233445566778899aabbccddeeff"
 
 
 def vhdcore(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_")}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "VHDCORE_"))}
     return subprocess.run([sys.executable, "-m", "vhdcore", *args], capture_output=True, text=True, cwd=ROOT,
                           env={**clean, **(env or {})}, timeout=120)
 
@@ -94,7 +94,7 @@ def test_usage_errors_exit_2_with_one_line(args: list[str], message: str) -> Non
 
 
 def test_refusals_and_problems_exit_1(env: dict[str, str], azurite: Azurite, container: str) -> None:
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    service = blob_service(azurite.connection_string)
     service.get_blob_client(container, "footerless").create_page_blob(1024)
     assert vhdcore("blob", "create", *blob(container, "d.vhd", "--size", "2MiB"), env=env).returncode == 0
     cases: list[tuple[list[str], str]] = [

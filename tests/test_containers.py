@@ -6,10 +6,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from azure.storage.blob import BlobServiceClient
 from azurite_server import ACCOUNT_KEY, Azurite
 
-from tests.conftest import via
+from tests.conftest import blob_service, via
 from tests.faultproxy import Fault, FaultProxy, fast_options
 from vhdcore.azure.containers import container_exists, create_container, delete_container_if_empty
 from vhdcore.azure.credentials import StorageTarget
@@ -21,7 +20,7 @@ from vhdcore.errors import AuthFailedError, BlobLeasedError, StorageError, Throt
 def name(azurite: Azurite) -> Iterator[str]:
     name = f"c-{uuid.uuid4().hex[:12]}"
     yield name
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    service = blob_service(azurite.connection_string)
     if service.get_container_client(name).exists():
         service.delete_container(name)
 
@@ -50,7 +49,7 @@ def test_other_errors_carry_status_and_code(proxy: FaultProxy, name: str) -> Non
 def test_a_leased_container_is_refused_as_leased(azurite: Azurite, name: str) -> None:
     target = StorageTarget(connection_string=azurite.connection_string)
     create_container(target, name)
-    lease = BlobServiceClient.from_connection_string(azurite.connection_string).get_container_client(
+    lease = blob_service(azurite.connection_string).get_container_client(
         name).acquire_lease(-1)
     with pytest.raises(BlobLeasedError, match=rf"deleting container '{name}' was refused because .* active lease"):
         delete_container_if_empty(target, name)

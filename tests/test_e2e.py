@@ -7,11 +7,11 @@ import json
 import uuid
 
 import pytest
-from azure.storage.blob import BlobServiceClient
 from azurite_server import ACCOUNT_KEY
 from pulumi import automation as auto
 from pulumi_stack import ROOT
 
+from tests.conftest import blob_service
 from tests.e2e_support import E2E, containers, state_text
 from vhdcore.azure.page_blob import create_blank_vhd, inspect_blank_vhd
 from vhdcore.format.sizes import GiB
@@ -156,7 +156,7 @@ def test_an_existing_blob_is_refused_untouched_and_adopted_only_on_request(e2e: 
 
 
 def test_destroy_removes_what_the_stack_made_and_nothing_else(e2e: E2E) -> None:
-    service = BlobServiceClient.from_connection_string(e2e.azurite.connection_string)
+    service = blob_service(e2e.azurite.connection_string)
     bystander = f"keep-{uuid.uuid4().hex[:8]}"
     service.create_container(bystander)
     service.get_blob_client(bystander, "keep.vhd").upload_blob(b"keep me")
@@ -186,7 +186,7 @@ def test_ten_disks_in_one_stack_are_all_valid_then_destroyed(e2e: E2E) -> None:
     e2e.configure(diskCount=10)
     result, _ = e2e.up()
     assert (result.summary.resource_changes or {}).get("create", 0) >= 10
-    names = [blob.name for blob in BlobServiceClient.from_connection_string(e2e.azurite.connection_string)
+    names = [blob.name for blob in blob_service(e2e.azurite.connection_string)
              .get_container_client(e2e.container).list_blobs()]
     assert len(names) == 10
     for name in names:
@@ -209,7 +209,7 @@ def test_credentials_from_stack_config_survive_a_key_rotation(e2e: E2E) -> None:
     e2e.stack.remove_config("storageConnectionString")
     e2e.stack.set_config("storageAccountKey", auto.ConfigValue(ACCOUNT_KEY, secret=True))
     e2e.up(program=keyless_program)
-    (vhd,) = [b.name for b in BlobServiceClient.from_connection_string(e2e.azurite.connection_string)
+    (vhd,) = [b.name for b in blob_service(e2e.azurite.connection_string)
               .get_container_client(e2e.container).list_blobs()]
     assert ACCOUNT_KEY not in state_text(e2e)
 

@@ -12,7 +12,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from azurite_server import Azurite
 
-from tests.conftest import via
+from tests.conftest import blob_service, via
 from tests.faultproxy import CountingTransport, Fault, FaultProxy, fast_options, stored
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.names import validate_blob_name, validate_container_name, validate_metadata
@@ -51,7 +51,7 @@ def target(azurite: Azurite) -> StorageTarget:
 
 @pytest.fixture
 def service(azurite: Azurite) -> Iterator[BlobServiceClient]:
-    with BlobServiceClient.from_connection_string(azurite.connection_string) as client:
+    with blob_service(azurite.connection_string) as client:
         yield client
 
 

@@ -19,8 +19,9 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from azurite_server import Azurite
 
-from tests.conftest import via
+from tests.conftest import blob_service, via
 from tests.faultproxy import Fault, FaultProxy, Stored, fast_options, stored
+from vhdcore.azure.clouds import API_VERSION
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.page_blob import (
     BlankVhdBlob,
@@ -134,7 +135,7 @@ def test_matrix_size() -> None:
 
 @pytest.fixture
 def service(azurite: Azurite) -> Iterator[BlobServiceClient]:
-    with BlobServiceClient.from_connection_string(azurite.connection_string) as client:
+    with blob_service(azurite.connection_string) as client:
         yield client
 
 
@@ -154,6 +155,7 @@ def test_the_matrix_covers_every_request(name: str, proxy: FaultProxy, service: 
         assert name == "create-over-existing"
     proxy.drain()  # a handler logs its request just after the client got the reply
     assert tuple((s.method, s.query) for s in proxy.log) == op.requests
+    assert proxy.versions() == {API_VERSION}
 
 
 @pytest.mark.parametrize(("name", "index", "fault"), CASES)

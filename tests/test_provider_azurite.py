@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from azure.storage.blob import BlobClient, BlobServiceClient
+from azure.storage.blob import BlobClient
 from azurite_server import ACCOUNT_KEY, Azurite
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
 from providers.provider import BlankVhdProvider
+from tests.conftest import blob_service
 from tests.faultproxy import FaultProxy
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.page_blob import create_blank_vhd, grow_blank_vhd, inspect_blank_vhd
@@ -78,7 +79,7 @@ class Engine:
         return True
 
     def blob(self) -> BlobClient:
-        service = BlobServiceClient.from_connection_string(self.azurite.connection_string)
+        service = blob_service(self.azurite.connection_string)
         return service.get_blob_client(self.container, self.outs["blob_name"])
 
 
@@ -198,7 +199,7 @@ def test_a_blob_deleted_out_of_band_is_dropped_by_refresh(engine: Engine) -> Non
 
 
 def test_a_container_deleted_out_of_band_takes_the_disk_with_it(azurite: Azurite) -> None:
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    service = blob_service(azurite.connection_string)
     engine = Engine(BlankVhdProvider(), azurite, "gone-soon")
     service.create_container("gone-soon")
     engine.create()
@@ -264,7 +265,7 @@ def test_another_disk_under_the_same_name_is_dropped_by_refresh_and_left_alone(e
 
 
 def test_create_over_an_existing_blob_fails_clearly_and_leaves_it_untouched(engine: Engine) -> None:
-    service = BlobServiceClient.from_connection_string(engine.azurite.connection_string)
+    service = blob_service(engine.azurite.connection_string)
     foreign = service.get_blob_client(engine.container, "taken.vhd")
     foreign.upload_blob(b"somebody else's data")
     etag = foreign.get_blob_properties().etag
@@ -277,7 +278,7 @@ def test_create_over_an_existing_blob_fails_clearly_and_leaves_it_untouched(engi
 
 def test_adopt_takes_over_a_valid_vhd_of_the_declared_size_without_writing(engine: Engine) -> None:
     made = create_blank_vhd(target(engine.azurite), container=engine.container, name="old.vhd", size=2 * GiB)
-    service = BlobServiceClient.from_connection_string(engine.azurite.connection_string)
+    service = blob_service(engine.azurite.connection_string)
     etag = service.get_blob_client(engine.container, "old.vhd").get_blob_properties().etag
     outs = engine.create(blob_name="old.vhd", size_gb=2.0, adopt_existing=True)
     assert outs["adopted"] is True and outs["unique_id"] == str(made.unique_id) and outs["size_bytes"] == 2 * GiB
@@ -303,7 +304,7 @@ def test_adopt_without_a_blob_creates_one(engine: Engine) -> None:
 def test_adopt_refuses_a_wrong_size_or_a_non_vhd_and_leaves_it_untouched(
     engine: Engine, content: str, words: list[str]
 ) -> None:
-    blob = BlobServiceClient.from_connection_string(engine.azurite.connection_string).get_blob_client(
+    blob = blob_service(engine.azurite.connection_string).get_blob_client(
         engine.container, "x.vhd"
     )
     if content == "vhd":
@@ -399,7 +400,7 @@ def test_an_adopted_disk_this_tool_did_not_make_is_left_in_place_on_delete(
     engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     made = create_blank_vhd(target(engine.azurite), container=engine.container, name="theirs.vhd", size=GiB)
-    foreign = BlobServiceClient.from_connection_string(engine.azurite.connection_string).get_blob_client(
+    foreign = blob_service(engine.azurite.connection_string).get_blob_client(
         engine.container, "theirs.vhd")
     foreign.set_blob_metadata({"owner": "another-tool"})  # a valid VHD without this tool's marker
     outs = engine.create(blob_name="theirs.vhd", adopt_existing=True)

@@ -56,7 +56,8 @@ class Azurite:
             raise SystemExit(f"Azurite is not installed at {BINARY}; run scripts/setup.sh first.")
         storage = ["--location", str(self.location)] if self.location else ["--inMemoryPersistence"]
         host = ["--blobHost", "127.0.0.1", "--blobPort", str(self.port)]
-        return [str(BINARY), *host, "--silent", "--loose", "--skipApiVersionCheck", *storage]
+        # No --skipApiVersionCheck: Azurite refuses versions newer than its own, as Azure Stack does.
+        return [str(BINARY), *host, "--silent", "--loose", *storage]
 
     def start(self, *, detach: bool = False, timeout: float = 60) -> Azurite:
         if self.location:

@@ -79,6 +79,10 @@ class CorruptImageError(ImageError):
     """An image whose structures are inconsistent or point past the end of the file (truncated)."""
 
 
+class CloudError(InputError):
+    """A cloud name, storage API version or endpoint that does not fit the cloud the disk is in."""
+
+
 class InternalError(VhdError):
     """A bug in blank-vhd: a rule it should have kept was broken."""
 
@@ -146,6 +150,7 @@ __all__ = [
     "BlobLeasedError",
     "BlobNameError",
     "BlobNotFoundError",
+    "CloudError",
     "ContainerNotFoundError",
     "CorruptImageError",
     "CredentialsError",

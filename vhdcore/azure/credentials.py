@@ -22,7 +22,8 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
-from ..errors import CredentialsError
+from ..errors import CloudError, CredentialsError
+from . import clouds
 
 if TYPE_CHECKING:
     from azure.core.pipeline.transport import HttpTransport
@@ -43,6 +44,7 @@ _ENV_SECRETS = frozenset({ENV_CONNECTION_STRING, ENV_KEY, ENV_SAS_TOKEN})
 
 _LOCATION = ("account_url", "account_name", "connection_string")
 _SECRETS = ("account_key", "sas_token")
+_SETTINGS = ("api_version",)  # neither where nor who: they come along wherever the target goes
 # The settings stack config may hold (StorageTarget field names); each is a secret.
 CONFIG_SETTINGS = ("connection_string", "account_key", "sas_token")
 _ACCOUNT_NAME = re.compile(r"[a-z0-9]{3,24}")
@@ -98,6 +100,7 @@ class StorageTarget:
     connection_string: str | None = None
     account_key: str | None = None
     sas_token: str | None = None
+    api_version: str | None = None  # the x-ms-version to send; None: clouds.api_version() decides
 
     @classmethod
     def resolve(
@@ -147,7 +150,7 @@ class StorageTarget:
         found = cls._combine(given, _from_environ(environ))
         if pinned_endpoint is None or _endpoint_of(found) == pinned_endpoint:
             return found
-        portable = {k: v for k, v in given.items() if k in _SECRETS}
+        portable = {k: v for k, v in given.items() if k in (*_SECRETS, *_SETTINGS)}
         return cls._combine({**portable, "account_url": pinned_endpoint}, _from_environ(environ))
 
     @classmethod
@@ -199,7 +202,8 @@ class StorageTarget:
 
     def __repr__(self) -> str:
         shown = [f"account_url={_bare(self.account_url)!r}"] if self.account_url else []
-        shown += [f"{k}={getattr(self, k)!r}" for k in ("account_name", "endpoint_suffix") if getattr(self, k)]
+        shown += [f"{k}={getattr(self, k)!r}" for k in ("account_name", "endpoint_suffix", *_SETTINGS)
+                  if getattr(self, k)]
         shown += [f"{k}=<set>" for k in ("connection_string", *_SECRETS) if getattr(self, k)]
         return f"StorageTarget({', '.join(shown)})"
 
@@ -208,7 +212,9 @@ class StorageTarget:
         raise TypeError("StorageTarget holds credentials and must not be pickled; resolve it inside each call instead.")
 
     def validate(self) -> None:
-        """Raise CredentialsError naming the first setting that cannot work. Makes no request."""
+        """Raise CredentialsError (CloudError for the API version) naming the first setting that cannot work.
+        Makes no request."""
+        self.check_api_version()
         if self.connection_string is not None:
             clash = [k for k in (*_LOCATION[:2], *_SECRETS) if getattr(self, k)]
             if clash:
@@ -255,6 +261,16 @@ class StorageTarget:
             return f"https://{self.account_name}.blob.{self.endpoint_suffix}"
         _fail(_NO_ACCOUNT)
 
+    def check_api_version(self) -> None:
+        """Raise CloudError if the API version to send is malformed, too old, or one the SDK cannot send."""
+        _check_sendable(self.wire_api_version)
+
+    @property
+    def wire_api_version(self) -> str:
+        """The x-ms-version every request to this target carries (clouds.api_version: ours, else the
+        environment's, else the pinned one)."""
+        return clouds.api_version(self.api_version)
+
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret string this target holds, for scrubbing messages."""
@@ -282,8 +298,9 @@ class StorageTarget:
         options = options or ClientOptions()
         credential = self._credential(options)
         owned = credential if credential is not options.credential and hasattr(credential, "close") else None
-        client: BlobServiceClient = _owning_client_class()(self.blob_endpoint, credential=credential,
-                                                           **options.client_kwargs())
+        client: BlobServiceClient = _owning_client_class()(
+            self.blob_endpoint, credential=credential, api_version=self.wire_api_version, **options.client_kwargs()
+        )
         client._vhdcore_owned_credential = owned  # type: ignore[attr-defined]
         return client
 
@@ -484,6 +501,20 @@ def _check_auth_scheme(endpoint: str, *, secret: bool, about: tuple[str, ...]) -
         _fail(f"blob endpoint {endpoint} is plain http and no account key or SAS was given, but Entra ID "
               "tokens (DefaultAzureCredential) are only sent over https; use an https endpoint or pass a key or SAS",
               *about)
+
+
+def _check_sendable(version: str) -> None:
+    """Refuse a version the installed SDK cannot send (it raises ValueError at client construction)."""
+    if version == clouds.API_VERSION:
+        return  # tests/test_clouds.py proves the SDK accepts it
+    from azure.storage.blob import BlobServiceClient
+
+    try:
+        BlobServiceClient("https://account.blob.core.windows.net", api_version=version).close()
+    except ValueError:
+        raise CloudError(f"storage API version {version!r} is not one the installed Azure SDK can send; use "
+                         f"{clouds.API_VERSION} (the default) or another dated version the Storage REST API "
+                         "documents.") from None
 
 
 def _fail(sentence: str, *settings: str) -> NoReturn:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from ..azure.clouds import API_VERSION, ENV_API_VERSION
 from ..azure.credentials import (
     ENV_ACCOUNT,
     ENV_ACCOUNT_URL,
@@ -90,6 +91,8 @@ def _command(sub: Any, name: str, help: str, run: Callable[[argparse.Namespace],
                          help="key: an account key, SAS or connection string (flags or variables) must be given; "
                          f"login: Entra ID only, ignoring keys in the variables (default: {ENV_AUTH_MODE}, else "
                          "a key or SAS if one is given, else Entra ID)")
+    account.add_argument("--api-version", help=f"storage API version to send (default {API_VERSION}, or "
+                         f"{ENV_API_VERSION})")
     add_output_option(parser)
     parser.set_defaults(run=_naming_sources(run))
     return parser
@@ -127,6 +130,7 @@ def _target(args: argparse.Namespace) -> StorageTarget:
         account_url=args.account_url, account_name=args.account_name, connection_string=args.connection_string,
         account_key=args.account_key, sas_token=args.sas_token, endpoint_suffix=args.endpoint_suffix,
         environ=environ,
+        api_version=args.api_version,
     )
     if args.auth_mode == "key" and not target.has_shared_secret:
         raise UsageError("--auth-mode key needs an account key, SAS token or connection string with a key, and none "
