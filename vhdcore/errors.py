@@ -107,6 +107,10 @@ class ServiceError(StorageError):
     """Storage or the network failed: no answer, a broken connection, or an answer blank-vhd did not expect."""
 
 
+class UnreachableError(ServiceError):
+    """No request reached storage (connection refused, a name that does not resolve): nothing was changed."""
+
+
 class BlobExistsError(RefusedError):
     """A blob of that name exists and was left untouched."""
 
@@ -165,6 +169,7 @@ __all__ = [
     "SizeError",
     "StorageError",
     "ThrottledError",
+    "UnreachableError",
     "UnsupportedImageError",
     "UsageError",
     "VhdError",

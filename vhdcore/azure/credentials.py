@@ -55,23 +55,34 @@ _NO_ACCOUNT = (f"no storage account given; give an account URL, account name or 
 
 @dataclass(frozen=True)
 class ClientOptions:
-    """How clients talk to storage. Retries and timeouts are azure-core's policies, never our own loops."""
+    """How clients talk to storage. Retries and timeouts are azure-core's policies, never our own loops.
+
+    Throttling, 5xx answers and broken connections get `retry_total` retries with exponential backoff. A
+    request that never reached the endpoint (connection refused, a host name that does not resolve, a
+    connect timeout) gets only `retry_connect` retries, `connect_backoff` seconds apart, so that an endpoint
+    that is down fails a command in seconds; its error then says nothing reached storage.
+    `on_retry` is told, before each retry, what is being retried (the command line's status line).
+    """
 
     retry_total: int = 5
     initial_backoff: float = 2.0
     increment_base: float = 2.0
+    retry_connect: int = 1
+    connect_backoff: float = 1.0
     connection_timeout: float = 20.0
     read_timeout: float = 60.0  # per socket read, not per operation
     transport: Any = None  # borrowed: clients built from these options never close it
     credential: Any = None  # a TokenCredential used instead of DefaultAzureCredential
-    retry_policy: Any = None  # replaces the ExponentialRetry built from the fields above
+    retry_policy: Any = None  # replaces the retry policy built from the fields above
+    on_retry: Any = None  # Callable[[str], None]
 
     def client_kwargs(self) -> dict[str, Any]:
-        from azure.storage.blob import ExponentialRetry
-
         # Typed as int in the SDK, but the arithmetic works on floats (sub-second backoffs).
         backoff: dict[str, Any] = {"initial_backoff": self.initial_backoff, "increment_base": self.increment_base}
-        retry = self.retry_policy or ExponentialRetry(retry_total=self.retry_total, **backoff)
+        retry = self.retry_policy or _reachability_retry()(
+            retry_total=self.retry_total, retry_connect=self.retry_connect, connect_backoff=self.connect_backoff,
+            on_retry=self.on_retry, **backoff,
+        )
         kwargs: dict[str, Any] = {
             "retry_policy": retry,
             "connection_timeout": self.connection_timeout,
@@ -80,6 +91,53 @@ class ClientOptions:
         if self.transport is not None:
             kwargs["transport"] = _borrowed(self.transport, self.connection_timeout, self.read_timeout)
         return kwargs
+
+
+# Set on a ServiceRequestError when no attempt of its request reached the endpoint: nothing can have landed.
+NEVER_REACHED = "vhdcore_never_reached"
+
+
+@functools.cache
+def _reachability_retry() -> type[Any]:
+    """ExponentialRetry that keeps retries short for requests that never reach the endpoint (built on first use,
+    so that importing this module does not import the SDK)."""
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+    from azure.storage.blob import ExponentialRetry
+
+    class ReachabilityRetry(ExponentialRetry):
+        def __init__(self, *, connect_backoff: float, on_retry: Any, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.connect_backoff, self.on_retry = connect_backoff, on_retry
+
+        def configure_retries(self, request: Any) -> dict[str, Any]:
+            settings: dict[str, Any] = super().configure_retries(request)
+            request.context["vhdcore_retry"] = settings
+            return settings
+
+        def increment(self, settings: dict[str, Any], request: Any, response: Any = None, error: Any = None) -> bool:
+            if response is not None or isinstance(error, ServiceResponseError):
+                settings["vhdcore_reached"] = True
+            return bool(super().increment(settings, request, response=response, error=error))
+
+        def get_backoff_time(self, settings: dict[str, Any]) -> float:
+            last = settings["history"][-1] if settings["history"] else None
+            unreached = last is not None and isinstance(last.error, ServiceRequestError)
+            wait = self.connect_backoff if unreached else float(super().get_backoff_time(settings))
+            if self.on_retry is not None:
+                status = getattr(getattr(last, "http_response", None), "status_code", None)
+                why = "no connection" if unreached else f"HTTP {status}" if status else "no answer"
+                self.on_retry(f"retrying in {wait:.0f} s ({why})")
+            return wait
+
+        def send(self, request: Any) -> Any:
+            try:
+                return super().send(request)  # type: ignore[no-untyped-call]
+            except ServiceRequestError as exc:
+                if not request.context.get("vhdcore_retry", {}).get("vhdcore_reached"):
+                    setattr(exc, NEVER_REACHED, True)
+                raise
+
+    return ReachabilityRetry
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from ..errors import (
     ShrinkRefusedError,
     SizeError,
     StorageError,
+    UnreachableError,
 )
 from ..format.footer import COOKIE, Footer, fixed_footer
 from ..format.report import DiskReport
@@ -249,8 +250,10 @@ def _create_disk(s: _Session, footer: Footer, metadata: dict[str, str], marker: 
     try:
         etag = s.create(length, metadata)
     except StorageError as exc:
-        if isinstance(exc, (ContainerNotFoundError, AuthFailedError)):
-            raise  # no container means no blob; a HEAD with refused credentials would be refused too
+        if isinstance(exc, (ContainerNotFoundError, AuthFailedError, UnreachableError)):
+            # No container means no blob; a HEAD with refused credentials would be refused too; and when no
+            # attempt reached storage, none can have landed (and a HEAD would not get there either).
+            raise
         # Whatever the last answer was (409 to our own retry, 503 or 500 to every retry, no answer at
         # all), an earlier attempt may have landed with its reply lost: look, and finish it if it is ours.
         try:

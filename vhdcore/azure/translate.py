@@ -16,8 +16,9 @@ from ..errors import (
     ServiceError,
     StorageError,
     ThrottledError,
+    UnreachableError,
 )
-from .credentials import StorageTarget
+from .credentials import NEVER_REACHED, StorageTarget
 
 _LEASE_CODES = {
     "LeaseIdMissing", "LeaseIdMismatchWithBlobOperation", "LeaseIdMismatchWithLeaseOperation",
@@ -92,6 +93,11 @@ def _no_answer(exc: AzureError, doing: str, target: StorageTarget) -> StorageErr
     if isinstance(exc, ClientAuthenticationError):
         return AuthFailedError(f"no credential for {endpoint} worked while {doing} ({detail})",
                                "check the account key or SAS, or sign in with az login or a managed identity")
+    if isinstance(exc, ServiceRequestError) and getattr(exc, NEVER_REACHED, False):
+        return UnreachableError(
+            f"could not connect to {endpoint} ({_why_unreached(str(exc))}) while {doing}, so nothing was changed",
+            "check the endpoint (account name, URL or connection string) and that the service is up and reachable "
+            "(for Azurite: started, on that port), then run it again")
     if isinstance(exc, ServiceRequestError):
         return ServiceError(f"could not reach {endpoint} while {doing}, even after retries ({detail})",
                             "check the account URL and the network, then run it again")
@@ -99,6 +105,18 @@ def _no_answer(exc: AzureError, doing: str, target: StorageTarget) -> StorageErr
         return ServiceError(f"the connection to {endpoint} broke or timed out while {doing}, even after retries "
                             f"({detail})", "run it again; every operation is safe to repeat")
     return ServiceError(f"the Azure SDK failed while {doing} ({detail})", "run it again")
+
+
+def _why_unreached(message: str) -> str:
+    lowered = message.lower()
+    if "refused" in lowered:
+        return "connection refused"
+    if any(word in lowered for word in ("name or service not known", "nodename nor servname", "getaddrinfo",
+                                        "name resolution", "no address associated")):
+        return "the host name does not resolve"
+    if "timed out" in lowered or "timeout" in lowered:
+        return "connecting timed out"
+    return "no connection"
 
 
 def redact(text: str, target: StorageTarget) -> str:

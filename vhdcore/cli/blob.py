@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -21,12 +22,21 @@ from ..azure.credentials import (
     ENV_CONNECTION_STRING,
     ENV_KEY,
     ENV_SAS_TOKEN,
+    ClientOptions,
     StorageTarget,
 )
 from ..errors import BlobNotFoundError, CredentialsError, UsageError
 from ..format.sizes import parse_size
 from ..format.unique_id import UniqueId
-from .common import EXIT_CODES_HELP, EXIT_OK, add_output_option, parse_timestamp, print_report, print_result
+from .common import (
+    EXIT_CODES_HELP,
+    EXIT_OK,
+    StatusLine,
+    add_output_option,
+    parse_timestamp,
+    print_report,
+    print_result,
+)
 
 if TYPE_CHECKING:
     from ..azure.page_blob import BlankVhdBlob
@@ -153,8 +163,11 @@ def _create(args: argparse.Namespace) -> int:
     size = parse_size(args.size, field="--size")
     unique_id = _unique_id(args.unique_id)
     timestamp = parse_timestamp(args.timestamp) if args.timestamp is not None else None
-    blob = create_blank_vhd(_target(args), container=args.container, name=args.name, size=size,
-                            metadata=_metadata(args.metadata), unique_id=unique_id, timestamp=timestamp)
+    target = _target(args)
+    with _status(args, target, "creating") as options:
+        blob = create_blank_vhd(target, container=args.container, name=args.name, size=size,
+                                metadata=_metadata(args.metadata), unique_id=unique_id, timestamp=timestamp,
+                                options=options)
     return _print_blob(blob, args, f"created {blob.url}")
 
 
@@ -162,7 +175,8 @@ def _inspect(args: argparse.Namespace) -> int:
     from ..azure.page_blob import inspect_blank_vhd
 
     target = _target(args)
-    found = inspect_blank_vhd(target, container=args.container, name=args.name)
+    with _status(args, target, "reading") as options:
+        found = inspect_blank_vhd(target, container=args.container, name=args.name, options=options)
     if found is None:
         raise BlobNotFoundError(f"blob {target.blob_endpoint}/{args.container}/{args.name} does not exist",
                                 "check --container-name and --name")
@@ -173,8 +187,10 @@ def _grow(args: argparse.Namespace) -> int:
     from ..azure.page_blob import grow_blank_vhd
 
     size = parse_size(args.size, field="--size")
-    blob = grow_blank_vhd(_target(args), container=args.container, name=args.name, size=size,
-                          unique_id=_unique_id(args.unique_id))
+    target = _target(args)
+    with _status(args, target, "growing") as options:
+        blob = grow_blank_vhd(target, container=args.container, name=args.name, size=size,
+                              unique_id=_unique_id(args.unique_id), options=options)
     return _print_blob(blob, args, f"{blob.url} is")
 
 
@@ -182,7 +198,9 @@ def _delete(args: argparse.Namespace) -> int:
     from ..azure.page_blob import delete_blank_vhd
 
     target = _target(args)
-    deleted = delete_blank_vhd(target, container=args.container, name=args.name, unique_id=_unique_id(args.unique_id))
+    with _status(args, target, "deleting") as options:
+        deleted = delete_blank_vhd(target, container=args.container, name=args.name,
+                                   unique_id=_unique_id(args.unique_id), options=options)
     url = f"{target.blob_endpoint}/{args.container}/{args.name}"
     print_result({"url": url, "deleted": deleted},
                  f"deleted {url}" if deleted else f"{url} does not exist; nothing to delete", args.output)
@@ -194,6 +212,17 @@ def _print_blob(blob: BlankVhdBlob, args: argparse.Namespace, lead: str) -> int:
                  f"{lead} a blank fixed VHD of {blob.size} bytes (blob {blob.blob_length} bytes), "
                  f"unique id {blob.unique_id}", args.output)
     return EXIT_OK
+
+
+@contextmanager
+def _status(args: argparse.Namespace, target: StorageTarget, doing: str) -> Iterator[ClientOptions]:
+    """ClientOptions whose retries are shown on the status line (a terminal only) while the operation runs."""
+    try:
+        where = f"{target.blob_endpoint}/"
+    except CredentialsError:
+        where = ""  # the operation itself reports it, after the names (same order as without a status line)
+    with StatusLine(f"vhdcore: {doing} {where}{args.container}/{args.name}") as status:
+        yield ClientOptions(on_retry=status.retrying)
 
 
 def _unique_id(text: str | None) -> UniqueId | None:
