@@ -25,8 +25,8 @@ class BlankVhdArgs:
     account_url or connection_string; credentials are optional (see `account_key`)."""
 
     size_gb: pulumi.Input[int]
-    """Disk size in whole GiB, 1 to 8191. Growing it is an in-place update that keeps the data; shrinking
-    is refused unless allow_shrink_by_replace is set."""
+    """Disk size in whole GiB, 1 to 8191 (1023 on Azure Stack: see `cloud`). Growing it is an in-place update
+    that keeps the data; shrinking is refused unless allow_shrink_by_replace is set."""
 
     container_name: pulumi.Input[str]
     """The blob container that holds the disk (it must exist). Changing it replaces the disk."""
@@ -57,10 +57,19 @@ class BlankVhdArgs:
     sas_token: pulumi.Input[str] | None = None
     """A SAS token for the account or container (with or without the leading `?`). Stored as a secret."""
 
+    cloud: pulumi.Input[str] | None = None
+    """The cloud the account is in, as `az cloud list` names it: AzureCloud, AzureChinaCloud, AzureUSGovernment,
+    or AzureStackHub / AzureStackEdge. It sets the endpoint suffix for storage_account_name (Azure Stack has
+    none: give account_url or endpoint_suffix), the storage API version sent, and the limits checked at
+    preview (page blobs of 8 TiB, disks of 8191 GiB; on Azure Stack 1 TiB and 1023 GiB, blob names of 880
+    characters). Default: the public cloud whose endpoint the account has, else AzureCloud. A change is an
+    in-place update that writes nothing, unless it moves the endpoint (then the disk is replaced)."""
+
     api_version: pulumi.Input[str] | None = None
-    """The storage API version (x-ms-version) every request for this disk carries, for example 2019-02-02 for
-    an older Azure Stack. Default: the VHDCORE_STORAGE_API_VERSION variable, else the version blank-vhd pins
-    (vhdcore.azure.clouds). Changing it is an in-place update that writes nothing."""
+    """The storage API version (x-ms-version) every request for this disk carries, for example 2019-07-07 for
+    Azure Stack Hub 2008 and later. Default: the VHDCORE_STORAGE_API_VERSION variable, else the version
+    blank-vhd pins for the cloud (vhdcore.azure.clouds: 2019-07-07; 2019-02-02 on Azure Stack). Changing it
+    is an in-place update that writes nothing."""
 
     metadata: pulumi.Input[dict[str, str]] | None = None
     """Blob metadata (names must be C# identifiers, not starting with vhdcore_). Changing it is an in-place
@@ -119,6 +128,7 @@ class BlankVhd(pulumi.dynamic.Resource, module="azureblob", name="BlankVhd"):
         connection_string: pulumi.Input[str] | None = None,
         account_key: pulumi.Input[str] | None = None,
         sas_token: pulumi.Input[str] | None = None,
+        cloud: pulumi.Input[str] | None = None,
         api_version: pulumi.Input[str] | None = None,
         metadata: pulumi.Input[dict[str, str]] | None = None,
         adopt_existing: pulumi.Input[bool] | None = None,

@@ -22,6 +22,7 @@ import pulumi
 from pulumi.dynamic import CheckFailure, ConfigureRequest, DiffResult, ResourceProvider
 from pulumi.output import Unknown
 
+from vhdcore.azure.clouds import AZURE_CLOUD, CLOUDS, Cloud
 from vhdcore.azure.credentials import (
     ENV_ACCOUNT,
     ENV_ACCOUNT_URL,
@@ -40,7 +41,7 @@ LOCATION_FIELDS = ("storage_account_name", "account_url", "connection_string")
 SECRET_FIELDS = ("connection_string", "account_key", "sas_token")
 ACCOUNT_FIELDS = (
     "storage_account_name", "endpoint_suffix", "account_url", "connection_string", "account_key", "sas_token",
-    "api_version",
+    "cloud", "api_version",
 )
 # How to talk to the account, not where it is: a change never moves the resource.
 _WIRE_FIELDS = ("api_version",)
@@ -80,6 +81,7 @@ class Account:
     connection_string: str | None = None
     account_key: str | None = None
     sas_token: str | None = None
+    cloud: str | None = None
     api_version: str | None = None
 
     @classmethod
@@ -319,6 +321,14 @@ class StorageProvider(ResourceProvider):
                 "AZURE_STORAGE_ACCOUNT."
             ))]
         try:
+            target.check_cloud()
+        except CredentialsError as exc:
+            return [self._credentials_failure(exc, account, target)]
+        except VhdError as exc:
+            # Cloud errors quote no secret: they name the cloud, a suffix and the bare blob endpoint.
+            about = next((key for key in ("cloud", "endpoint_suffix") if given(news, key)), "")
+            return [CheckFailure(about, str(exc))]
+        try:
             target.check_api_version()
         except VhdError as exc:
             # From the input, or else from the environment, which no property names.
@@ -347,6 +357,17 @@ class StorageProvider(ResourceProvider):
         if sources and all(source in PRINTABLE_FIELDS for source in sources):
             return CheckFailure(sources[0], str(exc))
         return CheckFailure("", f"{' and '.join(dict.fromkeys(sources))}: {exc}" if sources else str(exc))
+
+    def cloud_for(self, props: Mapping[str, Any]) -> Cloud:
+        """The cloud whose limits apply to a resource: the one its account is in, or the one its `cloud` input
+        names while the rest is unknown (preview); AzureCloud's when nothing says (check_account reports why)."""
+        if any(is_unknown(props.get(key)) for key in ACCOUNT_FIELDS):
+            name = props.get("cloud")
+            return CLOUDS.get(name, AZURE_CLOUD) if isinstance(name, str) else AZURE_CLOUD
+        try:
+            return self.target(Account.from_props(props)).profile
+        except VhdError:
+            return AZURE_CLOUD
 
     def endpoint(self, props: Mapping[str, Any]) -> str | None:
         """The blob endpoint the inputs point at; None while any of them is unknown or invalid."""

@@ -43,6 +43,9 @@ class BlobContainerArgs:
     sas_token: pulumi.Input[str] | None = None
     """A SAS token with container create/delete/list rights. Stored as a secret."""
 
+    cloud: pulumi.Input[str] | None = None
+    """The cloud the account is in; as for BlankVhdArgs.cloud."""
+
     api_version: pulumi.Input[str] | None = None
     """The storage API version (x-ms-version) to send; default as for BlankVhdArgs.api_version."""
 
@@ -77,6 +80,7 @@ class BlobContainer(pulumi.dynamic.Resource, module="azureblob", name="BlobConta
         connection_string: pulumi.Input[str] | None = None,
         account_key: pulumi.Input[str] | None = None,
         sas_token: pulumi.Input[str] | None = None,
+        cloud: pulumi.Input[str] | None = None,
         api_version: pulumi.Input[str] | None = None,
     ) -> None: ...
 

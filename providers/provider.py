@@ -55,7 +55,7 @@ class BlankVhdProvider(StorageProvider):
         self.auto_name_prefix = state.get("auto_name_prefix")
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        inputs, failures = check_inputs(olds, news, name_prefix=self.auto_name_prefix)
+        inputs, failures = check_inputs(olds, news, name_prefix=self.auto_name_prefix, cloud=self.cloud_for(news))
         failures += self.check_account(news)
         return CheckResult(inputs, failures)
 

@@ -16,9 +16,10 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure
 
+from vhdcore.azure.clouds import AZURE_CLOUD, Cloud
 from vhdcore.azure.names import validate_blob_name, validate_container_name, validate_metadata
 from vhdcore.errors import VhdError
-from vhdcore.format.sizes import FOOTER_SIZE, MAX_SIZE_GB, GiB, parse_size_gb
+from vhdcore.format.sizes import FOOTER_SIZE, GiB, parse_size_gb
 from vhdcore.format.unique_id import UniqueId
 
 from .common import ACCOUNT_FIELDS, Account, flag, given, is_unknown
@@ -126,7 +127,7 @@ class DiskState:
 
 
 def check_inputs(
-    olds: Mapping[str, Any], news: Mapping[str, Any], *, name_prefix: str | None
+    olds: Mapping[str, Any], news: Mapping[str, Any], *, name_prefix: str | None, cloud: Cloud = AZURE_CLOUD
 ) -> tuple[dict[str, Any], list[CheckFailure]]:
     """The checked inputs (size as int, flags as bools, a blob name chosen) and one failure per bad field.
 
@@ -136,7 +137,8 @@ def check_inputs(
     if given(olds, "blob_name"):
         inputs.update({key: olds[key] for key in (UNFINISHED_LENGTH, LEGACY_PREFIX) if given(olds, key)})
     failures = [
-        *_check_size(olds, news, inputs), *_check_names(olds, news, inputs, name_prefix), *_check_metadata(news),
+        *_check_size(olds, news, inputs, cloud), *_check_names(olds, news, inputs, name_prefix, cloud),
+        *_check_metadata(news),
     ]
     for key in FLAGS:
         value = news.get(key)
@@ -147,16 +149,19 @@ def check_inputs(
     return inputs, failures
 
 
-def _check_size(olds: Mapping[str, Any], news: Mapping[str, Any], inputs: dict[str, Any]) -> list[CheckFailure]:
+def _check_size(
+    olds: Mapping[str, Any], news: Mapping[str, Any], inputs: dict[str, Any], cloud: Cloud
+) -> list[CheckFailure]:
     value = news.get("size_gb")
     if value is None:
         return [CheckFailure("size_gb", (
-            f"size_gb is required; give the disk size as a whole number of GiB from 1 to {MAX_SIZE_GB}."
+            f"size_gb is required; give the disk size as a whole number of GiB from 1 to "
+            f"{cloud.size_limit.max_size_gb}{cloud.size_limit.on}."
         ))]
     if is_unknown(value):
         return []
     try:
-        size = inputs["size_gb"] = parse_size_gb(value)
+        size = inputs["size_gb"] = parse_size_gb(value, limit=cloud.size_limit)
     except VhdError as exc:
         return [CheckFailure("size_gb", str(exc))]
     old = olds.get("size_gb")
@@ -176,8 +181,11 @@ def _check_size(olds: Mapping[str, Any], news: Mapping[str, Any], inputs: dict[s
 
 
 def _check_names(
-    olds: Mapping[str, Any], news: Mapping[str, Any], inputs: dict[str, Any], prefix: str | None
+    olds: Mapping[str, Any], news: Mapping[str, Any], inputs: dict[str, Any], prefix: str | None, cloud: Cloud
 ) -> list[CheckFailure]:
+    def valid_blob_name(name: object) -> str:
+        return validate_blob_name(name, max_length=cloud.max_blob_name, where=cloud.name)
+
     failures = []
     container = news.get("container_name")
     if container is None:
@@ -193,14 +201,14 @@ def _check_names(
             inputs["blob_name"] = olds["blob_name"]  # named once, kept on every update
             return failures
         inputs["blob_name"] = blob = f"{prefix or 'vhd'}-{secrets.token_hex(4)}.vhd"
-        found = _validated("blob_name", validate_blob_name, blob)
+        found = _validated("blob_name", valid_blob_name, blob)
         if found:
             failures.append(CheckFailure("blob_name", (
                 f"the blob name {blob!r} made from the resource name is not valid ({found[0].reason.rstrip('.')}); "
                 "give blob_name explicitly."
             )))
     elif not is_unknown(blob):
-        failures += _validated("blob_name", validate_blob_name, blob)
+        failures += _validated("blob_name", valid_blob_name, blob)
     return failures
 
 

@@ -163,10 +163,10 @@ def test_repr_and_pickle_never_expose_secrets() -> None:
             pickle.dumps(target)
         with pytest.raises(TypeError, match="must not be pickled"):
             copy.copy(target)
-    expected = "StorageTarget(account_name='acct', endpoint_suffix='core.windows.net', account_key=<set>)"
+    expected = "StorageTarget(account_name='acct', account_key=<set>)"
     assert repr(targets[1]) == expected
     assert repr(StorageTarget(account_url=f"https://acct.blob.core.windows.net/?{SAS}")) == (
-        "StorageTarget(account_url='https://acct.blob.core.windows.net/', endpoint_suffix='core.windows.net')")
+        "StorageTarget(account_url='https://acct.blob.core.windows.net/')")
 
 
 def test_client_options_build_azure_core_policies() -> None:

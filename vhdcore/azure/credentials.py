@@ -44,7 +44,7 @@ _ENV_SECRETS = frozenset({ENV_CONNECTION_STRING, ENV_KEY, ENV_SAS_TOKEN})
 
 _LOCATION = ("account_url", "account_name", "connection_string")
 _SECRETS = ("account_key", "sas_token")
-_SETTINGS = ("api_version",)  # neither where nor who: they come along wherever the target goes
+_SETTINGS = ("api_version", "cloud")  # neither where nor who: they come along wherever the target goes
 # The settings stack config may hold (StorageTarget field names); each is a secret.
 CONFIG_SETTINGS = ("connection_string", "account_key", "sas_token")
 _ACCOUNT_NAME = re.compile(r"[a-z0-9]{3,24}")
@@ -154,11 +154,12 @@ class StorageTarget:
 
     account_url: str | None = None
     account_name: str | None = None
-    endpoint_suffix: str = "core.windows.net"
+    endpoint_suffix: str | None = None  # None: the cloud's (core.windows.net for AzureCloud)
     connection_string: str | None = None
     account_key: str | None = None
     sas_token: str | None = None
     api_version: str | None = None  # the x-ms-version to send; None: clouds.api_version() decides
+    cloud: str | None = None  # a vhdcore.azure.clouds name; None: the public cloud the endpoint is in, else AzureCloud
 
     @classmethod
     def resolve(
@@ -270,9 +271,13 @@ class StorageTarget:
         raise TypeError("StorageTarget holds credentials and must not be pickled; resolve it inside each call instead.")
 
     def validate(self) -> None:
-        """Raise CredentialsError (CloudError for the API version) naming the first setting that cannot work.
-        Makes no request."""
+        """Raise CredentialsError naming the first setting that cannot work, or CloudError for the cloud or the API
+        version (check_cloud, check_api_version). Makes no request."""
+        self._validate_location()
+        self.check_cloud()
         self.check_api_version()
+
+    def _validate_location(self) -> None:
         if self.connection_string is not None:
             clash = [k for k in (*_LOCATION[:2], *_SECRETS) if getattr(self, k)]
             if clash:
@@ -292,9 +297,7 @@ class StorageTarget:
         if self.account_name is not None and not _ACCOUNT_NAME.fullmatch(self.account_name):
             _fail(f"account name {self.account_name!r} is not 3 to 24 lowercase letters and digits; "
                   "check the storage account's name", "account_name")
-        if not _SUFFIX.fullmatch(self.endpoint_suffix):
-            _fail(f"endpoint suffix {self.endpoint_suffix!r} is not a DNS suffix; use e.g. core.windows.net or "
-                  "core.chinacloudapi.cn (no scheme, no slash)", "endpoint_suffix")
+        self._check_suffix()
         if self.account_url is not None:
             _check_endpoint(self.account_url, what=f"account URL {_bare(self.account_url)!r}", about=("account_url",))
             derived = _account_from_url(self.account_url)
@@ -316,18 +319,53 @@ class StorageTarget:
         if self.account_url is not None:
             return _bare(self.account_url).rstrip("/")
         if self.account_name is not None:
-            return f"https://{self.account_name}.blob.{self.endpoint_suffix}"
+            named = clouds.cloud_named(self.cloud) if self.cloud is not None else clouds.AZURE_CLOUD
+            suffix = self.endpoint_suffix or named.endpoint_suffix
+            if suffix is None:
+                raise clouds.stack_needs_endpoint(named)
+            return f"https://{self.account_name}.blob.{suffix}"
         _fail(_NO_ACCOUNT)
 
+    @property
+    def profile(self) -> clouds.Cloud:
+        """The cloud the account is in: the one named, else the public cloud whose endpoint it has, else AzureCloud.
+        Raises CloudError for a name blank-vhd does not know."""
+        if self.cloud is not None:
+            return clouds.cloud_named(self.cloud)
+        endpoint = _endpoint_of(self)
+        return (clouds.public_cloud_of(endpoint) if endpoint else None) or clouds.AZURE_CLOUD
+
+    def check_cloud(self) -> clouds.Cloud:
+        """The cloud profile, after checking that the endpoint can be in it (CloudError) and the suffix is one
+        (CredentialsError). Makes no request."""
+        self._check_suffix()
+        cloud = self.profile
+        try:
+            endpoint = self.blob_endpoint
+        except CloudError:
+            raise
+        except CredentialsError:
+            return cloud  # no location yet: validate() says so
+        from_suffix = self.connection_string is None and self.account_url is None
+        clouds.check_endpoint(cloud, endpoint, explicit_cloud=self.cloud is not None,
+                              suffix=self.endpoint_suffix if from_suffix else None)
+        return cloud
+
+    def _check_suffix(self) -> None:
+        if self.endpoint_suffix is not None and not _SUFFIX.fullmatch(self.endpoint_suffix):
+            _fail(f"endpoint suffix {self.endpoint_suffix!r} is not a DNS suffix; use e.g. core.windows.net or "
+                  "core.chinacloudapi.cn (no scheme, no slash)", "endpoint_suffix")
+
     def check_api_version(self) -> None:
-        """Raise CloudError if the API version to send is malformed, too old, or one the SDK cannot send."""
+        """Raise CloudError if the API version to send is malformed, too old or too new for the cloud, or one
+        the SDK cannot send."""
         _check_sendable(self.wire_api_version)
 
     @property
     def wire_api_version(self) -> str:
         """The x-ms-version every request to this target carries (clouds.api_version: ours, else the
         environment's, else the pinned one)."""
-        return clouds.api_version(self.api_version)
+        return clouds.api_version(self.api_version, cloud=self.profile)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -432,7 +470,7 @@ def _same_endpoint(a: StorageTarget, b: StorageTarget) -> bool:
 def _endpoint_of(target: StorageTarget) -> str | None:
     try:
         return target.blob_endpoint
-    except CredentialsError:
+    except (CredentialsError, CloudError):
         return None
 
 
@@ -563,8 +601,8 @@ def _check_auth_scheme(endpoint: str, *, secret: bool, about: tuple[str, ...]) -
 
 def _check_sendable(version: str) -> None:
     """Refuse a version the installed SDK cannot send (it raises ValueError at client construction)."""
-    if version == clouds.API_VERSION:
-        return  # tests/test_clouds.py proves the SDK accepts it
+    if version in {cloud.api_version for cloud in clouds.CLOUDS.values()}:
+        return  # tests/test_clouds.py proves the SDK accepts these
     from azure.storage.blob import BlobServiceClient
 
     try:

@@ -37,8 +37,9 @@ def validate_container_name(name: object) -> str:
     raise BlobNameError(f"container name {_shown(name)} {rule}, as Azure requires; rename it, for example to 'vhds'.")
 
 
-def validate_blob_name(name: object, *, max_length: int = MAX_BLOB_NAME) -> str:
-    """Azure's blob naming rules, plus refusals for names that URLs or tools would silently change."""
+def validate_blob_name(name: object, *, max_length: int = MAX_BLOB_NAME, where: str = "Azure") -> str:
+    """Azure's blob naming rules, plus refusals for names that URLs or tools would silently change.
+    `max_length` and `where` are the cloud's (Azure Stack allows 880 characters)."""
     rule = None
     if not isinstance(name, str) or not 1 <= len(name) <= max_length:
         rule = f"must be 1 to {max_length} characters"
@@ -53,7 +54,7 @@ def validate_blob_name(name: object, *, max_length: int = MAX_BLOB_NAME) -> str:
     elif name.count("/") >= 254:
         rule = "must have fewer than 255 path segments"
     if rule:
-        raise BlobNameError(f"blob name {_shown(name)} {rule}, as Azure requires; choose a name like "
+        raise BlobNameError(f"blob name {_shown(name)} {rule}, as {where} requires; choose a name like "
                             "'disks/data-01.vhd'.")
     assert isinstance(name, str)
     return name

@@ -56,6 +56,7 @@ from ..format.footer import COOKIE, Footer, fixed_footer
 from ..format.report import DiskReport
 from ..format.sizes import FOOTER_SIZE, PAGE_BLOB_MAX, MiB, check_disk_size
 from ..format.unique_id import UniqueId
+from .clouds import Cloud
 from .credentials import ClientOptions, StorageTarget
 from .names import (
     MARKER_KEY,
@@ -119,6 +120,16 @@ def _check_size(size: object) -> int:
     return check_disk_size(size)
 
 
+def _cloud_checked(target: StorageTarget, name: str, size: int | None = None) -> Cloud:
+    """The target's cloud, after its own limits (Azure Stack: 1 TiB page blobs, 880-character blob names);
+    call it after target.validate(). Raises BlobNameError or SizeError naming the cloud and its cap."""
+    cloud = target.profile
+    validate_blob_name(name, max_length=cloud.max_blob_name, where=cloud.name)
+    if size is not None:
+        check_disk_size(size, limit=cloud.size_limit)
+    return cloud
+
+
 def _check_page(offset: int, length: int) -> None:
     # Azurite accepts what Azure rejects, so the service limits are enforced here.
     if offset % PAGE or length % PAGE or not 0 < length <= MAX_PUT_PAGE or offset + length > PAGE_BLOB_MAX:
@@ -151,6 +162,7 @@ def create_blank_vhd(
     user_metadata = validate_metadata(metadata)
     footer = fixed_footer(size, timestamp=timestamp, unique_id=unique_id)
     target.validate()
+    _cloud_checked(target, name, size)
     marker = secrets.token_hex(16)
     ours = {**user_metadata, MARKER_KEY: marker, UNIQUE_ID_KEY: str(footer.unique_id), SIZE_KEY: str(size)}
     with _session(target, container, name, options) as s:
@@ -165,6 +177,7 @@ def inspect_blank_vhd(
     validate_container_name(container)
     validate_blob_name(name)
     target.validate()
+    _cloud_checked(target, name)
     with _session(target, container, name, options) as s:
         return _converge(s, lambda: _inspect_once(s), "reading it")
 
@@ -188,6 +201,7 @@ def grow_blank_vhd(
     size = _check_size(size)
     unique_id = _check_unique_id(unique_id)
     target.validate()
+    _cloud_checked(target, name, size)
     when = time.time()
     with _session(target, container, name, options) as s:
         return _converge(s, lambda: _grow_once(s, size, unique_id, when), f"growing it to {size} bytes")
@@ -213,6 +227,7 @@ def set_blank_vhd_metadata(
     user_metadata = validate_metadata(metadata)
     unique_id = _check_unique_id(unique_id)
     target.validate()
+    _cloud_checked(target, name)
     with _session(target, container, name, options) as s:
         return _converge(s, lambda: _set_metadata_once(s, user_metadata, unique_id), "changing its metadata")
 
@@ -236,6 +251,7 @@ def delete_blank_vhd(
     validate_blob_name(name)
     unique_id = _check_unique_id(unique_id)
     target.validate()
+    _cloud_checked(target, name)
     seen: list[bool] = []
     with _session(target, container, name, options) as s:
         return _converge(s, lambda: _delete_once(s, unique_id, seen), "deleting it")
@@ -322,16 +338,19 @@ def _inspect_once(s: _Session) -> BlobInspection | None:
     if props is None:
         return None
     tail = s.read(props.size - FOOTER_SIZE, FOOTER_SIZE, str(props.etag)) if props.size >= FOOTER_SIZE else b""
-    return _inspection(s.url, props, tail)
+    return _inspection(s.url, props, tail, s.target.profile)
 
 
-def _inspection(url: str, props: BlobProperties, tail: bytes) -> BlobInspection:
+def _inspection(url: str, props: BlobProperties, tail: bytes, cloud: Cloud) -> BlobInspection:
     length, blob_type = props.size, _text(props.blob_type)
     problems = []
     if blob_type != "PageBlob":
         problems.append(f"blob type is {blob_type}, not PageBlob; Azure attaches only page blobs as disks.")
     if length % PAGE or length > PAGE_BLOB_MAX:
         problems.append(f"length {length} is not a multiple of 512 within 8 TiB, as a page blob must be.")
+    elif length > cloud.page_blob_max:
+        problems.append(f"length {length} exceeds {cloud.name}'s page-blob cap of {cloud.page_blob_max} bytes, so it "
+                        "cannot be a disk there.")
     recorded = _meta_int(props, SIZE_KEY)
     if recorded is not None and recorded != length - FOOTER_SIZE:
         problems.append(f"metadata records disk size {recorded} but the length says {length - FOOTER_SIZE}: a grow "

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from ..azure.clouds import API_VERSION, ENV_API_VERSION
+from ..azure.clouds import API_VERSION, CLOUDS, ENV_API_VERSION, STACK_API_VERSION, cloud_named
 from ..azure.credentials import (
     ENV_ACCOUNT,
     ENV_ACCOUNT_URL,
@@ -26,7 +26,7 @@ from ..azure.credentials import (
     StorageTarget,
 )
 from ..errors import BlobNotFoundError, CredentialsError, UsageError
-from ..format.sizes import parse_size
+from ..format.sizes import AZURE_LIMIT, SizeLimit, parse_size
 from ..format.unique_id import UniqueId
 from .common import (
     EXIT_CODES_HELP,
@@ -101,8 +101,11 @@ def _command(sub: Any, name: str, help: str, run: Callable[[argparse.Namespace],
                          help="key: an account key, SAS or connection string (flags or variables) must be given; "
                          f"login: Entra ID only, ignoring keys in the variables (default: {ENV_AUTH_MODE}, else "
                          "a key or SAS if one is given, else Entra ID)")
-    account.add_argument("--api-version", help=f"storage API version to send (default {API_VERSION}, or "
-                         f"{ENV_API_VERSION})")
+    account.add_argument("--cloud", metavar="NAME",
+                         help=f"the cloud the account is in: {', '.join(CLOUDS)} (default: the public cloud of the "
+                         "endpoint, else AzureCloud); sets the endpoint suffix, the API version and the size limits")
+    account.add_argument("--api-version", help=f"storage API version to send (default {API_VERSION}, "
+                         f"{STACK_API_VERSION} on Azure Stack; or {ENV_API_VERSION})")
     add_output_option(parser)
     parser.set_defaults(run=_naming_sources(run))
     return parser
@@ -139,14 +142,18 @@ def _target(args: argparse.Namespace) -> StorageTarget:
     target = StorageTarget.resolve(
         account_url=args.account_url, account_name=args.account_name, connection_string=args.connection_string,
         account_key=args.account_key, sas_token=args.sas_token, endpoint_suffix=args.endpoint_suffix,
-        environ=environ,
-        api_version=args.api_version,
+        environ=environ, api_version=args.api_version, cloud=args.cloud,
     )
     if args.auth_mode == "key" and not target.has_shared_secret:
         raise UsageError("--auth-mode key needs an account key, SAS token or connection string with a key, and none "
                          "was given; pass --account-key or --sas-token, set AZURE_STORAGE_KEY or "
                          "AZURE_STORAGE_SAS_TOKEN, or use --auth-mode login.")
     return target
+
+
+def _size_limit(args: argparse.Namespace) -> SizeLimit:
+    """The size cap of --cloud, so `--size 1TiB --cloud AzureStackHub` is refused as the user wrote it."""
+    return cloud_named(args.cloud, field="--cloud").size_limit if args.cloud is not None else AZURE_LIMIT
 
 
 def _source(args: argparse.Namespace, target: StorageTarget, setting: str) -> str:
@@ -160,7 +167,7 @@ def _source(args: argparse.Namespace, target: StorageTarget, setting: str) -> st
 def _create(args: argparse.Namespace) -> int:
     from ..azure.page_blob import create_blank_vhd
 
-    size = parse_size(args.size, field="--size")
+    size = parse_size(args.size, field="--size", limit=_size_limit(args))
     unique_id = _unique_id(args.unique_id)
     timestamp = parse_timestamp(args.timestamp) if args.timestamp is not None else None
     target = _target(args)
@@ -186,7 +193,7 @@ def _inspect(args: argparse.Namespace) -> int:
 def _grow(args: argparse.Namespace) -> int:
     from ..azure.page_blob import grow_blank_vhd
 
-    size = parse_size(args.size, field="--size")
+    size = parse_size(args.size, field="--size", limit=_size_limit(args))
     target = _target(args)
     with _status(args, target, "growing") as options:
         blob = grow_blank_vhd(target, container=args.container, name=args.name, size=size,

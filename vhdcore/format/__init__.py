@@ -7,7 +7,19 @@ from .footer import DiskType, Footer, fixed_footer, footer_checksum, vhd_timesta
 from .geometry import Geometry, chs_geometry
 from .local_disk import create_fixed_vhd, inspect_file
 from .report import DiskReport
-from .sizes import FOOTER_SIZE, MAX_DISK_SIZE, MAX_SIZE_GB, PAGE_BLOB_MAX, GiB, KiB, MiB, TiB, parse_size, parse_size_gb
+from .sizes import (
+    FOOTER_SIZE,
+    MAX_DISK_SIZE,
+    MAX_SIZE_GB,
+    PAGE_BLOB_MAX,
+    GiB,
+    KiB,
+    MiB,
+    SizeLimit,
+    TiB,
+    parse_size,
+    parse_size_gb,
+)
 from .unique_id import UniqueId
 
 __all__ = [
@@ -22,6 +34,7 @@ __all__ = [
     "GiB",
     "KiB",
     "MiB",
+    "SizeLimit",
     "TiB",
     "UniqueId",
     "chs_geometry",

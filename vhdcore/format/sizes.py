@@ -3,30 +3,61 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..errors import SizeError
 
 KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
-# A page blob holds at most 8 TiB, and a fixed VHD needs 512 bytes past its size for the footer;
-# 8192 GiB + 512 overflows, so the largest whole-GiB disk is 8191 GiB.
-PAGE_BLOB_MAX = 8 * TiB
 FOOTER_SIZE = 512
-MAX_DISK_SIZE = 8191 * GiB
-MAX_SIZE_GB = MAX_DISK_SIZE // GiB
+
+
+@dataclass(frozen=True)
+class SizeLimit:
+    """The largest page blob somewhere, and so the largest disk: a fixed VHD needs 512 bytes past its size
+    for the footer, so a cap of N GiB holds disks of N - 1 GiB at most in whole GiB (8192 GiB + 512 overflows
+    8 TiB). `where` names the cloud in messages (vhdcore.azure.clouds makes one per cloud; this layer knows
+    no clouds)."""
+
+    page_blob_max: int = 8 * TiB
+    where: str | None = None
+
+    @property
+    def max_disk_size(self) -> int:
+        return self.page_blob_max - GiB
+
+    @property
+    def max_size_gb(self) -> int:
+        return self.max_disk_size // GiB
+
+    @property
+    def on(self) -> str:
+        return f" on {self.where}" if self.where else ""
+
+    @property
+    def reason(self) -> str:
+        cap = f"{self.page_blob_max // TiB} TiB" if self.page_blob_max % TiB == 0 else f"{self.page_blob_max} bytes"
+        return f"a page blob{' there' if self.where else ''} holds {cap} including the 512-byte footer"
+
+
+# Azure's page-blob cap, which every public cloud shares.
+AZURE_LIMIT = SizeLimit()
+PAGE_BLOB_MAX = AZURE_LIMIT.page_blob_max
+MAX_DISK_SIZE = AZURE_LIMIT.max_disk_size
+MAX_SIZE_GB = AZURE_LIMIT.max_size_gb
 
 _UNITS = {"": 1, "B": 1, "KIB": KiB, "MIB": MiB, "GIB": GiB, "TIB": TiB}
 _DECIMAL = {"K", "KB", "M", "MB", "G", "GB", "T", "TB"}
 _SIZE_RE = re.compile(r"\s*(?P<num>[+-]?\d+(?:\.\d*)?)\s*(?P<unit>[A-Za-z]*)\s*")
 
 
-def parse_size(value: object, *, field: str = "size") -> int:
+def parse_size(value: object, *, field: str = "size", limit: SizeLimit = AZURE_LIMIT) -> int:
     """Parse a disk size given as an int or a string like `512MiB`, `10GiB`, `1TiB`, `1073741824`."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise SizeError(
             f"{field} {value!r} is not a size; give a whole number of bytes or a binary unit such as 10GiB."
         )
     if isinstance(value, int):
-        return check_disk_size(value, field=field)
+        return check_disk_size(value, field=field, limit=limit)
     match = _SIZE_RE.fullmatch(value)
     if not match:
         raise SizeError(f"{field} {value!r} is not a size; write it like 512MiB, 10GiB, 1TiB or 1073741824.")
@@ -45,13 +76,13 @@ def parse_size(value: object, *, field: str = "size") -> int:
     if len(num.lstrip("+-").lstrip("0")) > 19:
         # int() refuses strings over 4300 digits with a bare ValueError; 20 digits already exceed the
         # maximum, so check a stand-in just past it that keeps the sign (and names the value as given).
-        number = (MAX_DISK_SIZE + MiB) * (-1 if num.startswith("-") else 1)
+        number = (limit.max_disk_size + MiB) * (-1 if num.startswith("-") else 1)
     else:
         number = int(num) * _UNITS[unit]
-    return check_disk_size(number, field=field, shown=value)
+    return check_disk_size(number, field=field, shown=value, limit=limit)
 
 
-def check_disk_size(size: int, *, field: str = "size", shown: object = None) -> int:
+def check_disk_size(size: int, *, field: str = "size", shown: object = None, limit: SizeLimit = AZURE_LIMIT) -> int:
     """Return `size` if it is a valid disk size in bytes, else raise SizeError naming the rule."""
     what = f"{field} {shown if shown is not None else size!r}"
     if size <= 0:
@@ -60,20 +91,20 @@ def check_disk_size(size: int, *, field: str = "size", shown: object = None) -> 
         raise SizeError(
             f"{what} is not a whole number of MiB, which Azure requires; round it to a multiple of 1048576 bytes."
         )
-    if size > MAX_DISK_SIZE:
-        raise SizeError(f"{what} exceeds the 8191GiB maximum (a page blob holds 8 TiB including the 512-byte footer).")
+    if size > limit.max_disk_size:
+        raise SizeError(f"{what} exceeds the {limit.max_size_gb}GiB maximum{limit.on} ({limit.reason}).")
     return size
 
 
-def parse_size_gb(value: object, *, field: str = "size_gb") -> int:
+def parse_size_gb(value: object, *, field: str = "size_gb", limit: SizeLimit = AZURE_LIMIT) -> int:
     """Parse a whole number of GiB; integral floats are accepted because Pulumi sends numbers as doubles."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SizeError(f"{field} {value!r} must be a whole number of GiB between 1 and {MAX_SIZE_GB}.")
-    if not 1 <= value <= MAX_SIZE_GB:
+        raise SizeError(f"{field} {value!r} must be a whole number of GiB between 1 and {limit.max_size_gb}.")
+    if not 1 <= value <= limit.max_size_gb:
         raise SizeError(
-            f"{field} {value!r} is out of range; give a whole number of GiB between 1 and {MAX_SIZE_GB} "
-            "(a page blob holds 8 TiB including the 512-byte footer)."
+            f"{field} {value!r} is out of range{limit.on}; give a whole number of GiB between 1 and "
+            f"{limit.max_size_gb} ({limit.reason})."
         )
     return value
