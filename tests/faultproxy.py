@@ -72,6 +72,25 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """An Azure-style error answer the proxy gives instead of forwarding (see FaultProxy.refuse)."""
+
+    status: int
+    code: str
+    header: str | None = None  # the HeaderName element of the error body, as Azure names a refused header
+    message: str = "Refused by the test proxy."
+
+
+@dataclass
+class Rewrite:
+    """Replace response headers of requests whose raw query matches `query` (None value: drop the header)."""
+
+    query: str
+    headers: dict[str, str | None]
+    seen: int = 0
+
+
+@dataclass(frozen=True)
 class Seen:
     method: str
     path: str
@@ -87,6 +106,7 @@ class FaultProxy:
     upstream: str  # e.g. http://127.0.0.1:10000
     faults: list[Fault] = field(default_factory=list)
     log: list[Seen] = field(default_factory=list)  # complete only after drain()
+    rewrites: list[Rewrite] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -150,6 +170,20 @@ class FaultProxy:
         self.drain()
         return {s.version for s in self.log[start:]}
 
+    def refuse(self, method: str, path: str, query: str, headers: Any) -> Refusal | None:
+        """The answer to give instead of forwarding a request no fault took; subclasses emulate services."""
+        return None
+
+    def observe(
+        self, method: str, path: str, query: str, headers: Any, status: int, answer: Any
+    ) -> dict[str, str | None]:
+        """See a forwarded request and its answer; returns the response headers to replace (see Rewrite)."""
+        with self._lock:
+            matching = [r for r in self.rewrites if re.search(r.query, query)]
+            for rewrite in matching:
+                rewrite.seen += 1
+        return {k: v for r in matching for k, v in r.headers.items()}
+
     def _begin(self, method: str, path: str, query: str) -> Fault | None:
         with self._lock:
             self._in_flight += 1
@@ -160,6 +194,70 @@ class FaultProxy:
             self.log.append(seen)
             self._in_flight -= 1
             self._idle.notify_all()
+
+
+_RANGE = re.compile(r"bytes=(\d+)-(\d+)")
+
+
+@dataclass
+class StackProxy(FaultProxy):
+    """A proxy in front of Azurite that answers like Azure Stack (Hub before update 2008, or Edge by its REST page):
+
+    - an x-ms-version newer than `newest_version`: 400 InvalidHeaderValue (HeaderName x-ms-version), as Stack does;
+    - a page blob longer than `page_blob_max` (1 TiB), created or resized: 400 InvalidHeaderValue (HeaderName
+      x-ms-blob-content-length);
+    - the 4 KiB page rule blank-vhd keeps there (README): a Put Page or Clear Page must start on a `page`
+      boundary and cover whole pages, unless it ends where the blob ends (the footer): 416 InvalidPageRange.
+
+    It learns blob lengths from the requests and answers it forwards (Put Blob, resize, HEAD)."""
+
+    newest_version: str = "2019-02-02"
+    page_blob_max: int = 1 << 40
+    page: int = 4096
+    lengths: dict[str, int] = field(default_factory=dict)
+    refused: list[Refusal] = field(default_factory=list)
+
+    def refuse(self, method: str, path: str, query: str, headers: Any) -> Refusal | None:
+        refusal = self._rule(method, path, query, headers)
+        if refusal is not None:
+            with self._lock:
+                self.refused.append(refusal)
+        return refusal
+
+    def _rule(self, method: str, path: str, query: str, headers: Any) -> Refusal | None:
+        if (headers.get("x-ms-version") or "") > self.newest_version:
+            return Refusal(400, "InvalidHeaderValue", "x-ms-version",
+                           "The value for one of the HTTP headers is not in the correct format.")
+        length = headers.get("x-ms-blob-content-length")
+        if method == "PUT" and length is not None and int(length) > self.page_blob_max:
+            return Refusal(400, "InvalidHeaderValue", "x-ms-blob-content-length",
+                           "The value for one of the HTTP headers is not in the correct format.")
+        if method == "PUT" and "comp=page" in query.split("&"):
+            written = _RANGE.fullmatch(headers.get("x-ms-range") or headers.get("Range") or "")
+            if written is None:
+                return Refusal(400, "InvalidHeaderValue", "x-ms-range", "The page range is missing.")
+            start, end = int(written[1]), int(written[2]) + 1
+            with self._lock:
+                blob_end = self.lengths.get(path)
+            if start % self.page or ((end - start) % self.page and end != blob_end):
+                return Refusal(416, "InvalidPageRange", None, "The page range specified is invalid.")
+        return None
+
+    def observe(
+        self, method: str, path: str, query: str, headers: Any, status: int, answer: Any
+    ) -> dict[str, str | None]:
+        params = set(query.split("&")) - {""}
+        length = headers.get("x-ms-blob-content-length")
+        with self._lock:
+            if method == "PUT" and not params and status == 201 and length is not None:
+                self.lengths[path] = int(length)  # Put Blob of a page blob
+            elif method == "PUT" and params == {"comp=properties"} and status == 200 and length is not None:
+                self.lengths[path] = int(length)  # resize
+            elif method == "HEAD" and status == 200:
+                self.lengths[path] = int(answer.get("Content-Length") or 0)
+            elif method == "DELETE" and status == 202:
+                self.lengths.pop(path, None)
+        return super().observe(method, path, query, headers, status, answer)
 
 
 class _Dropped(Exception):
@@ -197,7 +295,15 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def serve(self, fault: Fault | None, body: bytes) -> None:
             if fault is None:
-                self.relay(*self.forward(body))
+                split = urlsplit(self.path)
+                refusal = proxy.refuse(self.command, split.path, split.query, self.headers)
+                if refusal is not None:
+                    self.azure_error(refusal.status, refusal.code, refusal.header, refusal.message)
+                    return
+                response, data = self.forward(body)
+                replace = proxy.observe(self.command, split.path, split.query, self.headers, response.status,
+                                        response.headers)
+                self.relay(response, data, replace)
             elif fault.action == "status":
                 self.azure_error(fault.status, fault.code)
             elif fault.action == "reset":
@@ -224,22 +330,31 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             finally:
                 conn.close()
 
-        def relay(self, response: http.client.HTTPResponse, data: bytes) -> None:
+        def relay(self, response: http.client.HTTPResponse, data: bytes,
+                  replace: dict[str, str | None] | None = None) -> None:
+            replaced = {k.lower(): v for k, v in (replace or {}).items()}
             self.send_response_only(response.status, response.reason)
             for key, value in response.getheaders():
+                if key.lower() in replaced:
+                    continue
                 if key.lower() not in _HOP_BY_HOP and not (key.lower() == "content-length" and self.command != "HEAD"):
                     self.send_header(key, value)
+            for key, new in replaced.items():
+                if new is not None:
+                    self.send_header(key, new)
             if self.command != "HEAD":
                 self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
 
-        def azure_error(self, status: int, code: str) -> None:
+        def azure_error(self, status: int, code: str, header: str | None = None,
+                        message: str = "Injected by FaultProxy.") -> None:
             request_id = str(uuid.uuid4())
+            named = f"<HeaderName>{header}</HeaderName>" if header else ""
             data = (
-                f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>Injected by '
-                f"FaultProxy.\nRequestId:{request_id}\nTime:{formatdate(usegmt=True)}</Message></Error>"
+                f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>{message}'
+                f"\nRequestId:{request_id}\nTime:{formatdate(usegmt=True)}</Message>{named}</Error>"
             ).encode()
             self.send_response_only(status)
             for key, value in (

@@ -131,6 +131,11 @@ class AuthFailedError(RefusedError):
     """The account refused the credentials, or none could be found."""
 
 
+class HeaderRefusedError(RefusedError):
+    """Storage refused a request header, not the operation: a storage API version, or a page-blob length, that it
+    does not accept (Azure Stack). Nothing was written."""
+
+
 class ThrottledError(RefusedError):
     """Storage kept throttling or timing out the request, even after retries."""
 
@@ -158,6 +163,7 @@ __all__ = [
     "ContainerNotFoundError",
     "CorruptImageError",
     "CredentialsError",
+    "HeaderRefusedError",
     "ImageError",
     "InputError",
     "InternalError",

@@ -42,6 +42,7 @@ from ..errors import (
     BlobLeasedError,
     BlobNotFoundError,
     ContainerNotFoundError,
+    HeaderRefusedError,
     InputError,
     InternalError,
     InvalidDiskError,
@@ -54,7 +55,7 @@ from ..errors import (
 )
 from ..format.footer import COOKIE, Footer, fixed_footer
 from ..format.report import DiskReport
-from ..format.sizes import FOOTER_SIZE, PAGE_BLOB_MAX, MiB, check_disk_size
+from ..format.sizes import FOOTER_SIZE, PAGE_BLOB_MAX, KiB, MiB, check_disk_size
 from ..format.unique_id import UniqueId
 from .clouds import Cloud
 from .credentials import ClientOptions, StorageTarget
@@ -71,6 +72,10 @@ from .names import (
 from .translate import Stale, leased, translate_error
 
 PAGE = 512
+# Azure Stack Hub and Edge document a 4 KiB page size (README, "Azure Stack's 4 KiB pages"). Every write of
+# ours starts on a 4 KiB boundary and covers whole 4 KiB pages, except the footer, which ends the blob (a fixed
+# VHD is whole MiB + 512 bytes long, so no 4 KiB page can hold it): the rule holds in every cloud, at no cost.
+STACK_PAGE = 4 * KiB
 MAX_PUT_PAGE = 4 * MiB
 _ROUNDS = 3  # re-reads after an etag mismatch; our own lost-response retries need at most two
 T = TypeVar("T")
@@ -130,11 +135,15 @@ def _cloud_checked(target: StorageTarget, name: str, size: int | None = None) ->
     return cloud
 
 
-def _check_page(offset: int, length: int) -> None:
-    # Azurite accepts what Azure rejects, so the service limits are enforced here.
-    if offset % PAGE or length % PAGE or not 0 < length <= MAX_PUT_PAGE or offset + length > PAGE_BLOB_MAX:
+def _check_page(offset: int, length: int, *, blob_length: int | None = None) -> None:
+    """Azure's rules for a page write (Azurite accepts what Azure rejects, so they are enforced here); with
+    `blob_length`, also the 4 KiB rule of the disk writes (STACK_PAGE)."""
+    whole = not (offset % STACK_PAGE or (length % STACK_PAGE and offset + length != blob_length))
+    if (offset % PAGE or length % PAGE or not 0 < length <= MAX_PUT_PAGE or offset + length > PAGE_BLOB_MAX
+            or (blob_length is not None and not whole)):
         raise InternalError(f"page write of {length} bytes at {offset} breaks Azure's rules (512-byte aligned, "
-                       "at most 4 MiB, inside 8 TiB); this is a bug in vhdcore, please report it.")
+                            "at most 4 MiB, inside 8 TiB; ours also whole 4 KiB pages or the footer); this is a bug "
+                            "in vhdcore, please report it.")
 
 
 # --- the operations -----------------------------------------------------------------------------------
@@ -266,9 +275,9 @@ def _create_disk(s: _Session, footer: Footer, metadata: dict[str, str], marker: 
     try:
         etag = s.create(length, metadata)
     except StorageError as exc:
-        if isinstance(exc, (ContainerNotFoundError, AuthFailedError, UnreachableError)):
-            # No container means no blob; a HEAD with refused credentials would be refused too; and when no
-            # attempt reached storage, none can have landed (and a HEAD would not get there either).
+        if isinstance(exc, (ContainerNotFoundError, AuthFailedError, UnreachableError, HeaderRefusedError)):
+            # No container means no blob; a HEAD with refused credentials (or API version) would be refused too;
+            # and when no attempt reached storage, none can have landed (and a HEAD would not get there either).
             raise
         # Whatever the last answer was (409 to our own retry, 503 or 500 to every retry, no answer at
         # all), an earlier attempt may have landed with its reply lost: look, and finish it if it is ours.
@@ -294,7 +303,8 @@ def _create_disk(s: _Session, footer: Footer, metadata: dict[str, str], marker: 
 def _write_first_footer(s: _Session, footer: Footer, etag: str, marker: str) -> str:
     for _ in range(_ROUNDS):
         try:
-            return s.put_page(footer.pack(), footer.current_size, etag, "writing the footer of")
+            return s.put_page(footer.pack(), footer.current_size, etag, "writing the footer of",
+                              blob_length=footer.current_size + FOOTER_SIZE)
         except Stale:
             props = s.head()  # a retried write of ours that landed changes the etag too
             if props is None or _meta(props, MARKER_KEY) != marker or props.size != footer.current_size + FOOTER_SIZE:
@@ -391,12 +401,9 @@ def _grow_once(s: _Session, size: int, expected: UniqueId | None, when: float) -
             etag = s.set_metadata(metadata, etag, "recording the disk size of")
         if length != size + FOOTER_SIZE:
             etag = s.resize(size + FOOTER_SIZE, etag)
-        etag = s.put_page(footer.pack(), size, etag, "writing the new footer of")
+        etag = s.put_page(footer.pack(), size, etag, "writing the new footer of", blob_length=size + FOOTER_SIZE)
         for old in sorted({disk.size, pending or disk.size} - {size}):
-            # Right after our own resize the etag chain proves the old footer is still there; after an
-            # interruption someone may have written the disk since, so look before clearing.
-            if pending is None or _holds_footer(s, old, etag):
-                etag = s.clear_page(old, etag)
+            etag = _clear_old_footer(s, old, etag, size + FOOTER_SIZE, fresh=pending is None)
         etag = s.set_metadata({**metadata, SIZE_KEY: str(size)}, etag, "recording the disk size of")
     except Stale:
         raise
@@ -432,6 +439,24 @@ def _set_metadata_once(s: _Session, user_metadata: dict[str, str], expected: Uni
     if wanted != current:
         etag = s.set_metadata(wanted, etag, "changing the metadata of")
     return BlankVhdBlob(s.url, s.container, s.name, disk.size, props.size, disk.unique_id, etag)
+
+
+def _clear_old_footer(s: _Session, offset: int, etag: str, blob_length: int, *, fresh: bool) -> str:
+    """Clear the footer a disk of `offset` bytes had, with the whole 4 KiB page it starts (STACK_PAGE).
+
+    `fresh`: right after our own resize, whose etag chain proves that page holds the old footer and then the
+    zeros the resize added. Otherwise (finishing an interrupted grow) a guest may have written the disk since:
+    only a footer of a disk of `offset` bytes is cleared, and the rest of its page is written back as read."""
+    if fresh:
+        return s.clear_page(offset, etag, blob_length=blob_length)
+    page = s.read(offset, STACK_PAGE, etag)
+    footer = Footer.unpack(page[:FOOTER_SIZE]) if len(page) == STACK_PAGE else None
+    if footer is None or footer.cookie != COOKIE or not footer.checksum_valid or footer.current_size != offset:
+        return etag
+    if not any(page[FOOTER_SIZE:]):
+        return s.clear_page(offset, etag, blob_length=blob_length)
+    return s.put_page(bytes(FOOTER_SIZE) + page[FOOTER_SIZE:], offset, etag, "clearing the old footer of",
+                      blob_length=blob_length)
 
 
 def _holds_footer(s: _Session, offset: int, etag: str) -> bool:
@@ -572,15 +597,16 @@ class _Session:
         return self._etag(f"creating {self.url}", lambda: self.blob.create_page_blob(
             length, metadata=metadata, match_condition=MatchConditions.IfMissing))
 
-    def put_page(self, page: bytes, offset: int, etag: str, doing: str) -> str:
-        _check_page(offset, len(page))
+    def put_page(self, page: bytes, offset: int, etag: str, doing: str, *, blob_length: int | None = None) -> str:
+        _check_page(offset, len(page), blob_length=blob_length)
         return self._etag(f"{doing} {self.url}", lambda: self.blob.upload_page(
             page, offset=offset, length=len(page), validate_content=True, **_if(etag)))
 
-    def clear_page(self, offset: int, etag: str) -> str:
-        _check_page(offset, PAGE)
+    def clear_page(self, offset: int, etag: str, *, blob_length: int) -> str:
+        """Clear the whole 4 KiB page at `offset` (an old footer's: see _clear_old_footer)."""
+        _check_page(offset, STACK_PAGE, blob_length=blob_length)
         return self._etag(f"clearing the old footer of {self.url}", lambda: self.blob.clear_page(
-            offset=offset, length=PAGE, **_if(etag)))
+            offset=offset, length=STACK_PAGE, **_if(etag)))
 
     def resize(self, length: int, etag: str) -> str:
         return self._etag(f"resizing {self.url}", lambda: self.blob.resize_blob(length, **_if(etag)))

@@ -12,6 +12,7 @@ from ..errors import (
     BlobLeasedError,
     BlobNotFoundError,
     ContainerNotFoundError,
+    HeaderRefusedError,
     RefusedError,
     ServiceError,
     StorageError,
@@ -81,10 +82,36 @@ def translate_error(
     if status == 404:
         return RefusedError(f"storage account {endpoint} was not found ({shown}) while {doing}",
                             "check the account name or URL", status=status, code=code)
+    if status == 400 and code == "InvalidHeaderValue":
+        refused = _refused_header(exc, doing, target, shown)
+        if refused is not None:
+            return refused
     detail = redact((str(exc.message or "").splitlines() or [type(exc).__name__])[0], target)
     return ServiceError(f"Azure Storage answered {shown} while {doing}: {detail}",
                         "look the error code up in the Blob service error codes, fix the cause and run it again",
                         status=status, code=code)
+
+
+def _refused_header(exc: AzureError, doing: str, target: StorageTarget, shown: str) -> StorageError | None:
+    """Azure Stack's answers to what only public Azure accepts: a newer x-ms-version, a page blob over 1 TiB.
+
+    A HEAD's answer has no body to name the header; the version is then the likely one (lengths are not sent)."""
+    header = str((getattr(exc, "additional_info", None) or {}).get("headername") or "").lower()
+    endpoint = target.blob_endpoint
+    if header in ("", "x-ms-version"):
+        version = target.wire_api_version
+        what = f"storage API version {version} ({shown})"
+        if not header:
+            what = f"a request header, most likely storage API version {version} ({shown}),"
+        return HeaderRefusedError(f"storage account {endpoint} refused {what} while {doing}",
+                            "on Azure Stack set the cloud to AzureStackHub or AzureStackEdge (cloud, --cloud), or send "
+                            "a version it accepts (api_version, --api-version)", status=400, code="InvalidHeaderValue")
+    if header == "x-ms-blob-content-length":
+        return HeaderRefusedError(f"storage account {endpoint} refused the page blob's length ({shown}) while {doing}",
+                            "Azure Stack holds at most 1 TiB per page blob (disks of 1023 GiB): set the cloud to "
+                            "AzureStackHub or AzureStackEdge (cloud, --cloud) so sizes are checked before any request, "
+                            "or make the disk smaller", status=400, code="InvalidHeaderValue")
+    return None
 
 
 def _no_answer(exc: AzureError, doing: str, target: StorageTarget) -> StorageError:
