@@ -29,6 +29,8 @@ JSON_KEYS = {
     "sectors_per_track", "disk_type", "checksum", "checksum_valid", "unique_id", "saved_state", "file_size",
     "azure_ready", "problems",
 }
+# Keys added since (appended after the ones above): the human verdict and the named forms of three fields.
+NEW_KEYS = {"verdict", "disk_type_name", "timestamp_utc", "checksum_hex"}
 
 
 def vhdcore(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -72,14 +74,16 @@ def test_inspect_json_of_the_vector(tmp_path: Path) -> None:
     path = sparse_disk(tmp_path / "ten.vhd", VECTOR)
     code, doc = inspect_json(path)
     assert code == 0
-    assert set(doc) == JSON_KEYS
+    assert set(doc) == JSON_KEYS | NEW_KEYS
+    assert list(doc)[:len(JSON_KEYS)] == [k for k in doc if k in JSON_KEYS]  # the old keys first, in their order
     assert doc == {
         "cookie": "conectix", "features": 2, "file_format_version": 0x00010000, "data_offset": 2**64 - 1,
         "timestamp": 1704067200, "creator_application": "wa", "creator_version": 0x00070000,
         "creator_host_os": "Wi2k", "original_size": 10 * GiB, "current_size": 10 * GiB, "cylinders": 20805,
         "heads": 16, "sectors_per_track": 63, "disk_type": 2, "checksum": 0xFFFFE77A, "checksum_valid": True,
         "unique_id": VECTOR_ID, "saved_state": 0, "file_size": 10 * GiB + 512, "azure_ready": True,
-        "problems": [],
+        "problems": [], "verdict": "fixed VHD, 10 GiB, Azure-ready", "disk_type_name": "fixed",
+        "timestamp_utc": "2024-01-01T00:00:00Z", "checksum_hex": "0xffffe77a",
     }
 
 
@@ -105,25 +109,69 @@ def test_inspect_exit_1_lists_problems(tmp_path: Path) -> None:
     table = vhdcore("inspect", path)
     assert table.returncode == 1
     assert re.search(r"^problems\n  - .*cookie", table.stdout, re.M)
+    assert table.stdout.startswith("not a VHD: cookie is ")
 
 
-def test_human_table_matches_json(tmp_path: Path) -> None:
+def test_human_table_reads_as_a_verdict_then_named_fields(tmp_path: Path) -> None:
     path = tmp_path / "t.vhd"
-    assert vhdcore("create", path, "--size", "512MiB", "--unique-id", VECTOR_ID).returncode == 0
+    when = "2024-05-06T07:08:09Z"
+    assert vhdcore("create", path, "--size", "512MiB", "--unique-id", VECTOR_ID, "--timestamp", when).returncode == 0
     _, doc = inspect_json(path)
     table = vhdcore("inspect", path)
     assert (table.returncode, table.stderr) == (0, "")
-    lines = table.stdout.splitlines()
+    verdict, *lines = table.stdout.splitlines()
+    assert verdict == "fixed VHD, 0.5 GiB, Azure-ready" == doc["verdict"]
     matches = [re.fullmatch(r"(\w+)\s{2,}(\S.*)", line) for line in lines]
     rows = {m[1]: m[2] for m in matches if m}
     assert len(rows) == len(lines), table.stdout
-    assert list(rows) == [*[k for k in doc if k != "problems"], "problems"]
+    assert list(rows) == [*[k for k in doc if k in JSON_KEYS and k != "problems"], "problems"]
     assert rows["problems"] == "none"
     assert rows["cookie"] == "conectix" and rows["creator_host_os"] == "Wi2k"
-    assert int(rows["current_size"]) == 512 * MiB and int(rows["checksum"], 16) == doc["checksum"]
+    assert rows["current_size"] == rows["original_size"] == f"0.5 GiB ({512 * MiB} bytes)"
+    assert rows["file_size"] == f"0.5 GiB ({512 * MiB + 512} bytes)"
+    assert rows["timestamp"] == f"{when} ({doc['timestamp']})" and doc["timestamp_utc"] == when
+    assert rows["disk_type"] == "2 (fixed)" and doc["disk_type_name"] == "fixed"
+    assert rows["checksum"] == doc["checksum_hex"] == f"0x{doc['checksum']:08x}"
+    assert rows["data_offset"] == "0xffffffffffffffff" and rows["features"] == "0x00000002"
     assert rows["unique_id"] == VECTOR_ID and rows["azure_ready"] == "True"
     # One value column, aligned.
     assert len({line.index(value) for line, value in zip(lines, rows.values(), strict=True)}) == 1
+
+
+def test_a_broken_footer_leads_with_its_first_problem_and_the_checksum_looks_the_same_everywhere(
+    tmp_path: Path,
+) -> None:
+    raw = bytearray(VECTOR)
+    raw[64:68] = b"\0\0\0\1"  # a wrong stored checksum
+    path = sparse_disk(tmp_path / "bad.vhd", bytes(raw))
+    code, doc = inspect_json(path)
+    table = vhdcore("inspect", path).stdout
+    verdict = table.splitlines()[0]
+    assert code == 1 and verdict == doc["verdict"]
+    assert verdict == ("fixed VHD, 10 GiB, not Azure-ready: checksum 0x00000001 does not match the computed "
+                       "0xffffe77a: the footer is corrupt")
+    assert doc["checksum_hex"] == "0x00000001" and re.search(r"^checksum\s+0x00000001$", table, re.M)
+
+
+def test_a_file_without_a_footer_prints_the_verdict_and_the_problem_not_rows_of_none(tmp_path: Path) -> None:
+    short = tmp_path / "short.bin"
+    short.write_bytes(b"x" * 100)
+    run = vhdcore("inspect", short)
+    assert run.returncode == 1 and "None" not in run.stdout, run.stdout
+    assert run.stdout.splitlines() == [
+        "not a VHD: length 100 is shorter than the 512-byte footer: the disk is truncated or not a VHD",
+        "file_size  100",
+        "problems",
+        "  - length 100 is shorter than the 512-byte footer: the disk is truncated or not a VHD.",
+    ]
+    zeros = tmp_path / "zeros.bin"
+    zeros.write_bytes(bytes(4096))
+    run = vhdcore("inspect", zeros)
+    first, *rest = run.stdout.splitlines()
+    assert first.startswith("not a VHD: cookie is b'\\x00") and "(and " in first and "more problems)" in first
+    assert "cylinders" not in run.stdout and rest[0] == "file_size  4096"
+    _, doc = inspect_json(zeros)
+    assert set(JSON_KEYS) <= set(doc) and doc["cookie"] is not None  # the JSON keeps every decoded field
 
 
 def test_output_formats_of_inspect_and_create(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Start and stop the pinned Azurite blob emulator on 127.0.0.1, and wait until it answers.
 
-Used by the pytest fixture (in-memory, free port, one per run) and by the demo (`start`, data in
-.azurite/, port 10000 so that `UseDevelopmentStorage=true` reaches it).
+Used by the pytest fixture (in-memory, free port, one per run) and by the demo (`start`: its own server on a
+free port, data in .azurite/; `connection-string` prints how to reach it).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ if str(ROOT) not in sys.path:  # also run as a script from tools/
 from vhdcore.azure.credentials import DEV_ACCOUNT, DEV_ACCOUNT_KEY  # noqa: E402  (standard library only)
 
 BINARY = ROOT / "tools" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
+PORT_ENV = "BLANK_VHD_AZURITE_PORT"
 ACCOUNT, ACCOUNT_KEY = DEV_ACCOUNT, DEV_ACCOUNT_KEY
 
 
@@ -120,34 +121,69 @@ def ours(pidfile: Path) -> int | None:
     return pid if b"azurite" in cmdline else None
 
 
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Run Azurite (blob service) in the background for the demo.")
-    parser.add_argument("action", choices=["start", "stop", "status"])
-    parser.add_argument("--port", type=int, default=10000)
+    parser = argparse.ArgumentParser(
+        description="Run the demo's own Azurite (blob service) in the background, data in .azurite/. It never uses "
+        "a server it did not start: `start` picks a free port (the one it used last time if it is still free), or "
+        f"the port given with --port or {PORT_ENV}, and refuses a port something else answers on.")
+    parser.add_argument("action", choices=["start", "stop", "status", "connection-string"])
+    parser.add_argument("--port", type=int, default=int(os.environ.get(PORT_ENV) or 0),
+                        help=f"the port to start on (default: {PORT_ENV}, else a free one)")
     parser.add_argument("--location", type=Path, default=ROOT / ".azurite" / "data")
     args = parser.parse_args()
-    server = Azurite(port=args.port, location=args.location)
-    pidfile = args.location.parent / "azurite.pid"
+    pidfile, portfile = args.location.parent / "azurite.pid", args.location.parent / "azurite.port"
+    running = ours(pidfile)
+    try:
+        recorded = int(portfile.read_text())
+    except (OSError, ValueError):
+        recorded = 0
     if args.action == "start":
-        # Whatever answers on the port is used as it is: ours from an earlier run, or the user's own.
-        if not server.answers():
-            try:
-                server.start(detach=True)
-            except RuntimeError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 1
-            assert server.process is not None
-            pidfile.write_text(str(server.process.pid))
+        if running is not None and recorded and args.port in (0, recorded):
+            print(Azurite(port=recorded).endpoint)  # ours, from an earlier run: keep using it
+            return 0
+        if running is not None:
+            print(f"error: the demo's Azurite already runs on port {recorded}; stop it first "
+                  "(tools/azurite_server.py stop) to start it on another port.", file=sys.stderr)
+            return 1
+        port = args.port or (recorded if recorded and port_free(recorded) else free_port())
+        if not port_free(port):
+            print(f"error: port {port} is taken by a server this script did not start; the demo never uses another "
+                  f"server: pick a free port with --port or {PORT_ENV}, or leave both unset for any free port.",
+                  file=sys.stderr)
+            return 1
+        server = Azurite(port=port, location=args.location)
+        try:
+            server.start(detach=True)
+        except RuntimeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        assert server.process is not None
+        pidfile.write_text(str(server.process.pid))
+        portfile.write_text(str(port))
         print(server.endpoint)
     elif args.action == "stop":
-        pid = ours(pidfile)
-        if pid is not None:
-            stop_pid(pid)
+        if running is not None:
+            stop_pid(running)
         pidfile.unlink(missing_ok=True)
+    elif args.action == "connection-string":
+        if running is None or not recorded:
+            print("error: the demo's Azurite is not running; start it with tools/azurite_server.py start.",
+                  file=sys.stderr)
+            return 1
+        print(Azurite(port=recorded).connection_string)
     else:
-        running = server.answers()
-        print(f"{server.endpoint} {'up' if running else 'down'}")
-        return 0 if running else 1
+        up = running is not None and recorded and Azurite(port=recorded).answers()
+        print(f"{Azurite(port=recorded).endpoint} up" if up else "the demo's Azurite is not running")
+        return 0 if up else 1
     return 0
 
 
