@@ -122,7 +122,10 @@ def ours(pidfile: Path) -> int | None:
 
 
 def port_free(port: int) -> bool:
+    """Nothing listens on the port. SO_REUSEADDR as Node's listen() sets it: connections of a server that just
+    stopped (TIME_WAIT) do not make its port taken, a listening server does."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
