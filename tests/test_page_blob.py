@@ -128,10 +128,15 @@ def test_footer_write_failure_deletes_the_new_blob(azurite: Azurite, proxy: Faul
 def test_when_cleanup_fails_too_the_error_says_how_to_remove_the_blob(proxy: FaultProxy, container: str) -> None:
     proxy.add(Fault.server_busy(method="PUT", query="^comp=page$", times=-1))
     proxy.add(Fault.server_busy(method="DELETE", times=-1))
-    with pytest.raises(ThrottledError, match=rf"removing the footerless blob failed too \(delete http://\S+/{container}"
-                                             r"/orphan before creating it again\); wait a few minutes") as caught:
+    with pytest.raises(ThrottledError, match=rf"removing the footerless blob http://\S+/{container}/orphan it had "
+                                             r"made failed too \(run the same create again: it removes that blob and "
+                                             r"makes the disk\); wait a few minutes") as caught:
         create_blank_vhd(via(proxy), container=container, name="orphan", size=MiB, options=fast_options())
     assert "--" not in str(caught.value)  # the same words reach CLI and Pulumi users
+    proxy.clear()
+    # What the message says: the same create, run again, removes the leftover and makes the disk.
+    made = create_blank_vhd(via(proxy), container=container, name="orphan", size=MiB, unique_id=UID)
+    assert made.unique_id == UID and made.size == MiB
 
 
 # --- inspect ---------------------------------------------------------------------------------------------
@@ -258,7 +263,7 @@ def test_set_metadata_replaces_the_users_entries_and_keeps_the_tools(
     before = stored(service, container, "m")
     assert before is not None
     ours = {k: v for k, v in before.metadata.items() if k.startswith("vhdcore_")}
-    assert sorted(ours) == ["vhdcore_marker", "vhdcore_size", "vhdcore_unique_id"]
+    assert sorted(ours) == ["vhdcore_created", "vhdcore_marker", "vhdcore_size", "vhdcore_unique_id"]
     blob = set_blank_vhd_metadata(target, container=container, name="m", metadata={"owner": "b", "cost": "c1"},
                                   unique_id=UniqueId.parse(UID.hex().upper()))
     after = stored(service, container, "m")

@@ -28,7 +28,6 @@ from vhdcore.azure.page_blob import (
     create_blank_vhd,
     delete_blank_vhd,
     grow_blank_vhd,
-    inspect_blank_vhd,
     set_blank_vhd_metadata,
 )
 from vhdcore.errors import BlobExistsError, ThrottledError, VhdError
@@ -75,7 +74,7 @@ def relabelled(before: Stored | None, after: Stored | None, _result: object) -> 
     if before is None or after is None or after.content != before.content:
         return False
     ours = {k: v for k, v in before.metadata.items() if k.startswith("vhdcore_")}
-    return len(ours) == 3 and after.metadata == {"owner": "new", **ours}
+    return len(ours) == 4 and after.metadata == {"owner": "new", **ours}
 
 
 OPS = {
@@ -195,10 +194,17 @@ def test_grow_failing_at_each_step_then_rerun(step: tuple[str, str, int], proxy:
     proxy.add(Fault.server_busy(method=method, query=f"^{query}$", nth=nth, times=-1))
     with pytest.raises(ThrottledError) as caught:
         grow_blank_vhd(via(proxy), container=container, name="disk", size=NEW, options=fast_options())
-    unfinished = "leaving the grow unfinished with the data intact" in str(caught.value)
-    assert unfinished == (query != "comp=properties"), caught.value  # a failed first write changed nothing
-    found = inspect_blank_vhd(direct, container=container, name="disk")
-    assert found is not None and kept_data(stored(service, container, "disk"))
+    # The message says what storage holds, and storage always holds a disk with a footer at its end.
+    said = {
+        "comp=properties": "and storage shows the disk unchanged; ",  # a failed first write changed nothing
+        "comp=page": (f"so the resize was undone and the disk is as it was ({OLD} bytes, data intact); run the grow "
+                      "again to finish it; ") if nth == 1 else
+                     f"leaving the disk valid at {NEW} bytes with its data intact but the grow unfinished; ",
+        "comp=metadata": f"leaving the disk valid at {NEW} bytes with its data intact but the grow unfinished; ",
+    }[query]
+    assert said in str(caught.value) and str(caught.value).count("; ") == (1 if query == "comp=properties" else 2)
+    now = stored(service, container, "disk")
+    assert valid(now, OLD if query == "comp=properties" or (query, nth) == ("comp=page", 1) else NEW) and kept_data(now)
     proxy.clear()
     grown = grow_blank_vhd(via(proxy), container=container, name="disk", size=NEW, unique_id=UID)
     after = stored(service, container, "disk")
@@ -283,33 +289,55 @@ def test_create_adopts_its_landed_blob_when_every_retry_fails(busy: str, proxy: 
 
 
 @pytest.mark.parametrize("busy", list(RETRY_FAULTS))
-@pytest.mark.parametrize("lost", ["put-blob", "put-page"])
-def test_create_failing_after_a_landed_write_leaves_no_blob(lost: str, busy: str, proxy: FaultProxy, service: Any,
-                                                            container: str) -> None:
-    if lost == "put-blob":
-        proxy.add(Fault("forward_reset", method="PUT", query="^$"))
-        proxy.add(RETRY_FAULTS[busy](method="PUT", query="^$", times=-1))
-    else:
-        proxy.add(Fault("forward_reset", method="PUT", query="^comp=page$"))  # the footer lands, its reply is lost
+def test_create_failing_after_a_landed_put_blob_leaves_no_blob(busy: str, proxy: FaultProxy, service: Any,
+                                                               container: str) -> None:
+    proxy.add(Fault("forward_reset", method="PUT", query="^$"))
+    proxy.add(RETRY_FAULTS[busy](method="PUT", query="^$", times=-1))
     proxy.add(RETRY_FAULTS[busy](method="PUT", query="^comp=page$", times=-1))
     with pytest.raises(VhdError, match=r"writing the footer of .*, so the half-created blob was deleted again; "):
         create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, options=fast_options())
     assert stored(service, container, "disk") is None
 
 
-def test_create_that_cannot_even_look_says_so(proxy: FaultProxy, service: Any, container: str) -> None:
+@pytest.mark.parametrize("busy", list(RETRY_FAULTS))
+def test_a_footer_that_landed_unseen_is_a_finished_create(busy: str, proxy: FaultProxy, service: Any,
+                                                          container: str) -> None:
+    """The footer write lands with its reply lost, then every retry fails: storage holds a valid disk, so
+    the create reports it (no false failure, and nothing deleted)."""
+    proxy.add(Fault("forward_reset", method="PUT", query="^comp=page$"))
+    retries = proxy.add(RETRY_FAULTS[busy](method="PUT", query="^comp=page$", times=-1))
+    made = create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, unique_id=UID,
+                            options=fast_options())
+    assert retries.fired == 3 and made.unique_id == UID
+    assert valid(stored(service, container, "disk"), OLD)
+
+
+def test_create_that_cannot_even_look_says_so_and_a_rerun_finishes(proxy: FaultProxy, service: Any,
+                                                                   container: str) -> None:
+    """Storage stops answering right after Put Blob landed: a footerless blob is left, the message says the
+    check could not be made, and running the same create again removes the leftover and makes the disk."""
     proxy.add(Fault("forward_reset", method="PUT", query="^$"))
     proxy.add(Fault.server_busy(method="PUT", query="^$", times=-1))
     proxy.add(Fault.server_busy(method="HEAD", times=-1))
     with pytest.raises(ThrottledError, match=r"while creating .*, and whether an earlier attempt left a footerless "
-                                             r"blob could not be checked \(inspect http://\S+/disk and delete it if it "
-                                             r"has no valid footer\); wait a few minutes") as caught:
+                                             r"blob could not be checked \(run the same create again: it finishes "
+                                             r"or removes what this tool left\); wait a few minutes") as caught:
         create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, options=fast_options())
     assert str(caught.value).count("; ") == 1
     left = stored(service, container, "disk")
     assert left is not None and left.content == bytes(OLD + 512) and "vhdcore_marker" in left.metadata
     proxy.clear()
-    # What the message asks for: such a leftover goes without the unique id, a real disk would not.
+    made = create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, unique_id=UID)
+    assert made.unique_id == UID and valid(stored(service, container, "disk"), OLD)
+
+
+def test_delete_without_unique_id_still_removes_a_leftover(proxy: FaultProxy, service: Any, container: str) -> None:
+    proxy.add(Fault("forward_reset", method="PUT", query="^$"))
+    proxy.add(Fault.server_busy(method="PUT", query="^$", times=-1))
+    proxy.add(Fault.server_busy(method="HEAD", times=-1))
+    with pytest.raises(ThrottledError):
+        create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, options=fast_options())
+    proxy.clear()
     assert delete_blank_vhd(via(proxy), container=container, name="disk", unique_id=None) is True
     assert stored(service, container, "disk") is None
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         delete_blank_vhd,
         grow_blank_vhd,
         inspect_blank_vhd,
+        repair_blank_vhd_footer,
         set_blank_vhd_metadata,
     )
 
@@ -34,6 +35,7 @@ _LAZY = {
     "delete_blank_vhd": "page_blob",
     "grow_blank_vhd": "page_blob",
     "inspect_blank_vhd": "page_blob",
+    "repair_blank_vhd_footer": "page_blob",
     "set_blank_vhd_metadata": "page_blob",
     "container_exists": "containers",
     "create_container": "containers",
@@ -52,6 +54,7 @@ __all__ = [
     "delete_container_if_empty",
     "grow_blank_vhd",
     "inspect_blank_vhd",
+    "repair_blank_vhd_footer",
     "set_blank_vhd_metadata",
     "validate_blob_name",
     "validate_container_name",

@@ -6,6 +6,7 @@ operation checks its arguments with them before its first request.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 
@@ -15,6 +16,8 @@ OWN_PREFIX = "vhdcore_"  # metadata names blank-vhd keeps for itself
 MARKER_KEY = "vhdcore_marker"  # random per create: proves a blob is ours after a lost response
 UNIQUE_ID_KEY = "vhdcore_unique_id"  # the footer's unique id (32 hex), kept while no footer is there
 SIZE_KEY = "vhdcore_size"  # the committed disk size: a longer blob means an interrupted grow
+CREATED_KEY = "vhdcore_created"  # the footer's timestamp (Unix seconds): with the unique id and size, the footer
+OWNER_KEY = "vhdcore_owner"  # who asked for the disk (a hash of a Pulumi resource's identity), if anyone said
 MAX_METADATA = 8 * 1024
 MAX_USER_METADATA = MAX_METADATA - 200  # room for blank-vhd's own entries
 MAX_BLOB_NAME = 1024
@@ -80,6 +83,11 @@ def validate_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
     if sum(len(k) + len(v) for k, v in checked.items()) > MAX_USER_METADATA:
         raise BlobNameError(f"metadata totals more than {MAX_USER_METADATA} bytes; Azure allows 8 KiB, shorten it.")
     return checked
+
+
+def owner_tag(owner: str) -> str:
+    """The metadata value recording `owner` (any text, e.g. a Pulumi stack and resource name): 32 hex digits."""
+    return hashlib.sha256(owner.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def metadata_value(metadata: Mapping[str, str] | None, key: str) -> str | None:

@@ -16,10 +16,15 @@ Metadata this tool writes, so that re-running any interrupted operation converge
                      an interrupted create's footerless blob without the unique id
   vhdcore_unique_id  the footer's unique id (32 hex), so a footerless intermediate state keeps it
   vhdcore_size       the committed disk size; length - 512 larger than it means a grow was interrupted
+  vhdcore_created    the footer's timestamp: with the unique id and size, it rebuilds the footer byte for byte
+  vhdcore_owner      who asked (a hash of a Pulumi resource's identity), when the caller says; a create of the
+                     same owner finishes or takes over that blob instead of refusing it
 
-Known limit: a Put Blob that the service receives only after the client gave up on it (every retry
-timed out) can still create an empty blob that carries our marker; `inspect` reports it and `delete`
-removes it, no unique id needed.
+Every failure ends in a state the same operation finishes: a create re-run removes its ownerless leftover
+(or, with an owner, finishes it), a grow leaves a footer at the end of the blob while storage answers, and
+each message says what storage holds. Known limit: a Put Blob that reaches the service only after the
+client gave up on it (every retry timed out) can still create an empty blob that carries our marker;
+`inspect` reports it, `delete` removes it without a unique id, and the same create run again does too.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from azure.storage.blob import BlobClient, BlobProperties
 
 from ..errors import (
     AuthFailedError,
+    BlobExistsError,
     BlobLeasedError,
     BlobNotFoundError,
     ContainerNotFoundError,
@@ -60,11 +66,14 @@ from ..format.unique_id import UniqueId
 from .clouds import Cloud
 from .credentials import ClientOptions, StorageTarget
 from .names import (
+    CREATED_KEY,
     MARKER_KEY,
     OWN_PREFIX,
+    OWNER_KEY,
     SIZE_KEY,
     UNIQUE_ID_KEY,
     metadata_value,
+    owner_tag,
     validate_blob_name,
     validate_container_name,
     validate_metadata,
@@ -158,12 +167,16 @@ def create_blank_vhd(
     metadata: Mapping[str, str] | None = None,
     unique_id: bytes | None = None,
     timestamp: datetime | float | None = None,
+    owner: str | None = None,
     options: ClientOptions | None = None,
 ) -> BlankVhdBlob:
     """Create `container/name` as a blank fixed VHD: an empty page blob of size + 512 and one footer write.
 
-    Never replaces an existing blob (BlobExistsError). If the footer cannot be written, the new blob is
-    deleted again, so no footerless blob is left behind.
+    Never replaces another blob (BlobExistsError). If the footer cannot be written, the new blob is
+    deleted again, so no footerless blob is left behind. Running it again after an interruption finishes
+    the job: an ownerless create's footerless leftover is deleted and made again. `owner` (any text naming
+    who asks, such as a Pulumi stack and resource) is recorded in metadata; a blob carrying the same owner
+    is that caller's earlier attempt, which is finished, or taken over when it is a disk of this size.
     """
     validate_container_name(container)
     validate_blob_name(name)
@@ -172,11 +185,13 @@ def create_blank_vhd(
     footer = fixed_footer(size, timestamp=timestamp, unique_id=unique_id)
     target.validate()
     _cloud_checked(target, name, size)
-    marker = secrets.token_hex(16)
-    ours = {**user_metadata, MARKER_KEY: marker, UNIQUE_ID_KEY: str(footer.unique_id), SIZE_KEY: str(size)}
+    ours = {**user_metadata, MARKER_KEY: secrets.token_hex(16), UNIQUE_ID_KEY: str(footer.unique_id),
+            SIZE_KEY: str(size), CREATED_KEY: str(footer.unix_timestamp)}
+    if owner is not None:
+        ours[OWNER_KEY] = owner_tag(owner)
     with _session(target, container, name, options) as s:
-        etag = _create_disk(s, footer, ours, marker)
-    return BlankVhdBlob(s.url, container, name, size, size + FOOTER_SIZE, footer.unique_id, etag)
+        etag, made = _converge(s, lambda: _create_once(s, footer, ours, unique_id is not None), "creating it")
+    return BlankVhdBlob(s.url, container, name, size, size + FOOTER_SIZE, made.unique_id, etag)
 
 
 def inspect_blank_vhd(
@@ -241,6 +256,35 @@ def set_blank_vhd_metadata(
         return _converge(s, lambda: _set_metadata_once(s, user_metadata, unique_id), "changing its metadata")
 
 
+def repair_blank_vhd_footer(
+    target: StorageTarget,
+    *,
+    container: str,
+    name: str,
+    size: int,
+    unique_id: UniqueId,
+    options: ClientOptions | None = None,
+) -> BlankVhdBlob:
+    """Rewrite the footer of a disk this tool made, in place, when it was damaged or zeroed out of band.
+
+    The caller says what the disk is (its size and unique id, as a Pulumi state records them); the footer is
+    rebuilt from that, with the timestamp the blob's metadata recorded, so data, size and unique id stay.
+    Refused, untouched: a blob without this tool's marker (NotOwnedError), one whose metadata names another
+    unique id (NotOwnedError), one whose length or recorded size is not that size (InvalidDiskError), a leased
+    one (BlobLeasedError). A footer that is already right is left alone: 1 HEAD and 1 read, no write.
+    """
+    validate_container_name(container)
+    validate_blob_name(name)
+    size = _check_size(size)
+    checked = _check_unique_id(unique_id)
+    if checked is None:
+        raise InputError("a footer repair needs the disk's unique id; pass the one it was created with.")
+    target.validate()
+    when = time.time()
+    with _session(target, container, name, options) as s:
+        return _converge(s, lambda: _repair_once(s, size, checked, when), "rewriting its footer")
+
+
 def delete_blank_vhd(
     target: StorageTarget,
     *,
@@ -269,9 +313,18 @@ def delete_blank_vhd(
 # --- steps ---------------------------------------------------------------------------------------------
 
 
-def _create_disk(s: _Session, footer: Footer, metadata: dict[str, str], marker: str) -> str:
-    """Put Blob, then the footer. On any failure, a blob carrying this attempt's marker is finished or deleted."""
+def _create_once(s: _Session, footer: Footer, metadata: dict[str, str], pinned_id: bool) -> tuple[str, Footer]:
+    """Put Blob, then the footer; returns the etag and the footer now at the end of the blob.
+
+    A blob already under the name is looked at (by HEAD, and its footer page) before anything else:
+    - this attempt's own Put Blob that landed with its reply lost (our marker): go on to the footer;
+    - an earlier attempt of the same owner: `_resume` finishes it or takes it over;
+    - the footerless leftover of an interrupted ownerless create (a marker, no owner, a zero footer page),
+      when this create has no owner either: deleted (it holds nothing), and the create goes round again;
+    - anything else: refused, untouched.
+    """
     length = footer.current_size + FOOTER_SIZE
+    marker = metadata[MARKER_KEY]
     try:
         etag = s.create(length, metadata)
     except StorageError as exc:
@@ -285,19 +338,112 @@ def _create_disk(s: _Session, footer: Footer, metadata: dict[str, str], marker: 
             props = s.head()
         except StorageError:
             raise exc.amended(_unchecked(s)) from None
-        if props is None or _meta(props, MARKER_KEY) != marker:
-            raise  # nothing of this attempt's is there; another's blob is left untouched
+        if props is None:
+            if isinstance(exc, BlobExistsError):
+                raise Stale(f"blob {s.url} went away while it was being created", "run it again") from None
+            raise  # nothing landed
+        if _meta(props, MARKER_KEY) != marker:
+            owner = metadata.get(OWNER_KEY)
+            if owner is not None and _meta(props, OWNER_KEY) == owner:
+                return _resume(s, props, footer, metadata, pinned_id)
+            if owner is None and _meta(props, OWNER_KEY) is None and _is_own_leftover(s, props):
+                _remove_leftover(s, props)
+                raise Stale(f"blob {s.url} was an interrupted create's leftover", "run it again") from None
+            if isinstance(exc, BlobExistsError):
+                raise exc.amended(_what_is_there(s, props)) from None
+            raise  # another writer's blob; left untouched
         if props.size != length:
             raise exc.amended(_discard(s, marker, length)) from None
         etag = str(props.etag)
+    return _finish_footer(s, footer, etag, marker), footer
+
+
+def _finish_footer(s: _Session, footer: Footer, etag: str, marker: str) -> str:
+    """Write the first footer of a blob carrying `marker`. If that fails, storage decides what is reported: a
+    footer that landed anyway is success, a footerless blob is deleted again, and the message says which."""
     try:
         return _write_first_footer(s, footer, etag, marker)
     except Exception as exc:
         # Any failure after our Put Blob landed (our own bugs included) must not leave a footerless blob.
-        cleanup = _discard(s, marker, length)
+        settled = _settle_create(s, footer, marker)
+        if isinstance(settled, _Landed):
+            return settled.etag  # the footer write landed; only its reply was lost
         if isinstance(exc, StorageError):
-            raise exc.amended(cleanup) from None
+            raise exc.amended(settled) from None
         raise
+
+
+def _resume(s: _Session, props: BlobProperties, footer: Footer, metadata: dict[str, str],
+            pinned_id: bool) -> tuple[str, Footer]:
+    """An earlier create of the same owner left this blob (its process was killed, or lost its replies, and may
+    even still be running). A finished disk of the wanted size is taken over; a footerless one is finished with
+    the footer its metadata records, byte for byte what the earlier attempt writes, so two writers agree; a
+    footerless one of another size is deleted and made again; anything else is refused, untouched."""
+    _refuse_leased(s, props, "creating")
+    size, length, etag = footer.current_size, props.size, str(props.etag)
+    recorded = _meta_int(props, SIZE_KEY)
+    unique_id, created = _meta(props, UNIQUE_ID_KEY), _meta_int(props, CREATED_KEY)
+    tail = s.read(length - FOOTER_SIZE, FOOTER_SIZE, etag) if length >= FOOTER_SIZE else b""
+    found = Footer.unpack(tail) if len(tail) == FOOTER_SIZE else None
+    wanted_id = footer.unique_id if pinned_id else None
+    if (found is not None and not found.azure_problems(length) and not found.spec_problems()
+            and found.current_size == size and wanted_id in (None, found.unique_id)):
+        return _own_metadata(s, props, metadata, etag), found  # finished by the earlier attempt: take it over
+    if tail == bytes(FOOTER_SIZE) and recorded is not None and length == recorded + FOOTER_SIZE:
+        if recorded == size and UniqueId.is_text(unique_id) and created is not None and (
+                wanted_id in (None, UniqueId.parse(unique_id))):
+            earlier = fixed_footer(size, timestamp=created, unique_id=UniqueId.parse(unique_id))
+            etag = _finish_footer(s, earlier, etag, _meta(props, MARKER_KEY) or "")
+            return _own_metadata(s, props, metadata, etag), earlier
+        _remove_leftover(s, props)  # blank and footerless, but not what is asked for now: make it again
+        raise Stale(f"blob {s.url} was an earlier attempt's leftover", "run it again")
+    raise BlobExistsError(
+        f"blob {s.url} was made by an earlier create of this same disk but is {_described(found, length)}, not a "
+        f"{size}-byte disk, so it was left untouched",
+        "inspect it; delete it by its unique id if it holds nothing you need, or ask for its size",
+    )
+
+
+def _own_metadata(s: _Session, props: BlobProperties, metadata: dict[str, str], etag: str) -> str:
+    """Give a taken-over blob the user metadata asked for now, keeping the vhdcore_* entries it carries."""
+    current = dict(props.metadata or {})
+    user = {k: v for k, v in metadata.items() if not k.lower().startswith(OWN_PREFIX)}
+    wanted = {**user, **{k: v for k, v in current.items() if k.lower().startswith(OWN_PREFIX)}}
+    return etag if wanted == current else s.set_metadata(wanted, etag, "recording the metadata of")
+
+
+def _described(found: Footer | None, length: int) -> str:
+    if found is None or found.cookie != COOKIE:
+        return f"{length} bytes long with no valid footer at its end"
+    return f"a disk of {found.current_size} bytes with unique id {found.unique_id}"
+
+
+def _what_is_there(s: _Session, props: BlobProperties) -> str:
+    """What the blob under a name is, for an "already exists" message: from the HEAD already made, plus a read
+    of the footer page when it may be an interrupted create's leftover."""
+    if _meta(props, MARKER_KEY) is None:
+        return " (this tool did not make it)"
+    whose = "another owner's (a Pulumi disk of another resource or stack)" if _meta(props, OWNER_KEY) else (
+        "an ownerless create's (the command line's)")
+    try:
+        leftover = _is_leftover(s, props)
+    except StorageError:
+        return f" (this tool made it, as {whose} blob)"
+    if leftover:
+        return (f" (it is the footerless leftover of {whose.split(' (')[0]} interrupted create, holding no data: "
+                "`blob delete` without a unique id removes it)")
+    return f" (it is a disk this tool made, as {whose} blob)"
+
+
+def _is_own_leftover(s: _Session, props: BlobProperties) -> bool:
+    return _meta(props, MARKER_KEY) is not None and _text(props.lease.status) != "locked" and _is_leftover(s, props)
+
+
+def _remove_leftover(s: _Session, props: BlobProperties) -> None:
+    """Delete an interrupted create's footerless leftover, only as it was read (etag): a blob that changed since,
+    a late footer write included, is looked at again instead."""
+    with suppress(BlobNotFoundError):
+        s.delete(str(props.etag))
 
 
 def _write_first_footer(s: _Session, footer: Footer, etag: str, marker: str) -> str:
@@ -306,26 +452,69 @@ def _write_first_footer(s: _Session, footer: Footer, etag: str, marker: str) -> 
             return s.put_page(footer.pack(), footer.current_size, etag, "writing the footer of",
                               blob_length=footer.current_size + FOOTER_SIZE)
         except Stale:
-            props = s.head()  # a retried write of ours that landed changes the etag too
+            props = s.head()  # a retried write of ours, or another attempt's identical footer, changes the etag too
             if props is None or _meta(props, MARKER_KEY) != marker or props.size != footer.current_size + FOOTER_SIZE:
-                raise StorageError(
-                    f"blob {s.url} was replaced or deleted by another writer while it was being created, and was "
-                    "left as it is", "find out what else writes to that name, then create the disk again"
+                # Another create took the name (a re-run removes the blank leftover of one it takes for
+                # interrupted): it wins, this one stops without touching anything.
+                raise BlobExistsError(
+                    f"blob {s.url} was {'removed' if props is None else 'replaced'} by another writer while this "
+                    "create was writing its footer, and was left as it is",
+                    "make sure only one create runs for that name, then inspect it or create the disk again",
                 ) from None
             etag = str(props.etag)
     raise _kept_changing(s, "creating it")
 
 
-def _discard(s: _Session, marker: str, length: int) -> str:
-    """Delete the blob this create made (and nothing else): best effort, returning how it went for the message.
+@dataclass(frozen=True)
+class _Landed:
+    etag: str
 
-    It reads the blob first, so a blob that another writer replaced or resized meanwhile is left alone.
-    """
+
+def _settle_create(s: _Session, footer: Footer, marker: str) -> _Landed | str:
+    """After a failed footer write: look at what storage holds and make it whole. The footer there (the write
+    landed, its reply was lost): the disk is done. A footerless blob of this attempt: deleted. Returns the
+    clause that says which, for the error message, when the disk is not done."""
+    length = footer.current_size + FOOTER_SIZE
     try:
         for _ in range(_ROUNDS):
             props = s.head()
-            if props is None or _meta(props, MARKER_KEY) != marker or props.size != length:
-                return ""
+            if props is None:
+                return ", and no blob was left behind"
+            if _meta(props, MARKER_KEY) != marker or props.size != length:
+                return ", and the blob of that name was changed by another writer, so it was left as it is"
+            tail = s.read(footer.current_size, FOOTER_SIZE, str(props.etag))
+            if tail == footer.pack():
+                return _Landed(str(props.etag))
+            if tail != bytes(FOOTER_SIZE):
+                return ", and the blob's footer page holds other bytes, so it was left as it is"
+            try:
+                s.delete(str(props.etag))
+            except Stale:
+                continue  # a late write (ours, or another attempt's footer) changed it: look again
+            except BlobNotFoundError:
+                pass  # our own retried delete landed first
+            except Exception:
+                return (f", and removing the footerless blob {s.url} it had made failed too (run the same create "
+                        "again: it removes that blob and makes the disk)")
+            return ", so the half-created blob was deleted again"
+    except Exception:  # cleanup must never replace the error that caused it
+        return (", and storage could not be asked whether a footerless blob was left (run the same create again: "
+                "it finishes or removes what this attempt left)")
+    return ", and the blob kept changing, so it was left as it is"
+
+
+def _discard(s: _Session, marker: str, length: int) -> str:
+    """Delete the footerless blob this create made (and nothing else): best effort, returning how it went for the
+    message. It reads the blob first, so a blob that another writer replaced, resized or finished is left alone."""
+    try:
+        for _ in range(_ROUNDS):
+            props = s.head()
+            if props is None:
+                return ", and no blob was left behind"
+            if _meta(props, MARKER_KEY) != marker or props.size != length:
+                return ", and the blob of that name belongs to another writer, so it was left as it is"
+            if s.read(length - FOOTER_SIZE, FOOTER_SIZE, str(props.etag)) != bytes(FOOTER_SIZE):
+                return ", and the blob it had made has a footer written by another attempt, so it was left as it is"
             try:
                 s.delete(str(props.etag))
             except Stale:
@@ -335,12 +524,13 @@ def _discard(s: _Session, marker: str, length: int) -> str:
             return ", so the half-created blob was deleted again"
     except Exception:  # cleanup must never replace the error that caused it
         pass
-    return f", and removing the footerless blob failed too (delete {s.url} before creating it again)"
+    return (", and whether it left a footerless blob could not be checked (run the same create again: it finishes or "
+            "removes what this attempt left)")
 
 
 def _unchecked(s: _Session) -> str:
-    return (f", and whether an earlier attempt left a footerless blob could not be checked (inspect {s.url} and delete "
-            "it if it has no valid footer)")
+    return (", and whether an earlier attempt left a footerless blob could not be checked (run the same create again: "
+            "it finishes or removes what this tool left)")
 
 
 def _inspect_once(s: _Session) -> BlobInspection | None:
@@ -406,12 +596,74 @@ def _grow_once(s: _Session, size: int, expected: UniqueId | None, when: float) -
             etag = _clear_old_footer(s, old, etag, size + FOOTER_SIZE, fresh=pending is None)
         etag = s.set_metadata({**metadata, SIZE_KEY: str(size)}, etag, "recording the disk size of")
     except Stale:
-        raise
+        raise  # our own write landed unseen, or someone else's: the next round reads the blob and goes on
     except StorageError as exc:
-        if etag == props.etag:
-            raise  # nothing was changed
-        raise exc.amended(", leaving the grow unfinished with the data intact (grow again finishes it)") from None
+        raise exc.amended(_settle_grow(s, props, disk, when)) from None
     return BlankVhdBlob(s.url, s.container, s.name, size, size + FOOTER_SIZE, disk.unique_id, etag)
+
+
+def _settle_grow(s: _Session, before: BlobProperties, disk: _Disk, when: float) -> str:
+    """After a grow step failed, any of its writes may have landed: look at what storage holds, and never leave
+    a disk without a footer at its end while storage still answers. A resize that landed without its new footer
+    is undone (the pages it added were never part of a disk), or, if the undo fails, finished with the new
+    footer. Returns the clause that says what storage holds, for the error message."""
+    rerun = "run the grow again to finish it"
+    try:
+        for _ in range(_ROUNDS):
+            props = s.head()
+            if props is None:
+                return ", and the blob is gone now (deleted by someone else)"
+            etag, length = str(props.etag), props.size
+            valid_at = f", leaving the disk valid at {length - FOOTER_SIZE} bytes with its data intact but the grow "
+            if _holds_footer(s, length - FOOTER_SIZE, etag, disk.unique_id):
+                if etag == before.etag:
+                    return ", and storage shows the disk unchanged"
+                return f"{valid_at}unfinished; {rerun}"
+            if length > disk.size + FOOTER_SIZE and _holds_footer(s, disk.size, etag, disk.unique_id):
+                try:
+                    s.resize(disk.size + FOOTER_SIZE, etag)  # the pages it added were never part of a disk
+                    return (f", so the resize was undone and the disk is as it was ({disk.size} bytes, data intact); "
+                            f"{rerun}")
+                except Stale:
+                    continue  # a late write of ours landed meanwhile: look again
+                except StorageError:
+                    footer = fixed_footer(length - FOOTER_SIZE, timestamp=when, unique_id=disk.unique_id)
+                    with suppress(Stale):
+                        s.put_page(footer.pack(), footer.current_size, etag, "writing the new footer of",
+                                   blob_length=length)
+                        return f"{valid_at}unfinished; {rerun}"
+                    continue
+            return f", leaving the grow unfinished with the data intact but no valid footer at the end; {rerun}"
+    except Exception:  # settling must never replace the error that caused it
+        return (f", and storage could not be asked how far it got, so the grow may be unfinished with no valid footer "
+                f"at the end (the data is intact); {rerun}")
+    return f", and the blob kept changing, so the grow may be unfinished; {rerun}"
+
+
+def _repair_once(s: _Session, size: int, unique_id: UniqueId, when: float) -> BlankVhdBlob:
+    props = _existing(s, "rewriting the footer of")
+    keep = "so its footer was not rewritten"
+    if _meta(props, MARKER_KEY) is None:
+        raise NotOwnedError(
+            f"blob {s.url} carries no vhdcore marker, so this tool did not make it and {keep}",
+            "restore its footer with the tool that made it, or stop managing it here",
+        )
+    recorded_id, recorded_size = _meta(props, UNIQUE_ID_KEY), _meta_int(props, SIZE_KEY)
+    if UniqueId.is_text(recorded_id) and UniqueId.parse(recorded_id) != unique_id:
+        raise NotOwnedError(f"blob {s.url} is the disk with unique id {recorded_id}, not {unique_id}, {keep}",
+                            "check the container and blob name")
+    if props.size != size + FOOTER_SIZE or recorded_size not in (None, size):
+        found = recorded_size if recorded_size not in (None, size) else props.size - FOOTER_SIZE
+        raise InvalidDiskError(
+            f"blob {s.url} is a disk of {found} bytes by its {'metadata' if found == recorded_size else 'length'}, "
+            f"not {size}, {keep}",
+            f"grow it to {max(found, size)} bytes or more to finish an interrupted grow, or replace the disk",
+        )
+    etag = str(props.etag)
+    if not _holds_footer(s, size, etag, unique_id):
+        footer = fixed_footer(size, timestamp=_meta_int(props, CREATED_KEY) or when, unique_id=unique_id)
+        etag = s.put_page(footer.pack(), size, etag, "rewriting the footer of", blob_length=size + FOOTER_SIZE)
+    return BlankVhdBlob(s.url, s.container, s.name, size, size + FOOTER_SIZE, unique_id, etag)
 
 
 def _disk_of(s: _Session, props: BlobProperties) -> _Disk:
@@ -459,9 +711,13 @@ def _clear_old_footer(s: _Session, offset: int, etag: str, blob_length: int, *, 
                       blob_length=blob_length)
 
 
-def _holds_footer(s: _Session, offset: int, etag: str) -> bool:
+def _holds_footer(s: _Session, offset: int, etag: str, unique_id: UniqueId | None = None) -> bool:
+    """Whether a valid footer of a disk of `offset` bytes (with `unique_id`, if given) sits at `offset`."""
+    if offset < 0:
+        return False
     footer = _footer_at(s, offset, etag)
-    return footer is not None and footer.cookie == COOKIE and footer.checksum_valid and footer.current_size == offset
+    return (footer is not None and footer.cookie == COOKIE and footer.checksum_valid and footer.current_size == offset
+            and unique_id in (None, footer.unique_id))
 
 
 def _footer_at(s: _Session, offset: int, etag: str) -> Footer | None:
