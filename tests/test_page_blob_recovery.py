@@ -131,8 +131,9 @@ def test_an_owners_finished_disk_of_another_size_is_refused_untouched(service: A
                                                                       container: str) -> None:
     create_blank_vhd(direct, container=container, name="disk", size=2 * MiB, owner=OWNER, unique_id=UID)
     before = stored(service, container, "disk")
-    with pytest.raises(BlobExistsError, match=rf"earlier create of this same disk but is a disk of {2 * MiB} bytes "
-                                              rf"with unique id {UID}, not a {MiB}-byte disk, so it was left untouched"):
+    with pytest.raises(BlobExistsError, match=rf"earlier create of this same disk but is a disk of {2 * MiB} "
+                                              rf"bytes with unique id {UID}, not a {MiB}-byte disk, so it was left "
+                                              "untouched"):
         create_blank_vhd(direct, container=container, name="disk", size=MiB, owner=OWNER)
     assert stored(service, container, "disk") == before
 
