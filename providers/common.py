@@ -41,10 +41,10 @@ LOCATION_FIELDS = ("storage_account_name", "account_url", "connection_string")
 SECRET_FIELDS = ("connection_string", "account_key", "sas_token")
 ACCOUNT_FIELDS = (
     "storage_account_name", "endpoint_suffix", "account_url", "connection_string", "account_key", "sas_token",
-    "cloud", "api_version",
+    "cloud", "api_version", "allow_plain_http",
 )
-# How to talk to the account, not where it is: a change never moves the resource.
-_WIRE_FIELDS = ("api_version",)
+# Neither where the account is nor who signs, but how to talk to it: a change is in place, never a move.
+_NOT_LOCATION = ("account_key", "sas_token", "api_version", "allow_plain_http")
 # Resource input name -> StorageTarget setting.
 _TARGET_FIELD = {"storage_account_name": "account_name"}
 _INPUT_FIELD = {setting: name for name, setting in _TARGET_FIELD.items()}
@@ -83,16 +83,18 @@ class Account:
     sas_token: str | None = None
     cloud: str | None = None
     api_version: str | None = None
+    allow_plain_http: bool | None = None  # None: not given (so not echoed into the state)
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> Account:
-        return cls(**{key: str(props[key]) for key in ACCOUNT_FIELDS if given(props, key)})
+        texts = {key: str(props[key]) for key in ACCOUNT_FIELDS if given(props, key) and key != "allow_plain_http"}
+        return cls(**texts, allow_plain_http=True if flag(props, "allow_plain_http") else None)
 
-    def settings(self) -> dict[str, str | None]:
+    def settings(self) -> dict[str, str | bool | None]:
         """As StorageTarget settings (account_name for storage_account_name)."""
         return {_TARGET_FIELD.get(f.name, f.name): getattr(self, f.name) for f in fields(self)}
 
-    def to_props(self) -> dict[str, str]:
+    def to_props(self) -> dict[str, str | bool]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
     def __repr__(self) -> str:
@@ -306,6 +308,10 @@ class StorageProvider(ResourceProvider):
                 f"endpoint_suffix {news['endpoint_suffix']!r} only applies to storage_account_name; "
                 "remove it, or name the account with storage_account_name."
             ))]
+        allow = news.get("allow_plain_http")
+        if allow is not None and not is_unknown(allow) and not isinstance(allow, bool):
+            return [CheckFailure("allow_plain_http", f"allow_plain_http {allow!r} is not a boolean; set it to true "
+                                 "only for a private http endpoint you trust.")]
         if any(is_unknown(news.get(key)) for key in ACCOUNT_FIELDS):
             return []  # preview: checked again once the values are known
         account = Account.from_props(news)
@@ -385,8 +391,7 @@ class StorageProvider(ResourceProvider):
         changed). A change that keeps the endpoint (a rotated key, the same account named another way)
         is not one; an unknown location input may be one."""
         location_changed = [
-            key for key in ACCOUNT_FIELDS
-            if key not in ("account_key", "sas_token", *_WIRE_FIELDS) and olds.get(key) != news.get(key)
+            key for key in ACCOUNT_FIELDS if key not in _NOT_LOCATION and olds.get(key) != news.get(key)
         ]
         old_endpoint = olds.get("blob_endpoint")
         new_endpoint = self.endpoint(news)

@@ -48,6 +48,8 @@ class BlobContainerArgs:
 
     api_version: pulumi.Input[str] | None = None
     """The storage API version (x-ms-version) to send; default as for BlankVhdArgs.api_version."""
+    allow_plain_http: pulumi.Input[bool] | None = None
+    """Send the key or SAS over plain http to a host other than this machine (a private endpoint you trust)."""
 
 
 class BlobContainer(pulumi.dynamic.Resource, module="azureblob", name="BlobContainer"):
@@ -82,6 +84,7 @@ class BlobContainer(pulumi.dynamic.Resource, module="azureblob", name="BlobConta
         sas_token: pulumi.Input[str] | None = None,
         cloud: pulumi.Input[str] | None = None,
         api_version: pulumi.Input[str] | None = None,
+        allow_plain_http: pulumi.Input[bool] | None = None,
     ) -> None: ...
 
     def __init__(self, resource_name: str, *args: Any, **kwargs: Any) -> None:

@@ -45,6 +45,9 @@ class Fault:
     status: int = 503
     code: str = "ServerBusy"
     delay: float = 1.0
+    body: bytes | None = None  # "status": this body instead of Azure's XML error (and no x-ms-error-code)
+    content_type: str = "text/html"
+    hold: threading.Event | None = None  # "delay": wait for this event (set by the test) instead of `delay`
     seen: int = 0
     fired: int = 0
 
@@ -55,6 +58,11 @@ class Fault:
     @classmethod
     def operation_timed_out(cls, **match: Any) -> Fault:
         return cls("status", status=500, code="OperationTimedOut", **match)
+
+    @classmethod
+    def not_xml(cls, status: int, body: bytes, **match: Any) -> Fault:
+        """An error whose body is not Azure's XML: a gateway's HTML page, or a bare text line."""
+        return cls("status", status=status, code="", body=body, **match)
 
     def take(self, method: str, path: str, query: str) -> bool:
         """Count a request and say whether the fault fires on it."""
@@ -304,6 +312,8 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 replace = proxy.observe(self.command, split.path, split.query, self.headers, response.status,
                                         response.headers)
                 self.relay(response, data, replace)
+            elif fault.action == "status" and fault.body is not None:
+                self.plain_error(fault.status, fault.body, fault.content_type)
             elif fault.action == "status":
                 self.azure_error(fault.status, fault.code)
             elif fault.action == "reset":
@@ -312,7 +322,11 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self.forward(body)
                 self.reset()
             else:
-                time.sleep(fault.delay)  # the client times out and retries; this copy lands late
+                # The client times out and retries (or, killed, never hears back); this copy lands late.
+                if fault.hold is not None:
+                    fault.hold.wait()
+                else:
+                    time.sleep(fault.delay)
                 response = self.forward(body)
                 try:
                     self.relay(*response)
@@ -363,6 +377,15 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 ("Content-Length", str(0 if self.command == "HEAD" else len(data))),
             ):
                 self.send_header(key, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+            self.status = status
+
+        def plain_error(self, status: int, data: bytes, content_type: str) -> None:
+            self.send_response_only(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(0 if self.command == "HEAD" else len(data)))
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -93,7 +94,8 @@ def test_resolve_rejects_unknown_settings() -> None:
         (StorageTarget(connection_string=DEV_CS), "http://127.0.0.1:10000/devstoreaccount1"),
         (StorageTarget(connection_string=CS), "https://acct.blob.core.windows.net"),
         (StorageTarget(connection_string=f"accountname=acct;accountkey={KEY};endpointsuffix=core.chinacloudapi.cn;"
-                                         "defaultendpointsprotocol=http"), "http://acct.blob.core.chinacloudapi.cn"),
+                                         "defaultendpointsprotocol=http", allow_plain_http=True),
+         "http://acct.blob.core.chinacloudapi.cn"),
         (StorageTarget(connection_string=f"BlobEndpoint=https://disks.example.com/;SharedAccessSignature={SAS}"),
          "https://disks.example.com"),
     ],
@@ -270,3 +272,58 @@ def test_a_default_azure_credential_is_closed_with_its_client_and_a_borrowed_one
     with target.service_client(ClientOptions(credential=fake)) as client:
         assert client.credential is fake
     assert len(closed) == 2  # the caller's credential stays open
+
+
+# --- no key or SAS over plain http, except to this machine or with the explicit opt-in ---------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        StorageTarget(account_url="http://acct.blob.core.windows.net", sas_token=SAS),
+        StorageTarget(account_url="http://acct.blob.core.windows.net", account_key=KEY),
+        StorageTarget(account_url="http://disks.example.com/acct", sas_token=SAS),
+        StorageTarget(connection_string=f"DefaultEndpointsProtocol=http;AccountName=acct;AccountKey={KEY}"),
+        StorageTarget(connection_string=f"BlobEndpoint=http://disks.example.com/;SharedAccessSignature={SAS}"),
+    ],
+)
+def test_a_key_or_sas_over_plain_http_to_another_machine_is_refused_before_any_request(target: StorageTarget) -> None:
+    with pytest.raises(CredentialsError, match=r"is plain http on another machine, so the account key or SAS would "
+                                               r"be sent in clear; use an https endpoint") as caught:
+        target.validate()
+    assert caught.value.setting in ("account_url", "connection_string")
+    with pytest.raises(CredentialsError):
+        target.service_client()  # no client, so no request, either
+    replace(target, allow_plain_http=True).validate()  # the explicit opt-in for a private endpoint
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:10000/devstoreaccount1", "http://127.8.9.1:10000/acct",
+                                      "http://localhost:10000/devstoreaccount1", "http://[::1]:10000/devstoreaccount1"])
+def test_plain_http_to_this_machine_is_fine_for_azurite(endpoint: str) -> None:
+    StorageTarget(account_url=endpoint, account_key=KEY).validate()
+
+
+def test_the_command_line_refuses_plain_http_before_any_request_and_takes_the_opt_in(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vhdcore.cli import main
+
+    for name in ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY",
+                 "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_ACCOUNT_URL", "VHDCORE_ALLOW_PLAIN_HTTP"):
+        monkeypatch.delenv(name, raising=False)
+    args = ["blob", "delete", "--container", "vhds", "--name", "d.vhd", "--account-url",
+            "http://acct.blob.core.windows.net", "--sas-token", SAS, "--unique-id", "ab" * 16]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "plain http on another machine" in err and SAS not in err
+    # The flag and the variable are taken as the opt-in (checked by validation alone: no request is sent).
+    from vhdcore.cli.blob import _target
+    from vhdcore.cli.main import build_parser
+
+    for opt_in, env in (([ "--allow-plain-http"], None), ([], "1")):
+        if env:
+            monkeypatch.setenv("VHDCORE_ALLOW_PLAIN_HTTP", env)
+        parsed = build_parser().parse_args(args + opt_in)
+        target = _target(parsed)
+        assert target.allow_plain_http is True
+        target.validate()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vhdcore.errors import VhdError
+from vhdcore.errors import InputError, VhdError
 from vhdcore.format.footer import Footer, fixed_footer
 from vhdcore.format.local_disk import create_fixed_vhd, inspect_file
 
@@ -153,7 +153,20 @@ def test_inspect_short_and_empty_files(tmp_path: Path) -> None:
         assert report.to_json()["file_size"] == length
 
 
-@pytest.mark.parametrize("name", ["missing.vhd", "."])
-def test_inspect_unreadable_is_a_vhd_error(tmp_path: Path, name: str) -> None:
-    with pytest.raises(VhdError, match="cannot read"):
+@pytest.mark.parametrize(("name", "says"),
+                         [("missing.vhd", "cannot read"), (".", "is a directory, not a regular file")])
+def test_inspect_unreadable_is_a_vhd_error(tmp_path: Path, name: str, says: str) -> None:
+    with pytest.raises(VhdError, match=says):
         inspect_file(tmp_path / name)
+
+
+def test_inspect_refuses_a_fifo_without_blocking_on_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.vhd"
+    os.mkfifo(fifo)  # nobody ever writes to it: opening it for reading the usual way would block forever
+    with pytest.raises(InputError, match=r"pipe.vhd' is a FIFO, not a regular file, so it was not read; give the path"):
+        inspect_file(fifo)
+
+
+def test_inspect_refuses_a_device(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"'/dev/zero' is a character device, not a regular file"):
+        inspect_file("/dev/zero")

@@ -160,16 +160,18 @@ class StorageTarget:
     sas_token: str | None = None
     api_version: str | None = None  # the x-ms-version to send; None: clouds.api_version() decides
     cloud: str | None = None  # a vhdcore.azure.clouds name; None: the public cloud the endpoint is in, else AzureCloud
+    # Send a key or SAS over plain http to a host other than this machine (a private endpoint the caller trusts).
+    allow_plain_http: bool = False
 
     @classmethod
     def resolve(
         cls,
-        settings: Mapping[str, str | None] | None = None,
+        settings: Mapping[str, str | bool | None] | None = None,
         *,
         environ: Mapping[str, str] = os.environ,
         config: Mapping[str, str] | None = None,
         pinned_endpoint: str | None = None,
-        **explicit: str | None,
+        **explicit: str | bool | None,
     ) -> StorageTarget:
         """The target the precedence gives: explicit settings (`settings` and keywords; non-None values win),
         then `config` (stack config: connection_string, account_key or sas_token), then the AZURE_STORAGE_*
@@ -209,18 +211,18 @@ class StorageTarget:
         found = cls._combine(given, _from_environ(environ))
         if pinned_endpoint is None or _endpoint_of(found) == pinned_endpoint:
             return found
-        portable = {k: v for k, v in given.items() if k in (*_SECRETS, *_SETTINGS)}
+        portable = {k: v for k, v in given.items() if k in (*_SECRETS, *_SETTINGS, "allow_plain_http")}
         return cls._combine({**portable, "account_url": pinned_endpoint}, _from_environ(environ))
 
     @classmethod
     def fallbacks(
         cls,
-        settings: Mapping[str, str | None] | None = None,
+        settings: Mapping[str, str | bool | None] | None = None,
         *,
         environ: Mapping[str, str] = os.environ,
         config: Mapping[str, str] | None = None,
         pinned_endpoint: str | None = None,
-        **explicit: str | None,
+        **explicit: str | bool | None,
     ) -> Iterator[StorageTarget]:
         """The targets to try in order when a key is refused: every source (as resolve), then without the
         explicit secrets, then without config either; each distinct target once.
@@ -233,7 +235,8 @@ class StorageTarget:
         location = {k: v for k, v in explicit.items() if v is not None and k not in _SECRETS}
         connection_string = location.get("connection_string")
         # A connection string is also a location: without its secret, keep where it points.
-        if connection_string and (endpoint := _parse_connection_string(connection_string, strict=False).endpoint):
+        if isinstance(connection_string, str) and (
+                endpoint := _parse_connection_string(connection_string, strict=False).endpoint):
             del location["connection_string"]
             location["account_url"] = endpoint
         attempts = (
@@ -289,7 +292,8 @@ class StorageTarget:
             _check_endpoint(parsed.endpoint or "", what="the connection string's blob endpoint", about=about)
             if parsed.account_key and not parsed.account_name:
                 _fail("the connection string has AccountKey but no AccountName; add AccountName=<account>", *about)
-            _check_auth_scheme(parsed.endpoint or "", secret=bool(parsed.account_key or parsed.sas_token), about=about)
+            _check_auth_scheme(parsed.endpoint or "", secret=bool(parsed.account_key or parsed.sas_token), about=about,
+                               allow_plain_http=self.allow_plain_http)
             return
         _check_secrets(self.account_key, self.sas_token)
         if self.account_url is None and self.account_name is None:
@@ -309,7 +313,8 @@ class StorageTarget:
                   "show; use a SAS token instead, or a connection string with BlobEndpoint and AccountName",
                   "account_key", "account_url")
         _check_auth_scheme(self.blob_endpoint, secret=bool(self.account_key or self.sas_token),
-                           about=("account_url",) if self.account_url is not None else ("account_name",))
+                           about=("account_url",) if self.account_url is not None else ("account_name",),
+                           allow_plain_http=self.allow_plain_http)
 
     @property
     def blob_endpoint(self) -> str:
@@ -592,11 +597,29 @@ def _check_secrets(key: str | None, sas: str | None, *, in_: str = "", about: tu
               *(about or ("sas_token",)))
 
 
-def _check_auth_scheme(endpoint: str, *, secret: bool, about: tuple[str, ...]) -> None:
-    if not secret and urlsplit(endpoint).scheme == "http":
+def _check_auth_scheme(endpoint: str, *, secret: bool, about: tuple[str, ...], allow_plain_http: bool = False) -> None:
+    parts = urlsplit(endpoint)
+    if parts.scheme != "http":
+        return
+    if not secret:
         _fail(f"blob endpoint {endpoint} is plain http and no account key or SAS was given, but Entra ID "
               "tokens (DefaultAzureCredential) are only sent over https; use an https endpoint or pass a key or SAS",
               *about)
+    if not allow_plain_http and not _is_loopback(parts.hostname or ""):
+        # A SAS travels in the URL and a key signs requests an eavesdropper can replay: https, or this machine.
+        _fail(f"blob endpoint {endpoint} is plain http on another machine, so the account key or SAS would be "
+              "sent in clear; use an https endpoint, or for a private endpoint you trust allow plain http "
+              "explicitly (the allow-plain-http option of the resource or the command line)", *about)
+
+
+def _is_loopback(host: str) -> bool:
+    """This machine: localhost, 127.0.0.0/8 or ::1 (Azurite and tunnels), where nothing travels in clear."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_sendable(version: str) -> None:

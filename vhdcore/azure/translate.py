@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError, ServiceRequestError, ServiceResponseError
@@ -86,6 +87,16 @@ def translate_error(
         refused = _refused_header(exc, doing, target, shown)
         if refused is not None:
             return refused
+    if code is None:
+        # No Azure error code: the body was not Azure's XML error (a gateway's HTML page, an emulator's bare
+        # text). Quoting it would quote markup; its reason phrase and type say enough.
+        reason = str(getattr(response, "reason", "") or "").strip()
+        kind = str(response.headers.get("Content-Type") or "no content type").split(";")[0] if response else "none"
+        return ServiceError(
+            f"Azure Storage answered HTTP {status}{' ' + reason if reason else ''} with no Azure error code while "
+            f"{doing} (the body, {kind}, is not Azure's XML error, so a proxy or gateway may have answered)",
+            "check the endpoint and anything between you and it (proxy, gateway, private endpoint), then run it again",
+            status=status, code=None)
     detail = redact((str(exc.message or "").splitlines() or [type(exc).__name__])[0], target)
     return ServiceError(f"Azure Storage answered {shown} while {doing}: {detail}",
                         "look the error code up in the Blob service error codes, fix the cause and run it again",
@@ -144,6 +155,18 @@ def _why_unreached(message: str) -> str:
     if "timed out" in lowered or "timeout" in lowered:
         return "connecting timed out"
     return "no connection"
+
+
+class _DropNotXmlWarning(logging.Filter):
+    """azure-storage-blob logs a WARNING ("Unexpected return type ... from ContentDecodePolicy...") for every
+    error body that is not XML or JSON; with no logging configured Python prints it on stderr, beside the one
+    line this module makes of the same error. Only that record is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Unexpected return type")
+
+
+logging.getLogger("azure.storage.blob._shared.response_handlers").addFilter(_DropNotXmlWarning())
 
 
 def redact(text: str, target: StorageTarget) -> str:

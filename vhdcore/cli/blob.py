@@ -41,6 +41,9 @@ from .common import (
 if TYPE_CHECKING:
     from ..azure.page_blob import BlankVhdBlob
 
+# The command line's opt-in to plain http with a key or SAS, for scripts that cannot add the flag.
+ENV_ALLOW_PLAIN_HTTP = "VHDCORE_ALLOW_PLAIN_HTTP"
+
 EPILOG = f"""credentials (the az CLI's names and precedence):
   --connection-string, or --blob-endpoint/--account-name with --account-key or --sas-token; without flags
   AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT(_URL) with AZURE_STORAGE_SAS_TOKEN or
@@ -106,6 +109,9 @@ def _command(sub: Any, name: str, help: str, run: Callable[[argparse.Namespace],
                          "endpoint, else AzureCloud); sets the endpoint suffix, the API version and the size limits")
     account.add_argument("--api-version", help=f"storage API version to send (default {API_VERSION}, "
                          f"{STACK_API_VERSION} on Azure Stack; or {ENV_API_VERSION})")
+    account.add_argument("--allow-plain-http", action="store_true", default=None,
+                         help=f"send the key or SAS to an http endpoint on another machine (a private endpoint you "
+                         f"trust; also {ENV_ALLOW_PLAIN_HTTP}=1); without it only https and this machine (Azurite)")
     add_output_option(parser)
     parser.set_defaults(run=_naming_sources(run))
     return parser
@@ -143,6 +149,7 @@ def _target(args: argparse.Namespace) -> StorageTarget:
         account_url=args.account_url, account_name=args.account_name, connection_string=args.connection_string,
         account_key=args.account_key, sas_token=args.sas_token, endpoint_suffix=args.endpoint_suffix,
         environ=environ, api_version=args.api_version, cloud=args.cloud,
+        allow_plain_http=args.allow_plain_http or environ.get(ENV_ALLOW_PLAIN_HTTP) == "1" or None,
     )
     if args.auth_mode == "key" and not target.has_shared_secret:
         raise UsageError("--auth-mode key needs an account key, SAS token or connection string with a key, and none "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,11 +58,29 @@ def create_fixed_vhd(
 
 
 def inspect_file(path: str | os.PathLike[str]) -> DiskReport:
-    """Decode the last 512 bytes of a file and check them against the file's length."""
+    """Decode the last 512 bytes of a regular file and check them against the file's length.
+
+    Anything else (a FIFO, a device, a socket, a directory) is refused: it is opened without blocking, and
+    only to make sure it is the regular file it was when looked at, so a FIFO never hangs the command.
+    """
+    fd = -1
     try:
-        with open(path, "rb") as fh:
-            length = os.fstat(fh.fileno()).st_size
-            tail = os.pread(fh.fileno(), FOOTER_SIZE, max(0, length - FOOTER_SIZE))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{os.fsdecode(path)!r} is {_kind(info.st_mode)}, not a regular file, so it was not read; "
+                             "give the path of a VHD file.")
+        tail = os.pread(fd, FOOTER_SIZE, max(0, info.st_size - FOOTER_SIZE))
     except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}; check the path and permissions.") from None
-    return DiskReport.from_tail(tail, length)
+        raise InputError(f"cannot read {os.fsdecode(path)!r}: {exc.strerror}; check the path and permissions.") \
+            from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    return DiskReport.from_tail(tail, info.st_size)
+
+
+def _kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "a special file")

@@ -47,7 +47,8 @@ MAX_SIZE_GB = AZURE_LIMIT.max_size_gb
 
 _UNITS = {"": 1, "B": 1, "KIB": KiB, "MIB": MiB, "GIB": GiB, "TIB": TiB}
 _DECIMAL = {"K", "KB", "M", "MB", "G", "GB", "T", "TB"}
-_SIZE_RE = re.compile(r"\s*(?P<num>[+-]?\d+(?:\.\d*)?)\s*(?P<unit>[A-Za-z]*)\s*")
+# ASCII only: \d and int() also take other scripts' digits (Arabic-Indic 10 would be 10 GiB), never meant here.
+_SIZE_RE = re.compile(r"\s*(?P<num>[+-]?[0-9]+(?:\.[0-9]*)?)\s*(?P<unit>[A-Za-z]*)\s*", re.ASCII)
 
 
 def parse_size(value: object, *, field: str = "size", limit: SizeLimit = AZURE_LIMIT) -> int:
@@ -58,6 +59,9 @@ def parse_size(value: object, *, field: str = "size", limit: SizeLimit = AZURE_L
         )
     if isinstance(value, int):
         return check_disk_size(value, field=field, limit=limit)
+    if not value.isascii():
+        raise SizeError(f"{field} {value!r} holds characters other than ASCII digits and unit letters; write it "
+                        "like 512MiB, 10GiB or 1073741824.")
     match = _SIZE_RE.fullmatch(value)
     if not match:
         raise SizeError(f"{field} {value!r} is not a size; write it like 512MiB, 10GiB, 1TiB or 1073741824.")
