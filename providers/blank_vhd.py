@@ -71,6 +71,10 @@ class BlankVhdArgs:
     blank-vhd pins for the cloud (vhdcore.azure.clouds: 2019-07-07; 2019-02-02 on Azure Stack). Changing it
     is an in-place update that writes nothing."""
 
+    allow_plain_http: pulumi.Input[bool] | None = None
+    """Send the account key or SAS over plain http to a host other than this machine: only for a private
+    endpoint you trust. Without it, http is refused at preview except to localhost (Azurite)."""
+
     metadata: pulumi.Input[dict[str, str]] | None = None
     """Blob metadata (names must be C# identifiers, not starting with vhdcore_). Changing it is an in-place
     update that replaces the disk's metadata and keeps this tool's own vhdcore_* entries."""
@@ -130,6 +134,7 @@ class BlankVhd(pulumi.dynamic.Resource, module="azureblob", name="BlankVhd"):
         sas_token: pulumi.Input[str] | None = None,
         cloud: pulumi.Input[str] | None = None,
         api_version: pulumi.Input[str] | None = None,
+        allow_plain_http: pulumi.Input[bool] | None = None,
         metadata: pulumi.Input[dict[str, str]] | None = None,
         adopt_existing: pulumi.Input[bool] | None = None,
         allow_shrink_by_replace: pulumi.Input[bool] | None = None,
@@ -141,9 +146,10 @@ class BlankVhd(pulumi.dynamic.Resource, module="azureblob", name="BlankVhd"):
         given, opts = resource_inputs(BlankVhdArgs, resource_name, args, kwargs)
         props = engine_props(given, OUTPUTS)
         props.setdefault("blob_name", None)
-        # check() has no URN: an omitted blob_name is drawn from the resource's name, which the provider holds.
-        provider = BlankVhdProvider(auto_name_prefix=resource_name if given.blob_name is None else None)
-        super().__init__(provider, resource_name, props, with_secret_outputs(opts))
+        # check() has no URN: the provider holds the resource's name (for an omitted blob_name) and identity.
+        provider = BlankVhdProvider(auto_name_prefix=resource_name if given.blob_name is None else None,
+                                    identity=identity(resource_name, opts))
+        super().__init__(provider, resource_name, props, with_secret_outputs(delete_first(resource_name, opts)))
 
     @staticmethod
     def get(resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> BlankVhd:
@@ -157,3 +163,25 @@ class BlankVhd(pulumi.dynamic.Resource, module="azureblob", name="BlankVhd"):
         merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
         pulumi.dynamic.Resource.__init__(disk, BlankVhdProvider(), resource_name, props, merged)
         return disk
+
+
+def identity(resource_name: str, opts: pulumi.ResourceOptions | None) -> str:
+    """Who a disk belongs to, the same in every run of the program: organization, project, stack, the parent's
+    type and name (two disks of one name may sit under two parents), and the resource's name. Synchronous,
+    unlike the URN, because the provider must hold it before the resource is registered."""
+    parent = opts.parent if opts is not None else None
+    within = f"{parent._type}::{parent.pulumi_resource_name}" if isinstance(parent, pulumi.Resource) else ""
+    where = (pulumi.get_organization(), pulumi.get_project(), pulumi.get_stack(), within, resource_name)
+    return "/".join(part or "" for part in where)  # unit-test mocks may leave the organization unset
+
+
+def delete_first(resource_name: str, opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions | None:
+    """Replacements delete the old disk before the new one is made: the new disk may reuse the blob name, and
+    a create takes a blob carrying its own identity for its own interrupted attempt (see BlankVhdProvider), so
+    the disk being replaced must be gone first. `pulumi up --replace` asks the provider nothing, so the option
+    is set here."""
+    if opts is not None and opts.delete_before_replace is False:
+        raise pulumi.RunError(f"BlankVhd {resource_name!r}: delete_before_replace=False is not supported; a "
+                              "replacement deletes the old disk first because the new one may reuse its blob name "
+                              "(remove the option).")
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(delete_before_replace=True))

@@ -40,22 +40,31 @@ __all__ = ["BlankVhdProvider"]
 class BlankVhdProvider(StorageProvider):
     """CRUD for one blank fixed VHD; `id` is the blob URL (no SAS).
 
-    `auto_name_prefix`: the resource's name, given when its blob_name is omitted; check() names the blob
-    after it (check() has no URN). It is the only instance data pickled into `__provider`, so it is never
-    an input or an output of the resource.
+    The only instance data pickled into `__provider`, so never an input or an output of the resource:
+    - `auto_name_prefix`: the resource's name, given when its blob_name is omitted; check() names the blob
+      after it (check() has no URN).
+    - `identity`: who the disk belongs to (organization, project, stack, parent and resource name). The
+      auto-name's suffix is derived from it, so an interrupted create and its retry name the same blob, and
+      create records it in the blob's metadata, so the retry finishes or takes over what the interrupted
+      create left instead of refusing it (vhdcore.azure.page_blob, `owner`).
     """
 
-    def __init__(self, auto_name_prefix: str | None = None) -> None:
+    def __init__(self, auto_name_prefix: str | None = None, identity: str | None = None) -> None:
         self.auto_name_prefix = auto_name_prefix
+        self.identity = identity
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"auto_name_prefix": self.auto_name_prefix} if self.auto_name_prefix else {}
+        state = {"auto_name_prefix": self.auto_name_prefix, "identity": self.identity}
+        return {key: value for key, value in state.items() if value}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.auto_name_prefix = state.get("auto_name_prefix")
+        self.identity = state.get("identity")  # None in states written before 0.2: their names are random
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        inputs, failures = check_inputs(olds, news, name_prefix=self.auto_name_prefix, cloud=self.cloud_for(news))
+        inputs, failures = check_inputs(
+            olds, news, name_prefix=self.auto_name_prefix, identity=self.identity, cloud=self.cloud_for(news)
+        )
         failures += self.check_account(news)
         return CheckResult(inputs, failures)
 
@@ -70,12 +79,11 @@ class BlankVhdProvider(StorageProvider):
         replaces = [key for key in REPLACE_ON_CHANGE if key in changes] + moved
         if "size_gb" in changes and shrinks(olds, news):
             replaces.append("size_gb")
-        # An explicit name would collide with the old blob (same name, maybe same place): delete it first,
-        # unless the new disk is known to go to another account. An auto-named disk gets a fresh name on
-        # replacement, so the new one is made first.
-        elsewhere = bool(moved) and self.endpoint(news) is not None
-        explicit_name = self.auto_name_prefix is None and not given(news, LEGACY_PREFIX) and not elsewhere
-        return changed(olds, news, replaces, delete_before_replace=explicit_name, inputs_unchanged=not changes)
+        # A replacement deletes the old disk first (BlankVhd also sets the resource option, so that
+        # `pulumi up --replace`, which asks no diff, does the same): the new disk may reuse its name (an
+        # explicit blob_name, or the auto-name derived from the resource's identity), and a create must never
+        # take the disk that is being replaced for its own earlier attempt.
+        return changed(olds, news, replaces, delete_before_replace=True, inputs_unchanged=not changes)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         disk = DiskInputs.from_props(props)
@@ -86,13 +94,18 @@ class BlankVhdProvider(StorageProvider):
                 _check_adoptable(found, disk)
                 return CreateResult(found.url, _from_inspection(disk, found, target, adopted=True).to_outputs())
         try:
+            # With our identity as owner, what an interrupted create of this same resource left (its process
+            # killed with `pulumi up`, or still running) is finished or taken over; anything else is refused.
             blob = azure.create_blank_vhd(target, container=disk.container_name, name=disk.blob_name,
-                                          size=disk.size_bytes, metadata=disk.metadata)
+                                          size=disk.size_bytes, metadata=disk.metadata, owner=self.identity)
         except BlobExistsError as exc:
+            # vhdcore says what the blob is, in parentheses after "left untouched"; the rest names it by URL.
+            said, exists, what = exc.what.partition("already exists and was left untouched")
             raise BlobExistsError(
-                f"blob {disk.blob_name!r} already exists in container {disk.container_name!r} and was left untouched",
-                f"choose another blob_name, delete that blob, or set adopt_existing=True to take it over "
-                f"if it is a valid {disk.size_gb} GiB fixed VHD", status=exc.status, code=exc.code,
+                f"blob {disk.blob_name!r} already exists in container {disk.container_name!r} and was left "
+                f"untouched{what}" if exists else said, f"choose another blob_name, delete that blob, or set "
+                f"adopt_existing=True to take it over if it is a valid {disk.size_gb} GiB fixed VHD",
+                status=exc.status, code=exc.code,
             ) from None
         return CreateResult(blob.url, _from_blob(disk, blob, target, adopted=False).to_outputs())
 
@@ -106,7 +119,7 @@ class BlankVhdProvider(StorageProvider):
         state: DiskState | None = None
         if not old.azure_ready:
             state = _from_inspection(disk, self._repair(target, old, disk), target, adopted=old.adopted)
-        elif disk.size_bytes > old.size_bytes:
+        if disk.size_bytes > (state or old).size_bytes:
             blob = azure.grow_blank_vhd(target, container=container, name=name, size=disk.size_bytes,
                                         unique_id=old.unique_id)
             state = _from_blob(disk, blob, target, adopted=old.adopted)
@@ -119,20 +132,26 @@ class BlankVhdProvider(StorageProvider):
         return UpdateResult(state.to_outputs())
 
     def _repair(self, target: StorageTarget, old: DiskState, disk: DiskInputs) -> azure.BlobInspection:
-        """Finish what a refresh found broken, where grow can (an unfinished grow); else say what to do."""
-        where = f"blob {disk.blob_name!r} in container {disk.container_name!r}"
-        try:
-            azure.grow_blank_vhd(target, container=disk.container_name, name=disk.blob_name, size=disk.size_bytes,
-                                 unique_id=old.unique_id)
-        except ShrinkRefusedError:
-            raise RefusedError(*_sentence(unfinished_grow(disk.container_name, disk.blob_name, old.blob_length,
-                                                         disk.size_gb))) from None
+        """Mend what a refresh found broken: a footer damaged or zeroed out of band is rewritten in place (the
+        state knows the disk's size and unique id), an unfinished grow is finished; else say what to do."""
+        container, name = disk.container_name, disk.blob_name
+        if old.blob_length == old.size_bytes + FOOTER_SIZE and old.unique_id is not None:
+            # Only a disk this tool made, of exactly that length and unique id: vhdcore refuses anything else.
+            azure.repair_blank_vhd_footer(target, container=container, name=name, size=old.size_bytes,
+                                          unique_id=old.unique_id)
+        else:
+            try:
+                azure.grow_blank_vhd(target, container=container, name=name, size=disk.size_bytes,
+                                     unique_id=old.unique_id)
+            except ShrinkRefusedError:
+                raise RefusedError(*_sentence(unfinished_grow(container, name, old.blob_length,
+                                                             disk.size_gb))) from None
         found = _inspect(target, disk)
         if not found.report.azure_ready:
             problems = found.report.problems or ["its footer is not valid"]
             raise RefusedError(
-                f"{where} still has a footer Azure would refuse ({problems[0].rstrip('.')}), which this provider "
-                "does not rewrite", "replace the disk with `pulumi up --replace` (its data is lost)",
+                f"blob {name!r} in container {container!r} still has a footer Azure would refuse "
+                f"({problems[0].rstrip('.')}) after the repair", "run `pulumi refresh`, then `pulumi up` again",
             )
         return found
 

@@ -17,7 +17,7 @@ from typing import Any
 from pulumi.dynamic import CheckFailure
 
 from vhdcore.azure.clouds import AZURE_CLOUD, Cloud
-from vhdcore.azure.names import validate_blob_name, validate_container_name, validate_metadata
+from vhdcore.azure.names import owner_tag, validate_blob_name, validate_container_name, validate_metadata
 from vhdcore.errors import VhdError
 from vhdcore.format.sizes import FOOTER_SIZE, GiB, parse_size_gb
 from vhdcore.format.unique_id import UniqueId
@@ -127,17 +127,20 @@ class DiskState:
 
 
 def check_inputs(
-    olds: Mapping[str, Any], news: Mapping[str, Any], *, name_prefix: str | None, cloud: Cloud = AZURE_CLOUD
+    olds: Mapping[str, Any], news: Mapping[str, Any], *, name_prefix: str | None, identity: str | None = None,
+    cloud: Cloud = AZURE_CLOUD,
 ) -> tuple[dict[str, Any], list[CheckFailure]]:
     """The checked inputs (size as int, flags as bools, a blob name chosen) and one failure per bad field.
 
     `name_prefix`: the resource's name when its blob_name is omitted (the provider holds it: check() has no URN).
+    `identity`: the resource's identity; the auto-name's suffix is derived from it (auto_name).
     """
     inputs = dict(news)
     if given(olds, "blob_name"):
         inputs.update({key: olds[key] for key in (UNFINISHED_LENGTH, LEGACY_PREFIX) if given(olds, key)})
     failures = [
-        *_check_size(olds, news, inputs, cloud), *_check_names(olds, news, inputs, name_prefix, cloud),
+        *_check_size(olds, news, inputs, cloud),
+        *_check_names(olds, news, inputs, name_prefix, identity, cloud),
         *_check_metadata(news),
     ]
     for key in FLAGS:
@@ -180,8 +183,17 @@ def _check_size(
     return []
 
 
+def auto_name(prefix: str | None, identity: str | None) -> str:
+    """`<prefix>-<8 hex>.vhd`: the hex derived from the resource's identity, so every check of a resource that is
+    not in the state yet (its first create, the retry of an interrupted one, a replacement) names the same blob;
+    random for a provider without an identity (one pickled by blank-vhd 0.1)."""
+    suffix = owner_tag(identity)[:8] if identity else secrets.token_hex(4)
+    return f"{prefix or 'vhd'}-{suffix}.vhd"
+
+
 def _check_names(
-    olds: Mapping[str, Any], news: Mapping[str, Any], inputs: dict[str, Any], prefix: str | None, cloud: Cloud
+    olds: Mapping[str, Any], news: Mapping[str, Any], inputs: dict[str, Any], prefix: str | None,
+    identity: str | None, cloud: Cloud,
 ) -> list[CheckFailure]:
     def valid_blob_name(name: object) -> str:
         return validate_blob_name(name, max_length=cloud.max_blob_name, where=cloud.name)
@@ -200,7 +212,7 @@ def _check_names(
         if given(olds, "blob_name"):
             inputs["blob_name"] = olds["blob_name"]  # named once, kept on every update
             return failures
-        inputs["blob_name"] = blob = f"{prefix or 'vhd'}-{secrets.token_hex(4)}.vhd"
+        inputs["blob_name"] = blob = auto_name(prefix, identity)
         found = _validated("blob_name", valid_blob_name, blob)
         if found:
             failures.append(CheckFailure("blob_name", (

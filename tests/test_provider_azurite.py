@@ -18,6 +18,7 @@ from tests.faultproxy import FaultProxy
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.page_blob import create_blank_vhd, grow_blank_vhd, inspect_blank_vhd
 from vhdcore.errors import BlobExistsError, BlobLeasedError, NotOwnedError, VhdError
+from vhdcore.format.footer import fixed_footer
 from vhdcore.format.sizes import GiB
 
 
@@ -244,15 +245,61 @@ def test_a_raw_resize_out_of_band_is_refused_at_preview_unless_size_gb_can_finis
     assert outs["unique_id"] == created["unique_id"]
 
 
-def test_a_damaged_footer_shows_as_an_update_that_refuses_clearly(engine: Engine) -> None:
+@pytest.mark.parametrize("damage", ["zeroed", "one-byte-flipped"])
+def test_a_damaged_footer_is_rewritten_in_place_by_the_next_update(damage: str, engine: Engine) -> None:
     created = engine.create()
-    engine.blob().upload_page(b"\x00" * 512, offset=GiB, length=512)  # wipe the footer
+    blob = engine.blob()
+    blob.upload_page(b"\xa5" * 512, offset=4096, length=512)  # data a guest wrote
+    footer = bytearray(blob.download_blob(offset=GiB, length=512).readall())
+    original = bytes(footer)
+    if damage == "zeroed":
+        footer[:] = bytes(512)
+    else:
+        footer[80] ^= 0x40
+    blob.upload_page(bytes(footer), offset=GiB, length=512)
     assert engine.refresh()
     assert engine.outs["azure_ready"] is False and engine.outs["unique_id"] == created["unique_id"]
-    new = engine.check()
-    assert engine.provider.diff(engine.id, engine.outs, new).changes is True
-    with pytest.raises(VhdError, match=r"footer Azure would refuse .*pulumi up --replace"):
+    step, outs = engine.up()
+    assert step == "update" and outs["azure_ready"] is True and outs["unique_id"] == created["unique_id"]
+    assert outs["size_bytes"] == GiB and blob.get_blob_properties().size == GiB + 512
+    assert blob.download_blob(offset=GiB, length=512).readall() == original  # the same footer, byte for byte
+    assert blob.download_blob(offset=4096, length=512).readall() == b"\xa5" * 512
+
+
+def test_a_damaged_footer_of_a_disk_this_tool_did_not_make_is_refused_with_the_way_out(engine: Engine) -> None:
+    foreign = BlobServiceClient.from_connection_string(engine.azurite.connection_string).get_blob_client(
+        engine.container, "theirs.vhd")
+    foreign.create_page_blob(GiB + 512)
+    foreign.upload_page(fixed_footer(GiB).pack(), offset=GiB, length=512)
+    engine.create(blob_name="theirs.vhd", adopt_existing=True)
+    foreign.upload_page(bytes(512), offset=GiB, length=512)
+    assert engine.refresh() and engine.outs["azure_ready"] is False
+    etag = foreign.get_blob_properties().etag
+    new = engine.check(blob_name="theirs.vhd", adopt_existing=True)
+    with pytest.raises(NotOwnedError, match=r"this tool did not make it and so its footer was not rewritten; restore "
+                                            r"its footer with the tool that made it, or stop managing it here"):
         engine.provider.update(engine.id, engine.outs, new)
+    assert foreign.get_blob_properties().etag == etag
+
+
+def test_a_create_retried_after_a_killed_up_finishes_the_same_blob(azurite: Azurite, container: str) -> None:
+    """A killed `pulumi up` left a footerless blob (its create's footer write never landed); the engine has no
+    state for the resource, so the next `up` checks it afresh: the same name, and create finishes that blob."""
+    identity = "organization/blank-vhd/dev//vhd"
+    first = Engine(BlankVhdProvider(auto_name_prefix="vhd", identity=identity), azurite, container)
+    inputs = first.check()
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    disk, scratch = (service.get_blob_client(container, name) for name in (inputs["blob_name"], "scratch.vhd"))
+    # What the interrupted create left: Put Blob landed with the metadata create writes, the footer did not.
+    made = create_blank_vhd(target(azurite), container=container, name="scratch.vhd", size=GiB, owner=identity)
+    metadata = scratch.get_blob_properties().metadata
+    disk.create_page_blob(GiB + 512, metadata=metadata)
+    retry = Engine(BlankVhdProvider(auto_name_prefix="vhd", identity=identity), azurite, container)
+    outs = retry.create()
+    assert outs["blob_name"] == inputs["blob_name"] and outs["unique_id"] == str(made.unique_id)
+    assert disk.download_blob(offset=GiB, length=512).readall() == scratch.download_blob(
+        offset=GiB, length=512).readall()  # the footer the interrupted create would have written
+    assert outs["adopted"] is False and outs["azure_ready"] is True
 
 
 def test_another_disk_under_the_same_name_is_dropped_by_refresh_and_left_alone(engine: Engine) -> None:

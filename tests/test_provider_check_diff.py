@@ -125,6 +125,10 @@ def test_check_names_the_bad_field_its_value_and_the_fix(
          "", ["connection_string: the connection string has a part without '='"]),
         ({"connection_string": None, "storage_account_name": "acct", "account_key": "a2V5", "sas_token": "sv=1&sig=x"},
          "", ["account_key and sas_token: both an account key and a SAS token are given"]),
+        ({"connection_string": None, "account_url": "http://acct.blob.core.windows.net", "account_key": "a2V5"},
+         "", ["account_url: ", "plain http on another machine", "sent in clear", "allow plain http explicitly"]),
+        ({"connection_string": "DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=a2V5"},
+         "", ["connection_string: ", "plain http on another machine"]),
     ],
 )
 def test_check_refuses_account_inputs_that_conflict_or_say_nowhere(
@@ -261,18 +265,19 @@ def diff(provider: BlankVhdProvider, old: dict[str, Any], new: dict[str, Any]) -
         ({}, {}, (False, [], None)),
         ({"blob_name": "d.vhd"}, {"blob_name": "d.vhd"}, (False, [], None)),
         ({}, {"size_gb": 2.0}, (SOME, [], None)),
-        ({"size_gb": 2.0}, {"size_gb": 1.0, "allow_shrink_by_replace": True}, (SOME, ["size_gb"], None)),
+        # Every replacement deletes the old disk first: the new one may reuse its name.
+        ({"size_gb": 2.0}, {"size_gb": 1.0, "allow_shrink_by_replace": True}, (SOME, ["size_gb"], True)),
         ({"size_gb": 2.0, "blob_name": "d.vhd"},
          {"size_gb": 1.0, "blob_name": "d.vhd", "allow_shrink_by_replace": True}, (SOME, ["size_gb"], True)),
         ({"blob_name": "a.vhd"}, {"blob_name": "b.vhd"}, (SOME, ["blob_name"], True)),
-        ({}, {"container_name": "other"}, (SOME, ["container_name"], None)),
+        ({}, {"container_name": "other"}, (SOME, ["container_name"], True)),
         ({"blob_name": "d.vhd"}, {"blob_name": "d.vhd", "container_name": "other"}, (SOME, ["container_name"], True)),
-        ({}, {"connection_string": OTHER_CONN}, (SOME, ["connection_string"], None)),
+        ({}, {"connection_string": OTHER_CONN}, (SOME, ["connection_string"], True)),
         ({"connection_string": None, "storage_account_name": "one"},
-         {"connection_string": None, "storage_account_name": "two"}, (SOME, ["storage_account_name"], None)),
+         {"connection_string": None, "storage_account_name": "two"}, (SOME, ["storage_account_name"], True)),
         ({"connection_string": None, "storage_account_name": "one"},
          {"connection_string": None, "storage_account_name": "one", "endpoint_suffix": "core.chinacloudapi.cn"},
-         (SOME, ["endpoint_suffix"], None)),
+         (SOME, ["endpoint_suffix"], True)),
         # The same account named another way, or a rotated key: an update that records it, no replacement.
         ({"connection_string": None, "storage_account_name": "one"},
          {"connection_string": None, "account_url": "https://one.blob.core.windows.net"}, (SOME, [], None)),
@@ -340,7 +345,7 @@ def test_an_account_moved_by_the_environment_alone_is_a_replacement_with_a_reaso
     monkeypatch.setenv("AZURE_STORAGE_ACCOUNT", "two")
     new = checked(provider, old, connection_string=None)
     # No input changed, so the engine could not tell: the provider says so, and names the endpoint.
-    assert diff(provider, old, new) == (True, ["blob_endpoint"], None)
+    assert diff(provider, old, new) == (True, ["blob_endpoint"], True)
     warning = capsys.readouterr().err
     for word in ("https://one.blob.core.windows.net", "https://two.blob.core.windows.net", "replaced",
                  "account_url to https://one.blob.core.windows.net"):
@@ -348,7 +353,7 @@ def test_an_account_moved_by_the_environment_alone_is_a_replacement_with_a_reaso
     # An explicit name cannot collide in another account: the new disk is still made first.
     old = state(provider, connection_string=None, blob_name="d.vhd") | {"blob_endpoint": old["blob_endpoint"]}
     assert diff(provider, old, checked(provider, old, connection_string=None, blob_name="d.vhd")) == (
-        True, ["blob_endpoint"], None)
+        True, ["blob_endpoint"], True)
 
 
 def test_an_account_moved_by_stack_config_alone_is_a_replacement(provider: BlankVhdProvider) -> None:
@@ -356,10 +361,10 @@ def test_an_account_moved_by_stack_config_alone_is_a_replacement(provider: Blank
     old = state(provider, connection_string=None)
     assert diff(provider, old, checked(provider, old, connection_string=None)) == (False, [], None)
     configured(provider, storageConnectionString=OTHER_CONN)
-    assert diff(provider, old, checked(provider, old, connection_string=None)) == (True, ["blob_endpoint"], None)
+    assert diff(provider, old, checked(provider, old, connection_string=None)) == (True, ["blob_endpoint"], True)
     # Together with a real input change the engine names the inputs, and still replaces.
     assert diff(provider, old, checked(provider, old, connection_string=None, size_gb=2.0)) == (
-        SOME, ["blob_endpoint"], None)
+        SOME, ["blob_endpoint"], True)
 
 
 def test_a_pinned_target_stays_on_the_disks_account_and_takes_only_credentials_not_tied_to_another(
@@ -408,3 +413,24 @@ def test_check_refuses_at_preview_a_size_that_cannot_finish_an_unfinished_grow(p
     assert repaired["unfinished_blob_length"] == 3 * GiB + 512
     assert failures(provider, news(blob_name="d.vhd", size_gb=4.0), repaired) == []
     assert [f.property for f in failures(provider, news(blob_name="d.vhd", size_gb=2.0), repaired)] == ["size_gb"]
+
+
+# --- auto-names derived from the resource's identity -------------------------------------------------------
+
+
+def test_an_auto_name_is_derived_from_the_identity_so_a_retried_create_names_the_same_blob() -> None:
+    """check() of a resource that is not in the state (its first create, the retry after a killed `up`, the
+    new disk of a replacement) always names the same blob; an update keeps the name the state holds."""
+    first = BlankVhdProvider(auto_name_prefix="vhd", identity="organization/blank-vhd/dev//vhd")
+    again = BlankVhdProvider(auto_name_prefix="vhd", identity="organization/blank-vhd/dev//vhd")
+    other = BlankVhdProvider(auto_name_prefix="vhd", identity="organization/blank-vhd/prod//vhd")
+    names = [p.check({}, news()).inputs["blob_name"] for p in (first, again, first, other)]
+    assert names[0] == names[1] == names[2] != names[3]
+    assert re.fullmatch(r"vhd-[0-9a-f]{8}\.vhd", names[0])
+    kept = first.check({"blob_name": "vhd-0123abcd.vhd", "size_gb": 1.0}, news()).inputs["blob_name"]
+    assert kept == "vhd-0123abcd.vhd"  # a state's name (0.1 drew it at random) never changes
+
+
+def test_without_an_identity_the_auto_name_stays_random() -> None:
+    legacy = BlankVhdProvider(auto_name_prefix="vhd")
+    assert len({legacy.check({}, news()).inputs["blob_name"] for _ in range(3)}) == 3

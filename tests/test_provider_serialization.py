@@ -57,16 +57,18 @@ def test_the_serialized_provider_is_a_small_secret_free_reference_that_round_tri
     assert cls.serialize_as_secret_always is False
 
 
-def test_an_auto_named_disks_provider_carries_only_the_resource_name() -> None:
-    serialized = serialize_provider(BlankVhdProvider(auto_name_prefix="data-disk"))
+def test_an_auto_named_disks_provider_carries_only_the_resource_name_and_identity() -> None:
+    identity = "organization/blank-vhd/dev//data-disk"
+    serialized = serialize_provider(BlankVhdProvider(auto_name_prefix="data-disk", identity=identity))
     raw = base64.b64decode(serialized)
-    assert len(serialized) < 200 and b"data-disk" in raw
+    assert len(serialized) < 300 and b"data-disk" in raw
     loaded = dill.loads(raw)
-    assert loaded.auto_name_prefix == "data-disk" and vars(loaded) == {"auto_name_prefix": "data-disk"}
+    assert vars(loaded) == {"auto_name_prefix": "data-disk", "identity": identity}
     assert serialize_provider(loaded) == serialized
-    # States written by 0.1 pickled the class alone: they load as an explicitly named disk's provider.
+    # States written by 0.1 pickled the class alone: they load as an explicitly named disk's provider, with no
+    # identity (their random names are kept as they are).
     legacy = "gASVMQAAAAAAAACMEnByb3ZpZGVycy5wcm92aWRlcpSMEEJsYW5rVmhkUHJvdmlkZXKUk5QpgZR9lGIu"
-    assert dill.loads(base64.b64decode(legacy)).auto_name_prefix is None
+    assert vars(dill.loads(base64.b64decode(legacy))) == {"auto_name_prefix": None, "identity": None}
 
 
 def test_the_provider_process_can_load_the_serialized_provider(tmp_path: Path) -> None:
