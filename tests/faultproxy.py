@@ -47,7 +47,7 @@ class Fault:
     delay: float = 1.0
     body: bytes | None = None  # "status": this body instead of Azure's XML error (and no x-ms-error-code)
     content_type: str = "text/html"
-    hold: threading.Event | None = None  # "delay": wait for this event (set by the test) instead of `delay`
+    hold: threading.Event | None = None  # wait for this event (set by the test) first; "delay": then forward
     seen: int = 0
     fired: int = 0
 
@@ -302,6 +302,8 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = do_any
 
         def serve(self, fault: Fault | None, body: bytes) -> None:
+            if fault is not None and fault.hold is not None and fault.action != "delay":
+                fault.hold.wait()  # held until the test lets go, then the action (a reset: it never arrives)
             if fault is None:
                 split = urlsplit(self.path)
                 refusal = proxy.refuse(self.command, split.path, split.query, self.headers)
