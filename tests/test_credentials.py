@@ -291,7 +291,7 @@ def test_a_key_or_sas_over_plain_http_to_another_machine_is_refused_before_any_r
     with pytest.raises(CredentialsError, match=r"is plain http on another machine, so the account key or SAS would "
                                                r"be sent in clear; use an https endpoint") as caught:
         target.validate()
-    assert caught.value.setting in ("account_url", "connection_string")
+    assert caught.value.settings in (("account_url",), ("connection_string",))
     with pytest.raises(CredentialsError):
         target.service_client()  # no client, so no request, either
     replace(target, allow_plain_http=True).validate()  # the explicit opt-in for a private endpoint
