@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.storage.blob import BlobServiceClient
 from azurite_server import ACCOUNT, ACCOUNT_KEY, Azurite
 from pulumi_stack import stack
 
-from tests.faultproxy import Fault, FaultProxy
+from tests.faultproxy import Fault, FaultProxy, blob_service
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.page_blob import inspect_blank_vhd
 from vhdcore.format.sizes import GiB
@@ -108,7 +107,7 @@ def test_a_killed_up_converges_to_exactly_the_declared_disk(name: str, azurite: 
     selected = stack(f"kill-{uuid.uuid4().hex[:8]}", config={"target": "local", "containerName": container,
                                                             "sizeGb": 1},
                      secret_config={"storageConnectionString": via_proxy})
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    service = blob_service(azurite.connection_string)
     release = threading.Event()
     held = proxy.add(Fault("reset" if case.then == "lost" else "delay", method="PUT", hold=release,
                            path=rf"^/{ACCOUNT}/{container}/.", query="^comp=page$" if case.held == "footer" else "^$"))

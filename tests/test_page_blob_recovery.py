@@ -19,7 +19,8 @@ from azure.storage.blob import BlobServiceClient
 from azurite_server import Azurite
 
 from tests.conftest import via
-from tests.faultproxy import Fault, FaultProxy, Stored, fast_options, stored
+from tests.faultproxy import Fault, FaultProxy, Stored, blob_service, fast_options, stored
+from vhdcore.azure.clouds import API_VERSION
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.names import owner_tag
 from vhdcore.azure.page_blob import BlankVhdBlob, create_blank_vhd, grow_blank_vhd, repair_blank_vhd_footer
@@ -35,7 +36,7 @@ DATA = b"\x5a" * 512
 
 @pytest.fixture
 def service(azurite: Azurite) -> Iterator[BlobServiceClient]:
-    with BlobServiceClient.from_connection_string(azurite.connection_string) as client:
+    with blob_service(azurite.connection_string) as client:
         yield client
 
 
@@ -58,7 +59,7 @@ def interrupted(proxy: FaultProxy, container: str, *, owner: str | None, size: i
 
 
 def stored_blob(proxy: FaultProxy, container: str) -> Stored:
-    with BlobServiceClient(proxy.url + "/devstoreaccount1", credential=_key()) as service:
+    with BlobServiceClient(proxy.url + "/devstoreaccount1", credential=_key(), api_version=API_VERSION) as service:
         found = stored(service, container, "disk")
     assert found is not None
     return found

@@ -267,7 +267,7 @@ def test_a_damaged_footer_is_rewritten_in_place_by_the_next_update(damage: str, 
 
 
 def test_a_damaged_footer_of_a_disk_this_tool_did_not_make_is_refused_with_the_way_out(engine: Engine) -> None:
-    foreign = BlobServiceClient.from_connection_string(engine.azurite.connection_string).get_blob_client(
+    foreign = blob_service(engine.azurite.connection_string).get_blob_client(
         engine.container, "theirs.vhd")
     foreign.create_page_blob(GiB + 512)
     foreign.upload_page(fixed_footer(GiB).pack(), offset=GiB, length=512)
@@ -288,7 +288,7 @@ def test_a_create_retried_after_a_killed_up_finishes_the_same_blob(azurite: Azur
     identity = "organization/blank-vhd/dev//vhd"
     first = Engine(BlankVhdProvider(auto_name_prefix="vhd", identity=identity), azurite, container)
     inputs = first.check()
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    service = blob_service(azurite.connection_string)
     disk, scratch = (service.get_blob_client(container, name) for name in (inputs["blob_name"], "scratch.vhd"))
     # What the interrupted create left: Put Blob landed with the metadata create writes, the footer did not.
     made = create_blank_vhd(target(azurite), container=container, name="scratch.vhd", size=GiB, owner=identity)
