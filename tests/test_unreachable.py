@@ -57,9 +57,9 @@ def test_a_refused_connection_ends_a_command_fast_with_one_line(
 
 
 def test_a_host_that_does_not_resolve_is_named_as_such() -> None:
-    target = StorageTarget(account_url="http://no-such-host.invalid/devstoreaccount1", account_name="devstoreaccount1",
+    target = StorageTarget(account_url="https://no-such-host.invalid/devstoreaccount1", account_name="devstoreaccount1",
                            account_key=ACCOUNT_KEY)
-    with pytest.raises(UnreachableError, match=r"could not connect to http://no-such-host.invalid/devstoreaccount1 "
+    with pytest.raises(UnreachableError, match=r"could not connect to https://no-such-host.invalid/devstoreaccount1 "
                        r"\(the host name does not resolve\)"):
         inspect_blank_vhd(target, container="vhds", name="d.vhd")
 
