@@ -107,6 +107,8 @@ class BlankVhdProvider(StorageProvider):
                 f"adopt_existing=True to take it over if it is a valid {disk.size_gb} GiB fixed VHD",
                 status=exc.status, code=exc.code,
             ) from None
+        for warning in blob.warnings:
+            warn(warning)
         return CreateResult(blob.url, _from_blob(disk, blob, target, adopted=False).to_outputs())
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:

@@ -22,7 +22,7 @@ from azurite_server import ACCOUNT_KEY, Azurite
 
 from providers.provider import BlankVhdProvider
 from tests.conftest import blob_service
-from tests.faultproxy import Fault, StackProxy, fast_options, stored
+from tests.faultproxy import Fault, FaultProxy, StackProxy, fast_options, stored
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.page_blob import (
     create_blank_vhd,
@@ -181,3 +181,40 @@ def test_the_provider_with_and_without_the_profile(stack: StackProxy, container:
     assert stack.refused == []
     assert [(f.property, f.reason.split(";")[0]) for f in provider.check({}, {**news, "size_gb": 1024.0}).failures] \
         == [("size_gb", "size_gb 1024 is out of range on AzureStackHub")]
+
+
+REQUESTS = {  # per operation, in every profile (the first create asks the account's kind; the second does not)
+    "create": ["GET restype=account&comp=properties", "PUT", "PUT comp=page"],
+    "create again": ["PUT", "PUT comp=page"],
+    "inspect": ["HEAD", "GET", "GET comp=pagelist"],
+    "set metadata": ["HEAD", "PUT comp=metadata"],
+    "grow": ["HEAD", "PUT comp=properties", "PUT comp=page", "PUT comp=page", "PUT comp=metadata"],
+    "delete": ["HEAD", "DELETE"],
+}
+
+
+@pytest.mark.parametrize("cloud", ["AzureCloud", "AzureChinaCloud", "AzureUSGovernment", "AzureStackHub",
+                                   "AzureStackEdge"])
+def test_the_request_table_per_operation_and_profile(cloud: str, azurite: Azurite, container: str) -> None:
+    stack = cloud.startswith("AzureStack")
+    with (StackProxy if stack else FaultProxy)(f"http://127.0.0.1:{azurite.port}") as proxy:
+        target = StorageTarget(account_url=proxy.endpoint(), account_key=ACCOUNT_KEY, cloud=cloud)
+        steps: dict[str, Any] = {
+            "create": lambda: create_blank_vhd(target, container=container, name="a.vhd", size=MiB, unique_id=UID),
+            "create again": lambda: create_blank_vhd(target, container=container, name="b.vhd", size=MiB),
+            "inspect": lambda: inspect_blank_vhd(target, container=container, name="a.vhd"),
+            "set metadata": lambda: set_blank_vhd_metadata(target, container=container, name="a.vhd",
+                                                           metadata={"k": "v"}, unique_id=UID),
+            "grow": lambda: grow_blank_vhd(target, container=container, name="a.vhd", size=2 * MiB, unique_id=UID),
+            "delete": lambda: delete_blank_vhd(target, container=container, name="a.vhd", unique_id=UID),
+        }
+        seen = {}
+        for step, run in steps.items():
+            proxy.clear()
+            run()
+            proxy.drain()
+            seen[step] = [f"{s.method} {s.query}".strip() for s in proxy.log]
+            assert proxy.versions() == {STACK if stack else "2019-07-07"}
+        assert seen == REQUESTS
+        assert not stack or proxy.refused == []
+    print(f"\n{cloud}: " + ", ".join(f"{step} {len(sent)}" for step, sent in seen.items()))

@@ -544,7 +544,9 @@ def test_request_budget(target: StorageTarget, container: str, counter: Counting
 
     create = spent(lambda: create_blank_vhd(target, container=container, name="b", size=size, unique_id=UID,
                                             options=options))
-    assert create == (2, 512, ["PUT", "PUT comp=page"])
+    assert create == (3, 512, ["GET restype=account&comp=properties", "PUT", "PUT comp=page"])
+    again = spent(lambda: create_blank_vhd(target, container=container, name="b2", size=size, options=options))
+    assert again == (2, 512, ["PUT", "PUT comp=page"])  # the account's kind is known for the rest of the run
     inspect = spent(lambda: inspect_blank_vhd(target, container=container, name="b", options=options))
     assert inspect == (3, 0, ["HEAD", "GET", "GET comp=pagelist"])
     if size < 8191 * GiB:

@@ -35,6 +35,7 @@ from vhdcore.format.sizes import MiB
 from vhdcore.format.unique_id import UniqueId
 
 OLD, NEW = MiB, 3 * MiB
+ACCOUNT_INFO = "restype=account&comp=properties"  # Get Account Information, before a create's first write
 UID = UniqueId.parse("00112233445566778899aabbccddeeff")
 DATA = b"\x5a" * 512  # written at offset 0 of the disk; must survive everything
 READ_TIMEOUT = 0.5  # for the matrix; a loaded machine may add spurious timeouts, which must be harmless too
@@ -79,14 +80,14 @@ def relabelled(before: Stored | None, after: Stored | None, _result: object) -> 
 
 OPS = {
     "create": Op(
-        (("PUT", ""), ("PUT", "comp=page")),
+        (("GET", ACCOUNT_INFO), ("PUT", ""), ("PUT", "comp=page")),
         lambda service, target, container: None,
         lambda target, container, options: create_blank_vhd(
             target, container=container, name="disk", size=OLD, unique_id=UID, options=options),
         lambda before, after, made: valid(after, OLD) and isinstance(made, BlankVhdBlob) and made.size == OLD,
     ),
     "create-over-existing": Op(
-        (("PUT", ""), ("HEAD", "")),
+        (("GET", ACCOUNT_INFO), ("PUT", ""), ("HEAD", "")),
         foreign_blob,
         lambda target, container, options: create_blank_vhd(
             target, container=container, name="disk", size=OLD, options=options),
@@ -129,7 +130,7 @@ CASES = [(op, index, fault) for op in OPS for index in range(len(OPS[op].request
 def test_matrix_size() -> None:
     print(f"\nfault matrix: {len(CASES)} cases = {sum(len(o.requests) for o in OPS.values())} requests "
           f"x {len(FAULTS)} fault kinds")
-    assert len(CASES) == 13 * 5
+    assert len(CASES) == 15 * 5
 
 
 @pytest.fixture
@@ -349,3 +350,4 @@ def test_create_cleans_up_when_the_read_after_a_stale_footer_write_fails(proxy: 
     with pytest.raises(ThrottledError, match=r"reading the properties of .*, so the half-created blob was deleted"):
         create_blank_vhd(via(proxy), container=container, name="disk", size=OLD, options=fast_options())
     assert stored(service, container, "disk") is None
+

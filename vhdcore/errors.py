@@ -136,6 +136,11 @@ class HeaderRefusedError(RefusedError):
     does not accept (Azure Stack). Nothing was written."""
 
 
+class UnsuitableAccountError(RefusedError):
+    """The storage account cannot hold page blobs (a hierarchical namespace, or a block-blob or file account);
+    found before anything was written."""
+
+
 class ThrottledError(RefusedError):
     """Storage kept throttling or timing out the request, even after retries."""
 
@@ -176,6 +181,7 @@ __all__ = [
     "StorageError",
     "ThrottledError",
     "UnreachableError",
+    "UnsuitableAccountError",
     "UnsupportedImageError",
     "UsageError",
     "VhdError",

@@ -4,8 +4,9 @@ Every operation checks its inputs before the first request, builds its client pe
 StorageTarget and closes it afterwards, and chains etag conditions from the blob it read, so a
 concurrent writer, or a late duplicate of one of our own retried requests, makes a write fail instead
 of clobbering anything. Requests on the happy path: create 2 (Put Blob, Put Page: 512 bytes at any
-size), inspect 3 (HEAD, ranged GET, and the page-list GET the SDK adds), grow 5 (HEAD, resize, new
-footer, clear old footer, commit size to metadata), set metadata 2 (HEAD, Set Blob Metadata; 1 when it
+size; one more, Get Account Information, the first time an account is written in a run: accounts.py),
+inspect 3 (HEAD, ranged GET, and the page-list GET the SDK adds), grow 5 (HEAD, resize, new footer,
+clear the old footer's 4 KiB page, commit size to metadata), set metadata 2 (HEAD, Set Blob Metadata; 1 when it
 already matches), delete 2 (HEAD, conditional DELETE; without a unique id 2 more, to read the footer
 page). Grow's HEAD finds the old size, and its metadata commit lets the next HEAD alone tell a finished
 grow from an interrupted one. On a disk made elsewhere
@@ -63,6 +64,7 @@ from ..format.footer import COOKIE, Footer, fixed_footer
 from ..format.report import DiskReport
 from ..format.sizes import FOOTER_SIZE, PAGE_BLOB_MAX, KiB, MiB, check_disk_size
 from ..format.unique_id import UniqueId
+from .accounts import account_notes
 from .clouds import Cloud
 from .credentials import ClientOptions, StorageTarget
 from .names import (
@@ -99,6 +101,9 @@ class BlankVhdBlob:
     blob_length: int
     unique_id: UniqueId
     etag: str
+    # What the caller should tell the user (create: the premium tier it is billed at, or that the account's
+    # kind could not be checked), one sentence each.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,8 @@ def create_blank_vhd(
     the job: an ownerless create's footerless leftover is deleted and made again. `owner` (any text naming
     who asks, such as a Pulumi stack and resource) is recorded in metadata; a blob carrying the same owner
     is that caller's earlier attempt, which is finished, or taken over when it is a disk of this size.
+    An account that cannot hold page blobs is refused before anything is written
+    (UnsuitableAccountError); the result's `warnings` name a premium tier.
     """
     validate_container_name(container)
     validate_blob_name(name)
@@ -190,8 +197,9 @@ def create_blank_vhd(
     if owner is not None:
         ours[OWNER_KEY] = owner_tag(owner)
     with _session(target, container, name, options) as s:
+        warnings = account_notes(s, size)  # at most one request per account per run, before the first write
         etag, made = _converge(s, lambda: _create_once(s, footer, ours, unique_id is not None), "creating it")
-    return BlankVhdBlob(s.url, container, name, size, size + FOOTER_SIZE, made.unique_id, etag)
+    return BlankVhdBlob(s.url, container, name, size, size + FOOTER_SIZE, made.unique_id, etag, warnings)
 
 
 def inspect_blank_vhd(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -68,7 +69,8 @@ def add_blob_commands(commands: Any) -> None:
                                description="Create, inspect, grow and delete blank fixed VHDs in Azure page blobs.")
     sub = blob.add_subparsers(dest="blob_command", required=True, parser_class=type(blob))
 
-    create = _command(sub, "create", "create a blank fixed VHD (2 requests, 512 bytes sent, at any size)", _create)
+    create = _command(sub, "create", "create a blank fixed VHD (2 requests, 512 bytes sent, at any size; 1 more the "
+                      "first time, to check the account's kind)", _create)
     create.add_argument("--size", required=True, help="disk size: bytes or binary units (512MiB, 10GiB, 1TiB)")
     create.add_argument("--unique-id", help="the 16 footer id bytes in on-disk order, as 32 hex digits")
     create.add_argument("--timestamp", help="footer time: ISO 8601 UTC (2024-01-01T00:00:00Z) or Unix seconds")
@@ -222,6 +224,8 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 def _print_blob(blob: BlankVhdBlob, args: argparse.Namespace, lead: str) -> int:
+    for warning in blob.warnings:
+        print(f"vhdcore: warning: {warning}", file=sys.stderr)
     print_result(asdict(blob) | {"unique_id": str(blob.unique_id)},
                  f"{lead} a blank fixed VHD of {blob.size} bytes (blob {blob.blob_length} bytes), "
                  f"unique id {blob.unique_id}", args.output)
