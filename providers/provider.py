@@ -16,7 +16,7 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Up
 from vhdcore import azure
 from vhdcore.azure.credentials import StorageTarget, split_blob_url
 from vhdcore.azure.names import MARKER_KEY, OWN_PREFIX, metadata_value
-from vhdcore.errors import BlobExistsError, ContainerNotFoundError, RefusedError, ShrinkRefusedError
+from vhdcore.errors import BlobExistsError, BlobNotFoundError, ContainerNotFoundError, RefusedError, ShrinkRefusedError
 from vhdcore.format.sizes import FOOTER_SIZE, GiB
 from vhdcore.format.unique_id import UniqueId
 
@@ -194,9 +194,16 @@ class BlankVhdProvider(StorageProvider):
     def _read_by_url(self, url: str) -> ReadResult:
         endpoint, container, name = split_blob_url(url)
         account = Account(account_url=endpoint)
-        found = self.with_fallback(account, lambda t: azure.inspect_blank_vhd(t, container=container, name=name))
+        try:
+            found = self.with_fallback(account, lambda t: azure.inspect_blank_vhd(t, container=container, name=name))
+        except ContainerNotFoundError:
+            found = None
         if found is None:
-            return ReadResult(None, {})
+            # ReadResult(None, {}) would not fail a get: the engine would carry on with empty outputs.
+            raise BlobNotFoundError(
+                f"BlankVhd.get: no blob {name!r} in container {container!r} at {endpoint}",
+                "check the URL (the `url` output of the disk, without a SAS) and that the disk still exists",
+            )
         footer = found.report.footer
         ready = found.report.azure_ready and footer is not None
         size = footer.current_size if ready and footer is not None else found.blob_length - FOOTER_SIZE

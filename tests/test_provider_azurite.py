@@ -17,7 +17,7 @@ from tests.conftest import blob_service
 from tests.faultproxy import FaultProxy
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.page_blob import create_blank_vhd, grow_blank_vhd, inspect_blank_vhd
-from vhdcore.errors import BlobExistsError, BlobLeasedError, NotOwnedError, VhdError
+from vhdcore.errors import BlobExistsError, BlobLeasedError, BlobNotFoundError, NotOwnedError, VhdError
 from vhdcore.format.footer import fixed_footer
 from vhdcore.format.sizes import GiB
 
@@ -471,3 +471,27 @@ def test_an_adopted_disk_this_tool_made_is_deleted_only_with_its_unique_id(engin
     with pytest.raises(NotOwnedError):
         engine.provider.delete(engine.id, engine.outs)
     assert engine.blob().exists()
+
+
+@pytest.mark.usefixtures("no_storage_env")
+def test_get_reads_a_disk_by_its_url_and_a_missing_one_fails_in_one_sentence(engine: Engine) -> None:
+    created = engine.create(metadata={"owner": "tests"})
+    reader = BlankVhdProvider()  # what BlankVhd.get() pickles: no inputs but the id
+    raw = {"blank-vhd:storageAccountKey": ACCOUNT_KEY}
+    reader.configure(ConfigureRequest(Config(raw_config=raw, project_name="blank-vhd")))
+
+    found = reader.read(created["url"], {})
+    assert found.id == created["url"]
+    outs = found.outs or {}
+    for key in ("blob_name", "container_name", "unique_id", "blob_length", "size_bytes", "azure_ready"):
+        assert outs[key] == (True if key == "azure_ready" else created[key]), key
+    assert outs["size_gb"] == 1 and outs["metadata"] == {"owner": "tests"}
+
+    engine.blob().delete_blob()
+    with pytest.raises(BlobNotFoundError) as gone:
+        reader.read(created["url"], {})
+    assert str(gone.value).count(";") == 1 and "\n" not in str(gone.value)
+    assert repr(created["blob_name"]) in str(gone.value) and "check the URL" in str(gone.value)
+    missing_container = created["url"].replace(f"/{engine.container}/", "/no-such-container/")
+    with pytest.raises(BlobNotFoundError):
+        reader.read(missing_container, {})
