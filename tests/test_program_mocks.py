@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import runpy
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +83,28 @@ def run_program(**config: object) -> Recorder:
 
     program()
     return recorder
+
+
+# Run in a fresh interpreter: the program process as the engine starts it, with nothing imported before.
+_IMPORTS_OF_A_LOCAL_RUN = """
+import json, sys
+from tests.test_program_mocks import BLANK_VHD, run_program
+recorder = run_program(diskCount=2)
+assert len(recorder.of_type(BLANK_VHD)) == 2
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_program_process_never_imports_the_azure_sdk() -> None:
+    """Start-up cost and isolation: the program only declares resources; the Azure SDK (and, on the local
+    target, pulumi_azure_native) load in the provider process only, on its first storage call."""
+    done = subprocess.run([sys.executable, "-c", _IMPORTS_OF_A_LOCAL_RUN], cwd=ROOT, capture_output=True, text=True,
+                          check=False, env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    modules = json.loads(done.stdout.splitlines()[-1])
+    assert "providers.provider" in modules  # the program did declare the disks
+    foreign = [m for m in modules if m.split(".")[0] in ("azure", "pulumi_azure_native", "msal", "isodate")]
+    assert foreign == [], foreign
 
 
 def is_secret(value: object) -> bool:
