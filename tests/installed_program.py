@@ -1,0 +1,94 @@
+"""A user's Pulumi program and its Automation API driver, for tests/test_package.py.
+
+The test copies this file into a temporary Pulumi project outside the repository and runs it with the
+python of a virtualenv that holds only an installed blank-vhd wheel and its dependencies. The project's
+Pulumi.yaml names that virtualenv (runtime.options.virtualenv), so the engine starts the dynamic-provider
+process from it too: program and provider both use the installed copy and nothing else.
+
+    <venv>/bin/python installed_program.py '{"stack": "disks", "action": "up", "program": "disks"}'
+
+Prints the stack's outputs as one JSON line; a failed operation prints the CLI's error on stderr and
+exits 3. Config comes from the stack (set by the test), in this project's namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi import automation as auto
+
+from providers import BlankVhd, BlankVhdArgs, BlobContainer
+
+FOREIGN = ("azure", "pulumi_azure_native")  # the program process must never import them
+
+
+def disks() -> None:
+    """One container and one disk, declared as a user would (args object and keywords)."""
+    config = pulumi.Config()
+    connection_string = config.require_secret("storageConnectionString")
+    container = BlobContainer("container", container_name=config.require("containerName"),
+                              connection_string=connection_string)
+    disk = BlankVhd("data", BlankVhdArgs(size_gb=config.require_int("sizeGb"),
+                                         container_name=container.container_name,
+                                         blob_name=config.get("blobName"),
+                                         connection_string=connection_string))
+    pulumi.export("url", disk.url)
+    pulumi.export("unique_id", disk.unique_id)
+    pulumi.export("size_bytes", disk.size_bytes)
+    pulumi.export("blob_name", disk.blob_name)
+    report_imports()
+
+
+def get() -> None:
+    """Read a disk another stack made, by its URL; credentials come from this stack's config."""
+    found = BlankVhd.get("existing", pulumi.Config().require("diskUrl"))
+    pulumi.export("url", found.url)
+    pulumi.export("unique_id", found.unique_id)
+    pulumi.export("size_bytes", found.size_bytes)
+    pulumi.export("blob_name", found.blob_name)
+    report_imports()
+
+
+def report_imports() -> None:
+    import providers
+    import vhdcore
+
+    pulumi.export("providers_file", providers.__file__)
+    pulumi.export("vhdcore_file", vhdcore.__file__)
+    pulumi.export("foreign_modules", sorted(m for m in sys.modules if m.split(".")[0] in FOREIGN))
+
+
+def main() -> int:
+    spec: dict[str, Any] = json.loads(sys.argv[1])
+    program = {"disks": disks, "get": get}[spec.get("program", "disks")]
+    # Pulumi.yaml in this folder is the project (its runtime options name the virtualenv).
+    opts = auto.LocalWorkspaceOptions(work_dir=str(Path(__file__).resolve().parent))
+    stack = auto.create_or_select_stack(stack_name=spec["stack"], project_name="my-disks", program=program,
+                                        opts=opts)
+    for key, value in spec.get("config", {}).items():
+        stack.set_config(key, auto.ConfigValue(value=str(value)))
+    for key, value in spec.get("secret_config", {}).items():
+        stack.set_config(key, auto.ConfigValue(value=str(value), secret=True))
+    try:
+        if spec["action"] == "up":
+            stack.up(color="never")
+        elif spec["action"] == "destroy":
+            stack.destroy(color="never")
+            stack.workspace.remove_stack(spec["stack"])
+            print("{}")
+            return 0
+        else:
+            raise SystemExit(f"unknown action {spec['action']!r}")
+    except auto.CommandError as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
+    print(json.dumps({key: output.value for key, output in stack.outputs().items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
