@@ -24,8 +24,9 @@ from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
-from azurite_server import Azurite
+from azurite_server import ACCOUNT_KEY, Azurite
 
+from tests.secrets_scan import SecretScan
 from vhdcore import __version__
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.page_blob import create_blank_vhd, inspect_blank_vhd
@@ -261,6 +262,8 @@ class Project:
 
     def __init__(self, folder: Path, venv: Path, azurite: Azurite) -> None:
         self.folder, self.venv, self.azurite = folder, venv, azurite
+        self.scan = SecretScan()
+        self.scan.secret(ACCOUNT_KEY)
         folder.mkdir(parents=True)
         (folder / "Pulumi.yaml").write_text(
             "name: my-disks\n"
@@ -287,12 +290,19 @@ class Project:
         spec = {"stack": stack, "action": action, "program": program, "config": config, "secret_config": secret}
         done = run([self.venv / "bin" / "python", "installed_program.py", json.dumps(spec)], cwd=self.folder,
                    env=self.env, ok=False)
+        self.scan.saw(f"{action} {stack}", done.stdout + done.stderr)
         if not ok:
             assert done.returncode == 3, (done.returncode, done.stdout, done.stderr)
             return {"error": done.stderr}
         assert done.returncode == 0, (done.stdout, done.stderr)
         result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         return result
+
+    def assert_no_secret_shown(self) -> None:
+        """Nothing the runs printed, and no state or stack config file, holds a piece of the account key."""
+        self.scan.saw_files(self.folder.rglob("*.json"))
+        self.scan.saw_files(self.folder.glob("Pulumi.*.yaml"))
+        self.scan.assert_clean()
 
 
 def only_from(venv: Path, outputs: dict[str, Any]) -> None:
@@ -349,6 +359,7 @@ def test_a_new_project_with_the_installed_wheel_creates_grows_gets_and_destroys_
     project.run("disks", "destroy", containerName=fresh_container, sizeGb=2)
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
     assert fresh_container not in {c.name for c in service.list_containers()}
+    project.assert_no_secret_shown()
 
 
 @pytest.mark.e2e
@@ -383,3 +394,4 @@ def test_the_oldest_sdk_the_metadata_allows_runs_the_provider_end_to_end(
     project.run("disks", "destroy", containerName=fresh_container, sizeGb=2)
     service = BlobServiceClient.from_connection_string(azurite.connection_string)
     assert fresh_container not in {c.name for c in service.list_containers()}
+    project.assert_no_secret_shown()
