@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.storage.blob import BlobServiceClient
 from azurite_server import ACCOUNT_KEY, Azurite
 
+from tests.faultproxy import blob_service
 from tests.secrets_scan import SecretScan
 from vhdcore import __version__
 from vhdcore.azure.credentials import StorageTarget
@@ -324,7 +324,7 @@ def one_line_error(text: str, needle: str) -> None:
 def fresh_container(azurite: Azurite) -> Iterator[str]:
     name = f"pkg-{uuid.uuid4().hex[:8]}"
     yield name
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    service = blob_service(azurite.connection_string)
     if name in {c.name for c in service.list_containers()}:
         service.delete_container(name)
 
@@ -357,7 +357,7 @@ def test_a_new_project_with_the_installed_wheel_creates_grows_gets_and_destroys_
     assert inspect_blank_vhd(target, container=fresh_container, name=made["blob_name"]) is not None  # only read
 
     project.run("disks", "destroy", containerName=fresh_container, sizeGb=2)
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    service = blob_service(azurite.connection_string)
     assert fresh_container not in {c.name for c in service.list_containers()}
     project.assert_no_secret_shown()
 
@@ -388,10 +388,10 @@ def test_the_oldest_sdk_the_metadata_allows_runs_the_provider_end_to_end(
     again = inspect_blank_vhd(target, container=fresh_container, name="taken.vhd")
     assert again is not None and again.unique_id == taken.unique_id  # left untouched
     project.run("taken", "destroy", containerName=fresh_container, sizeGb=1, blobName="taken.vhd")
-    BlobServiceClient.from_connection_string(azurite.connection_string).get_blob_client(
+    blob_service(azurite.connection_string).get_blob_client(
         fresh_container, "taken.vhd").delete_blob()
 
     project.run("disks", "destroy", containerName=fresh_container, sizeGb=2)
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    service = blob_service(azurite.connection_string)
     assert fresh_container not in {c.name for c in service.list_containers()}
     project.assert_no_secret_shown()

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.storage.blob import BlobServiceClient
 from azurite_server import ACCOUNT_KEY, Azurite
 from pulumi import automation as auto
 from pulumi_stack import STATE, stack
 
+from tests.faultproxy import blob_service
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.page_blob import create_blank_vhd, inspect_blank_vhd
 from vhdcore.format.sizes import GiB
@@ -51,7 +51,7 @@ def resources(deployment: dict[str, Any], type_token: str) -> list[dict[str, Any
 @pytest.fixture
 def old_stack(azurite: Azurite) -> Iterator[auto.Stack]:
     """A fresh stack of this project holding the fixture's state, with its container and disk in Azurite."""
-    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    service = blob_service(azurite.connection_string)
     service.create_container(CONTAINER)
     target = StorageTarget(connection_string=azurite.connection_string)
     create_blank_vhd(target, container=CONTAINER, name=BLOB, size=GiB, unique_id=UniqueId.parse(UNIQUE_ID))
@@ -114,5 +114,5 @@ def test_a_stack_made_by_0_1_0_refreshes_grows_and_destroys_with_this_code(
 
     # Destroy: the disk and the container the old code made are gone.
     old_stack.destroy(color="never")
-    names = {c.name for c in BlobServiceClient.from_connection_string(azurite.connection_string).list_containers()}
+    names = {c.name for c in blob_service(azurite.connection_string).list_containers()}
     assert CONTAINER not in names
