@@ -95,7 +95,6 @@ class Rewrite:
 
     query: str
     headers: dict[str, str | None]
-    seen: int = 0
 
 
 @dataclass(frozen=True)
@@ -188,8 +187,6 @@ class FaultProxy:
         """See a forwarded request and its answer; returns the response headers to replace (see Rewrite)."""
         with self._lock:
             matching = [r for r in self.rewrites if re.search(r.query, query)]
-            for rewrite in matching:
-                rewrite.seen += 1
         return {k: v for r in matching for k, v in r.headers.items()}
 
     def _begin(self, method: str, path: str, query: str) -> Fault | None:

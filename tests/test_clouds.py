@@ -22,7 +22,13 @@ from tests.faultproxy import FaultProxy
 from vhdcore.azure.clouds import API_VERSION, CLOUDS, ENV_API_VERSION, api_version, check_api_version
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.names import validate_blob_name
-from vhdcore.azure.page_blob import create_blank_vhd, delete_blank_vhd, grow_blank_vhd, inspect_blank_vhd
+from vhdcore.azure.page_blob import (
+    create_blank_vhd,
+    delete_blank_vhd,
+    grow_blank_vhd,
+    inspect_blank_vhd,
+    set_blank_vhd_metadata,
+)
 from vhdcore.errors import BlobNameError, CloudError, SizeError
 from vhdcore.format.sizes import GiB, MiB, TiB, check_disk_size
 
@@ -51,6 +57,23 @@ def test_every_operation_sends_the_pinned_version(proxy: FaultProxy, container: 
     blob = grow_blank_vhd(target, container=container, name="d.vhd", size=2 * MiB)
     delete_blank_vhd(target, container=container, name="d.vhd", unique_id=blob.unique_id)
     assert proxy.requests >= 10 and proxy.versions() == {API_VERSION}
+
+
+# Azurite 3.37.0 knows versions up to 2026-06-06; 2019-02-02 is the oldest the SDK sends.
+AZURITE_VERSIONS = ["2019-02-02", "2019-07-07", "2021-12-02", "2025-11-05", "2026-06-06"]
+
+
+@pytest.mark.api_versions(*AZURITE_VERSIONS)
+@pytest.mark.parametrize("version", AZURITE_VERSIONS)
+def test_every_operation_works_on_azurite_at(version: str, proxy: FaultProxy, container: str) -> None:
+    target = StorageTarget(account_url=proxy.endpoint(), account_key=ACCOUNT_KEY, api_version=version)
+    made = create_blank_vhd(target, container=container, name="d.vhd", size=MiB, metadata={"a": "1"})
+    found = inspect_blank_vhd(target, container=container, name="d.vhd")
+    assert found is not None and found.report.azure_ready
+    set_blank_vhd_metadata(target, container=container, name="d.vhd", metadata={"a": "2"}, unique_id=made.unique_id)
+    grow_blank_vhd(target, container=container, name="d.vhd", size=2 * MiB, unique_id=made.unique_id)
+    assert delete_blank_vhd(target, container=container, name="d.vhd", unique_id=made.unique_id) is True
+    assert made.warnings == () and proxy.versions() == {version}
 
 
 @pytest.mark.api_versions("2019-02-02", "2021-12-02")

@@ -95,10 +95,10 @@ def _ask(s: _Session) -> tuple[AccountInfo, tuple[str, ...]]:
     except (AuthFailedError, RefusedError, ServiceError) as exc:
         if _unanswered(exc):
             raise  # no answer at all (network, 5xx after retries): nothing to go on with
+        why = f"{_shown(exc)}; a SAS needs read permission for it" if exc.status == 403 else _shown(exc)
         return _UNREADABLE, (
-            f"could not read the kind of storage account {s.target.blob_endpoint} ({_shown(exc)}; a SAS needs read "
-            "permission for it), so the create goes on without checking for a hierarchical namespace or a premium "
-            "tier.",
+            f"could not read the kind of storage account {s.target.blob_endpoint} ({why}), so the create goes on "
+            "without checking for a hierarchical namespace or a premium tier.",
         )
     return AccountInfo.from_headers(answer), ()
 
