@@ -50,6 +50,10 @@ def test_azurite_runs_without_skip_api_version_check(azurite: Azurite, container
     assert refused.value.status_code == 400 and refused.value.error_code == "InvalidHeaderValue"
 
 
+def test_azurite_never_inherits_a_switch_that_turns_the_version_check_off() -> None:
+    assert Azurite.environment({"AZURITE_SKIP_API_VERSION_CHECK": "true", "PATH": "/bin"}) == {"PATH": "/bin"}
+
+
 def test_every_operation_sends_the_pinned_version(proxy: FaultProxy, container: str) -> None:
     target = via(proxy)
     create_blank_vhd(target, container=container, name="d.vhd", size=MiB)

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +27,7 @@ from vhdcore.azure.credentials import DEV_ACCOUNT, DEV_ACCOUNT_KEY  # noqa: E402
 BINARY = ROOT / "tools" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
 PORT_ENV = "BLANK_VHD_AZURITE_PORT"
 ACCOUNT, ACCOUNT_KEY = DEV_ACCOUNT, DEV_ACCOUNT_KEY
+SKIP_VERSION_CHECK = "AZURITE_SKIP_API_VERSION_CHECK"
 
 
 def free_port() -> int:
@@ -60,6 +62,12 @@ class Azurite:
         # No --skipApiVersionCheck: Azurite refuses versions newer than its own, as Azure Stack does.
         return [str(BINARY), *host, "--silent", "--loose", *storage]
 
+    @staticmethod
+    def environment(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+        """Azurite's environment: ours without AZURITE_SKIP_API_VERSION_CHECK, which would switch the check off
+        as --skipApiVersionCheck does (Azurite 3.37), so it always refuses versions newer than its own."""
+        return {key: value for key, value in environ.items() if key != SKIP_VERSION_CHECK}
+
     def start(self, *, detach: bool = False, timeout: float = 60) -> Azurite:
         if self.location:
             self.location.mkdir(parents=True, exist_ok=True)
@@ -68,6 +76,7 @@ class Azurite:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL if detach else None,
             start_new_session=detach,
+            env=self.environment(),
         )
         self.wait_until_up(timeout)
         return self
