@@ -83,15 +83,18 @@ def write_raw(path: Path, size: int, layout: list[tuple[int, int]], *, seed: int
             fh.write(bytes(b | 1 for b in rng.randbytes(length)))  # no zero byte, so every data page is non-zero
 
 
-def nonzero_pages(data: bytes) -> list[tuple[int, int]]:
-    """Independent of vhdcore: [start, end) runs of 512-byte pages holding any non-zero byte."""
+STACK_PAGE = 4096  # what uploads write in: whole 4 KiB pages (Azure Stack's rule, kept everywhere)
+
+
+def nonzero_pages(data: bytes, size: int = PAGE) -> list[tuple[int, int]]:
+    """Independent of vhdcore: [start, end) runs of `size`-byte pages holding any non-zero byte."""
     runs: list[tuple[int, int]] = []
-    for page in range(0, len(data), PAGE):
-        if any(data[page : page + PAGE]):
+    for page in range(0, len(data), size):
+        if any(data[page : page + size]):
             if runs and runs[-1][1] == page:
-                runs[-1] = (runs[-1][0], page + PAGE)
+                runs[-1] = (runs[-1][0], page + size)
             else:
-                runs.append((page, page + PAGE))
+                runs.append((page, page + size))
     return runs
 
 

@@ -1,7 +1,7 @@
 """Azure Storage: blank fixed VHDs in page blobs, the credentials to reach them, and Azure's naming rules.
 
 The only code in blank-vhd that builds clients or calls the Azure SDK. The SDK is imported on first
-use of an operation (page_blob, containers), never by `import vhdcore.azure`: a Pulumi program that
+use of an operation (page_blob, upload, containers), never by `import vhdcore.azure`: a Pulumi program that
 only declares disks, and the local command line, do not pay for it.
 """
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         repair_blank_vhd_footer,
         set_blank_vhd_metadata,
     )
+    from .upload import ImageUpload, UploadProgress, upload_image
 
 # Names whose modules import the Azure SDK, loaded when first used.
 _LAZY = {
@@ -40,13 +41,18 @@ _LAZY = {
     "container_exists": "containers",
     "create_container": "containers",
     "delete_container_if_empty": "containers",
+    "ImageUpload": "upload",
+    "UploadProgress": "upload",
+    "upload_image": "upload",
 }
 
 __all__ = [
     "BlankVhdBlob",
     "BlobInspection",
     "ClientOptions",
+    "ImageUpload",
     "StorageTarget",
+    "UploadProgress",
     "container_exists",
     "create_blank_vhd",
     "create_container",
@@ -56,6 +62,7 @@ __all__ = [
     "inspect_blank_vhd",
     "repair_blank_vhd_footer",
     "set_blank_vhd_metadata",
+    "upload_image",
     "validate_blob_name",
     "validate_container_name",
     "validate_metadata",

@@ -1,4 +1,4 @@
-"""`vhdcore blob create|inspect|grow|delete`: blank fixed VHDs in Azure page blobs.
+"""`vhdcore blob create|inspect|grow|delete|upload`: fixed VHDs in Azure page blobs, blank or from an image.
 
 Credentials come from the flags, else the az CLI's AZURE_STORAGE_* variables, else Entra ID
 (vhdcore.azure.credentials). Containers are never created or deleted. The Azure SDK is imported only
@@ -27,6 +27,7 @@ from ..azure.credentials import (
     StorageTarget,
 )
 from ..errors import BlobNotFoundError, CredentialsError, UsageError
+from ..format.images import open_image
 from ..format.sizes import AZURE_LIMIT, SizeLimit, parse_size
 from ..format.unique_id import UniqueId
 from .common import (
@@ -38,6 +39,9 @@ from .common import (
     print_report,
     print_result,
 )
+from .images import FORMAT_HELP
+
+DEFAULT_CONNECTIONS = 8  # vhdcore.azure.upload.DEFAULT_CONNECTIONS, without importing the Azure SDK here
 
 if TYPE_CHECKING:
     from ..azure.page_blob import BlankVhdBlob
@@ -65,8 +69,9 @@ _SOURCES = {
 
 
 def add_blob_commands(commands: Any) -> None:
-    blob = commands.add_parser("blob", help="blank VHDs in Azure page blobs", epilog=EPILOG,
-                               description="Create, inspect, grow and delete blank fixed VHDs in Azure page blobs.")
+    blob = commands.add_parser("blob", help="fixed VHDs in Azure page blobs", epilog=EPILOG,
+                               description="Create, inspect, grow and delete blank fixed VHDs in Azure page blobs, "
+                               "and upload disk images as fixed VHDs.")
     sub = blob.add_subparsers(dest="blob_command", required=True, parser_class=type(blob))
 
     create = _command(sub, "create", "create a blank fixed VHD (2 requests, 512 bytes sent, at any size; 1 more the "
@@ -84,7 +89,19 @@ def add_blob_commands(commands: Any) -> None:
 
     delete = _command(sub, "delete", "delete a disk by its unique id (never a leased one)", _delete)
     delete.add_argument("--unique-id", help="delete only if the disk has this unique id (blob inspect shows it); "
-                        "without it, only the footerless blob an interrupted create left is deleted")
+                        "without it, only the footerless blob an interrupted create or upload left is deleted")
+
+    upload = _command(sub, "upload", "upload a disk image as a fixed VHD, sending only its data; a re-run resumes",
+                      _upload)
+    upload.add_argument("source", help="the disk image: raw, VHD (fixed or dynamic), VHDX, QCOW2, VMDK or VDI")
+    upload.add_argument("--format", help=FORMAT_HELP)
+    upload.add_argument("--size", help="disk size, at least the image's rounded up to whole MiB (the default)")
+    upload.add_argument("--verify", action="store_true",
+                        help="before the footer, read every written page back and compare it with the image")
+    upload.add_argument("--max-connections", type=int, default=DEFAULT_CONNECTIONS, metavar="N",
+                        help=f"Put Page requests at a time, 1 to 64 (default {DEFAULT_CONNECTIONS})")
+    upload.add_argument("--unique-id", help="the 16 footer id bytes in on-disk order, as 32 hex digits")
+    upload.add_argument("--metadata", action="append", default=[], metavar="KEY=VALUE", help="blob metadata")
 
 
 def _command(sub: Any, name: str, help: str, run: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
@@ -220,6 +237,32 @@ def _delete(args: argparse.Namespace) -> int:
     url = f"{target.blob_endpoint}/{args.container}/{args.name}"
     print_result({"url": url, "deleted": deleted},
                  f"deleted {url}" if deleted else f"{url} does not exist; nothing to delete", args.output)
+    return EXIT_OK
+
+
+def _upload(args: argparse.Namespace) -> int:
+    from ..azure.upload import upload_image
+    from .progress import Progress
+
+    size = parse_size(args.size, field="--size") if args.size is not None else None
+    unique_id, metadata, target = _unique_id(args.unique_id), _metadata(args.metadata), _target(args)
+    with open_image(args.source, args.format) as image:  # a refused image stops here, before any request
+        with Progress(image.allocated_bytes, "uploading") as bar:
+            done = upload_image(target, image, container=args.container, name=args.name, size=size, metadata=metadata,
+                                unique_id=unique_id, verify=args.verify, max_connections=args.max_connections,
+                                options=ClientOptions(on_retry=bar.retrying),
+                                progress=lambda p: bar.update(p.read, p.sent), notes=bar.note)
+        kind = image.kind
+    doc = asdict(done) | {"unique_id": str(done.unique_id), "source": args.source}
+    if done.already_complete:
+        table = (f"{done.url} already holds {args.source} as a fixed VHD of {done.size} bytes, unique id "
+                 f"{done.unique_id}; nothing was sent")
+    else:
+        table = (f"uploaded {args.source} ({kind}, {done.image_size} bytes, {done.data_bytes} bytes of data) to "
+                 f"{done.url}{' (resumed)' if done.resumed else ''}: a fixed VHD of {done.size} bytes (blob "
+                 f"{done.blob_length} bytes), unique id {done.unique_id}, {done.bytes_sent} bytes sent"
+                 f"{', verified' if done.verified else ''}")
+    print_result(doc, table, args.output)
     return EXIT_OK
 
 

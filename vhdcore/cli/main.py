@@ -29,6 +29,7 @@ from .common import (
     print_report,
     print_result,
 )
+from .images import add_convert_command
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_output_option(inspect)
     inspect.set_defaults(run=_inspect)
 
+    add_convert_command(commands)
     add_blob_commands(commands)
     return parser
 

@@ -39,10 +39,8 @@ def disk_size(image: DiskImage, requested: int | None = None, *, field: str = "-
             raise SizeError(f"{field} {requested} is smaller than the image's {virtual}-byte disk"
                             f"{' rounded up to whole MiB' if rounded != virtual else ''}, and a disk cannot lose its "
                             f"end; give {rounded} bytes ({rounded // MiB}MiB) or more, or leave it out.")
-        if requested > rounded:
-            return DiskSize(virtual, requested, f"the image's {virtual}-byte disk becomes a {requested}-byte fixed VHD "
-                                                f"({field}); the space past the image reads as zeros")
-        return DiskSize(virtual, requested, _rounding_note(virtual, rounded))
+        # Asked for: nothing to tell on the way, unless it is exactly the rounding the caller may not expect.
+        return DiskSize(virtual, requested, _rounding_note(virtual, rounded) if requested == rounded else None)
     return DiskSize(virtual, rounded, _rounding_note(virtual, rounded))
 
 

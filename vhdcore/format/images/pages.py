@@ -107,16 +107,24 @@ class Fingerprint:
 
 
 class Scan:
-    """One pass over an image's stored data, yielding its non-zero page runs (each at most `limit` bytes).
+    """One pass over an image's stored data, yielding its non-zero runs of `granularity`-byte pages (each run
+    at most `limit` bytes, within one `limit`-aligned window).
 
-    Counters (bytes read from the allocation map so far, non-zero bytes found) are live during the
-    loop, and `progress(scan)` is called after each chunk; `fingerprint` is complete once the loop has finished.
+    `granularity` is 512 (the page blob's page) or a multiple of it: 4096 makes every run start and end on a
+    4 KiB boundary (a 4 KiB page with any non-zero byte is sent whole), which Azure Stack needs. The
+    fingerprint and `data_bytes` always count 512-byte pages, so they do not depend on it. Counters (bytes
+    read from the allocation map so far, non-zero bytes found) are live during the loop, and
+    `progress(scan)` is called after each window; `fingerprint` is complete once the loop has finished.
     """
 
-    def __init__(self, image: DiskImage, *, limit: int = CHUNK, progress: Callable[[Scan], None] | None = None) -> None:
+    def __init__(self, image: DiskImage, *, limit: int = CHUNK, granularity: int = PAGE,
+                 progress: Callable[[Scan], None] | None = None) -> None:
+        if granularity % PAGE or limit % granularity:
+            raise ValueError(f"granularity {granularity} must be a multiple of {PAGE} dividing limit {limit}")
         self.image = image
         self.limit = limit
-        self.progress = progress  # called after each chunk read
+        self.granularity = granularity
+        self.progress = progress  # called after each window read
         self.total = image.allocated_bytes
         self.scanned = 0
         self.data_bytes = 0
@@ -125,15 +133,16 @@ class Scan:
         self._done = False
 
     def __iter__(self) -> Iterator[PageRun]:
-        for offset, data in self.image.chunks(self.limit):
-            padded = data + bytes(-len(data) % PAGE) if len(data) % PAGE else data  # a disk's odd last page
-            for start, end in nonzero_pages(padded):
-                run = PageRun(offset + start, padded[start:end])
-                self._fingerprint.add(run.offset, run.data)
-                self.data_bytes += len(run.data)
+        coarse = self.granularity
+        for offset, data, read in self.image.windows(self.limit, coarse):
+            fine = nonzero_pages(data)
+            for start, end in fine:
+                self._fingerprint.add(offset + start, data[start:end])
+                self.data_bytes += end - start
+            for start, end in fine if coarse == PAGE else _widened(fine, coarse):
                 self.runs += 1
-                yield run
-            self.scanned += len(data)
+                yield PageRun(offset + start, data[start:end])
+            self.scanned += read
             if self.progress is not None:
                 self.progress(self)
         self._done = True
@@ -143,6 +152,18 @@ class Scan:
         if not self._done:
             raise RuntimeError("the fingerprint is known only after the whole scan")
         return self._fingerprint.hexdigest()
+
+
+def _widened(runs: list[tuple[int, int]], page: int) -> list[tuple[int, int]]:
+    """Runs widened to whole `page`-byte pages (the buffer they index starts on a page boundary), merged."""
+    merged: list[tuple[int, int]] = []
+    for start, end in runs:
+        start, end = start - start % page, end + -end % page
+        if merged and merged[-1][1] >= start:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def fingerprint(image: DiskImage) -> str:

@@ -207,14 +207,39 @@ class DiskImage:
             i += 1
         return bytes(out)
 
-    def chunks(self, limit: int = CHUNK) -> Iterator[tuple[int, bytes]]:
-        """The stored data as (guest offset, bytes), in guest order, never crossing a multiple of `limit`."""
+    def windows(self, limit: int = CHUNK, align: int = SECTOR) -> Iterator[tuple[int, bytes, int]]:
+        """The stored data as whole `align`-byte pages: (guest offset, bytes, bytes read from the file) per
+        `limit`-aligned window of the disk that holds any extent, from the first page with stored bytes to
+        the last, with the gaps between extents filled with zeros (never read). Offsets and lengths are
+        multiples of `align` (the disk's end is padded with zeros to a whole page)."""
+        end_of_disk = -(-self.virtual_size // align) * align
+        window: list[Extent] = []
+        current = -1
         for extent in self.extents:
             pos, end = extent.guest, extent.guest + extent.length
             while pos < end:
-                stop = min(end, (pos // limit + 1) * limit)
-                yield pos, self._host(extent.host + pos - extent.guest, stop - pos)
+                index = pos // limit
+                stop = min(end, (index + 1) * limit)
+                if index != current and window:
+                    yield self._window(window, align, end_of_disk)
+                    window = []
+                current = index
+                window.append(Extent(pos, stop - pos, extent.host + pos - extent.guest))
                 pos = stop
+        if window:
+            yield self._window(window, align, end_of_disk)
+
+    def _window(self, pieces: list[Extent], align: int, end_of_disk: int) -> tuple[int, bytes, int]:
+        start = pieces[0].guest - pieces[0].guest % align
+        last = pieces[-1].guest + pieces[-1].length
+        stop = min(last + -last % align, end_of_disk)
+        if len(pieces) == 1 and pieces[0].guest == start and pieces[0].length == stop - start:
+            return start, self._host(pieces[0].host, pieces[0].length), pieces[0].length  # no copy needed
+        buffer = bytearray(stop - start)
+        for piece in pieces:
+            at = piece.guest - start
+            buffer[at : at + piece.length] = self._host(piece.host, piece.length)
+        return start, bytes(buffer), sum(piece.length for piece in pieces)
 
     def _host(self, offset: int, length: int) -> bytes:
         data = self.file.pread(offset, length)

@@ -1,0 +1,451 @@
+"""A disk image into a fixed VHD page blob: only non-zero pages are sent, the footer last, and a re-run resumes.
+
+Steps and requests on the happy path: Put Blob (If-None-Match *, the disk's length, this tool's metadata,
+a random sequence number), one Put Page per run of non-zero 4 KiB pages (at most 4 MiB, starting and ending
+on 4 KiB boundaries as Azure Stack needs and every write of blank-vhd does, `max_connections` at a time,
+each conditional on that sequence number), HEAD, Set Blob Metadata (the content fingerprint; not
+needed when the caller knew it at create), Put Page of the footer (If-Match the etag the HEAD read).
+`verify` adds, before the footer, a page-range listing and a read of every written page (MD5-checked),
+whose content fingerprint must equal the image's.
+
+Safety, as for blank disks (page_blob): a blob of that name that is not an unfinished upload of the same
+image is never touched; until the footer is written the blob is not a valid disk, and the footer is written
+only after every page is acknowledged, so an interrupted upload never looks like a disk. What it leaves is
+an unfinished blob that a re-run finishes and that `delete_blank_vhd` removes without a unique id.
+
+Resuming: the blob records the image's identity (`DiskImage.identity`: format, sizes, allocation map and
+modification time; vhdcore_source), the disk size and the unique id. A re-run with the same image finds
+its blob, lists the pages already written (list_page_ranges) and sends only the rest; Put Page is atomic,
+so a listed page is complete. Another image, or the same file changed since, is refused and said so. A
+killed run's request that lands late cannot reach another blob of the same name: writes are conditional
+on the sequence number this upload chose.
+"""
+
+from __future__ import annotations
+
+import bisect
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime
+
+from azure.core import MatchConditions
+from azure.core.exceptions import AzureError
+from azure.storage.blob import BlobProperties
+
+from ..errors import (
+    AuthFailedError,
+    BlobExistsError,
+    BlobLeasedError,
+    ContainerNotFoundError,
+    InputError,
+    RefusedError,
+    ServiceError,
+    StorageError,
+)
+from ..format.footer import COOKIE, Footer, fixed_footer
+from ..format.images import DiskImage, Fingerprint, Scan, disk_size, nonzero_pages
+from ..format.sizes import FOOTER_SIZE
+from ..format.unique_id import UniqueId
+from .credentials import ClientOptions, StorageTarget
+from .names import (
+    FINGERPRINT_KEY,
+    MARKER_KEY,
+    SIZE_KEY,
+    SOURCE_KEY,
+    UNIQUE_ID_KEY,
+    validate_blob_name,
+    validate_container_name,
+    validate_metadata,
+)
+from .page_blob import (
+    _ROUNDS,
+    MAX_PUT_PAGE,
+    STACK_PAGE,
+    _check_page,
+    _cloud_checked,
+    _if,
+    _kept_changing,
+    _meta,
+    _meta_int,
+    _Session,
+    _session,
+    _text,
+    _unchecked,
+)
+from .translate import Stale, leased
+
+DEFAULT_CONNECTIONS = 8
+_MAX_SEQUENCE = (1 << 63) - 1
+
+
+@dataclass(frozen=True)
+class UploadProgress:
+    """Where an upload is: bytes of the image read (of `total` it stores), and bytes sent and acknowledged."""
+
+    total: int
+    read: int
+    sent: int
+    kept: int  # found already written on the blob by an earlier run
+
+
+@dataclass(frozen=True)
+class ImageUpload:
+    """A finished upload: the disk, and what this run did to get there."""
+
+    url: str
+    container: str
+    name: str
+    size: int
+    blob_length: int
+    unique_id: UniqueId
+    etag: str
+    fingerprint: str
+    image_format: str
+    image_size: int
+    data_bytes: int  # bytes in the image's non-zero pages
+    bytes_sent: int  # Put Page bodies this run, the footer included
+    resumed: bool  # an earlier run's unfinished blob was finished
+    already_complete: bool  # an earlier run had finished it: nothing was sent
+    verified: bool
+
+
+Notes = Callable[[str], None]
+
+
+def upload_image(
+    target: StorageTarget,
+    image: DiskImage,
+    *,
+    container: str,
+    name: str,
+    size: int | None = None,
+    metadata: Mapping[str, str] | None = None,
+    unique_id: bytes | None = None,
+    timestamp: datetime | float | None = None,
+    fingerprint: str | None = None,
+    verify: bool = False,
+    max_connections: int = DEFAULT_CONNECTIONS,
+    options: ClientOptions | None = None,
+    progress: Callable[[UploadProgress], None] | None = None,
+    notes: Notes | None = None,
+) -> ImageUpload:
+    """Write `image` to `container/name` as a fixed VHD of `size` bytes (default: its virtual size rounded up
+    to whole MiB), or finish an earlier run's unfinished upload of the same image.
+
+    `fingerprint`, when the caller already knows the image's (a Pulumi preview computed it), is recorded at
+    create and must match what this run reads, else no footer is written. `notes` receives sentences worth
+    telling a person on the way (rounding, resuming).
+    """
+    validate_container_name(container)
+    validate_blob_name(name)
+    user_metadata = validate_metadata(metadata)
+    disk = disk_size(image, size)
+    if isinstance(max_connections, bool) or not isinstance(max_connections, int) or not 1 <= max_connections <= 64:
+        raise InputError(f"max connections {max_connections!r} is not a whole number from 1 to 64; pass e.g. 8.")
+    wanted_id = UniqueId(unique_id) if unique_id is not None else UniqueId.random()
+    target.validate()
+    _cloud_checked(target, name, disk.size)  # Azure Stack: 1023 GiB disks, 880-character names
+    say = notes or (lambda _text: None)
+    if disk.note:
+        say(disk.note)
+    with _session(target, container, name, options) as s:
+        job = _Upload(s, image, disk.size, wanted_id, user_metadata, fingerprint, max_connections, progress, say)
+        return job.run(verify=verify, when=time.time() if timestamp is None else timestamp)
+
+
+@dataclass
+class _Blob:
+    """The blob this run writes: created now, or found unfinished (resume), or found finished."""
+
+    etag: str
+    sequence: int
+    unique_id: UniqueId
+    written: list[tuple[int, int]]  # [start, end) page ranges already on it
+    complete: bool = False
+    fingerprint: str | None = None  # as recorded in its metadata
+    resumed: bool = False
+
+
+class _Upload:
+    def __init__(self, s: _Session, image: DiskImage, size: int, unique_id: UniqueId, metadata: dict[str, str],
+                 fingerprint: str | None, connections: int, progress: Callable[[UploadProgress], None] | None,
+                 say: Notes) -> None:
+        self.s, self.image, self.size, self.unique_id = s, image, size, unique_id
+        self.metadata, self.expected, self.connections = metadata, fingerprint, connections
+        self.progress, self.say = progress, say
+        self.identity = image.identity()
+        self.length = size + FOOTER_SIZE
+        self.sent = 0
+        self.kept = 0
+
+    def run(self, *, verify: bool, when: datetime | float) -> ImageUpload:
+        blob = self._create_or_find()
+        if blob.complete:
+            self.say(f"{self.s.url} already holds this image as a finished disk; nothing was sent")
+            return self._result(blob, blob.fingerprint or "", data_bytes=0, verified=False)
+        if blob.resumed:
+            self.say(f"resuming the unfinished upload to {self.s.url}: {self.kept} bytes of data are already there")
+        scan = self._send(blob)
+        found = scan.fingerprint
+        if self.expected is not None and found != self.expected:
+            raise InputError(
+                f"image {self.image.path} changed after its fingerprint was taken ({self.expected}, now {found}), so "
+                f"no footer was written and {self.s.url} is not a disk; run again to upload the image as it is now.")
+        if not self.image.unchanged():
+            raise InputError(
+                f"image {self.image.path} was modified while it was being uploaded, so no footer was written and "
+                f"{self.s.url} is not a disk; delete that blob and upload again once nothing writes to the image.")
+        etag = self._finish(blob, found, when, verify)
+        blob.etag = etag
+        return self._result(blob, found, data_bytes=scan.data_bytes, verified=verify)
+
+    def _result(self, blob: _Blob, fingerprint: str, *, data_bytes: int, verified: bool) -> ImageUpload:
+        s = self.s
+        return ImageUpload(s.url, s.container, s.name, self.size, self.length, blob.unique_id, blob.etag, fingerprint,
+                           self.image.format, self.image.virtual_size, data_bytes, self.sent, blob.resumed,
+                           blob.complete, verified)
+
+    # --- create, or find what an earlier run left ------------------------------------------------------------
+
+    def _create_or_find(self) -> _Blob:
+        s = self.s
+        marker = secrets.token_hex(16)
+        sequence = secrets.randbelow(_MAX_SEQUENCE) + 1
+        ours = {**self.metadata, MARKER_KEY: marker, UNIQUE_ID_KEY: str(self.unique_id), SIZE_KEY: str(self.size),
+                SOURCE_KEY: self.identity}
+        if self.expected is not None:
+            ours[FINGERPRINT_KEY] = self.expected
+        try:
+            etag = s._etag(f"creating {s.url}", lambda: s.blob.create_page_blob(
+                self.length, metadata=ours, sequence_number=sequence, match_condition=MatchConditions.IfMissing))
+            return _Blob(etag, sequence, self.unique_id, [], fingerprint=self.expected)
+        except StorageError as exc:
+            if isinstance(exc, (ContainerNotFoundError, AuthFailedError)):
+                raise
+            # A 409 may answer our own retry of a Put Blob whose reply was lost; anything else may follow one too.
+            try:
+                props = s.head()
+            except StorageError:
+                raise exc.amended(_unchecked(s)) from None
+            if props is not None and _meta(props, MARKER_KEY) == marker:
+                return _Blob(str(props.etag), sequence, self.unique_id, [], fingerprint=self.expected)
+            if props is None or not isinstance(exc, BlobExistsError):
+                raise
+            return self._existing(props, exc)
+
+    def _existing(self, props: BlobProperties, exists: BlobExistsError) -> _Blob:
+        """Resume an unfinished upload of this image, accept a finished one, refuse anything else untouched."""
+        s = self.s
+        source, recorded_size = _meta(props, SOURCE_KEY), _meta_int(props, SIZE_KEY)
+        recorded_id = _meta(props, UNIQUE_ID_KEY)
+        if _text(props.blob_type) != "PageBlob" or source is None or _meta(props, MARKER_KEY) is None \
+                or not UniqueId.is_text(recorded_id) or recorded_size is None:
+            raise exists  # not an upload of this tool: never ours to write
+        assert recorded_id is not None
+        unique_id = UniqueId.parse(recorded_id)
+        written = self._page_ranges(str(props.etag), props.size)
+        footer_written = any(end > recorded_size for _, end in written)
+        complete = footer_written and self._is_our_disk(props, recorded_size, unique_id)
+        if source != self.identity:
+            if complete or footer_written:
+                raise exists
+            raise RefusedError(
+                f"blob {s.url} holds an unfinished upload of another image (or of this one, changed since), so it was "
+                "not resumed and was left untouched",
+                "upload that image again to finish it, delete the blob (blob delete needs no unique id for an "
+                "unfinished upload), or choose another name", status=exists.status, code=exists.code)
+        recorded_fingerprint = _meta(props, FINGERPRINT_KEY)
+        if self.expected is not None and recorded_fingerprint not in (None, self.expected):
+            raise RefusedError(
+                f"blob {s.url} holds an upload of this file with content fingerprint {recorded_fingerprint}, not "
+                f"{self.expected}, so it was left untouched", "delete it, or choose another name")
+        if complete:
+            return _Blob(str(props.etag), int(props.page_blob_sequence_number or 0), unique_id, written,
+                         complete=True, fingerprint=recorded_fingerprint, resumed=True)
+        if footer_written:
+            raise RefusedError(
+                f"blob {s.url} holds this image's upload but its footer is damaged, so it is not a disk this tool can "
+                "finish, and it was left untouched", "delete it and upload again")
+        if recorded_size != self.size or props.size != self.length:
+            raise RefusedError(
+                f"blob {s.url} holds an unfinished upload of this image to a {recorded_size}-byte disk, not "
+                f"{self.size} bytes, so it was not resumed and was left untouched",
+                f"upload again with size {recorded_size} to finish it, or delete it first")
+        if _text(props.lease.status) == "locked":
+            raise BlobLeasedError(*leased(f"finishing the upload to {s.url}"))
+        self.kept = sum(end - start for start, end in written)
+        return _Blob(str(props.etag), int(props.page_blob_sequence_number or 0), unique_id, written,
+                     fingerprint=recorded_fingerprint, resumed=True)
+
+    def _is_our_disk(self, props: BlobProperties, size: int, unique_id: UniqueId) -> bool:
+        if props.size != size + FOOTER_SIZE:
+            return False
+        raw = self.s.read(size, FOOTER_SIZE, str(props.etag))
+        footer = Footer.unpack(raw) if len(raw) == FOOTER_SIZE else None
+        return footer is not None and footer.cookie == COOKIE and footer.checksum_valid and \
+            footer.current_size == size and footer.unique_id == unique_id
+
+    def _page_ranges(self, etag: str, length: int, *, upto: int | None = None) -> list[tuple[int, int]]:
+        """The blob's written pages as merged [start, end) ranges, below `upto` (default: all of it)."""
+        s = self.s
+        ranges: list[tuple[int, int]] = s._call(f"listing the written pages of {s.url}", lambda: [
+            (int(r.start or 0), int(r.end or 0) + 1)
+            for r in s.blob.list_page_ranges(offset=0, length=upto or length, **_if(etag)) if not r.cleared])
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(ranges):
+            if merged and merged[-1][1] >= start:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        return merged
+
+    # --- the data ----------------------------------------------------------------------------------------------
+
+    def _send(self, blob: _Blob) -> Scan:
+        """Read the image once; send every non-zero page run the blob does not hold yet, `connections` at a time."""
+        total = self.image.allocated_bytes
+        scan = Scan(self.image, granularity=STACK_PAGE)  # whole 4 KiB pages: Azure Stack's rule, kept everywhere
+        pending: set[Future[int]] = set()
+        failure: BaseException | None = None
+
+        def reap(block: bool) -> None:
+            nonlocal failure
+            if not pending:
+                return
+            done, _ = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+            for future in done:
+                pending.discard(future)
+                error = future.exception()
+                if error is None:
+                    self.sent += future.result()
+                elif failure is None:
+                    failure = error
+
+        def report(_scan: Scan) -> None:
+            reap(block=False)
+            if self.progress is not None:
+                self.progress(UploadProgress(total, scan.scanned, self.sent, self.kept))
+
+        scan.progress = report
+        executor = ThreadPoolExecutor(self.connections, thread_name_prefix="vhdcore-upload")
+        try:
+            for run in scan:
+                for offset, data in _missing(run.offset, run.data, blob.written):
+                    while len(pending) >= 2 * self.connections and failure is None:
+                        reap(block=True)
+                    if failure is not None:
+                        break
+                    pending.add(executor.submit(self._put, data, offset, blob.sequence))
+                if failure is not None:
+                    break
+            while pending:
+                reap(block=True)
+        finally:
+            executor.shutdown(wait=failure is None, cancel_futures=True)
+        if failure is not None:
+            done = self.kept + self.sent
+            more = (f", so the upload stopped with {done} bytes of data on the blob and no footer: it is not a disk "
+                    "yet; run the same upload again to resume it, or delete the unfinished blob")
+            if isinstance(failure, StorageError):
+                raise failure.amended(more) from None
+            raise failure
+        if self.progress is not None:
+            self.progress(UploadProgress(total, scan.scanned, self.sent, self.kept))
+        return scan
+
+    def _put(self, data: bytes, offset: int, sequence: int) -> int:
+        s = self.s
+        _check_page(offset, len(data), blob_length=self.length)
+        try:
+            s.blob.upload_page(data, offset=offset, length=len(data), validate_content=True,
+                               if_sequence_number_eq=sequence)
+        except AzureError as exc:
+            error = s.translate(exc, f"writing {len(data)} bytes at offset {offset} of {s.url}")
+            if error.code == "SequenceNumberConditionNotMet":
+                raise RefusedError(
+                    f"blob {s.url} was deleted or replaced by another writer during the upload, and the blob there now "
+                    "was left as it is", "find out what else writes to that name, then upload again",
+                    status=error.status, code=error.code) from None
+            raise error from None
+        return len(data)
+
+    # --- verify, record the fingerprint, and the footer, last ---------------------------------------------------
+
+    def _finish(self, blob: _Blob, fingerprint: str, when: datetime | float, verify: bool) -> str:
+        s = self.s
+        footer = fixed_footer(self.size, timestamp=when, unique_id=blob.unique_id)
+        for _ in range(_ROUNDS):
+            props = s.head()
+            if props is None or _meta(props, SOURCE_KEY) != self.identity or _meta(props, UNIQUE_ID_KEY) != str(
+                    blob.unique_id) or props.size != self.length:
+                raise StorageError(
+                    f"blob {s.url} was replaced or deleted by another writer while the image was being uploaded, and "
+                    "was left as it is", "find out what else writes to that name, then upload again")
+            etag = str(props.etag)
+            try:
+                if verify:
+                    self._verify(etag, fingerprint)
+                if _meta(props, FINGERPRINT_KEY) != fingerprint:
+                    metadata = {**(props.metadata or {}), FINGERPRINT_KEY: fingerprint}
+                    etag = s.set_metadata(metadata, etag, "recording the image fingerprint on")
+                etag = s.put_page(footer.pack(), self.size, etag, "writing the footer of", blob_length=self.length)
+                self.sent += FOOTER_SIZE
+                return etag
+            except Stale:
+                # A write of ours landed late (a retried request, or a killed run's), or the footer did: look again.
+                again = s.head()
+                if again is not None and self._is_our_disk(again, self.size, blob.unique_id):
+                    return str(again.etag)
+        raise _kept_changing(s, "finishing the upload")
+
+    def _verify(self, etag: str, fingerprint: str) -> None:
+        """Read back every written page of the data area; its content fingerprint must be the image's."""
+        s = self.s
+        read_back = Fingerprint(self.image.virtual_size)
+        pieces = [(pos, min(end, pos + MAX_PUT_PAGE) - pos)
+                  for start, end in self._page_ranges(etag, self.length, upto=self.size)
+                  for pos in range(start, end, MAX_PUT_PAGE)]
+        with ThreadPoolExecutor(self.connections, thread_name_prefix="vhdcore-verify") as executor:
+            window: deque[tuple[int, Future[bytes]]] = deque()
+            for offset, length in pieces + [(-1, 0)] * self.connections:
+                if offset >= 0:
+                    window.append((offset, executor.submit(self._read, offset, length, etag)))
+                if len(window) > self.connections or (offset < 0 and window):
+                    at, future = window.popleft()
+                    data = future.result()
+                    for start, end in nonzero_pages(data):
+                        read_back.add(at + start, data[start:end])
+        found = read_back.hexdigest()
+        if found != fingerprint:
+            raise ServiceError(
+                f"the data read back from {s.url} has content fingerprint {found}, not the image's {fingerprint}, so "
+                "no footer was written and the blob is not a disk",
+                "delete it and upload again; if it happens again, check what else writes to it and the network path")
+
+    def _read(self, offset: int, length: int, etag: str) -> bytes:
+        s = self.s
+        return bytes(s._call(f"reading back {s.url}", lambda: s.blob.download_blob(
+            offset=offset, length=length, validate_content=True, **_if(etag)).readall()))
+
+
+def _missing(offset: int, data: bytes, written: list[tuple[int, int]]) -> Iterator[tuple[int, bytes]]:
+    """The parts of a page run at `offset` that the blob's written [start, end) ranges (merged, sorted) lack."""
+    pos, end = offset, offset + len(data)
+    i = bisect.bisect_right(written, (pos, 1 << 62)) - 1  # the last range starting at or before pos
+    i = max(i, 0)
+    while pos < end and i < len(written):
+        start, stop = written[i]
+        i += 1
+        if stop <= pos:
+            continue
+        if start >= end:
+            break
+        if start > pos:
+            yield pos, data[pos - offset : start - offset]
+        pos = max(pos, stop)
+    if pos < end:
+        yield pos, data[pos - offset :]
