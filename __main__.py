@@ -1,6 +1,7 @@
 """The blank-vhd Pulumi program: it only declares resources. Config keys are described in Pulumi.yaml.
 
-- target `local` (default): a BlobContainer and `diskCount` BlankVhds on Azurite, through a connection string.
+- target `local` (default): a BlobContainer and `diskCount` BlankVhds on Azurite, through a connection string,
+  and with `imagePath` set, a VhdImage: that disk image uploaded as a fixed VHD.
 - target `azure`: resource group, StorageV2 account, container, BlankVhds, one managed disk imported
   from each, and optionally a Linux VM with those disks attached.
 """
@@ -16,7 +17,7 @@ import pulumi
 import yaml
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from providers import BlankVhd, BlankVhdArgs, BlobContainer
+from providers import BlankVhd, BlankVhdArgs, BlobContainer, VhdImage
 
 # Azure's built-in "Storage Blob Data Contributor" role.
 BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
@@ -54,6 +55,7 @@ def setting(value: int | None, default: int) -> int:
 size_gb = setting(config.get_int("sizeGb"), 1)
 disk_count = setting(config.get_int("diskCount"), 1)
 container_name = config.get("containerName") or "vhds"
+image_path = config.get("imagePath") or None
 
 
 def disk_args(index: int, container: pulumi.Input[str], **account: Any) -> BlankVhdArgs:
@@ -79,6 +81,11 @@ def local_disks() -> list[BlankVhd]:
         lambda value: value or os.environ.get("AZURE_STORAGE_CONNECTION_STRING") or DEV_STORAGE
     )
     container = BlobContainer("container", container_name=container_name, connection_string=connection_string)
+    if image_path:
+        image = VhdImage("image", source=image_path, container_name=container.container_name,
+                         connection_string=connection_string)
+        for key in ("url", "blob_name", "fingerprint", "bytes_sent", "size_bytes", "unique_id"):
+            pulumi.export(f"image_{key}", getattr(image, key))
     return [
         BlankVhd(f"vhd-{i}", disk_args(i, container.container_name, connection_string=connection_string))
         for i in range(disk_count)

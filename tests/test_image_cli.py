@@ -179,3 +179,50 @@ def test_an_upload_killed_mid_way_is_no_disk_and_the_same_command_finishes_it(
     assert holds_image(service, container, test_images.raw)
     assert page_ranges(service, container) == [*nonzero_pages(test_images.raw, STACK_PAGE), (ROUNDED, ROUNDED + PAGE)]
 
+
+# --- inspect understands every format -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["qcow2", "qcow2-v2", "vhd-dynamic", "vhdx", "vmdk", "vdi"])
+def test_inspect_an_image_says_what_it_is_and_the_fixed_vhd_it_becomes(name: str, test_images: TestImages) -> None:
+    run = vhdcore("inspect", test_images[name], "-o", "json")
+    assert run.returncode == 0 and run.stderr == "", run
+    doc = json.loads(run.stdout)
+    assert list(doc) == ["image_format", "image_variant", "virtual_size", "file_size", "allocated_bytes", "extents",
+                         "fixed_vhd_size", "azure_ready", "problems", "verdict"]
+    assert doc["verdict"].endswith("upload and convert make an Azure-ready fixed VHD of 0.00586 GiB (6291456 bytes)")
+    assert (doc["virtual_size"], doc["fixed_vhd_size"], doc["azure_ready"], doc["problems"]) == (SIZE, ROUNDED, True,
+                                                                                                 [])
+    assert doc["file_size"] == test_images[name].stat().st_size and doc["allocated_bytes"] <= doc["file_size"]
+    assert doc["image_format"] == name.split("-")[0]
+    table = vhdcore("inspect", test_images[name])
+    assert table.returncode == 0 and table.stdout.startswith(doc["verdict"] + "\n"), table.stdout
+    assert re.search(r"^fixed_vhd_size\s+0.00586 GiB \(6291456 bytes\)$", table.stdout, re.M), table.stdout
+
+
+def test_inspect_a_refused_image_lists_why(tmp_path: Path, test_images: TestImages) -> None:
+    compressed = tmp_path / "c.qcow2"
+    qemu_img("convert", "-c", "-f", "raw", "-O", "qcow2", test_images["raw"], compressed)
+    run = vhdcore("inspect", compressed, "-o", "json")
+    doc = json.loads(run.stdout)
+    assert run.returncode == 1 and doc["azure_ready"] is False and doc["image_format"] == "qcow2"
+    assert len(doc["problems"]) == 1 and "is a compressed qcow2" in doc["problems"][0]
+    assert doc["verdict"].startswith("qcow2 image, cannot become a fixed VHD: image ")
+
+
+def test_inspect_a_vhd_or_raw_file_keeps_the_footer_report_and_appends_the_image(test_images: TestImages,
+                                                                                tmp_path: Path) -> None:
+    made = tmp_path / "blank.vhd"
+    assert vhdcore("create", made, "--size", "4MiB").returncode == 0
+    before = list(json.loads(vhdcore("inspect", made, "-o", "json").stdout))
+    for path, ready in ((made, True), (test_images["vhd-fixed"], False), (test_images["raw"], False)):
+        run = vhdcore("inspect", path, "-o", "json")
+        doc = json.loads(run.stdout)
+        assert run.returncode == (0 if ready else 1) and doc["azure_ready"] is ready
+        assert list(doc)[: list(doc).index("problems") + 1] == before[: before.index("problems") + 1]
+        assert list(doc)[-6:] == ["image_format", "image_variant", "virtual_size", "allocated_bytes",
+                                  "fixed_vhd_size", "image_problems"]
+    raw = json.loads(vhdcore("inspect", test_images["raw"], "-o", "json").stdout)
+    assert (raw["image_format"], raw["virtual_size"], raw["fixed_vhd_size"]) == ("raw", SIZE, ROUNDED)
+    forced = json.loads(vhdcore("inspect", test_images["qcow2"], "--format", "raw", "-o", "json").stdout)
+    assert forced["image_format"] == "raw" and forced["virtual_size"] == test_images["qcow2"].stat().st_size

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, NoReturn, TextIO
 
 from ..errors import DEBUG_ENV, InputError, InternalError, UsageError, VhdError, scrub
+from ..format.images.report import FileReport, ImageReport
 from ..format.report import DiskReport
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -116,7 +117,7 @@ def tsv_line(doc: Mapping[str, Any]) -> str:
     return "\t".join(cell(value) for value in doc.values())
 
 
-def print_report(report: DiskReport, *, output: str) -> int:
+def print_report(report: DiskReport | FileReport | ImageReport, *, output: str) -> int:
     print_result(report.to_json(), report.to_table(), output)
     return EXIT_OK if report.azure_ready else EXIT_PROBLEMS
 

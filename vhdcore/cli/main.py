@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import DEBUG_ENV
 from ..format.footer import fixed_footer
-from ..format.local_disk import create_fixed_vhd, inspect_file
+from ..format.images.report import inspect_image
+from ..format.local_disk import create_fixed_vhd
 from ..format.sizes import FOOTER_SIZE, parse_size
 from ..format.unique_id import UniqueId
 from .blob import add_blob_commands
@@ -29,7 +30,7 @@ from .common import (
     print_report,
     print_result,
 )
-from .images import add_convert_command
+from .images import FORMAT_HELP, add_convert_command
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -47,7 +48,7 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    return print_report(inspect_file(args.path), output=args.output)
+    return print_report(inspect_image(args.path, args.format), output=args.output)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,8 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_output_option(create)
     create.set_defaults(run=_create)
 
-    inspect = commands.add_parser("inspect", help="decode and check the footer of a VHD file", epilog=EXIT_CODES_HELP)
+    inspect = commands.add_parser("inspect", help="check a fixed VHD file, or any disk image and the fixed VHD it "
+                                  "would become", epilog=EXIT_CODES_HELP)
     inspect.add_argument("path")
+    inspect.add_argument("--format", help=FORMAT_HELP + "; a detected fixed VHD or raw file gets the footer report")
     add_output_option(inspect)
     inspect.set_defaults(run=_inspect)
 

@@ -1,0 +1,283 @@
+"""The VhdImage dynamic provider: a disk image uploaded as a fixed VHD page blob (vhdcore.azure.upload).
+
+This module is pickled by reference into each VhdImage's `__provider` (module + class name), so the
+provider process runs the code on disk: never rename or move it without keeping a shim. Its top level
+declares no resources and does not import the Azure SDK (the program process imports it too).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from typing import Any
+
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
+
+from vhdcore import azure
+from vhdcore.azure.credentials import StorageTarget
+from vhdcore.azure.names import FINGERPRINT_KEY, MARKER_KEY, metadata_value
+from vhdcore.errors import BlobExistsError, ContainerNotFoundError, RefusedError, SizeError, VhdError
+from vhdcore.format.images import disk_size, fingerprint, open_image
+from vhdcore.format.sizes import GiB, SizeLimit, check_disk_size
+
+from .common import StorageProvider, changed, given, is_unknown, warn
+from .image_inputs import (
+    CONTENT_ONLY,
+    FINGERPRINT,
+    REPLACE_ON_CHANGE,
+    STAMP,
+    ImageInputs,
+    ImageState,
+    auto_name,
+    changed_inputs,
+    check_plain_inputs,
+)
+
+__all__ = ["VhdImageProvider"]
+
+PROGRESS_EVERY = 10.0  # seconds between progress lines in the engine's log
+
+
+class VhdImageProvider(StorageProvider):
+    """CRUD for one disk made from an image; `id` is the blob URL (no SAS).
+
+    The only instance data pickled into `__provider`: `auto_name_prefix`, the resource's name, given when
+    blob_name is omitted, and `identity` (as BlankVhdProvider's); check() names the blob after them and the
+    image's fingerprint (image_inputs.auto_name).
+    """
+
+    def __init__(self, auto_name_prefix: str | None = None, identity: str | None = None) -> None:
+        self.auto_name_prefix = auto_name_prefix
+        self.identity = identity
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {"auto_name_prefix": self.auto_name_prefix, "identity": self.identity}
+        return {key: value for key, value in state.items() if value}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.auto_name_prefix = state.get("auto_name_prefix")
+        self.identity = state.get("identity")
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        limit = self.cloud_for(news).size_limit
+        inputs, failures = check_plain_inputs(news, limit=limit)
+        failures += self.check_account(news)
+        if not any(f.property in ("source", "format", "size_gb") for f in failures):
+            failures += self._check_image(olds, news, inputs, limit)
+        if not given(news, "blob_name") and given(inputs, FINGERPRINT):
+            same = given(olds, "blob_name") and olds.get(FINGERPRINT) == inputs[FINGERPRINT]
+            # Named once; a new image is a new disk beside the old one, so it gets its own name.
+            inputs["blob_name"] = olds["blob_name"] if same else auto_name(self.auto_name_prefix, self.identity,
+                                                                            str(inputs[FINGERPRINT]))
+        return CheckResult(inputs, failures)
+
+    def _check_image(self, olds: dict[str, Any], news: dict[str, Any], inputs: dict[str, Any],
+                     limit: SizeLimit) -> list[CheckFailure]:
+        """Open the image (refusals are check failures, at preview), size it, and take its fingerprint, unless
+        the state holds the fingerprint of this very file, untouched since."""
+        source, fmt, size = news.get("source"), inputs.get("format"), inputs.get("size_gb")
+        if is_unknown(source) or is_unknown(fmt) or is_unknown(size):
+            return []
+        try:
+            with open_image(str(source), fmt) as image:
+                stamp = _stamp(image.file.stat)
+                same_file = all(olds.get(k) == inputs.get(k) for k in ("source", "format")) and \
+                    olds.get(STAMP) == stamp and given(olds, FINGERPRINT)
+                inputs[FINGERPRINT] = olds[FINGERPRINT] if same_file else fingerprint(image)
+                inputs[STAMP] = stamp
+                try:
+                    disk = disk_size(image, size * GiB if isinstance(size, int) else None, field="size_gb")
+                    if size is None:  # size_gb itself was checked against the cloud's limit already
+                        check_disk_size(disk.size, field=f"image {source}'s disk", shown=disk.size, limit=limit)
+                except SizeError as exc:
+                    return [CheckFailure("size_gb" if size is not None else "source", str(exc))]
+        except VhdError as exc:
+            return [CheckFailure("source", str(exc))]
+        old = olds.get("size_bytes")
+        same_disk = olds.get(FINGERPRINT) == inputs[FINGERPRINT] and not any(
+            given(news, k) and olds.get(k) != news.get(k) for k in REPLACE_ON_CHANGE)
+        if isinstance(size, int) and isinstance(old, (int, float)) and size * GiB < old and same_disk:
+            return [CheckFailure("size_gb", (
+                f"size_gb {size} would shrink the {old / GiB:g} GiB disk, and shrinking a page blob truncates it, so "
+                "it is refused; keep size_gb, or replace the disk with `pulumi up --replace` (a new disk from the "
+                "image; the old disk's data is lost)."))]
+        return []
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changes = changed_inputs(olds, news)
+        moved = self.account_replaces(olds, news)
+        if "size_gb" in changes and not _grows(olds, news):
+            changes.remove("size_gb")  # unset, or not above the disk's size: the disk already is big enough
+        real = [key for key in changes if key not in CONTENT_ONLY]
+        if not real and not moved:
+            return DiffResult(changes=False)  # a moved or renamed image file with the same content: nothing to do
+        replaces = [key for key in (*REPLACE_ON_CHANGE, FINGERPRINT) if key in changes] + moved
+        if FINGERPRINT in changes and not is_unknown(news.get(FINGERPRINT)):
+            warn(f"the image {news.get('source')} has new content (fingerprint {olds.get(FINGERPRINT)} is now "
+                 f"{news.get(FINGERPRINT)}), so the disk will be replaced by a new upload; data written to the old "
+                 "disk is lost.")
+        explicit_name = self.auto_name_prefix is None and not (bool(moved) and self.endpoint(news) is not None)
+        return changed(olds, news, replaces, delete_before_replace=explicit_name)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        wanted = ImageInputs.from_props(props)
+        target = self.target(wanted.account)
+        with open_image(wanted.source, wanted.format) as image:
+            if wanted.adopt_existing:
+                adopted = self._adopt(target, wanted, image.format, image.virtual_size)
+                if adopted is not None:
+                    return CreateResult(adopted.url, adopted.to_outputs())
+            progress = _EngineLog(wanted.source, image.allocated_bytes)
+            progress.start(f"{wanted.container_name}/{wanted.blob_name}")
+            try:
+                done = azure.upload_image(
+                    target, image, container=wanted.container_name, name=wanted.blob_name, size=wanted.size_bytes,
+                    metadata=wanted.metadata, fingerprint=wanted.fingerprint or None, verify=wanted.verify,
+                    progress=progress.update, notes=progress.note)
+            except BlobExistsError as exc:
+                raise BlobExistsError(
+                    f"blob {wanted.blob_name!r} already exists in container {wanted.container_name!r} and was left "
+                    "untouched", "choose another blob_name, delete that blob, or set adopt_existing=True to take it "
+                    "over if it holds this image", status=exc.status, code=exc.code) from None
+            if done.already_complete:
+                raise BlobExistsError(
+                    f"blob {wanted.blob_name!r} in container {wanted.container_name!r} already holds this image as a "
+                    "finished disk (uploaded earlier, or by a run whose state was lost), and was left untouched",
+                    "set adopt_existing=True to take it over, or delete it")
+            progress.finished(done.url, done.bytes_sent)
+            state = ImageState(wanted, done.url, target.blob_endpoint, done.size, done.blob_length, done.unique_id,
+                               azure_ready=True, adopted=False, bytes_sent=done.bytes_sent,
+                               image_format=image.format, image_size=image.virtual_size, data_bytes=done.data_bytes)
+        return CreateResult(done.url, state.to_outputs())
+
+    def _adopt(self, target: StorageTarget, wanted: ImageInputs, image_format: str,
+               image_size: int) -> ImageState | None:
+        found = azure.inspect_blank_vhd(target, container=wanted.container_name, name=wanted.blob_name)
+        if found is None:
+            return None
+        recorded = metadata_value(found.metadata, FINGERPRINT_KEY)
+        footer = found.report.footer
+        if not found.report.azure_ready or footer is None or recorded != wanted.fingerprint:
+            what = "is not a valid fixed VHD" if not found.report.azure_ready else \
+                f"holds another image (fingerprint {recorded or 'not recorded'})"
+            raise RefusedError(
+                f"blob {wanted.blob_name!r} in container {wanted.container_name!r} already exists but {what}, so it "
+                "was not adopted and was left untouched", "delete it or choose another blob_name")
+        return ImageState(wanted, found.url, target.blob_endpoint, footer.current_size, found.blob_length,
+                          found.unique_id, azure_ready=True, adopted=True, bytes_sent=0, image_format=image_format,
+                          image_size=image_size, data_bytes=0)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        # In place: a bigger size_gb (the disk grows, keeping its data and id), metadata, credentials, or only
+        # the way the image file is named. Each step is safe to repeat.
+        old = ImageState.from_outputs(olds)
+        wanted = ImageInputs.from_props(news)
+        target = self.target(wanted.account, endpoint=old.blob_endpoint or None)
+        container, name = wanted.container_name, wanted.blob_name
+        size, length = old.size_bytes, old.blob_length
+        if wanted.size_bytes is not None and wanted.size_bytes > old.size_bytes:
+            grown = azure.grow_blank_vhd(target, container=container, name=name, size=wanted.size_bytes,
+                                         unique_id=old.unique_id)
+            size, length = grown.size, grown.blob_length
+        if old.inputs.metadata != wanted.metadata:
+            azure.set_blank_vhd_metadata(target, container=container, name=name, metadata=wanted.metadata,
+                                         unique_id=old.unique_id)
+        state = ImageState(wanted, old.url, old.blob_endpoint or target.blob_endpoint, size, length, old.unique_id,
+                           old.azure_ready, old.adopted, old.bytes_sent, old.image_format, old.image_size,
+                           old.data_bytes)
+        return UpdateResult(state.to_outputs())
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        old = ImageState.from_outputs(props)
+        wanted = old.inputs
+        try:
+            found = self.with_fallback(
+                wanted.account,
+                lambda t: azure.inspect_blank_vhd(t, container=wanted.container_name, name=wanted.blob_name),
+                endpoint=old.blob_endpoint or None)
+        except ContainerNotFoundError:
+            found = None
+        if found is None:
+            return ReadResult(None, {})  # deleted out of band: dropped from the state
+        if found.report.azure_ready and old.unique_id is not None and found.unique_id != old.unique_id:
+            warn(f"blob {wanted.blob_name!r} in container {wanted.container_name!r} now holds another disk (unique id "
+                 f"{found.unique_id}, not {old.unique_id}); it is dropped from the state and left untouched.")
+            return ReadResult(None, {})
+        footer = found.report.footer
+        ready = found.report.azure_ready and footer is not None
+        size = footer.current_size if ready and footer is not None else old.size_bytes
+        state = ImageState(wanted, found.url, old.blob_endpoint, size, found.blob_length, old.unique_id, ready,
+                           old.adopted, old.bytes_sent, old.image_format, old.image_size, old.data_bytes)
+        inputs = wanted.to_props()
+        recorded = metadata_value(found.metadata, FINGERPRINT_KEY)
+        if recorded and recorded != wanted.fingerprint:
+            inputs[FINGERPRINT] = recorded  # the blob holds another image than the state says: the next diff replaces
+        return ReadResult(found.url, state.to_outputs(), inputs)
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        old = ImageState.from_outputs(props)
+        wanted = old.inputs
+        endpoint = old.blob_endpoint or None
+        container, name = wanted.container_name, wanted.blob_name
+        with contextlib.suppress(ContainerNotFoundError):
+            if old.adopted:
+                found = self.with_fallback(
+                    wanted.account, lambda t: azure.inspect_blank_vhd(t, container=container, name=name),
+                    endpoint=endpoint)
+                if found is None:
+                    return
+                if metadata_value(found.metadata, MARKER_KEY) is None:
+                    warn(f"blob {name!r} in container {container!r} was left in place because it was adopted "
+                         "(adopt_existing), not created by this tool; delete it yourself if it is no longer needed.")
+                    return
+            self.with_fallback(
+                wanted.account,
+                lambda t: azure.delete_blank_vhd(t, container=container, name=name, unique_id=old.unique_id),
+                endpoint=endpoint)
+
+
+def _grows(olds: dict[str, Any], news: dict[str, Any]) -> bool:
+    size, old = news.get("size_gb"), olds.get("size_bytes")
+    return is_unknown(size) or (isinstance(size, (int, float)) and isinstance(old, (int, float)) and size * GiB > old)
+
+
+def _stamp(info: os.stat_result) -> str:
+    """Size, modification and change times (ns) and inode: any write to the file changes one of them."""
+    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
+
+
+class _EngineLog:
+    """Upload progress as lines on the provider's stderr, which the engine shows in its log as they come:
+    one at the start, then one every PROGRESS_EVERY seconds, then the result."""
+
+    def __init__(self, source: str, total: int) -> None:
+        self.source, self.total = source, total
+        self.last = 0.0
+
+    def start(self, where: str) -> None:
+        _say(f"uploading {self.source} ({_mib(self.total)} stored) to {where}")
+
+    def update(self, progress: azure.UploadProgress) -> None:
+        now = time.monotonic()
+        if self.last and now - self.last < PROGRESS_EVERY and progress.read < progress.total:
+            return
+        self.last = now
+        percent = 100 * progress.read // progress.total if progress.total else 100
+        _say(f"uploading {self.source}: {percent}% of {_mib(progress.total)} read, {_mib(progress.sent)} sent"
+             + (f", {_mib(progress.kept)} already on the blob" if progress.kept else ""))
+
+    def note(self, text: str) -> None:
+        _say(f"{self.source}: {text}")
+
+    def finished(self, url: str, sent: int) -> None:
+        _say(f"uploaded {self.source} to {url}: {_mib(sent)} sent")
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MiB"
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

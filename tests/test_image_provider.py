@@ -1,0 +1,259 @@
+"""VhdImageProvider against a real Azurite, with props shaped as the engine sends them: check (refusals at
+preview, the fingerprint and the name it draws), diff (content decides, not the file's name), create,
+update (grow, metadata), read and delete."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+from azurite_server import Azurite
+
+from providers.image_provider import VhdImageProvider
+from tests.faultproxy import blob_service, stored
+from tests.images import PAGE, SIZE, STACK_PAGE, MiB, TestImages, make_images, nonzero_pages, qemu_img
+from vhdcore.azure.credentials import StorageTarget
+from vhdcore.azure.page_blob import create_blank_vhd
+from vhdcore.azure.upload import upload_image
+from vhdcore.errors import BlobExistsError, RefusedError
+from vhdcore.format.images import fingerprint, open_image
+from vhdcore.format.sizes import GiB
+
+ROUNDED = 6 * MiB
+
+
+class Engine:
+    """Calls the provider the way the engine does and keeps the state between calls."""
+
+    def __init__(self, provider: VhdImageProvider, azurite: Azurite, container: str, source: Path) -> None:
+        self.provider, self.azurite, self.container, self.source = provider, azurite, container, source
+        self.id = ""
+        self.inputs: dict[str, Any] = {}
+        self.outs: dict[str, Any] = {}
+
+    def news(self, **over: Any) -> dict[str, Any]:
+        props: dict[str, Any] = {"__provider": "serialized", "source": str(self.source),
+                                 "container_name": self.container, "connection_string": self.azurite.connection_string}
+        props.update(over)
+        return {k: v for k, v in props.items() if v is not None}
+
+    def check(self, olds: dict[str, Any] | None = None, **over: Any) -> tuple[dict[str, Any], list[str]]:
+        result = self.provider.check(self.inputs if olds is None else olds, self.news(**over))
+        return result.inputs, [f"{f.property}: {f.reason}" for f in result.failures]
+
+    def create(self, **over: Any) -> dict[str, Any]:
+        inputs, failures = self.check(**over)
+        assert failures == []
+        result = self.provider.create(inputs)
+        self.inputs, self.id = inputs, result.id
+        self.outs = dict(result.outs or {}) | {"__provider": "serialized"}
+        return self.outs
+
+
+@pytest.fixture
+def engine(azurite: Azurite, container: str, test_images: TestImages, tmp_path: Path) -> Engine:
+    source = Path(shutil.copy(test_images["qcow2"], tmp_path / "disk.qcow2"))
+    return Engine(VhdImageProvider(auto_name_prefix="img"), azurite, container, source)
+
+
+@pytest.fixture
+def service(azurite: Azurite) -> BlobServiceClient:
+    return blob_service(azurite.connection_string)
+
+
+@pytest.fixture(scope="module")
+def other_images(tmp_path_factory: pytest.TempPathFactory) -> TestImages:
+    return make_images(tmp_path_factory.mktemp("other-provider"), layout=[(0, PAGE), (MiB, 8192)], seed=11,
+                       names=["qcow2"])
+
+
+# --- check: before any request -------------------------------------------------------------------------------
+
+
+def test_check_takes_the_fingerprint_and_names_the_blob_after_it(engine: Engine, test_images: TestImages) -> None:
+    inputs, failures = engine.check()
+    assert failures == []
+    with open_image(test_images["raw"]) as image:
+        assert inputs["fingerprint"] == fingerprint(image)
+    assert inputs["blob_name"] == f"img-{inputs['fingerprint'][7:15]}.vhd"
+    assert inputs["adopt_existing"] is False and inputs["verify"] is False
+
+
+def test_the_auto_name_follows_the_resource_identity_and_the_content(engine: Engine,
+                                                                     other_images: TestImages) -> None:
+    def name(identity: str, source: Path | None = None) -> str:
+        provider = VhdImageProvider(auto_name_prefix="img", identity=identity)
+        return str(provider.check({}, engine.news(source=str(source or engine.source))).inputs["blob_name"])
+
+    mine = name("org/proj/dev//img")
+    assert re.fullmatch(r"img-[0-9a-f]{8}\.vhd", mine) and name("org/proj/dev//img") == mine
+    assert name("org/proj/prod//img") != mine  # another stack
+    assert name("org/proj/dev//img", other_images["qcow2"]) != mine  # another image
+
+
+def test_check_reads_an_untouched_file_once(engine: Engine) -> None:
+    first, _ = engine.check()
+    remembered = {**first, "fingerprint": "sha256:" + "ab" * 32}  # what the state says; must be trusted as is
+    again, _ = engine.check(olds=remembered)
+    assert again["fingerprint"] == remembered["fingerprint"]
+    os.utime(engine.source, ns=(10**18, 10**18))  # touched: read again, whatever the state says
+    touched, _ = engine.check(olds=remembered)
+    assert touched["fingerprint"] == first["fingerprint"] != remembered["fingerprint"]
+
+
+@pytest.mark.parametrize(("over", "expected"), [
+    ({"source": None}, "source: source is required; give the path of a disk image"),
+    ({"source": "/nonexistent/disk.qcow2"}, "source: cannot open image /nonexistent/disk.qcow2: No such file"),
+    ({"format": "iso"}, "format: format 'iso' is not a format this tool reads"),
+    ({"format": "vmdk"}, "source: image {source} does not start with the VMDK magic"),
+    ({"size_gb": 0.5}, "size_gb: size_gb 0.5 must be a whole number of GiB"),
+    ({"container_name": "Bad_Name"}, "container_name: container name 'Bad_Name' may contain only lowercase"),
+    ({"verify": "yes"}, "verify: verify 'yes' is not a boolean"),
+])
+def test_check_refuses_bad_inputs_in_one_sentence_per_field(over: dict[str, Any], expected: str,
+                                                            engine: Engine) -> None:
+    _, failures = engine.check(olds={}, **over)
+    assert any(f.startswith(expected.format(source=engine.source)) for f in failures), failures
+
+
+def test_check_refuses_an_image_too_big_for_the_cloud(engine: Engine, tmp_path: Path) -> None:
+    big = tmp_path / "big.qcow2"
+    qemu_img("create", "-f", "qcow2", big, "1536G")
+    assert engine.check(olds={}, source=str(big))[1] == []  # fine on Azure
+    _, failures = engine.check(olds={}, source=str(big), cloud="AzureStackHub")
+    assert failures == [f"source: image {big}'s disk 1649267441664 exceeds the 1023GiB maximum on AzureStackHub "
+                        "(a page blob there holds 1 TiB including the 512-byte footer)."], failures
+
+
+def test_check_refuses_a_compressed_image_and_a_shrink_at_preview(engine: Engine, test_images: TestImages,
+                                                                   tmp_path: Path) -> None:
+    compressed = tmp_path / "c.qcow2"
+    qemu_img("convert", "-c", "-f", "raw", "-O", "qcow2", test_images["raw"], compressed)
+    _, failures = engine.check(olds={}, source=str(compressed))
+    assert len(failures) == 1 and failures[0].startswith(f"source: image {compressed} is a compressed qcow2")
+    inputs, _ = engine.check(olds={}, size_gb=2.0)
+    _, failures = engine.check(olds={**inputs, "size_bytes": 2 * GiB}, size_gb=1.0)
+    assert failures and failures[0].startswith("size_gb: size_gb 1 would shrink the 2 GiB disk")
+
+
+# --- diff: the content decides ------------------------------------------------------------------------------
+
+
+def test_diff_follows_the_content_not_the_file_name(engine: Engine, test_images: TestImages,
+                                                    other_images: TestImages) -> None:
+    old, _ = engine.check(olds={})
+    outs = {**old, "size_bytes": ROUNDED, "blob_endpoint": engine.azurite.endpoint}
+    provider = engine.provider
+    renamed, _ = engine.check(olds=old, source=str(test_images["raw"]))  # the same disk as raw, elsewhere
+    assert provider.diff("id", outs, renamed).changes is False
+    replaced, _ = engine.check(olds=old, source=str(other_images["qcow2"]))
+    result = provider.diff("id", outs, replaced)
+    assert "fingerprint" in result.replaces and "blob_name" in result.replaces
+    assert not result.delete_before_replace  # auto-named: the new disk gets its own name, made first
+    grown, _ = engine.check(olds=old, size_gb=1.0)
+    result = provider.diff("id", outs, grown)
+    assert result.changes is not False and result.replaces == []
+    same_size, _ = engine.check(olds=old, size_gb=None)
+    assert provider.diff("id", outs, same_size).changes is False
+
+
+# --- create, update, read, delete ----------------------------------------------------------------------------
+
+
+def test_create_grow_read_and_delete(engine: Engine, service: BlobServiceClient, test_images: TestImages) -> None:
+    outs = engine.create(metadata={"owner": "a"})
+    assert (outs["size_bytes"], outs["blob_length"], outs["image_format"], outs["image_size"]) == (
+        ROUNDED, ROUNDED + PAGE, "qcow2", SIZE)
+    sent = sum(end - start for start, end in nonzero_pages(test_images.raw, STACK_PAGE))
+    assert outs["bytes_sent"] == sent + PAGE and outs["azure_ready"] is True
+    assert outs["data_bytes"] == sum(end - start for start, end in nonzero_pages(test_images.raw))
+    found = stored(service, engine.container, outs["blob_name"])
+    assert found is not None and found.is_valid_disk(ROUNDED, outs["unique_id"])
+    assert found.content is not None and found.content[:SIZE] == test_images.raw
+    assert found.metadata["owner"] == "a" and found.metadata["vhdcore_fingerprint"] == outs["fingerprint"]
+
+    news, _ = engine.check(size_gb=1.0, metadata={"owner": "b"})
+    grown = dict(engine.provider.update(engine.id, engine.outs, news).outs or {})
+    assert grown["size_bytes"] == GiB and grown["unique_id"] == outs["unique_id"]
+    found = stored(service, engine.container, outs["blob_name"], max_bytes=2 * GiB)
+    assert found is not None and found.length == GiB + PAGE and found.metadata["owner"] == "b"
+
+    read = engine.provider.read(engine.id, grown | {"__provider": "serialized"})
+    assert read.id == outs["url"] and (read.outs or {})["size_bytes"] == GiB
+    engine.provider.delete(engine.id, grown)
+    assert stored(service, engine.container, outs["blob_name"]) is None
+    gone = engine.provider.read(engine.id, grown)
+    assert gone.id is None
+
+
+def test_create_never_takes_over_an_existing_blob_unless_told(engine: Engine, service: BlobServiceClient,
+                                                              azurite: Azurite, other_images: TestImages) -> None:
+    direct = StorageTarget(connection_string=azurite.connection_string)
+    inputs, _ = engine.check()
+    name = inputs["blob_name"]
+    with open_image(engine.source) as image:  # this very image, uploaded before (by the CLI, say)
+        made = upload_image(direct, image, container=engine.container, name=name)
+    before = stored(service, engine.container, name)
+    with pytest.raises(BlobExistsError, match="already holds this image as a finished disk"):
+        engine.provider.create(inputs)
+    assert stored(service, engine.container, name) == before
+    adopted = dict(engine.provider.create({**inputs, "adopt_existing": True}).outs or {})
+    assert adopted["adopted"] is True and adopted["unique_id"] == str(made.unique_id) and adopted["bytes_sent"] == 0
+    assert stored(service, engine.container, name) == before  # adopted without a write
+    # Another image under the asked-for name is never adopted; a blank disk is no image at all.
+    create_blank_vhd(direct, container=engine.container, name="blank.vhd", size=ROUNDED)
+    with pytest.raises(RefusedError, match=r"already exists but holds another image \(fingerprint not recorded\)"):
+        engine.provider.create({**inputs, "blob_name": "blank.vhd", "adopt_existing": True})
+    with pytest.raises(BlobExistsError, match="already exists in container"):
+        engine.provider.create({**inputs, "blob_name": "blank.vhd"})
+
+
+def test_a_blob_that_now_holds_another_image_is_replaced_at_the_next_preview(
+    engine: Engine, service: BlobServiceClient, azurite: Azurite, other_images: TestImages
+) -> None:
+    outs = engine.create()
+    # Out of band, someone records another image's fingerprint on the disk (as a re-upload would).
+    blob = service.get_blob_client(engine.container, outs["blob_name"])
+    metadata = blob.get_blob_properties().metadata
+    blob.set_blob_metadata({**metadata, "vhdcore_fingerprint": "sha256:" + "cd" * 32})
+    read = engine.provider.read(engine.id, outs)
+    inputs = dict(read.inputs or {})
+    assert inputs["fingerprint"] == "sha256:" + "cd" * 32
+    news, _ = engine.check(olds=inputs)
+    assert "fingerprint" in engine.provider.diff(engine.id, dict(read.outs or {}), news).replaces
+
+
+def test_the_serialized_provider_is_a_small_reference_the_provider_process_can_load() -> None:
+    import base64
+    import subprocess
+    import sys
+
+    import dill
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    serialized = serialize_provider(VhdImageProvider(auto_name_prefix="os-disk", identity="o/p/s//os-disk"))
+    raw = base64.b64decode(serialized)
+    assert len(serialized) < 250 and b"providers.image_provider" in raw and b"os-disk" in raw
+    assert vars(dill.loads(raw)) == {"auto_name_prefix": "os-disk", "identity": "o/p/s//os-disk"}
+    code = "import base64, sys, dill; p = dill.loads(base64.b64decode(sys.argv[1])); print(type(p).__qualname__)"
+    done = subprocess.run([sys.executable, "-c", code, serialized], cwd=Path(__file__).resolve().parent.parent,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "VhdImageProvider"
+
+
+def test_the_program_declares_an_image_only_when_image_path_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_program_mocks import run_program
+
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING", raising=False)
+    assert run_program().of_type("pulumi-python:dynamic/azureblob:VhdImage") == []
+    rec = run_program(imagePath="/images/os.qcow2", containerName="disks")
+    image = rec.one("pulumi-python:dynamic/azureblob:VhdImage")
+    assert image.name == "image" and image.inputs["source"] == "/images/os.qcow2"
+    assert image.inputs["container_name"] == "disks" and image.inputs["connection_string"]["value"] == (
+        "UseDevelopmentStorage=true")
+    assert "blob_name" not in image.inputs  # named by check, after the resource and the image's fingerprint
