@@ -405,7 +405,7 @@ def test_one_fault_loses_nothing_and_never_leaves_a_valid_looking_half_disk(
     if result is None:  # failed: the blob is not a disk, and the same command finishes it
         assert not is_valid_disk(service, container)
         proxy.clear()
-        result = upload(via(proxy), test_images["vhd-dynamic"], container)
+        result = upload(via(proxy), test_images["vhd-dynamic"], container, unique_id=UID)  # the same command
     assert result.unique_id == UID and holds_image(service, container, test_images.raw)
     assert page_ranges(service, container) == [*data_pages(test_images), (ROUNDED, ROUNDED + PAGE)]
 
@@ -456,3 +456,36 @@ def test_an_upload_passes_azure_stack_s_rules(test_images: TestImages, azurite: 
         assert stack.refused == [] and result.verified
         assert {s.query for s in stack.log if s.method == "PUT"} == {"", "comp=page", "comp=metadata"}
     assert holds_image(service, container, test_images.raw)
+
+
+PERSISTENT: dict[str, Callable[..., Fault]] = {
+    "503-every-time": lambda **match: Fault.server_busy(times=-1, **match),
+    "forward-then-reset-every-time": lambda **match: Fault("forward_reset", times=-1, **match),
+}
+
+
+@pytest.mark.parametrize("fault", list(PERSISTENT))
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_persistent_fault_fails_in_one_sentence_or_lands_and_the_same_command_finishes(
+    kind: str, fault: str, test_images: TestImages, proxy: FaultProxy, service: BlobServiceClient, container: str,
+) -> None:
+    puts = len(data_pages(test_images))
+    rule = proxy.add(PERSISTENT[fault](path=f"/{container}/{BLOB}$", **KINDS[kind](puts)))
+    try:
+        result: ImageUpload | None = upload(via(proxy), test_images["vhdx"], container, unique_id=UID,
+                                            options=fast_options(), max_connections=1)
+    except VhdError as exc:
+        text = str(exc)
+        assert text.endswith(".") and "\n" not in text, text
+        result = None
+    else:
+        text = ""
+    proxy.clear()
+    assert rule.fired >= 1
+    print(f"\npersistent {kind} x {fault}: {'failed, then resumed' if result is None else 'succeeded'}")
+    if result is None:
+        assert not is_valid_disk(service, container)  # never a valid-looking half disk
+        assert re.search(r"run (the same upload|it) again", text), text
+        result = upload(via(proxy), test_images["vhdx"], container, unique_id=UID)  # the same command
+    assert result.unique_id == UID and holds_image(service, container, test_images.raw)
+    assert page_ranges(service, container) == [*data_pages(test_images), (ROUNDED, ROUNDED + PAGE)]

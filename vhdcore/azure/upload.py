@@ -45,6 +45,7 @@ from ..errors import (
     RefusedError,
     ServiceError,
     StorageError,
+    ThrottledError,
 )
 from ..format.footer import COOKIE, Footer, fixed_footer
 from ..format.images import DiskImage, Fingerprint, Scan, disk_size, nonzero_pages
@@ -376,13 +377,30 @@ class _Upload:
     # --- verify, record the fingerprint, and the footer, last ---------------------------------------------------
 
     def _finish(self, blob: _Blob, fingerprint: str, when: datetime | float, verify: bool) -> str:
+        try:
+            return self._finish_once(blob, fingerprint, when, verify)
+        except StorageError as exc:
+            if isinstance(exc, Stale | RefusedError | _ReadBackDiffers) and not isinstance(exc, ThrottledError):
+                raise
+            # No answer, or throttled to the end: the footer may have landed with its reply lost. Look.
+            try:
+                again = self.s.head()
+            except StorageError:
+                again = None
+            if again is not None and self._is_our_disk(again, self.size, blob.unique_id):
+                self.sent += FOOTER_SIZE
+                return str(again.etag)
+            raise exc.amended(", after every page of data was written, so the blob has no footer and is not a disk "
+                              "yet; run the same upload again to finish it (no data is sent again)") from None
+
+    def _finish_once(self, blob: _Blob, fingerprint: str, when: datetime | float, verify: bool) -> str:
         s = self.s
         footer = fixed_footer(self.size, timestamp=when, unique_id=blob.unique_id)
         for _ in range(_ROUNDS):
             props = s.head()
             if props is None or _meta(props, SOURCE_KEY) != self.identity or _meta(props, UNIQUE_ID_KEY) != str(
                     blob.unique_id) or props.size != self.length:
-                raise StorageError(
+                raise RefusedError(
                     f"blob {s.url} was replaced or deleted by another writer while the image was being uploaded, and "
                     "was left as it is", "find out what else writes to that name, then upload again")
             etag = str(props.etag)
@@ -421,7 +439,7 @@ class _Upload:
                         read_back.add(at + start, data[start:end])
         found = read_back.hexdigest()
         if found != fingerprint:
-            raise ServiceError(
+            raise _ReadBackDiffers(
                 f"the data read back from {s.url} has content fingerprint {found}, not the image's {fingerprint}, so "
                 "no footer was written and the blob is not a disk",
                 "delete it and upload again; if it happens again, check what else writes to it and the network path")
@@ -430,6 +448,10 @@ class _Upload:
         s = self.s
         return bytes(s._call(f"reading back {s.url}", lambda: s.blob.download_blob(
             offset=offset, length=length, validate_content=True, **_if(etag)).readall()))
+
+
+class _ReadBackDiffers(ServiceError):
+    """--verify read back other data than the image's: no footer, and running again does not help."""
 
 
 def _missing(offset: int, data: bytes, written: list[tuple[int, int]]) -> Iterator[tuple[int, bytes]]:
