@@ -216,6 +216,7 @@ def main() -> int:
     from azurite_server import Azurite
 
     from tests.faultproxy import blob_service
+    from vhdcore.azure.page_blob import STACK_PAGE
     from vhdcore.format.images import Scan, open_image
     from vhdcore.format.sizes import parse_size
 
@@ -239,11 +240,14 @@ def main() -> int:
                            check=True)
             big_raw.unlink()
             sources.append(("qcow2", big_qcow2, big))
+        # The goal counts the non-zero 512-byte pages; the upload sends whole non-zero 4 KiB pages (Azure
+        # Stack's rule, kept everywhere), which is what the blob must hold besides the footer.
         with open_image(raw) as image:
             scan = Scan(image)
             for _ in scan:
                 pass
             nonzero = scan.data_bytes
+            sent_pages = sum(len(run.data) for run in Scan(image, granularity=STACK_PAGE))
         print(f"image: {size / GiB:g} GiB disk, {len(runs)} runs, {mib(nonzero)} in non-zero pages", file=sys.stderr)
 
         for label, path, disk in sources:
@@ -257,7 +261,8 @@ def main() -> int:
                 evict(path)
                 ours = run_child([*me, "--child", "vhdcore", "--source", str(path), "--name", "ours.vhd"],
                                  json_out=True)
-                valid = check_blob(azurite.connection_string, "ours.vhd", ours.result["size"], nonzero, exact=True)
+                valid = check_blob(azurite.connection_string, "ours.vhd", ours.result["size"], sent_pages,
+                                   exact=True)
                 data_read, tables = ours.result["read"] - ours.result["tables"], ours.result["tables"]
                 rows.append([f"vhdcore `blob upload` ({label})", f"{disk / GiB:g} GiB", str(ours.result["requests"]),
                              f"{ours.result['body_bytes']:,} B",
