@@ -6,11 +6,15 @@ The 15 s bound is asserted loosely (the measured time, logged with -s or in the 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
+import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -115,15 +119,25 @@ def test_a_slow_operation_shows_one_updating_line_on_a_terminal_only(proxy: Faul
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_")}
     proxy.add(Fault.server_busy(method="PUT", times=2))  # two retries, seconds of backoff between
     main, side = pty.openpty()
+    # A new pty is 0 x 0, where tqdm draws nothing; 300 columns hold the whole line untrimmed.
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 300, 0, 0))
     process = subprocess.Popen(args, cwd=ROOT, env=clean, stdout=subprocess.PIPE, stderr=side)
     os.close(side)
     shown = read_all(main, process).decode()
     os.close(main)
     assert process.wait(timeout=120) == 0
     assert process.stdout is not None and process.stdout.read().startswith(b"created ")
-    assert f"\r\x1b[Kvhdcore: creating {proxy.endpoint()}/{container}/slow.vhd: retrying in " in shown, shown
-    assert "(HTTP 503)" in shown and shown.endswith("\r\x1b[K"), shown  # the line is erased at the end
     assert "\n" not in shown  # one line, rewritten in place
+    # tqdm writes each state as "\r" + text, padded with spaces over a longer text before it, and on close
+    # (leave=False) "\r" + spaces over the last text + "\r": the line ends blank, the cursor at its start.
+    what = f"vhdcore: creating {proxy.endpoint()}/{container}/slow.vhd"
+    drawn = shown.split("\r")
+    assert drawn[0] == "" and drawn[-1] == "" and len(drawn) >= 4, shown
+    *texts, erased = drawn[1:-1]
+    for text in texts:
+        assert re.fullmatch(rf"{re.escape(what)}: (waiting|retrying in \d+ s \(HTTP 503\)) \(\d+ s\) *", text), shown
+    assert any("retrying in " in text and "(HTTP 503)" in text for text in texts), shown
+    assert erased == " " * len(texts[-1].rstrip(" ")), shown  # the line is erased at the end
 
     proxy.add(Fault.server_busy(method="PUT", times=2))
     piped = subprocess.run([*args[:8], "slow2.vhd", *args[9:]], cwd=ROOT, env=clean, capture_output=True,

@@ -33,7 +33,6 @@ from ..format.unique_id import UniqueId
 from .common import (
     EXIT_CODES_HELP,
     EXIT_OK,
-    StatusLine,
     add_output_option,
     parse_timestamp,
     print_report,
@@ -282,6 +281,8 @@ def _status(args: argparse.Namespace, target: StorageTarget, doing: str) -> Iter
         where = f"{target.blob_endpoint}/"
     except CredentialsError:
         where = ""  # the operation itself reports it, after the names (same order as without a status line)
+    from .progress import StatusLine  # tqdm, imported when a blob command runs
+
     with StatusLine(f"vhdcore: {doing} {where}{args.container}/{args.name}") as status:
         yield ClientOptions(on_retry=status.retrying)
 

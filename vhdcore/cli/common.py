@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import threading
-import time
 from collections.abc import Mapping
 from datetime import datetime
-from types import TracebackType
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
 from ..errors import DEBUG_ENV, InputError, InternalError, UsageError, VhdError, scrub
 from ..format.images.report import FileReport, ImageReport
@@ -121,43 +117,3 @@ def print_report(report: DiskReport | FileReport | ImageReport, *, output: str) 
     print_result(report.to_json(), report.to_table(), output)
     return EXIT_OK if report.azure_ready else EXIT_PROBLEMS
 
-
-class StatusLine:
-    """While a storage operation is slow, one line on a terminal's stderr, rewritten in place each second:
-    what it waits for, for how long, and the retry under way. Nothing at all when stderr is not a terminal
-    (a pipe or a log file gets only the result), nor for an operation done within `delay` seconds.
-    A plain thread and ANSI erase-line: no dependency for one line."""
-
-    def __init__(self, what: str, *, stream: TextIO | None = None, delay: float = 1.0) -> None:
-        self.what, self.stream, self.delay = what, stream or sys.stderr, delay
-        self.note = "waiting"
-        self.shown = False
-        self._done = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def retrying(self, note: str) -> None:
-        """Called by the retry policy (ClientOptions.on_retry) before each retry."""
-        self.note = note
-
-    def __enter__(self) -> StatusLine:
-        if self.stream.isatty():
-            self._thread = threading.Thread(target=self._run, name="vhdcore-status", daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self._done.set()
-        if self._thread is not None:
-            self._thread.join()
-        if self.shown:
-            self.stream.write("\r\x1b[K")  # leave the terminal as it was: the result or error follows
-            self.stream.flush()
-
-    def _run(self) -> None:
-        start = time.monotonic()
-        while not self._done.wait(0.25 if not self.shown else 1.0):
-            elapsed = time.monotonic() - start
-            if elapsed >= self.delay:
-                self.stream.write(f"\r\x1b[K{self.what}: {self.note} ({elapsed:.0f} s)")
-                self.stream.flush()
-                self.shown = True
