@@ -2,14 +2,15 @@
 
 Layers, each importing only the ones before it:
 
-- `vhdcore.format`: the footer, CHS geometry, sizes, unique ids, reports and local files (standard
-  library only, no network);
-- `vhdcore.azure`: page blobs, containers, credentials and Azure's naming rules (the only code that
-  talks to Azure);
+- `vhdcore.format`: the footer, CHS geometry, sizes, unique ids, reports, local files and disk images of
+  every common format (`vhdcore.format.images`; standard library only, no network);
+- `vhdcore.azure`: page blobs, image uploads, containers, credentials, clouds and Azure's naming rules (the
+  only code that talks to Azure);
 - `vhdcore.cli`: the `vhdcore` command (`python -m vhdcore`).
 
 `vhdcore.errors` holds every error, split by fault. Everything in `__all__` is the supported surface;
-the Azure operations load the Azure SDK on first use, so `import vhdcore` stays cheap.
+the Azure operations (which load the Azure SDK) and the image readers load on first use, so `import vhdcore`
+stays cheap.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from .errors import (
     BlobNotFoundError,
     CloudError,
     ContainerNotFoundError,
+    CorruptImageError,
     CredentialsError,
     HeaderRefusedError,
+    ImageError,
     InputError,
     InternalError,
     InvalidDiskError,
@@ -38,7 +41,9 @@ from .errors import (
     SizeError,
     StorageError,
     ThrottledError,
+    UnreachableError,
     UnsuitableAccountError,
+    UnsupportedImageError,
     UsageError,
     VhdError,
     VhdFormatError,
@@ -68,24 +73,30 @@ if TYPE_CHECKING:
     from .azure import (
         BlankVhdBlob,
         BlobInspection,
+        ImageUpload,
+        UploadProgress,
         create_blank_vhd,
         delete_blank_vhd,
         grow_blank_vhd,
         inspect_blank_vhd,
+        repair_blank_vhd_footer,
         set_blank_vhd_metadata,
+        upload_image,
     )
+    from .format.images import DiskImage, Scan, convert_to_fixed_vhd, fingerprint, open_image
 
 __version__ = "0.2.0"
 
-_AZURE = (
-    "BlankVhdBlob",
-    "BlobInspection",
-    "create_blank_vhd",
-    "delete_blank_vhd",
-    "grow_blank_vhd",
-    "inspect_blank_vhd",
-    "set_blank_vhd_metadata",
-)
+# Loaded on first use: the Azure operations (they load the Azure SDK) and the image readers.
+_LAZY = {
+    **dict.fromkeys(
+        ("BlankVhdBlob", "BlobInspection", "ImageUpload", "UploadProgress", "create_blank_vhd", "delete_blank_vhd",
+         "grow_blank_vhd", "inspect_blank_vhd", "repair_blank_vhd_footer", "set_blank_vhd_metadata",
+         "upload_image"),
+        ".azure",
+    ),
+    **dict.fromkeys(("DiskImage", "Scan", "convert_to_fixed_vhd", "fingerprint", "open_image"), ".format.images"),
+}
 
 __all__ = [
     "FOOTER_SIZE",
@@ -99,13 +110,17 @@ __all__ = [
     "ClientOptions",
     "CloudError",
     "ContainerNotFoundError",
+    "CorruptImageError",
     "CredentialsError",
+    "DiskImage",
     "DiskReport",
     "DiskType",
     "Footer",
     "Geometry",
     "GiB",
     "HeaderRefusedError",
+    "ImageError",
+    "ImageUpload",
     "InputError",
     "InternalError",
     "InvalidDiskError",
@@ -113,6 +128,7 @@ __all__ = [
     "MiB",
     "NotOwnedError",
     "RefusedError",
+    "Scan",
     "ServiceError",
     "ShrinkRefusedError",
     "SizeError",
@@ -121,31 +137,40 @@ __all__ = [
     "ThrottledError",
     "TiB",
     "UniqueId",
+    "UnreachableError",
     "UnsuitableAccountError",
+    "UnsupportedImageError",
+    "UploadProgress",
     "UsageError",
     "VhdError",
     "VhdFormatError",
     "__version__",
     "chs_geometry",
+    "convert_to_fixed_vhd",
     "create_blank_vhd",
     "create_fixed_vhd",
     "delete_blank_vhd",
+    "fingerprint",
     "fixed_footer",
     "footer_checksum",
     "grow_blank_vhd",
     "inspect_blank_vhd",
     "inspect_file",
+    "open_image",
     "parse_size",
     "parse_size_gb",
+    "repair_blank_vhd_footer",
     "set_blank_vhd_metadata",
+    "upload_image",
     "vhd_timestamp",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _AZURE:
+    module = _LAZY.get(name)
+    if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(".azure", __name__), name)
+    value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value
 
