@@ -147,6 +147,8 @@ class VhdImageProvider(StorageProvider):
                     "finished disk (uploaded earlier, or by a run whose state was lost), and was left untouched",
                     "set adopt_existing=True to take it over, or delete it")
             progress.finished(done.url, done.bytes_sent)
+            for warning in done.warnings:
+                warn(warning)
             state = ImageState(wanted, done.url, target.blob_endpoint, done.size, done.blob_length, done.unique_id,
                                azure_ready=True, adopted=False, bytes_sent=done.bytes_sent,
                                image_format=image.format, image_size=image.virtual_size, data_bytes=done.data_bytes)

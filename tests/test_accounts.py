@@ -153,3 +153,31 @@ def test_the_provider_warns_and_refuses(proxy: FaultProxy, container: str, capfd
     rewrite.headers = {"x-ms-account-kind": "BlockBlobStorage"}
     with pytest.raises(VhdError, match="is of kind BlockBlobStorage"):
         provider.create(provider.check({}, news).inputs)
+
+
+def test_an_image_upload_asks_the_account_like_a_create(proxy: FaultProxy, azurite: Azurite, container: str,
+                                                        tmp_path: Path) -> None:
+    image = tmp_path / "disk.raw"
+    image.write_bytes(b"\x5a" * 4096 + bytes(MiB - 4096))
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "VHDCORE_"))},
+           "AZURE_STORAGE_ACCOUNT_URL": proxy.endpoint(), "AZURE_STORAGE_KEY": ACCOUNT_KEY}
+
+    def upload(name: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "vhdcore", "blob", "upload", str(image), "-c", container, "-n",
+                               name], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+
+    rewrite = answer(proxy, sku_name="Premium_LRS")
+    made = upload("p.vhd")
+    assert made.returncode == 0 and made.stdout.startswith("uploaded "), made.stdout + made.stderr
+    assert made.stderr.count("vhdcore: warning: ") == 1, made.stderr
+    assert "is premium (Premium_LRS): this 1 MiB disk is billed as a P10 page blob (128 GiB)" in made.stderr
+    assert asked(proxy) == 1
+
+    proxy.clear()
+    rewrite.headers = {"x-ms-is-hns-enabled": "true"}
+    refused = upload("h.vhd")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "hierarchical namespace" in refused.stderr and "no disk was created" in refused.stderr
+    proxy.drain()
+    assert [(s.method, s.query) for s in proxy.log] == [("GET", ACCOUNT_INFO)]  # nothing written
+    assert stored(blob_service(azurite.connection_string), container, "h.vhd") is None

@@ -142,10 +142,11 @@ def test_every_format_becomes_a_fixed_vhd_blob_sending_only_its_data(
     assert (result.data_bytes, result.bytes_sent, result.resumed, result.already_complete) == (nonzero, data + PAGE,
                                                                                                 False, False)
     assert data <= nonzero + 12 * STACK_PAGE  # each data run adds less than two 4 KiB pages
-    # Request bodies: the data pages and the footer, nothing else; one Put Blob, one HEAD, one metadata write.
+    # Request bodies: the data pages and the footer, nothing else; the account asked once, one Put Blob, one HEAD,
+    # one metadata write.
     assert sum(s.body_bytes for s in proxy.log) == data + PAGE
     others = [(s.method, s.query) for s in proxy.log if (s.method, s.query) != ("PUT", "comp=page")]
-    assert others == [("PUT", ""), ("HEAD", ""), ("PUT", "comp=metadata")]
+    assert others == [("GET", "restype=account&comp=properties"), ("PUT", ""), ("HEAD", ""), ("PUT", "comp=metadata")]
     assert proxy.log[-1].query == "comp=page" and proxy.log[-1].body_bytes == PAGE  # the footer, last
     assert all(s.body_bytes <= 4 * MiB for s in proxy.log)
     writes = [s for s in proxy.log if s.query == "comp=page"]

@@ -26,7 +26,7 @@ from ..errors import (
     ThrottledError,
     UnsuitableAccountError,
 )
-from ..format.sizes import FOOTER_SIZE, GiB
+from ..format.sizes import FOOTER_SIZE, GiB, MiB
 
 if TYPE_CHECKING:
     from .page_blob import _Session
@@ -139,5 +139,7 @@ def premium_warning(info: AccountInfo, size: int, *, account: str) -> tuple[str,
     name, gib = tier
     below = next((f"; its 512-byte footer takes it past {n}'s {g} GiB" for n, g in PREMIUM_TIERS
                   if g * GiB == size), "")
-    return (f"storage account {account} is premium ({info.sku_name}): this {size / GiB:g} GiB disk is billed as a "
+    # Blank disks are whole GiB; an image's disk is whole MiB.
+    shown = f"{size // GiB} GiB" if size % GiB == 0 else f"{size // MiB} MiB" if size % MiB == 0 else f"{size} byte"
+    return (f"storage account {account} is premium ({info.sku_name}): this {shown} disk is billed as a "
             f"{name} page blob ({gib} GiB) from the moment it exists, written or not{below}.",)

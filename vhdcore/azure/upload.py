@@ -1,6 +1,7 @@
 """A disk image into a fixed VHD page blob: only non-zero pages are sent, the footer last, and a re-run resumes.
 
-Steps and requests on the happy path: Put Blob (If-None-Match *, the disk's length, this tool's metadata,
+Steps and requests on the happy path: Get Account Information (the first time an account is written in a
+run, as for create: accounts.py), Put Blob (If-None-Match *, the disk's length, this tool's metadata,
 a random sequence number), one Put Page per run of non-zero 4 KiB pages (at most 4 MiB, starting and ending
 on 4 KiB boundaries as Azure Stack needs and every write of blank-vhd does, `max_connections` at a time,
 each conditional on that sequence number), HEAD, Set Blob Metadata (the content fingerprint; not
@@ -29,7 +30,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from azure.core import MatchConditions
@@ -51,6 +52,7 @@ from ..format.footer import COOKIE, Footer, fixed_footer
 from ..format.images import DiskImage, Fingerprint, Scan, disk_size, nonzero_pages
 from ..format.sizes import FOOTER_SIZE
 from ..format.unique_id import UniqueId
+from .accounts import account_notes
 from .credentials import ClientOptions, StorageTarget
 from .names import (
     FINGERPRINT_KEY,
@@ -112,6 +114,9 @@ class ImageUpload:
     resumed: bool  # an earlier run's unfinished blob was finished
     already_complete: bool  # an earlier run had finished it: nothing was sent
     verified: bool
+    # What to tell the user about the account (the premium tier it is billed at, or that its kind could not
+    # be checked), one sentence each; as BlankVhdBlob.warnings.
+    warnings: tuple[str, ...] = ()
 
 
 Notes = Callable[[str], None]
@@ -154,8 +159,10 @@ def upload_image(
     if disk.note:
         say(disk.note)
     with _session(target, container, name, options) as s:
+        warnings = account_notes(s, disk.size)  # as create: at most one request per account per run, before writing
         job = _Upload(s, image, disk.size, wanted_id, user_metadata, fingerprint, max_connections, progress, say)
-        return job.run(verify=verify, when=time.time() if timestamp is None else timestamp)
+        done = job.run(verify=verify, when=time.time() if timestamp is None else timestamp)
+    return replace(done, warnings=warnings)
 
 
 @dataclass

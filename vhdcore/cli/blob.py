@@ -252,6 +252,8 @@ def _upload(args: argparse.Namespace) -> int:
                                 options=ClientOptions(on_retry=bar.retrying),
                                 progress=lambda p: bar.update(p.read, p.sent), notes=bar.note)
         kind = image.kind
+    for warning in done.warnings:
+        print(f"vhdcore: warning: {warning}", file=sys.stderr)
     doc = asdict(done) | {"unique_id": str(done.unique_id), "source": args.source}
     if done.already_complete:
         table = (f"{done.url} already holds {args.source} as a fixed VHD of {done.size} bytes, unique id "
