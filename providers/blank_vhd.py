@@ -13,7 +13,7 @@ from typing import Any, overload
 import pulumi
 import pulumi.dynamic
 
-from .common import engine_props, resource_inputs, with_secret_outputs
+from .common import engine_props, get_resource, resource_inputs, with_secret_outputs
 from .provider import BlankVhdProvider
 
 OUTPUTS = ("url", "size_bytes", "blob_length", "unique_id", "blob_endpoint", "azure_ready", "adopted")
@@ -158,11 +158,8 @@ class BlankVhd(pulumi.dynamic.Resource, module="azureblob", name="BlankVhd"):
         The engine reads it through the provider: credentials come from stack config or the AZURE_STORAGE_*
         variables, as for refresh. A blob that does not exist, or is not a page blob, fails the read.
         """
-        disk: BlankVhd = BlankVhd.__new__(BlankVhd)
-        props: dict[str, Any] = dict.fromkeys(("size_gb", "container_name", "blob_name", *OUTPUTS))
-        merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-        pulumi.dynamic.Resource.__init__(disk, BlankVhdProvider(), resource_name, props, merged)
-        return disk
+        return get_resource(BlankVhd, BlankVhdProvider(), resource_name, id, opts,
+                            ("size_gb", "container_name", "blob_name", *OUTPUTS))
 
 
 def identity(resource_name: str, opts: pulumi.ResourceOptions | None) -> str:

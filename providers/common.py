@@ -19,9 +19,11 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 import pulumi
+import pulumi.dynamic
 from pulumi.dynamic import CheckFailure, ConfigureRequest, DiffResult, ResourceProvider
 from pulumi.output import Unknown
 
+from vhdcore import azure
 from vhdcore.azure.clouds import AZURE_CLOUD, CLOUDS, Cloud
 from vhdcore.azure.credentials import (
     ENV_ACCOUNT,
@@ -30,11 +32,23 @@ from vhdcore.azure.credentials import (
     ENV_KEY,
     ENV_SAS_TOKEN,
     StorageTarget,
+    split_blob_url,
 )
-from vhdcore.errors import DEBUG_ENV, AuthFailedError, CredentialsError, InternalError, VhdError, scrub
+from vhdcore.azure.names import OWN_PREFIX
+from vhdcore.errors import (
+    DEBUG_ENV,
+    AuthFailedError,
+    BlobNotFoundError,
+    ContainerNotFoundError,
+    CredentialsError,
+    InternalError,
+    VhdError,
+    scrub,
+)
 
 T = TypeVar("T")
 A = TypeVar("A")
+R = TypeVar("R", bound=pulumi.dynamic.Resource)
 
 # Where the account is: exactly one of these on a resource (endpoint_suffix refines the account name).
 LOCATION_FIELDS = ("storage_account_name", "account_url", "connection_string")
@@ -100,6 +114,37 @@ class Account:
     def __repr__(self) -> str:
         # Even an account URL may hold a SAS by mistake: show names only.
         return f"Account({', '.join(f.name for f in fields(self) if getattr(self, f.name) is not None)})"
+
+
+@dataclass(frozen=True)
+class BlobAtUrl:
+    """The blob a `get` names by its URL, as found, and where the URL says it is."""
+
+    account: Account  # only the URL's blob endpoint: credentials come from stack config or the environment
+    container: str
+    name: str
+    found: azure.BlobInspection
+
+    @property
+    def where(self) -> str:
+        return f"blob {self.name!r} in container {self.container!r} at {self.account.account_url}"
+
+    @property
+    def user_metadata(self) -> dict[str, str]:
+        """The blob's metadata without this tool's own vhdcore_* entries: what the `metadata` input would be."""
+        return {k: v for k, v in self.found.metadata.items() if not k.lower().startswith(OWN_PREFIX)}
+
+
+def get_resource(cls: type[R], provider: ResourceProvider, resource_name: str, id: pulumi.Input[str],
+                 opts: pulumi.ResourceOptions | None, properties: Iterable[str]) -> R:
+    """What a generated SDK's static `get` does, for a dynamic resource: the engine reads the resource `id` through
+    `provider` (its read() gets no inputs but the id) instead of managing it. `cls.__init__` is skipped, as it
+    needs the inputs; every property the resource shows is seeded as None (one missing from the props never
+    appears)."""
+    resource = cls.__new__(cls)
+    merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
+    pulumi.dynamic.Resource.__init__(resource, provider, resource_name, dict.fromkeys(properties), merged)
+    return resource
 
 
 def changed(
@@ -288,6 +333,24 @@ class StorageProvider(ResourceProvider):
                 first = first or refused
         assert first is not None  # fallbacks always yields at least one target
         raise first
+
+    def find_by_url(self, kind: str, url: str) -> BlobAtUrl:
+        """The blob `<kind>.get(name, url)` reads: the URL (no SAS) says where it is, the credentials come from
+        stack config or the environment, as for refresh. A blob that does not exist (or whose container does not)
+        fails in one sentence: ReadResult(None, {}) would not fail a get, the engine would carry on with empty
+        outputs."""
+        endpoint, container, name = split_blob_url(url)
+        account = Account(account_url=endpoint)
+        try:
+            found = self.with_fallback(account, lambda t: azure.inspect_blank_vhd(t, container=container, name=name))
+        except ContainerNotFoundError:
+            found = None
+        if found is None:
+            raise BlobNotFoundError(
+                f"{kind}.get: no blob {name!r} in container {container!r} at {endpoint}",
+                "check the URL (the `url` output of the disk, without a SAS) and that the disk still exists",
+            )
+        return BlobAtUrl(account, container, name, found)
 
     def check_account(self, news: Mapping[str, Any]) -> list[CheckFailure]:
         """One failure for account inputs that conflict, say nowhere or cannot work; no network.

@@ -14,13 +14,13 @@ from typing import Any
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from vhdcore import azure
-from vhdcore.azure.credentials import StorageTarget, split_blob_url
-from vhdcore.azure.names import MARKER_KEY, OWN_PREFIX, metadata_value
-from vhdcore.errors import BlobExistsError, BlobNotFoundError, ContainerNotFoundError, RefusedError, ShrinkRefusedError
+from vhdcore.azure.credentials import StorageTarget
+from vhdcore.azure.names import MARKER_KEY, metadata_value
+from vhdcore.errors import BlobExistsError, ContainerNotFoundError, RefusedError, ShrinkRefusedError
 from vhdcore.format.sizes import FOOTER_SIZE, GiB
 from vhdcore.format.unique_id import UniqueId
 
-from .common import Account, StorageProvider, changed, given, warn
+from .common import StorageProvider, changed, given, warn
 from .vhd_inputs import (
     LEGACY_PREFIX,
     REPLACE_ON_CHANGE,
@@ -192,24 +192,13 @@ class BlankVhdProvider(StorageProvider):
         return ReadResult(found.url, state.to_outputs(), inputs)
 
     def _read_by_url(self, url: str) -> ReadResult:
-        endpoint, container, name = split_blob_url(url)
-        account = Account(account_url=endpoint)
-        try:
-            found = self.with_fallback(account, lambda t: azure.inspect_blank_vhd(t, container=container, name=name))
-        except ContainerNotFoundError:
-            found = None
-        if found is None:
-            # ReadResult(None, {}) would not fail a get: the engine would carry on with empty outputs.
-            raise BlobNotFoundError(
-                f"BlankVhd.get: no blob {name!r} in container {container!r} at {endpoint}",
-                "check the URL (the `url` output of the disk, without a SAS) and that the disk still exists",
-            )
+        at = self.find_by_url("BlankVhd", url)
+        found = at.found
         footer = found.report.footer
         ready = found.report.azure_ready and footer is not None
         size = footer.current_size if ready and footer is not None else found.blob_length - FOOTER_SIZE
-        user_metadata = {k: v for k, v in found.metadata.items() if not k.lower().startswith(OWN_PREFIX)}
-        disk = DiskInputs(max(size // GiB, 0), container, name, account, user_metadata, False, False)
-        state = _from_inspection(disk, found, self.target(account), adopted=False)
+        disk = DiskInputs(max(size // GiB, 0), at.container, at.name, at.account, at.user_metadata, False, False)
+        state = _from_inspection(disk, found, self.target(at.account), adopted=False)
         return ReadResult(found.url, {**state.to_outputs(), "size_bytes": size, "size_gb": size_gb_of(size)})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
