@@ -18,7 +18,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 from vhdcore import azure
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.names import FINGERPRINT_KEY, MARKER_KEY, metadata_value
-from vhdcore.errors import BlobExistsError, ContainerNotFoundError, RefusedError, SizeError, VhdError
+from vhdcore.errors import BlobExistsError, ContainerNotFoundError, InvalidDiskError, RefusedError, SizeError, VhdError
 from vhdcore.format.images import disk_size, fingerprint, open_image
 from vhdcore.format.sizes import GiB, SizeLimit, check_disk_size
 
@@ -38,6 +38,8 @@ from .image_inputs import (
 __all__ = ["VhdImageProvider"]
 
 PROGRESS_EVERY = 10.0  # seconds between progress lines in the engine's log
+# Outputs a VhdImage.get() cannot know: they describe the image file and its upload, and the blob records neither.
+UPLOAD_ONLY = ("source", STAMP, "image_format", "image_size", "data_bytes")
 
 
 class VhdImageProvider(StorageProvider):
@@ -192,6 +194,10 @@ class VhdImageProvider(StorageProvider):
         return UpdateResult(state.to_outputs())
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        if not given(props, "source"):
+            # VhdImage.get(): the id (the blob URL) is all there is. Its state has no source either, so a refresh
+            # reads it by URL again, and fails rather than dropping it when the blob is gone (the program asks for it).
+            return self._read_by_url(id_)
         old = ImageState.from_outputs(props)
         wanted = old.inputs
         try:
@@ -217,6 +223,28 @@ class VhdImageProvider(StorageProvider):
         if recorded and recorded != wanted.fingerprint:
             inputs[FINGERPRINT] = recorded  # the blob holds another image than the state says: the next diff replaces
         return ReadResult(found.url, state.to_outputs(), inputs)
+
+    def _read_by_url(self, url: str) -> ReadResult:
+        at = self.find_by_url("VhdImage", url)
+        found, footer = at.found, at.found.report.footer
+        recorded = metadata_value(found.metadata, FINGERPRINT_KEY)
+        if not found.report.azure_ready or footer is None or not recorded:
+            what = "has no valid VHD footer (an upload that did not finish, or not a fixed VHD)" if \
+                not found.report.azure_ready or footer is None else \
+                "records no image fingerprint (a blank disk, or a VHD this tool did not upload)"
+            raise InvalidDiskError(
+                f"VhdImage.get: {at.where} {what}, so it is not a finished VhdImage upload",
+                "give the `url` output of a VhdImage (or a `vhdcore blob upload`) that finished, re-run the one that "
+                "was interrupted, or read a blank disk with BlankVhd.get")
+        wanted = ImageInputs(source="", format=None, size_gb=None, container_name=at.container, blob_name=at.name,
+                             account=at.account, metadata=at.user_metadata, adopt_existing=False, verify=False,
+                             fingerprint=recorded, source_stamp="")
+        state = ImageState(wanted, found.url, self.target(at.account).blob_endpoint, footer.current_size,
+                           found.blob_length, found.unique_id, azure_ready=True, adopted=False, bytes_sent=0,
+                           image_format="", image_size=0, data_bytes=0)
+        # What only the upload knew (the file, its format and sizes) is not on the blob: those outputs stay None.
+        outs = {key: value for key, value in state.to_outputs().items() if key not in UPLOAD_ONLY}
+        return ReadResult(found.url, outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         old = ImageState.from_outputs(props)

@@ -15,7 +15,7 @@ import pulumi
 import pulumi.dynamic
 
 from .blank_vhd import identity
-from .common import engine_props, resource_inputs, with_secret_outputs
+from .common import engine_props, get_resource, resource_inputs, with_secret_outputs
 from .image_provider import VhdImageProvider
 
 OUTPUTS = ("url", "size_bytes", "blob_length", "unique_id", "blob_endpoint", "azure_ready", "adopted", "fingerprint",
@@ -162,3 +162,19 @@ class VhdImage(pulumi.dynamic.Resource, module="azureblob", name="VhdImage"):
         provider = VhdImageProvider(auto_name_prefix=resource_name if given.blob_name is None else None,
                                     identity=identity(resource_name, opts))
         super().__init__(provider, resource_name, props, with_secret_outputs(opts))
+
+    @staticmethod
+    def get(resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> VhdImage:
+        """Read an existing disk made from an image by its URL (the `url` output; no SAS) into this program,
+        without managing it: nothing is written, and destroying the stack leaves the blob alone.
+
+        The engine reads it through the provider: credentials come from stack config or the AZURE_STORAGE_*
+        variables, as for refresh. The outputs are the blob's: url, container_name, blob_name, size_bytes,
+        blob_length, unique_id, blob_endpoint, azure_ready (True), adopted (False), fingerprint (the one its
+        upload recorded on the blob) and bytes_sent 0 (the read sent nothing). What only the upload knew is not
+        on the blob, so source, image_format, image_size and data_bytes are None.
+        A blob that does not exist, or is not a finished VhdImage upload (no valid footer, or no recorded
+        fingerprint, as on a blank BlankVhd disk), fails the read in one sentence.
+        """
+        return get_resource(VhdImage, VhdImageProvider(), resource_name, id, opts,
+                            ("source", "container_name", "blob_name", *OUTPUTS))

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
-from azurite_server import Azurite
+from azurite_server import ACCOUNT_KEY, Azurite
+from pulumi.dynamic import ConfigureRequest
+from pulumi.dynamic.config import Config
 
 from providers.image_provider import VhdImageProvider
 from tests.faultproxy import blob_service, stored
@@ -20,7 +22,7 @@ from tests.images import PAGE, SIZE, STACK_PAGE, MiB, TestImages, make_images, n
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.page_blob import create_blank_vhd
 from vhdcore.azure.upload import upload_image
-from vhdcore.errors import BlobExistsError, RefusedError
+from vhdcore.errors import BlobExistsError, BlobNotFoundError, InvalidDiskError, RefusedError
 from vhdcore.format.images import fingerprint, open_image
 from vhdcore.format.sizes import GiB
 
@@ -226,6 +228,47 @@ def test_a_blob_that_now_holds_another_image_is_replaced_at_the_next_preview(
     assert inputs["fingerprint"] == "sha256:" + "cd" * 32
     news, _ = engine.check(olds=inputs)
     assert "fingerprint" in engine.provider.diff(engine.id, dict(read.outs or {}), news).replaces
+
+
+@pytest.mark.usefixtures("no_storage_env")
+def test_get_reads_an_image_by_its_url_and_refuses_a_missing_blob_or_a_blank_disk(
+    engine: Engine, azurite: Azurite, service: BlobServiceClient
+) -> None:
+    created = engine.create(metadata={"owner": "tests"})
+    reader = VhdImageProvider()  # what VhdImage.get() pickles: no inputs but the id
+    raw = {"blank-vhd:storageAccountKey": ACCOUNT_KEY}
+    reader.configure(ConfigureRequest(Config(raw_config=raw, project_name="blank-vhd")))
+    props = {"__provider": "serialized"}  # the get's props: every other one is None, which the engine drops
+
+    found = reader.read(created["url"], props)
+    outs = found.outs or {}
+    assert found.id == created["url"] and created["fingerprint"].startswith("sha256:")
+    assert outs["fingerprint"] == created["fingerprint"]
+    for key in ("blob_name", "container_name", "unique_id", "size_bytes", "blob_length", "blob_endpoint"):
+        assert outs[key] == created[key], key
+    assert outs["metadata"] == {"owner": "tests"} and outs["azure_ready"] is True and outs["adopted"] is False
+    assert outs["bytes_sent"] == 0 and not {"source", "image_format", "image_size", "data_bytes"} & outs.keys()
+    assert reader.read(created["url"], outs | props).outs == outs  # a refresh of the get reads it by URL again
+
+    def refused(url: str, error: type[Exception]) -> str:
+        with pytest.raises(error) as failed:
+            reader.read(url, props)
+        message = str(failed.value)
+        assert message.count(";") == 1 and "\n" not in message and message.startswith("VhdImage.get: "), message
+        return message
+
+    missing = created["url"].replace(created["blob_name"], "no-such.vhd")
+    assert "no blob 'no-such.vhd' in container" in refused(missing, BlobNotFoundError)
+    refused(created["url"].replace(f"/{engine.container}/", "/no-such-container/"), BlobNotFoundError)
+    direct = StorageTarget(connection_string=azurite.connection_string)
+    blank = create_blank_vhd(direct, container=engine.container, name="blank.vhd", size=ROUNDED)
+    message = refused(blank.url, InvalidDiskError)
+    assert f"blob 'blank.vhd' in container {engine.container!r} at {azurite.endpoint} records no image " \
+        "fingerprint" in message and "BlankVhd.get" in message
+    # An upload that never wrote its footer (killed mid-way): the fingerprint is recorded, the disk is not finished.
+    unfinished = service.get_blob_client(engine.container, "unfinished.vhd")
+    unfinished.create_page_blob(ROUNDED + PAGE, metadata={"vhdcore_fingerprint": created["fingerprint"]})
+    assert "has no valid VHD footer" in refused(unfinished.url, InvalidDiskError)
 
 
 def test_the_serialized_provider_is_a_small_reference_the_provider_process_can_load() -> None:
