@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from azurite_server import ACCOUNT_KEY, Azurite
 from pulumi import automation as auto
 from pulumi_stack import ROOT, STATE, pulumi_env, stack
+from pulumi_stack import program as project_program
 
 from tests.faultproxy import blob_service
 from tests.secrets_scan import SecretScan
@@ -58,6 +59,7 @@ class E2E:
     name: str = field(default_factory=lambda: f"e2e-{uuid.uuid4().hex[:8]}")
     container: str = field(default_factory=lambda: f"e2e-{uuid.uuid4().hex[:8]}")
     scan: SecretScan = field(default_factory=SecretScan)
+    program: Callable[[], None] = project_program  # the project's, unless a test brings its own
 
     def __post_init__(self) -> None:
         self.scan.secret(ACCOUNT_KEY)
@@ -65,6 +67,7 @@ class E2E:
             self.name,
             config={"target": "local", "containerName": self.container, "sizeGb": 1},
             secret_config={"storageConnectionString": self.azurite.connection_string},
+            run=self.program,
         )
 
     def configure(self, **values: Any) -> None:

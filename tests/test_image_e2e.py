@@ -1,6 +1,7 @@
 """VhdImage end to end: the real `pulumi` CLI runs the project's program (config imagePath) and the dynamic
-provider against a real Azurite: up, an unchanged up, a changed image shown as a replacement with both
-fingerprints at preview, a refused image at preview, and destroy."""
+provider against a real Azurite: up, an unchanged up, a second stack reading the disk with VhdImage.get, a
+changed image shown as a replacement with both fingerprints at preview, a refused image at preview, and
+destroy."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import re
 import shutil
 from pathlib import Path
 
+import pulumi
 import pytest
 from pulumi import automation as auto
 
+from providers import VhdImage
 from tests.e2e_support import E2E, Run
 from tests.faultproxy import blob_service, stored
 from tests.images import PAGE, SIZE, STACK_PAGE, MiB, TestImages, make_images, nonzero_pages, qemu_img
@@ -51,6 +54,21 @@ def test_an_image_is_uploaded_replaced_when_its_content_changes_and_destroyed(
 
     _, run = e2e.up(expect_no_changes=True)
     assert all(op == "same" for op, _ in run.steps(VHD_IMAGE))
+
+    # Another stack reads the disk by its URL (credentials from its own stack config) without managing it.
+    def read_image() -> None:
+        found = VhdImage.get("found", out["image_url"])
+        pulumi.export("fingerprint", found.fingerprint)
+        pulumi.export("unique_id", found.unique_id)
+
+    reader = E2E(e2e.azurite, program=read_image)
+    try:
+        _, run = reader.up()
+        assert [op for op, _ in run.steps(VHD_IMAGE)] == ["read"], run.steps(VHD_IMAGE)
+        assert reader.outputs() == {"fingerprint": out["image_fingerprint"], "unique_id": out["image_unique_id"]}
+    finally:
+        reader.finish()  # its destroy forgets the disk and leaves the blob
+    assert stored(service, e2e.container, out["image_blob_name"]) == first
 
     # The same disk content in another format at another path: nothing to do.
     moved = tmp_path / "disk.raw"
