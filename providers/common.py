@@ -473,6 +473,28 @@ class StorageProvider(ResourceProvider):
         return location_changed or ["blob_endpoint"]
 
 
+class NamingProvider(StorageProvider):
+    """Base of the disk providers, whose instances carry how to name a disk when blob_name is omitted: the only
+    instance data pickled into `__provider`, so never an input or an output of a resource.
+
+    - `auto_name_prefix`: the resource's name (check() has no URN).
+    - `identity`: who the disk belongs to (organization, project, stack, parent and resource name); None in
+      states written before 0.2.
+    """
+
+    def __init__(self, auto_name_prefix: str | None = None, identity: str | None = None) -> None:
+        self.auto_name_prefix = auto_name_prefix
+        self.identity = identity
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {"auto_name_prefix": self.auto_name_prefix, "identity": self.identity}
+        return {key: value for key, value in state.items() if value}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.auto_name_prefix = state.get("auto_name_prefix")
+        self.identity = state.get("identity")
+
+
 class _DropVhdErrorTracebacks(logging.Filter):
     """grpc logs every exception a provider method raises, with its traceback, on the provider's
     stderr, which the engine prints beside the error. A VhdError is a finished one-sentence message

@@ -22,7 +22,7 @@ from vhdcore.errors import BlobExistsError, ContainerNotFoundError, InvalidDiskE
 from vhdcore.format.images import disk_size, fingerprint, open_image
 from vhdcore.format.sizes import GiB, SizeLimit, check_disk_size
 
-from .common import StorageProvider, changed, given, is_unknown, warn
+from .common import NamingProvider, changed, given, is_unknown, warn
 from .image_inputs import (
     CONTENT_ONLY,
     FINGERPRINT,
@@ -42,25 +42,12 @@ PROGRESS_EVERY = 10.0  # seconds between progress lines in the engine's log
 UPLOAD_ONLY = ("source", STAMP, "image_format", "image_size", "data_bytes")
 
 
-class VhdImageProvider(StorageProvider):
+class VhdImageProvider(NamingProvider):
     """CRUD for one disk made from an image; `id` is the blob URL (no SAS).
 
-    The only instance data pickled into `__provider`: `auto_name_prefix`, the resource's name, given when
-    blob_name is omitted, and `identity` (as BlankVhdProvider's); check() names the blob after them and the
-    image's fingerprint (image_inputs.auto_name).
+    Pickled with `auto_name_prefix` and `identity` only (NamingProvider); check() names an unnamed blob after
+    them and the image's fingerprint (image_inputs.auto_name).
     """
-
-    def __init__(self, auto_name_prefix: str | None = None, identity: str | None = None) -> None:
-        self.auto_name_prefix = auto_name_prefix
-        self.identity = identity
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = {"auto_name_prefix": self.auto_name_prefix, "identity": self.identity}
-        return {key: value for key, value in state.items() if value}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.auto_name_prefix = state.get("auto_name_prefix")
-        self.identity = state.get("identity")
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         limit = self.cloud_for(news).size_limit

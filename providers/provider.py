@@ -20,7 +20,7 @@ from vhdcore.errors import BlobExistsError, ContainerNotFoundError, RefusedError
 from vhdcore.format.sizes import FOOTER_SIZE, GiB
 from vhdcore.format.unique_id import UniqueId
 
-from .common import StorageProvider, changed, given, warn
+from .common import NamingProvider, changed, given, warn
 from .vhd_inputs import (
     LEGACY_PREFIX,
     REPLACE_ON_CHANGE,
@@ -37,29 +37,15 @@ from .vhd_inputs import (
 __all__ = ["BlankVhdProvider"]
 
 
-class BlankVhdProvider(StorageProvider):
+class BlankVhdProvider(NamingProvider):
     """CRUD for one blank fixed VHD; `id` is the blob URL (no SAS).
 
-    The only instance data pickled into `__provider`, so never an input or an output of the resource:
-    - `auto_name_prefix`: the resource's name, given when its blob_name is omitted; check() names the blob
-      after it (check() has no URN).
-    - `identity`: who the disk belongs to (organization, project, stack, parent and resource name). The
-      auto-name's suffix is derived from it, so an interrupted create and its retry name the same blob, and
-      create records it in the blob's metadata, so the retry finishes or takes over what the interrupted
-      create left instead of refusing it (vhdcore.azure.page_blob, `owner`).
+    Pickled with `auto_name_prefix` and `identity` only (NamingProvider). check() names an unnamed blob after
+    both; the suffix derived from the identity is the same in an interrupted create and its retry, and create
+    records the identity in the blob's metadata, so the retry finishes or takes over what the interrupted create
+    left instead of refusing it (vhdcore.azure.page_blob, `owner`). States written before 0.2 have no identity:
+    their names are random.
     """
-
-    def __init__(self, auto_name_prefix: str | None = None, identity: str | None = None) -> None:
-        self.auto_name_prefix = auto_name_prefix
-        self.identity = identity
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = {"auto_name_prefix": self.auto_name_prefix, "identity": self.identity}
-        return {key: value for key, value in state.items() if value}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.auto_name_prefix = state.get("auto_name_prefix")
-        self.identity = state.get("identity")  # None in states written before 0.2: their names are random
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_inputs(

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from azure.storage.blob import BlobServiceClient
 from azurite_server import ACCOUNT_KEY, Azurite
 
 from tests.e2e_support import E2E
@@ -81,6 +82,19 @@ def e2e(azurite: Azurite) -> Iterator[E2E]:
     env = E2E(azurite)
     yield env
     env.finish()
+
+
+@pytest.fixture
+def service(azurite: Azurite) -> Iterator[BlobServiceClient]:
+    """A client of the session's Azurite, straight (no proxy), speaking the pinned API version."""
+    with blob_service(azurite.connection_string) as client:
+        yield client
+
+
+@pytest.fixture
+def direct(azurite: Azurite) -> StorageTarget:
+    """A target that reaches the session's Azurite directly."""
+    return StorageTarget(connection_string=azurite.connection_string)
 
 
 @pytest.fixture

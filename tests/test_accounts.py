@@ -15,6 +15,7 @@ import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 from azurite_server import ACCOUNT, ACCOUNT_KEY, Azurite
 
+from providers.image_provider import VhdImageProvider
 from providers.provider import BlankVhdProvider
 from tests.conftest import blob_service, via
 from tests.faultproxy import Fault, FaultProxy, Rewrite, fast_options, stored
@@ -181,3 +182,21 @@ def test_an_image_upload_asks_the_account_like_a_create(proxy: FaultProxy, azuri
     proxy.drain()
     assert [(s.method, s.query) for s in proxy.log] == [("GET", ACCOUNT_INFO)]  # nothing written
     assert stored(blob_service(azurite.connection_string), container, "h.vhd") is None
+
+
+def test_the_image_provider_warns_and_refuses(proxy: FaultProxy, container: str, tmp_path: Path,
+                                              capfd: pytest.CaptureFixture[str]) -> None:
+    image = tmp_path / "disk.raw"
+    image.write_bytes(b"\x5a" * 4096 + bytes(MiB - 4096))
+    provider = VhdImageProvider(auto_name_prefix="img")
+    news = {"source": str(image), "container_name": container, "account_url": proxy.endpoint(),
+            "account_key": ACCOUNT_KEY}
+    rewrite = answer(proxy, sku_name="Premium_LRS")
+    provider.create(provider.check({}, news).inputs)
+    assert "is premium (Premium_LRS): this 1 MiB disk is billed as a P10" in capfd.readouterr().err
+    from vhdcore.azure.accounts import forget
+
+    forget()
+    rewrite.headers = {"x-ms-is-hns-enabled": "true"}
+    with pytest.raises(VhdError, match="has a hierarchical namespace"):
+        provider.create(provider.check({}, {**news, "blob_name": "h.vhd"}).inputs)

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 from azure.storage.blob import BlobServiceClient
-from azurite_server import ACCOUNT, ACCOUNT_KEY, Azurite
+from azurite_server import ACCOUNT, ACCOUNT_KEY
 
-from tests.faultproxy import Fault, FaultProxy, blob_service, stored
+from tests.faultproxy import Fault, FaultProxy, stored
 from tests.images import PAGE, SIZE, STACK_PAGE, MiB, TestImages, nonzero_pages, qemu_img
 from tests.test_upload import ROUNDED, holds_image, is_valid_disk, page_ranges
 
@@ -45,11 +45,6 @@ def vhdcore(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.
 def through(proxy: FaultProxy) -> dict[str, str]:
     return {"AZURE_STORAGE_CONNECTION_STRING": f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey="
                                                f"{ACCOUNT_KEY};BlobEndpoint={proxy.endpoint()};"}
-
-
-@pytest.fixture
-def service(azurite: Azurite) -> BlobServiceClient:
-    return blob_service(azurite.connection_string)
 
 
 def data_bytes(test_images: TestImages) -> int:

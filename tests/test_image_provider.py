@@ -17,7 +17,7 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
 from providers.image_provider import VhdImageProvider
-from tests.faultproxy import blob_service, stored
+from tests.faultproxy import stored
 from tests.images import PAGE, SIZE, STACK_PAGE, MiB, TestImages, make_images, nonzero_pages, qemu_img
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.page_blob import create_blank_vhd
@@ -61,11 +61,6 @@ class Engine:
 def engine(azurite: Azurite, container: str, test_images: TestImages, tmp_path: Path) -> Engine:
     source = Path(shutil.copy(test_images["qcow2"], tmp_path / "disk.qcow2"))
     return Engine(VhdImageProvider(auto_name_prefix="img"), azurite, container, source)
-
-
-@pytest.fixture
-def service(azurite: Azurite) -> BlobServiceClient:
-    return blob_service(azurite.connection_string)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from azurite_server import Azurite
 
-from tests.conftest import blob_service, via
+from tests.conftest import via
 from tests.faultproxy import CountingTransport, Fault, FaultProxy, fast_options, stored
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.names import validate_blob_name, validate_container_name, validate_metadata
@@ -47,12 +46,6 @@ UID = UniqueId.parse("00112233445566778899aabbccddeeff")
 @pytest.fixture
 def target(azurite: Azurite) -> StorageTarget:
     return StorageTarget.resolve(environ={}, connection_string=azurite.connection_string)
-
-
-@pytest.fixture
-def service(azurite: Azurite) -> Iterator[BlobServiceClient]:
-    with blob_service(azurite.connection_string) as client:
-        yield client
 
 
 @pytest.fixture

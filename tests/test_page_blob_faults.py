@@ -11,15 +11,14 @@ grow step are covered too.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
-from azurite_server import Azurite
 
-from tests.conftest import blob_service, via
+from tests.conftest import via
 from tests.faultproxy import Fault, FaultProxy, Stored, fast_options, stored
 from vhdcore.azure.clouds import API_VERSION
 from vhdcore.azure.credentials import StorageTarget
@@ -131,17 +130,6 @@ def test_matrix_size() -> None:
     print(f"\nfault matrix: {len(CASES)} cases = {sum(len(o.requests) for o in OPS.values())} requests "
           f"x {len(FAULTS)} fault kinds")
     assert len(CASES) == 15 * 5
-
-
-@pytest.fixture
-def service(azurite: Azurite) -> Iterator[BlobServiceClient]:
-    with blob_service(azurite.connection_string) as client:
-        yield client
-
-
-@pytest.fixture
-def direct(azurite: Azurite) -> StorageTarget:
-    return StorageTarget(connection_string=azurite.connection_string)
 
 
 @pytest.mark.parametrize("name", list(OPS))

@@ -11,15 +11,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
-from azurite_server import Azurite
 
 from tests.conftest import via
-from tests.faultproxy import Fault, FaultProxy, Stored, blob_service, fast_options, stored
+from tests.faultproxy import Fault, FaultProxy, Stored, fast_options, stored
 from vhdcore.azure.clouds import API_VERSION
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.names import owner_tag
@@ -32,17 +30,6 @@ from vhdcore.format.unique_id import UniqueId
 UID = UniqueId.parse("00112233445566778899aabbccddeeff")
 OWNER = "organization/blank-vhd/dev/vhd-0"
 DATA = b"\x5a" * 512
-
-
-@pytest.fixture
-def service(azurite: Azurite) -> Iterator[BlobServiceClient]:
-    with blob_service(azurite.connection_string) as client:
-        yield client
-
-
-@pytest.fixture
-def direct(azurite: Azurite) -> StorageTarget:
-    return StorageTarget(connection_string=azurite.connection_string)
 
 
 def interrupted(proxy: FaultProxy, container: str, *, owner: str | None, size: int = MiB) -> Stored:

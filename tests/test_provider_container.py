@@ -13,13 +13,7 @@ from azurite_server import ACCOUNT_KEY, Azurite
 from pulumi.output import Unknown
 
 from providers.container_provider import BlobContainerProvider
-from tests.conftest import blob_service
 from vhdcore.errors import VhdError
-
-
-@pytest.fixture
-def service(azurite: Azurite) -> BlobServiceClient:
-    return blob_service(azurite.connection_string)
 
 
 @pytest.fixture

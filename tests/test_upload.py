@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import via
-from tests.faultproxy import Fault, FaultProxy, StackProxy, blob_service, fast_options, stored
+from tests.faultproxy import Fault, FaultProxy, StackProxy, fast_options, stored
 from tests.images import (
     NAMES,
     PAGE,
@@ -57,17 +57,6 @@ from vhdcore.format.unique_id import UniqueId
 ROUNDED = 6 * MiB
 UID = UniqueId.parse("0123456789abcdef0123456789abcdef")
 BLOB = "disk.vhd"
-
-
-@pytest.fixture
-def service(azurite: Azurite) -> Iterator[BlobServiceClient]:
-    with blob_service(azurite.connection_string) as client:
-        yield client
-
-
-@pytest.fixture
-def direct(azurite: Azurite) -> StorageTarget:
-    return StorageTarget(connection_string=azurite.connection_string)
 
 
 @pytest.fixture(scope="module")
