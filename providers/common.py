@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, fields
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pulumi
 import pulumi.dynamic
@@ -45,6 +45,8 @@ from vhdcore.errors import (
     VhdError,
     scrub,
 )
+from vhdcore.format.sizes import FOOTER_SIZE
+from vhdcore.format.unique_id import UniqueId
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -242,6 +244,55 @@ def given(props: Mapping[str, Any], key: str) -> bool:
 def flag(props: Mapping[str, Any], key: str) -> bool:
     """A boolean input; absent means False."""
     return bool(props.get(key)) and not isinstance(props.get(key), Unknown)
+
+
+class StoredDisk(Protocol):
+    """What every disk resource's state says about the disk in storage (DiskState, ImageState: frozen, so
+    read-only here)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def blob_endpoint(self) -> str: ...
+    @property
+    def size_bytes(self) -> int: ...
+    @property
+    def blob_length(self) -> int: ...
+    @property
+    def unique_id(self) -> UniqueId | None: ...
+    @property
+    def azure_ready(self) -> bool: ...
+    @property
+    def adopted(self) -> bool: ...
+
+
+def stored_disk_from_outputs(props: Mapping[str, Any], size_bytes: int) -> dict[str, Any]:
+    """StoredDisk's fields from a state's outputs (older states may lack blob_endpoint, url or unique_id);
+    `size_bytes` stands in for a state without one."""
+    size = int(props.get("size_bytes") or size_bytes)
+    unique_id = props.get("unique_id")
+    return {
+        "url": str(props.get("url") or ""),
+        "blob_endpoint": str(props.get("blob_endpoint") or ""),
+        "size_bytes": size,
+        "blob_length": int(props.get("blob_length") or size + FOOTER_SIZE),
+        "unique_id": UniqueId.parse(unique_id) if UniqueId.is_text(unique_id) else None,
+        "azure_ready": props.get("azure_ready") is not False,
+        "adopted": flag(props, "adopted"),
+    }
+
+
+def stored_disk_outputs(disk: StoredDisk) -> dict[str, Any]:
+    """StoredDisk's fields as outputs (the unique id as 32 hex digits)."""
+    return {
+        "url": disk.url,
+        "blob_endpoint": disk.blob_endpoint,
+        "size_bytes": disk.size_bytes,
+        "blob_length": disk.blob_length,
+        "unique_id": None if disk.unique_id is None else str(disk.unique_id),
+        "azure_ready": disk.azure_ready,
+        "adopted": disk.adopted,
+    }
 
 
 def warn(message: str) -> None:

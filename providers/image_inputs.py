@@ -17,10 +17,10 @@ from pulumi.dynamic import CheckFailure
 from vhdcore.azure.names import owner_tag, validate_blob_name, validate_container_name, validate_metadata
 from vhdcore.errors import VhdError
 from vhdcore.format.images import check_format
-from vhdcore.format.sizes import AZURE_LIMIT, FOOTER_SIZE, GiB, SizeLimit, parse_size_gb
+from vhdcore.format.sizes import AZURE_LIMIT, GiB, SizeLimit, parse_size_gb
 from vhdcore.format.unique_id import UniqueId
 
-from .common import ACCOUNT_FIELDS, Account, flag, given, is_unknown
+from .common import ACCOUNT_FIELDS, Account, flag, given, is_unknown, stored_disk_from_outputs, stored_disk_outputs
 
 FINGERPRINT, STAMP = "fingerprint", "source_stamp"
 FLAGS = ("adopt_existing", "verify")
@@ -107,18 +107,9 @@ class ImageState:
 
     @classmethod
     def from_outputs(cls, props: Mapping[str, Any]) -> ImageState:
-        inputs = ImageInputs.from_props(props)
-        unique_id = props.get("unique_id")
-        size = int(props.get("size_bytes") or 0)
         return cls(
-            inputs=inputs,
-            url=str(props.get("url") or ""),
-            blob_endpoint=str(props.get("blob_endpoint") or ""),
-            size_bytes=size,
-            blob_length=int(props.get("blob_length") or size + FOOTER_SIZE),
-            unique_id=UniqueId.parse(unique_id) if UniqueId.is_text(unique_id) else None,
-            azure_ready=props.get("azure_ready") is not False,
-            adopted=flag(props, "adopted"),
+            inputs=ImageInputs.from_props(props),
+            **stored_disk_from_outputs(props, 0),
             bytes_sent=int(props.get("bytes_sent") or 0),
             image_format=str(props.get("image_format") or ""),
             image_size=int(props.get("image_size") or 0),
@@ -126,15 +117,8 @@ class ImageState:
         )
 
     def to_outputs(self) -> dict[str, Any]:
-        outs = self.inputs.to_props()
+        outs = self.inputs.to_props() | stored_disk_outputs(self)
         outs.update(
-            url=self.url,
-            blob_endpoint=self.blob_endpoint,
-            size_bytes=self.size_bytes,
-            blob_length=self.blob_length,
-            unique_id=None if self.unique_id is None else str(self.unique_id),
-            azure_ready=self.azure_ready,
-            adopted=self.adopted,
             bytes_sent=self.bytes_sent,
             image_format=self.image_format,
             image_size=self.image_size,

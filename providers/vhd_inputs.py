@@ -22,7 +22,7 @@ from vhdcore.errors import VhdError
 from vhdcore.format.sizes import FOOTER_SIZE, GiB, parse_size_gb
 from vhdcore.format.unique_id import UniqueId
 
-from .common import ACCOUNT_FIELDS, Account, flag, given, is_unknown
+from .common import ACCOUNT_FIELDS, Account, flag, given, is_unknown, stored_disk_from_outputs, stored_disk_outputs
 
 # A hidden input, never in outputs, set by read() only: the length of a blob that is longer than its disk
 # and has no footer at its end (resized out of band, or a grow interrupted), so check() can refuse a size
@@ -98,31 +98,11 @@ class DiskState:
     def from_outputs(cls, props: Mapping[str, Any]) -> DiskState:
         """From the outputs a state holds (older states may lack blob_endpoint, url or unique_id)."""
         inputs = DiskInputs.from_props(props)
-        unique_id = props.get("unique_id")
-        return cls(
-            inputs=inputs,
-            url=str(props.get("url") or ""),
-            blob_endpoint=str(props.get("blob_endpoint") or ""),
-            size_bytes=int(props.get("size_bytes") or inputs.size_bytes),
-            blob_length=int(props.get("blob_length") or inputs.size_bytes + FOOTER_SIZE),
-            unique_id=UniqueId.parse(unique_id) if UniqueId.is_text(unique_id) else None,
-            azure_ready=props.get("azure_ready") is not False,
-            adopted=flag(props, "adopted"),
-        )
+        return cls(inputs=inputs, **stored_disk_from_outputs(props, inputs.size_bytes))
 
     def to_outputs(self) -> dict[str, Any]:
         # Every input echoed (diff compares the next inputs against these), then the computed values.
-        outs = self.inputs.to_props()
-        outs.update(
-            size_gb=size_gb_of(self.size_bytes),
-            url=self.url,
-            blob_endpoint=self.blob_endpoint,
-            size_bytes=self.size_bytes,
-            blob_length=self.blob_length,
-            unique_id=None if self.unique_id is None else str(self.unique_id),
-            azure_ready=self.azure_ready,
-            adopted=self.adopted,
-        )
+        outs = self.inputs.to_props() | {"size_gb": size_gb_of(self.size_bytes)} | stored_disk_outputs(self)
         return {key: value for key, value in outs.items() if value is not None}
 
 
