@@ -258,3 +258,32 @@ def test_a_grow_that_cannot_look_after_a_failure_says_it_may_be_unfinished(
     proxy.clear()
     grow_blank_vhd(via(proxy), container=container, name="disk", size=3 * MiB)
     assert valid_disk(service, container, 3 * MiB, UID)
+
+
+def test_a_create_whose_blob_another_writer_resized_leaves_it_untouched(proxy: FaultProxy, service: Any,
+                                                                         container: str) -> None:
+    """Put Blob lands with its reply lost; before the create looks (HEAD), someone resizes that blob. It carries
+    this attempt's marker but is no longer what it made: the create fails in one sentence and deletes nothing."""
+    looked, resized = threading.Event(), threading.Event()
+    proxy.add(Fault("forward_reset", method="PUT", query="^$", times=-1))  # every Put Blob lands, replies lost
+    head = proxy.add(Fault("delay", method="HEAD", hold=resized, delay=0))
+
+    def resize_when_the_create_looks() -> None:
+        while head.seen == 0 and not looked.wait(0.01):
+            pass
+        service.get_blob_client(container, "d.vhd").resize_blob(4 * MiB)
+        resized.set()
+
+    helper = threading.Thread(target=resize_when_the_create_looks)
+    helper.start()
+    try:
+        with pytest.raises(VhdError) as failed:
+            create_blank_vhd(via(proxy), container=container, name="d.vhd", size=MiB, options=fast_options())
+    finally:
+        looked.set()
+        resized.set()
+        helper.join()
+    assert "resized by another writer, so it was left as it is" in str(failed.value)
+    assert "\n" not in str(failed.value)
+    left = stored(service, container, "d.vhd")
+    assert left is not None and left.length == 4 * MiB  # untouched: nobody deleted or finished it

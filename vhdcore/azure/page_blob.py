@@ -361,7 +361,9 @@ def _create_once(s: _Session, footer: Footer, metadata: dict[str, str], pinned_i
                 raise exc.amended(_what_is_there(s, props)) from None
             raise  # another writer's blob; left untouched
         if props.size != length:
-            raise exc.amended(_discard(s, marker, length)) from None
+            # Our marker at another length: someone resized what this attempt made. Not ours to delete.
+            raise exc.amended(", and the blob of that name was resized by another writer, so it was left as it is"
+                              ) from None
         etag = str(props.etag)
     return _finish_footer(s, footer, etag, marker), footer
 
@@ -509,31 +511,6 @@ def _settle_create(s: _Session, footer: Footer, marker: str) -> _Landed | str:
         return (", and storage could not be asked whether a footerless blob was left (run the same create again: "
                 "it finishes or removes what this attempt left)")
     return ", and the blob kept changing, so it was left as it is"
-
-
-def _discard(s: _Session, marker: str, length: int) -> str:
-    """Delete the footerless blob this create made (and nothing else): best effort, returning how it went for the
-    message. It reads the blob first, so a blob that another writer replaced, resized or finished is left alone."""
-    try:
-        for _ in range(_ROUNDS):
-            props = s.head()
-            if props is None:
-                return ", and no blob was left behind"
-            if _meta(props, MARKER_KEY) != marker or props.size != length:
-                return ", and the blob of that name belongs to another writer, so it was left as it is"
-            if s.read(length - FOOTER_SIZE, FOOTER_SIZE, str(props.etag)) != bytes(FOOTER_SIZE):
-                return ", and the blob it had made has a footer written by another attempt, so it was left as it is"
-            try:
-                s.delete(str(props.etag))
-            except Stale:
-                continue  # a late write of ours (a retried footer) changed the etag: look again
-            except BlobNotFoundError:
-                pass  # our own retried delete landed first
-            return ", so the half-created blob was deleted again"
-    except Exception:  # cleanup must never replace the error that caused it
-        pass
-    return (", and whether it left a footerless blob could not be checked (run the same create again: it finishes or "
-            "removes what this attempt left)")
 
 
 def _unchecked(s: _Session) -> str:
