@@ -18,8 +18,22 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .azure.credentials import ClientOptions, StorageTarget
+from .azure import (
+    AZURE_CLOUD,
+    CLOUDS,
+    ENV_VARIABLES,
+    ClientOptions,
+    Cloud,
+    StorageTarget,
+    owner_tag,
+    split_blob_url,
+    split_container_url,
+    validate_blob_name,
+    validate_container_name,
+    validate_metadata,
+)
 from .errors import (
+    DEBUG_ENV,
     AuthFailedError,
     BlobExistsError,
     BlobLeasedError,
@@ -47,8 +61,10 @@ from .errors import (
     UsageError,
     VhdError,
     VhdFormatError,
+    scrub,
 )
 from .format import (
+    AZURE_LIMIT,
     FOOTER_SIZE,
     DiskReport,
     DiskType,
@@ -57,8 +73,10 @@ from .format import (
     GiB,
     KiB,
     MiB,
+    SizeLimit,
     TiB,
     UniqueId,
+    check_disk_size,
     chs_geometry,
     create_fixed_vhd,
     fixed_footer,
@@ -75,30 +93,39 @@ if TYPE_CHECKING:
         BlobInspection,
         ImageUpload,
         UploadProgress,
+        container_exists,
         create_blank_vhd,
+        create_container,
         delete_blank_vhd,
+        delete_container_if_empty,
         grow_blank_vhd,
         inspect_blank_vhd,
         repair_blank_vhd_footer,
         set_blank_vhd_metadata,
         upload_image,
     )
-    from .format.images import DiskImage, Scan, convert_to_fixed_vhd, fingerprint, open_image
+    from .format.images import DiskImage, Scan, check_format, convert_to_fixed_vhd, disk_size, fingerprint, open_image
 
 __version__ = "0.2.0"
 
 # Loaded on first use: the Azure operations (they load the Azure SDK) and the image readers.
 _LAZY = {
     **dict.fromkeys(
-        ("BlankVhdBlob", "BlobInspection", "ImageUpload", "UploadProgress", "create_blank_vhd", "delete_blank_vhd",
-         "grow_blank_vhd", "inspect_blank_vhd", "repair_blank_vhd_footer", "set_blank_vhd_metadata",
-         "upload_image"),
+        ("BlankVhdBlob", "BlobInspection", "ImageUpload", "UploadProgress", "container_exists", "create_blank_vhd",
+         "create_container", "delete_blank_vhd", "delete_container_if_empty", "grow_blank_vhd", "inspect_blank_vhd",
+         "repair_blank_vhd_footer", "set_blank_vhd_metadata", "upload_image"),
         ".azure",
     ),
-    **dict.fromkeys(("DiskImage", "Scan", "convert_to_fixed_vhd", "fingerprint", "open_image"), ".format.images"),
+    **dict.fromkeys(("DiskImage", "Scan", "check_format", "convert_to_fixed_vhd", "disk_size", "fingerprint",
+                     "open_image"), ".format.images"),
 }
 
 __all__ = [
+    "AZURE_CLOUD",
+    "AZURE_LIMIT",
+    "CLOUDS",
+    "DEBUG_ENV",
+    "ENV_VARIABLES",
     "FOOTER_SIZE",
     "AuthFailedError",
     "BlankVhdBlob",
@@ -108,6 +135,7 @@ __all__ = [
     "BlobNameError",
     "BlobNotFoundError",
     "ClientOptions",
+    "Cloud",
     "CloudError",
     "ContainerNotFoundError",
     "CorruptImageError",
@@ -132,6 +160,7 @@ __all__ = [
     "ServiceError",
     "ShrinkRefusedError",
     "SizeError",
+    "SizeLimit",
     "StorageError",
     "StorageTarget",
     "ThrottledError",
@@ -145,11 +174,17 @@ __all__ = [
     "VhdError",
     "VhdFormatError",
     "__version__",
+    "check_disk_size",
+    "check_format",
     "chs_geometry",
+    "container_exists",
     "convert_to_fixed_vhd",
     "create_blank_vhd",
+    "create_container",
     "create_fixed_vhd",
     "delete_blank_vhd",
+    "delete_container_if_empty",
+    "disk_size",
     "fingerprint",
     "fixed_footer",
     "footer_checksum",
@@ -157,11 +192,18 @@ __all__ = [
     "inspect_blank_vhd",
     "inspect_file",
     "open_image",
+    "owner_tag",
     "parse_size",
     "parse_size_gb",
     "repair_blank_vhd_footer",
+    "scrub",
     "set_blank_vhd_metadata",
+    "split_blob_url",
+    "split_container_url",
     "upload_image",
+    "validate_blob_name",
+    "validate_container_name",
+    "validate_metadata",
     "vhd_timestamp",
 ]
 

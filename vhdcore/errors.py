@@ -88,15 +88,22 @@ class InternalError(VhdError):
 
 
 class StorageError(VhdError):
-    """An operation on Azure Storage went wrong. The message is `what; fix.`."""
+    """An operation on Azure Storage went wrong. The message is `what; fix.`.
+
+    `notes` holds what was learnt after the request failed (for example what the blob of that name is), each as it
+    was appended to `what` by `amended`, so a caller that words `what` its own way can keep them.
+    """
 
     def __init__(self, what: str, fix: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(f"{what}; {fix}.")
         self.what, self.fix, self.status, self.code = what, fix, status, code
+        self.notes: tuple[str, ...] = ()
 
     def amended(self, more: str) -> StorageError:
         """The same error with `more` appended to what happened."""
-        return type(self)(self.what + more, self.fix, status=self.status, code=self.code)
+        error = type(self)(self.what + more, self.fix, status=self.status, code=self.code)
+        error.notes = (*self.notes, more)
+        return error
 
 
 class RefusedError(StorageError):

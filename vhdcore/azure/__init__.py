@@ -11,8 +11,9 @@ import importlib
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .credentials import ClientOptions, StorageTarget
-from .names import validate_blob_name, validate_container_name, validate_metadata
+from .clouds import AZURE_CLOUD, CLOUDS, Cloud
+from .credentials import ENV_VARIABLES, ClientOptions, StorageTarget, split_blob_url, split_container_url
+from .names import owner_tag, validate_blob_name, validate_container_name, validate_metadata
 
 if TYPE_CHECKING:
     from .containers import container_exists, create_container, delete_container_if_empty
@@ -47,9 +48,13 @@ _LAZY = {
 }
 
 __all__ = [
+    "AZURE_CLOUD",
+    "CLOUDS",
+    "ENV_VARIABLES",
     "BlankVhdBlob",
     "BlobInspection",
     "ClientOptions",
+    "Cloud",
     "ImageUpload",
     "StorageTarget",
     "UploadProgress",
@@ -60,8 +65,11 @@ __all__ = [
     "delete_container_if_empty",
     "grow_blank_vhd",
     "inspect_blank_vhd",
+    "owner_tag",
     "repair_blank_vhd_footer",
     "set_blank_vhd_metadata",
+    "split_blob_url",
+    "split_container_url",
     "upload_image",
     "validate_blob_name",
     "validate_container_name",

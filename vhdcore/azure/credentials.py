@@ -41,6 +41,11 @@ ENV_KEY = "AZURE_STORAGE_KEY"
 ENV_SAS_TOKEN = "AZURE_STORAGE_SAS_TOKEN"
 ENV_AUTH_MODE = "AZURE_STORAGE_AUTH_MODE"
 _ENV_SECRETS = frozenset({ENV_CONNECTION_STRING, ENV_KEY, ENV_SAS_TOKEN})
+# The variable each StorageTarget setting falls back to, for messages that say where a setting came from.
+ENV_VARIABLES = {
+    "connection_string": ENV_CONNECTION_STRING, "account_key": ENV_KEY, "sas_token": ENV_SAS_TOKEN,
+    "account_url": ENV_ACCOUNT_URL, "account_name": ENV_ACCOUNT,
+}
 
 _LOCATION = ("account_url", "account_name", "connection_string")
 _SECRETS = ("account_key", "sas_token")
@@ -533,6 +538,23 @@ def split_blob_url(url: str) -> tuple[str, str, str]:
         _fail(f"{_bare(url)!r} names no blob; write it like https://<account>.blob.core.windows.net/<container>/<blob>")
     endpoint = f"{parts.scheme}://{parts.netloc}" + (f"/{account}" if account else "")
     return endpoint, segments[0], unquote("/".join(segments[1:]))
+
+
+def split_container_url(url: str) -> tuple[str, str]:
+    """A container's URL as (blob endpoint, container): the inverse of `<blob endpoint>/<container>`. Raises
+    CredentialsError for a URL that does not name exactly a container in an account."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        _fail(f"{_bare(url)!r} is not a container URL; write it like https://<account>.blob.core.windows.net/"
+              "<container>")
+    segments = parts.path.strip("/").split("/")
+    account = segments.pop(0) if _is_ip_or_localhost(parts.hostname.lower()) and segments else ""
+    if len(segments) != 1 or not segments[0]:
+        _fail(f"{_bare(url)!r} names no container; write it like https://<account>.blob.core.windows.net/<container>")
+    return f"{parts.scheme}://{parts.netloc}" + (f"/{account}" if account else ""), segments[0]
 
 
 def _account_from_url(url: str) -> str | None:

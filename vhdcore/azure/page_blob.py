@@ -69,6 +69,7 @@ from .clouds import Cloud
 from .credentials import ClientOptions, StorageTarget
 from .names import (
     CREATED_KEY,
+    FINGERPRINT_KEY,
     MARKER_KEY,
     OWN_PREFIX,
     OWNER_KEY,
@@ -120,6 +121,21 @@ class BlobInspection:
     def unique_id(self) -> UniqueId | None:
         footer = self.report.footer
         return footer.unique_id if footer is not None and footer.cookie == COOKIE else None
+
+    @property
+    def made_by_vhdcore(self) -> bool:
+        """Whether a create or upload of this tool made the blob (it carries the marker every one of them sets)."""
+        return metadata_value(self.metadata, MARKER_KEY) is not None
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The content fingerprint an image upload recorded on the blob (sha256:...); None on a blank disk."""
+        return metadata_value(self.metadata, FINGERPRINT_KEY)
+
+    @property
+    def user_metadata(self) -> dict[str, str]:
+        """The blob's metadata without this tool's own vhdcore_* entries."""
+        return {k: v for k, v in self.metadata.items() if not k.lower().startswith(OWN_PREFIX)}
 
 
 # --- checks, before any request ------------------------------------------------------------------------

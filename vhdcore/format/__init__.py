@@ -8,6 +8,7 @@ from .geometry import Geometry, chs_geometry
 from .local_disk import create_fixed_vhd, inspect_file
 from .report import DiskReport
 from .sizes import (
+    AZURE_LIMIT,
     FOOTER_SIZE,
     MAX_DISK_SIZE,
     MAX_SIZE_GB,
@@ -17,12 +18,14 @@ from .sizes import (
     MiB,
     SizeLimit,
     TiB,
+    check_disk_size,
     parse_size,
     parse_size_gb,
 )
 from .unique_id import UniqueId
 
 __all__ = [
+    "AZURE_LIMIT",
     "FOOTER_SIZE",
     "MAX_DISK_SIZE",
     "MAX_SIZE_GB",
@@ -37,6 +40,7 @@ __all__ = [
     "SizeLimit",
     "TiB",
     "UniqueId",
+    "check_disk_size",
     "chs_geometry",
     "create_fixed_vhd",
     "fixed_footer",
