@@ -1,5 +1,5 @@
-"""What both dynamic providers share: where the storage account is, which credentials to use, and
-how values arrive from the engine (numbers as floats, Unknown during preview).
+"""What every dynamic provider shares, and what the plugin's door reuses: where the storage account is, which
+credentials to use, and how values arrive from the engine (numbers as floats, Unknown during preview).
 
 Nothing here talks to Azure; vhdcore does. The providers keep no state of their own on `self` that
 could be pickled into `__provider`: credentials from stack config live on the instance only after
@@ -8,57 +8,54 @@ could be pickled into `__provider`: credentials from stack config live on the in
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import functools
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import MISSING, dataclass, fields
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from types import MappingProxyType
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pulumi
 import pulumi.dynamic
 from pulumi.dynamic import CheckFailure, ConfigureRequest, DiffResult, ResourceProvider
 from pulumi.output import Unknown
 
-from vhdcore import azure
-from vhdcore.azure.clouds import AZURE_CLOUD, CLOUDS, Cloud
-from vhdcore.azure.credentials import (
-    ENV_ACCOUNT,
-    ENV_ACCOUNT_URL,
-    ENV_CONNECTION_STRING,
-    ENV_KEY,
-    ENV_SAS_TOKEN,
-    StorageTarget,
-    split_blob_url,
-)
-from vhdcore.azure.names import OWN_PREFIX
-from vhdcore.errors import (
+import vhdcore
+from vhdcore import (
+    AZURE_CLOUD,
+    CLOUDS,
     DEBUG_ENV,
+    ENV_VARIABLES,
+    FOOTER_SIZE,
     AuthFailedError,
     BlobNotFoundError,
+    Cloud,
     ContainerNotFoundError,
     CredentialsError,
     InternalError,
+    StorageTarget,
+    UniqueId,
     VhdError,
     scrub,
+    split_blob_url,
 )
-from vhdcore.format.sizes import FOOTER_SIZE
-from vhdcore.format.unique_id import UniqueId
+
+from .schema import ACCOUNT, ACCOUNT_FIELDS, PACKAGE, SECRET_FIELDS
+
+if TYPE_CHECKING:
+    from vhdcore import BlobInspection
 
 T = TypeVar("T")
 A = TypeVar("A")
 R = TypeVar("R", bound=pulumi.dynamic.Resource)
 
-# Where the account is: exactly one of these on a resource (endpoint_suffix refines the account name).
+# Where the account is: at most one of these on a resource (endpoint_suffix refines the account name). The account
+# inputs themselves (ACCOUNT_FIELDS, SECRET_FIELDS) are declared in providers/schema.py.
 LOCATION_FIELDS = ("storage_account_name", "account_url", "connection_string")
-SECRET_FIELDS = ("connection_string", "account_key", "sas_token")
-ACCOUNT_FIELDS = (
-    "storage_account_name", "endpoint_suffix", "account_url", "connection_string", "account_key", "sas_token",
-    "cloud", "api_version", "allow_plain_http",
-)
 # Neither where the account is nor who signs, but how to talk to it: a change is in place, never a move.
 _NOT_LOCATION = ("account_key", "sas_token", "api_version", "allow_plain_http")
 # Resource input name -> StorageTarget setting.
@@ -67,74 +64,129 @@ _INPUT_FIELD = {setting: name for name, setting in _TARGET_FIELD.items()}
 # The account inputs whose value the engine may print beside a check failure: every other one is a secret,
 # or (account_url) may carry a SAS, so failures about them name the input without a property (see check_account).
 PRINTABLE_FIELDS = ("storage_account_name", "endpoint_suffix")
-# Where a StorageTarget setting comes from when neither the inputs nor stack config gave it.
-_ENV_OF = {
-    "connection_string": ENV_CONNECTION_STRING, "account_key": ENV_KEY, "sas_token": ENV_SAS_TOKEN,
-    "account_url": ENV_ACCOUNT_URL, "account_name": ENV_ACCOUNT,
-}
-
-# Stack config the providers read in configure(), under the project's namespace (blank-vhd:<key>), and
-# the StorageTarget setting each one is.
-CONFIG_CREDENTIALS = {
-    "storageConnectionString": "connection_string",
-    "storageAccountKey": "account_key",
-    "storageSasToken": "sas_token",
-}
-_CONFIG_KEY = {setting: key for key, setting in CONFIG_CREDENTIALS.items()}
+# Settings that ride along with whichever account a resource resolves to.
+_FOLLOWING = ("cloud", "api_version")
 
 
-@dataclass(frozen=True, repr=False)
 class Account:
-    """Where a resource's storage account is, and the credentials given on the resource itself.
+    """Where a resource's storage account is, and the credentials given on the resource itself: the account inputs
+    (providers/schema.py) it sets.
 
-    Parsed once from the engine's props; holds secrets, so it is never kept on a provider (which is
-    pickled into state) and its repr shows none of them.
+    Parsed once from the engine's props; holds secrets, so it is never kept on a provider (which is pickled into
+    state) and its repr shows none of them.
     """
 
-    storage_account_name: str | None = None
-    endpoint_suffix: str | None = None
-    account_url: str | None = None
-    connection_string: str | None = None
-    account_key: str | None = None
-    sas_token: str | None = None
-    cloud: str | None = None
-    api_version: str | None = None
-    allow_plain_http: bool | None = None  # None: not given (so not echoed into the state)
+    __slots__ = ("_values",)
+
+    def __init__(self, **values: str | bool | None) -> None:
+        if unknown := sorted(set(values) - set(ACCOUNT_FIELDS)):
+            raise TypeError(f"Account() got unknown settings {unknown}; use {list(ACCOUNT_FIELDS)}.")
+        # None: not given (so not echoed into the state); allow_plain_http is kept only when true.
+        self._values: Mapping[str, str | bool] = MappingProxyType(
+            {k: v for k, v in values.items() if v is not None and v is not False})
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> Account:
         texts = {key: str(props[key]) for key in ACCOUNT_FIELDS if given(props, key) and key != "allow_plain_http"}
-        return cls(**texts, allow_plain_http=True if flag(props, "allow_plain_http") else None)
+        return cls(**texts, allow_plain_http=flag(props, "allow_plain_http"))
+
+    def get(self, name: str) -> str | bool | None:
+        return self._values.get(name)
+
+    @property
+    def located(self) -> bool:
+        """Whether the resource itself says where the account is."""
+        return any(key in self._values for key in LOCATION_FIELDS)
 
     def settings(self) -> dict[str, str | bool | None]:
         """As StorageTarget settings (account_name for storage_account_name)."""
-        return {_TARGET_FIELD.get(f.name, f.name): getattr(self, f.name) for f in fields(self)}
+        return {_TARGET_FIELD.get(name, name): self._values.get(name) for name in ACCOUNT_FIELDS}
 
     def to_props(self) -> dict[str, str | bool]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        return dict(self._values)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Account) and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._values.items())))
 
     def __repr__(self) -> str:
         # Even an account URL may hold a SAS by mistake: show names only.
-        return f"Account({', '.join(f.name for f in fields(self) if getattr(self, f.name) is not None)})"
+        return f"Account({', '.join(name for name in ACCOUNT_FIELDS if name in self._values)})"
+
+
+@dataclass(frozen=True, repr=False)
+class ProviderConfig:
+    """The account settings a provider's configuration gives, which apply to every resource that does not give its
+    own: the dynamic resources' stack config (the credentials) or the plugin's provider config (every setting).
+
+    `values` holds secrets: it lives on a provider only after configure() and is never pickled or shown. `keys` says
+    how a message names the config key of each setting (`stack config blank-vhd:storageAccountKey`).
+    """
+
+    values: Mapping[str, str] = field(default_factory=dict)
+    keys: Mapping[str, str] = field(default_factory=dict)
+    unknown: bool = False  # a setting is not known yet (preview of an explicit provider fed by another resource)
+
+    def credentials(self) -> dict[str, str]:
+        """The configured secrets, as StorageTarget.resolve takes them: they sign for whatever account applies."""
+        return {name: value for name, value in self.values.items() if name in SECRET_FIELDS}
+
+    def settings_for(self, account: Account) -> dict[str, str | bool | None]:
+        """`account`'s StorageTarget settings with what the configuration adds: its location when the resource
+        names none (a configured connection string is a location too: resolve takes it from `credentials`), its
+        endpoint suffix for an account named by name alone, and its cloud and API version unless the resource
+        sets them."""
+        settings = account.settings()
+        added = [*_FOLLOWING]
+        if not account.located:
+            added += ["storage_account_name", "account_url", "endpoint_suffix"]
+        elif account.get("storage_account_name") is not None:
+            added.append("endpoint_suffix")
+        for name in added:
+            setting = _TARGET_FIELD.get(name, name)
+            if settings.get(setting) is None and self.values.get(name):
+                settings[setting] = self.values[name]
+        return settings
+
+    def source(self, name: str) -> str:
+        """How a message names where setting `name` came from, when it came from this configuration."""
+        return self.keys.get(name, f"the provider configuration's {name}")
+
+    def location_hint(self) -> str:
+        """The config keys that can say where the account is, for "no storage account given"."""
+        named = [self.keys[name] for name in ("connection_string", "storage_account_name", "account_url")
+                 if name in self.keys]
+        return (f"{', '.join(named[:-1])} or {named[-1]}" if len(named) > 1 else named[0]) if named else ""
+
+    def __repr__(self) -> str:
+        return f"ProviderConfig({', '.join(self.values)})"
+
+
+def stack_config(config: Any) -> ProviderConfig:
+    """The dynamic resources' configuration: the credentials in stack config, under the program's project namespace
+    (`Config.get` adds it), each under its key in the declaration (storageConnectionString, ...)."""
+    values = {p.name: config.get(p.stack_config) for p in ACCOUNT if p.stack_config}
+    keys = {p.name: f"stack config {PACKAGE}:{p.stack_config}" for p in ACCOUNT if p.stack_config}
+    return ProviderConfig(values={name: str(value) for name, value in values.items() if value}, keys=keys)
 
 
 @dataclass(frozen=True)
 class BlobAtUrl:
     """The blob a `get` names by its URL, as found, and where the URL says it is."""
 
-    account: Account  # only the URL's blob endpoint: credentials come from stack config or the environment
+    account: Account  # the URL's blob endpoint, unless the provider config or environment point there anyway
     container: str
     name: str
-    found: azure.BlobInspection
+    found: BlobInspection
+
+    endpoint: str
 
     @property
     def where(self) -> str:
-        return f"blob {self.name!r} in container {self.container!r} at {self.account.account_url}"
+        return f"blob {self.name!r} in container {self.container!r} at {self.endpoint}"
 
-    @property
-    def user_metadata(self) -> dict[str, str]:
-        """The blob's metadata without this tool's own vhdcore_* entries: what the `metadata` input would be."""
-        return {k: v for k, v in self.found.metadata.items() if not k.lower().startswith(OWN_PREFIX)}
 
 
 def get_resource(cls: type[R], provider: ResourceProvider, resource_name: str, id: pulumi.Input[str],
@@ -149,25 +201,40 @@ def get_resource(cls: type[R], provider: ResourceProvider, resource_name: str, i
     return resource
 
 
-def changed(
-    olds: Mapping[str, Any], news: Mapping[str, Any], replaces: list[str], *,
-    delete_before_replace: bool = False, inputs_unchanged: bool = False,
-) -> DiffResult:
-    """The DiffResult for a resource whose real inputs changed (call it only then).
+class Diff(DiffResult):
+    """A DiffResult that also names what differs, Python names (inputs, or a computed output such as
+    blob_endpoint or azure_ready that the state got wrong): the dynamic door cannot send them (its DiffResult has no
+    field for them), the plugin sends them as the preview's `~ sizeGb`."""
 
-    A Python dynamic provider cannot tell the engine *which* inputs changed (DiffResult has no field
-    for it), so `changes=True` shows as an update of no property in events and `preview --json`.
+    def __init__(self, *, diffs: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.diffs = list(dict.fromkeys(diffs))
+
+
+def changed(
+    olds: Mapping[str, Any], news: Mapping[str, Any], changes: Iterable[str], replaces: list[str], *,
+    delete_before_replace: bool = False, inputs_unchanged: bool = False, also: Iterable[str] = (),
+) -> Diff:
+    """The Diff for a resource whose real inputs changed, or must change (call it only then).
+
+    A Python dynamic provider cannot tell the engine *which* inputs changed (DiffResult has no
+    field for it), so `changes=True` shows as an update of no property in events and `preview --json`.
     When __provider is the same, the engine's own comparison of old and new inputs finds exactly the
     inputs that changed, so "unknown" (None) lets it name them (`~ size_gb`); replaces still apply.
     `inputs_unchanged`: the change is not in the inputs (a refresh found the disk broken), so the
-    engine would find none and must be told.
+    engine would find none and must be told. `also`: what differs besides the inputs (for `diffs`).
     """
     engine_can_tell = not inputs_unchanged and olds.get("__provider") == news.get("__provider")
-    return DiffResult(
+    return Diff(
         changes=None if engine_can_tell else True,
         replaces=replaces,
         delete_before_replace=True if replaces and delete_before_replace else None,
+        diffs=[*changes, *replaces, *also],
     )
+
+
+def no_change() -> Diff:
+    return Diff(changes=False)
 
 
 def resource_inputs(
@@ -246,6 +313,11 @@ def flag(props: Mapping[str, Any], key: str) -> bool:
     return bool(props.get(key)) and not isinstance(props.get(key), Unknown)
 
 
+def without_flags(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Inputs without the flags that are false: what a program leaves out (check sets them false again)."""
+    return {key: value for key, value in inputs.items() if value is not False}
+
+
 class StoredDisk(Protocol):
     """What every disk resource's state says about the disk in storage (DiskState, ImageState: frozen, so
     read-only here)."""
@@ -295,11 +367,33 @@ def stored_disk_outputs(disk: StoredDisk) -> dict[str, Any]:
     }
 
 
-def warn(message: str) -> None:
-    """A warning from the provider process. It has no engine connection (pulumi#6065), so pulumi.log
-    would print to stderr anyway, but only while no other runtime is set up in the same process; the
-    engine relays the provider's stderr as a diagnostic either way."""
+Report = Callable[[str], None]
+
+
+def _warning_to_stderr(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def _line_to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+# Where a provider method's warnings and progress lines go. The dynamic provider process has no engine connection
+# (pulumi#6065): pulumi.log would print to stderr anyway, but only while no other runtime is set up in the same
+# process, and the engine relays the provider's stderr as a diagnostic either way. The plugin sets its own for each
+# call, to the engine's log and the resource's URN (a thread started with the call's context sees it).
+WARNINGS: contextvars.ContextVar[Report] = contextvars.ContextVar("warnings", default=_warning_to_stderr)
+PROGRESS: contextvars.ContextVar[Report] = contextvars.ContextVar("progress", default=_line_to_stderr)
+
+
+def warn(message: str) -> None:
+    """A warning about the resource being worked on, one sentence."""
+    WARNINGS.get()(message)
+
+
+def progress_line(line: str) -> None:
+    """A line of progress (an upload's), shown in the engine's log as it comes."""
+    PROGRESS.get()(line)
 
 
 _PROVIDER_METHODS = ("check", "diff", "create", "update", "read", "delete")
@@ -339,8 +433,9 @@ def _no_tracebacks() -> None:
 
 
 class StorageProvider(ResourceProvider):
-    """Base of both providers: the account from the resource's inputs, credentials from the resource, stack
-    config (set by `configure`), the environment and Entra ID, in the order StorageTarget.resolve gives.
+    """Base of every provider: the account from the resource's inputs, then the provider's configuration (`config`:
+    stack config for the dynamic resources, set by `configure`; the provider config for the plugin), the environment
+    and Entra ID, in the order StorageTarget.resolve gives.
 
     Every subclass's check/diff/create/update/read/delete is `reported`: one line per failure.
     """
@@ -356,13 +451,12 @@ class StorageProvider(ResourceProvider):
     # proves it. Leaving it plain spares a passphrase and a decryption per resource (#15538).
     serialize_as_secret_always = False
 
-    # Credentials from stack config (StorageTarget setting -> value), set by configure() on the instance
-    # (after unpickling, so never persisted); the class default keeps an unconfigured instance usable.
-    _config: Mapping[str, str] = MappingProxyType({})
+    # The configuration, set on the instance by configure() (after unpickling, so never persisted) or by the
+    # plugin; the class default keeps an unconfigured instance usable.
+    config: ProviderConfig = ProviderConfig()
 
     def configure(self, req: ConfigureRequest) -> None:
-        values = {setting: req.config.get(key) for key, setting in CONFIG_CREDENTIALS.items()}
-        self._config = {setting: str(value) for setting, value in values.items() if value}
+        self.config = stack_config(req.config)
 
     def __getstate__(self) -> dict[str, Any]:
         # Nothing about an instance is worth persisting, and what configure() set is secret.
@@ -371,13 +465,14 @@ class StorageProvider(ResourceProvider):
     def target(self, account: Account, *, endpoint: str | None = None) -> StorageTarget:
         """The account a resource lives in, with the first credentials the precedence gives. `endpoint` pins
         the account: the blob endpoint the state records for a resource that exists."""
-        return StorageTarget.resolve(account.settings(), config=self._config, pinned_endpoint=endpoint)
+        return StorageTarget.resolve(self.config.settings_for(account), config=self.config.credentials(),
+                                     pinned_endpoint=endpoint)
 
     def with_fallback(self, account: Account, call: Callable[[StorageTarget], T], *, endpoint: str | None = None) -> T:
         """Run `call` with the first credentials in order; when they are refused, try the next source
         (StorageTarget.fallbacks). If every source is refused, the first refusal is reported."""
         first: VhdError | None = None
-        for target in StorageTarget.fallbacks(account.settings(), config=self._config, pinned_endpoint=endpoint):
+        for target in self._targets(account, endpoint):
             try:
                 return call(target)
             except (AuthFailedError, CredentialsError) as refused:
@@ -385,23 +480,34 @@ class StorageProvider(ResourceProvider):
         assert first is not None  # fallbacks always yields at least one target
         raise first
 
+    def _targets(self, account: Account, endpoint: str | None) -> Iterator[StorageTarget]:
+        return StorageTarget.fallbacks(self.config.settings_for(account), config=self.config.credentials(),
+                                       pinned_endpoint=endpoint)
+
+    def account_at(self, endpoint: str) -> Account:
+        """The account inputs of a resource found at `endpoint` by its URL alone (`get`, `pulumi import`): none when
+        the configuration or the environment point there anyway (so the code `pulumi import` prints names no
+        account), else its account_url."""
+        return Account() if self.endpoint({}) == endpoint else Account(account_url=endpoint)
+
     def find_by_url(self, kind: str, url: str) -> BlobAtUrl:
-        """The blob `<kind>.get(name, url)` reads: the URL (no SAS) says where it is, the credentials come from
-        stack config or the environment, as for refresh. A blob that does not exist (or whose container does not)
-        fails in one sentence: ReadResult(None, {}) would not fail a get, the engine would carry on with empty
-        outputs."""
+        """The blob `<kind>.get(name, url)` or `pulumi import` reads: the URL (no SAS) says where it is, the
+        credentials come from the provider configuration or the environment, as for refresh. A blob that does not
+        exist (or whose container does not) fails in one sentence: ReadResult(None, {}) would not fail a get, the
+        engine would carry on with empty outputs."""
         endpoint, container, name = split_blob_url(url)
-        account = Account(account_url=endpoint)
+        account = self.account_at(endpoint)
         try:
-            found = self.with_fallback(account, lambda t: azure.inspect_blank_vhd(t, container=container, name=name))
+            found = self.with_fallback(
+                account, lambda t: vhdcore.inspect_blank_vhd(t, container=container, name=name), endpoint=endpoint)
         except ContainerNotFoundError:
             found = None
         if found is None:
             raise BlobNotFoundError(
-                f"{kind}.get: no blob {name!r} in container {container!r} at {endpoint}",
+                f"{kind}: no blob {name!r} in container {container!r} at {endpoint}",
                 "check the URL (the `url` output of the disk, without a SAS) and that the disk still exists",
             )
-        return BlobAtUrl(account, container, name, found)
+        return BlobAtUrl(account, container, name, found, endpoint)
 
     def check_account(self, news: Mapping[str, Any]) -> list[CheckFailure]:
         """One failure for account inputs that conflict, say nowhere or cannot work; no network.
@@ -426,7 +532,7 @@ class StorageProvider(ResourceProvider):
         if allow is not None and not is_unknown(allow) and not isinstance(allow, bool):
             return [CheckFailure("allow_plain_http", f"allow_plain_http {allow!r} is not a boolean; set it to true "
                                  "only for a private http endpoint you trust.")]
-        if any(is_unknown(news.get(key)) for key in ACCOUNT_FIELDS):
+        if self.config.unknown or any(is_unknown(news.get(key)) for key in ACCOUNT_FIELDS):
             return []  # preview: checked again once the values are known
         account = Account.from_props(news)
         try:
@@ -434,10 +540,11 @@ class StorageProvider(ResourceProvider):
         except CredentialsError as exc:
             return [self._credentials_failure(exc, account, None)]
         if not any(getattr(target, key) for key in ("account_url", "account_name", "connection_string")):
-            # Neither the inputs nor stack config nor the environment say where: name the inputs that can.
+            # Neither the inputs nor the configuration nor the environment say where: name what can.
+            configured = self.config.location_hint()
             return [CheckFailure("storage_account_name", (
-                "no storage account given; set storage_account_name, account_url or connection_string, or the "
-                "stack config blank-vhd:storageConnectionString, or AZURE_STORAGE_CONNECTION_STRING or "
+                "no storage account given; set storage_account_name, account_url or connection_string, or "
+                + (f"the {configured}, or " if configured else "") + "AZURE_STORAGE_CONNECTION_STRING or "
                 "AZURE_STORAGE_ACCOUNT."
             ))]
         try:
@@ -451,7 +558,7 @@ class StorageProvider(ResourceProvider):
         try:
             target.check_api_version()
         except VhdError as exc:
-            # From the input, or else from the environment, which no property names.
+            # From the input, or else from the configuration or environment, which no property names.
             return [CheckFailure("api_version" if given(news, "api_version") else "", str(exc))]
         try:
             target.validate()
@@ -462,18 +569,18 @@ class StorageProvider(ResourceProvider):
     def _credentials_failure(
         self, exc: CredentialsError, account: Account, target: StorageTarget | None
     ) -> CheckFailure:
-        """The failure for settings that cannot work, naming where each one came from: an input, stack config or
-        an AZURE_STORAGE_* variable. A property only for a printable input (its value is in the message anyway)."""
+        """The failure for settings that cannot work, naming where each one came from: an input, the configuration
+        or an AZURE_STORAGE_* variable. A property only for a printable input (its value is in the message anyway)."""
         sources = []
         for setting in exc.settings:
             value = getattr(target, setting, None) if target is not None else None
             name = _INPUT_FIELD.get(setting, setting)
-            if value is None or getattr(account, name, None) == value:
+            if value is None or account.get(name) == value:
                 sources.append(name)
-            elif self._config.get(setting) == value:
-                sources.append(f"stack config blank-vhd:{_CONFIG_KEY[setting]}")
+            elif self.config.values.get(name) == value:
+                sources.append(self.config.source(name))
             else:
-                sources.append(_ENV_OF.get(setting, name))
+                sources.append(ENV_VARIABLES.get(setting, name))
         if sources and all(source in PRINTABLE_FIELDS for source in sources):
             return CheckFailure(sources[0], str(exc))
         return CheckFailure("", f"{' and '.join(dict.fromkeys(sources))}: {exc}" if sources else str(exc))
@@ -481,7 +588,7 @@ class StorageProvider(ResourceProvider):
     def cloud_for(self, props: Mapping[str, Any]) -> Cloud:
         """The cloud whose limits apply to a resource: the one its account is in, or the one its `cloud` input
         names while the rest is unknown (preview); AzureCloud's when nothing says (check_account reports why)."""
-        if any(is_unknown(props.get(key)) for key in ACCOUNT_FIELDS):
+        if self.config.unknown or any(is_unknown(props.get(key)) for key in ACCOUNT_FIELDS):
             name = props.get("cloud")
             return CLOUDS.get(name, AZURE_CLOUD) if isinstance(name, str) else AZURE_CLOUD
         try:
@@ -491,7 +598,7 @@ class StorageProvider(ResourceProvider):
 
     def endpoint(self, props: Mapping[str, Any]) -> str | None:
         """The blob endpoint the inputs point at; None while any of them is unknown or invalid."""
-        if any(is_unknown(props.get(key)) for key in ACCOUNT_FIELDS):
+        if self.config.unknown or any(is_unknown(props.get(key)) for key in ACCOUNT_FIELDS):
             return None
         try:
             return self.target(Account.from_props(props)).blob_endpoint
@@ -500,8 +607,8 @@ class StorageProvider(ResourceProvider):
 
     def account_replaces(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
         """What moves the resource to another account (so: replace). The account is pinned to the state's
-        blob_endpoint: wherever the new inputs, stack config and environment resolve to is compared with
-        it, so a change of config or AZURE_STORAGE_* alone counts too (as `blob_endpoint`, no input
+        blob_endpoint: wherever the new inputs, configuration and environment resolve to is compared with
+        it, so a change of configuration or AZURE_STORAGE_* alone counts too (as `blob_endpoint`, no input
         changed). A change that keeps the endpoint (a rotated key, the same account named another way)
         is not one; an unknown location input may be one."""
         location_changed = [
@@ -517,9 +624,10 @@ class StorageProvider(ResourceProvider):
             keys = ("container_name", "blob_name")
             names = [str(news[k]) for k in keys if given(news, k) and not is_unknown(news[k])]
             warn(
-                f"{'/'.join(names) or 'the resource'} is in {old_endpoint} (blob_endpoint in the state), but the stack "
-                f"config and AZURE_STORAGE_* variables now point at {new_endpoint}, so it will be replaced by a new "
-                f"one there and the old one deleted; to keep it, point them back or set account_url to {old_endpoint}."
+                f"{'/'.join(names) or 'the resource'} is in {old_endpoint} (blob_endpoint in the state), but the "
+                f"provider configuration and AZURE_STORAGE_* variables now point at {new_endpoint}, so it will be "
+                f"replaced by a new one there and the old one deleted; to keep it, point them back or set account_url "
+                f"to {old_endpoint}."
             )
         return location_changed or ["blob_endpoint"]
 

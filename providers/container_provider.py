@@ -7,12 +7,11 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
-from vhdcore import azure
-from vhdcore.azure.credentials import StorageTarget
-from vhdcore.azure.names import validate_container_name
-from vhdcore.errors import VhdError
+import vhdcore
+from vhdcore import RefusedError, StorageTarget, VhdError, split_container_url, validate_container_name
 
-from .common import ACCOUNT_FIELDS, Account, StorageProvider, changed, flag, is_unknown, warn
+from .common import Account, StorageProvider, changed, flag, given, is_unknown, no_change, warn
+from .schema import ACCOUNT_FIELDS
 
 INPUTS = ("container_name", *ACCOUNT_FIELDS)
 
@@ -36,15 +35,15 @@ class BlobContainerProvider(StorageProvider):
         changes = [key for key in INPUTS if is_unknown(news.get(key)) or olds.get(key) != news.get(key)]
         replaces = self.account_replaces(olds, news)  # also when only config or AZURE_STORAGE_* moved
         if not changes and not replaces:
-            return DiffResult(changes=False)
+            return no_change()
         if "container_name" in changes:
             replaces.append("container_name")
-        return changed(olds, news, replaces, inputs_unchanged=not changes)
+        return changed(olds, news, changes, replaces, inputs_unchanged=not changes)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         account, name = Account.from_props(props), str(props["container_name"])
         target = self.target(account)
-        created = azure.create_container(target, name)
+        created = vhdcore.create_container(target, name)
         return CreateResult(_url(target, name), _outputs(account, name, target, created=created))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -54,19 +53,32 @@ class BlobContainerProvider(StorageProvider):
         return UpdateResult(_outputs(account, name, target, created=flag(olds, "created")))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        if not given(props, "container_name"):
+            return self._read_by_url(id_)  # `pulumi import`: the id (the container URL) is all there is
         account, name = Account.from_props(props), str(props["container_name"])
         endpoint = props.get("blob_endpoint")  # where the container is, whatever config or env say now
-        if not self.with_fallback(account, lambda t: azure.container_exists(t, name), endpoint=endpoint):
+        if not self.with_fallback(account, lambda t: vhdcore.container_exists(t, name), endpoint=endpoint):
             return ReadResult(None, {})
         outs = _outputs(account, name, self.target(account, endpoint=endpoint), created=flag(props, "created"))
         return ReadResult(id_, outs, {"container_name": name, **account.to_props()})
+
+    def _read_by_url(self, url: str) -> ReadResult:
+        """A container known only by its URL. This resource did not make it (`created` false), so destroy never
+        deletes it."""
+        endpoint, name = split_container_url(url)
+        account = self.account_at(endpoint)
+        if not self.with_fallback(account, lambda t: vhdcore.container_exists(t, name), endpoint=endpoint):
+            raise RefusedError(f"BlobContainer: no container {name!r} at {endpoint}",
+                               "check the URL (the `url` output of the container, without a SAS)")
+        outs = _outputs(account, name, self.target(account, endpoint=endpoint), created=False)
+        return ReadResult(outs["url"], outs, {"container_name": name, **account.to_props()})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         account, name = Account.from_props(props), str(props["container_name"])
         if not flag(props, "created"):
             return  # it was there before this stack: not ours to delete
         deleted = self.with_fallback(
-            account, lambda t: azure.delete_container_if_empty(t, name), endpoint=props.get("blob_endpoint")
+            account, lambda t: vhdcore.delete_container_if_empty(t, name), endpoint=props.get("blob_endpoint")
         )
         if not deleted:
             warn(f"container {name!r} was kept: it still holds blobs (or is already gone).")

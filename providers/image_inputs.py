@@ -14,13 +14,22 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure
 
-from vhdcore.azure.names import owner_tag, validate_blob_name, validate_container_name, validate_metadata
-from vhdcore.errors import VhdError
-from vhdcore.format.images import check_format
-from vhdcore.format.sizes import AZURE_LIMIT, GiB, SizeLimit, parse_size_gb
-from vhdcore.format.unique_id import UniqueId
+import vhdcore
+from vhdcore import (
+    AZURE_LIMIT,
+    GiB,
+    SizeLimit,
+    UniqueId,
+    VhdError,
+    owner_tag,
+    parse_size_gb,
+    validate_blob_name,
+    validate_container_name,
+    validate_metadata,
+)
 
-from .common import ACCOUNT_FIELDS, Account, flag, given, is_unknown, stored_disk_from_outputs, stored_disk_outputs
+from .common import Account, flag, given, is_unknown, stored_disk_from_outputs, stored_disk_outputs
+from .schema import ACCOUNT_FIELDS
 
 FINGERPRINT, STAMP = "fingerprint", "source_stamp"
 FLAGS = ("adopt_existing", "verify")
@@ -51,7 +60,7 @@ class ImageInputs:
     def from_props(cls, props: Mapping[str, Any]) -> ImageInputs:
         size = props.get("size_gb")
         return cls(
-            source=str(props["source"]),
+            source=str(props.get("source") or ""),  # none in a state `pulumi import` or get() made
             format=str(props["format"]) if given(props, "format") else None,
             size_gb=int(size) if size is not None else None,
             container_name=str(props["container_name"]),
@@ -136,23 +145,24 @@ def auto_name(prefix: str | None, identity: str | None, fingerprint: str) -> str
     return f"{prefix or 'image'}-{tag[:8]}.vhd"
 
 
-def check_plain_inputs(news: Mapping[str, Any], *, limit: SizeLimit = AZURE_LIMIT) -> tuple[dict[str, Any],
-                                                                                             list[CheckFailure]]:
-    """Every check that needs no file and no network: names, metadata, size, format, flags."""
+def check_plain_inputs(news: Mapping[str, Any], *, limit: SizeLimit = AZURE_LIMIT,
+                       require_source: bool = True) -> tuple[dict[str, Any], list[CheckFailure]]:
+    """Every check that needs no file and no network: names, metadata, size, format, flags. `require_source`: False
+    for what `pulumi import` read, which names no image file."""
     inputs = dict(news)
     failures: list[CheckFailure] = []
     source = news.get("source")
-    if source is None:
+    if source is None and require_source:
         failures.append(CheckFailure("source", "source is required; give the path of a disk image (raw, VHD, VHDX, "
                                                "QCOW2, VMDK or VDI)."))
-    elif not is_unknown(source) and (not isinstance(source, str) or not source):
+    elif source is not None and not is_unknown(source) and (not isinstance(source, str) or not source):
         failures.append(CheckFailure("source", f"source {source!r} is not a path; give the image file's path."))
     fmt = news.get("format")
     if fmt is not None and not is_unknown(fmt):
         try:
-            inputs["format"] = check_format(str(fmt), field="format")
+            inputs["format"] = vhdcore.check_format(str(fmt), field="format")
         except VhdError as exc:
-            failures.append(CheckFailure("format", str(exc).replace("leave it out", "leave it unset")))
+            failures.append(CheckFailure("format", str(exc)))
     container = news.get("container_name")
     if container is None:
         failures.append(CheckFailure("container_name", "container_name is required; give an existing blob "

@@ -7,22 +7,28 @@ declares no resources and does not import the Azure SDK (the program process imp
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
-from vhdcore import azure
-from vhdcore.azure.credentials import StorageTarget
-from vhdcore.azure.names import FINGERPRINT_KEY, MARKER_KEY, metadata_value
-from vhdcore.errors import BlobExistsError, ContainerNotFoundError, InvalidDiskError, RefusedError, SizeError, VhdError
-from vhdcore.format.images import disk_size, fingerprint, open_image
-from vhdcore.format.sizes import GiB, SizeLimit, check_disk_size
+import vhdcore
+from vhdcore import (
+    BlobExistsError,
+    GiB,
+    InvalidDiskError,
+    RefusedError,
+    SizeError,
+    SizeLimit,
+    StorageTarget,
+    VhdError,
+    check_disk_size,
+)
 
-from .common import NamingProvider, changed, given, is_unknown, warn
+from .common import changed, given, is_unknown, no_change, progress_line, warn, without_flags
+from .disks import DiskProvider
 from .image_inputs import (
     CONTENT_ONLY,
     FINGERPRINT,
@@ -35,6 +41,9 @@ from .image_inputs import (
     check_plain_inputs,
 )
 
+if TYPE_CHECKING:
+    from vhdcore import UploadProgress
+
 __all__ = ["VhdImageProvider"]
 
 PROGRESS_EVERY = 10.0  # seconds between progress lines in the engine's log
@@ -42,18 +51,23 @@ PROGRESS_EVERY = 10.0  # seconds between progress lines in the engine's log
 UPLOAD_ONLY = ("source", STAMP, "image_format", "image_size", "data_bytes")
 
 
-class VhdImageProvider(NamingProvider):
+class VhdImageProvider(DiskProvider):
     """CRUD for one disk made from an image; `id` is the blob URL (no SAS).
 
     Pickled with `auto_name_prefix` and `identity` only (NamingProvider); check() names an unnamed blob after
-    them and the image's fingerprint (image_inputs.auto_name).
+    them and the image's fingerprint (image_inputs.auto_name). The image readers load on the first check, in the
+    provider process, never in the program's.
     """
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         limit = self.cloud_for(news).size_limit
-        inputs, failures = check_plain_inputs(news, limit=limit)
+        # `pulumi import` checks the inputs read() returned: the blob records the image's fingerprint, not the file
+        # it was uploaded from, so there is no source to read (the program that declares it names one).
+        imported = news.get("source") is None and given(news, FINGERPRINT) and \
+            olds.get(FINGERPRINT) == news[FINGERPRINT]
+        inputs, failures = check_plain_inputs(news, limit=limit, require_source=not imported)
         failures += self.check_account(news)
-        if not any(f.property in ("source", "format", "size_gb") for f in failures):
+        if not imported and not any(f.property in ("source", "format", "size_gb") for f in failures):
             failures += self._check_image(olds, news, inputs, limit)
         if not given(news, "blob_name") and given(inputs, FINGERPRINT):
             same = given(olds, "blob_name") and olds.get(FINGERPRINT) == inputs[FINGERPRINT]
@@ -70,14 +84,14 @@ class VhdImageProvider(NamingProvider):
         if is_unknown(source) or is_unknown(fmt) or is_unknown(size):
             return []
         try:
-            with open_image(str(source), fmt) as image:
+            with vhdcore.open_image(str(source), fmt) as image:
                 stamp = _stamp(image.file.stat)
                 same_file = all(olds.get(k) == inputs.get(k) for k in ("source", "format")) and \
                     olds.get(STAMP) == stamp and given(olds, FINGERPRINT)
-                inputs[FINGERPRINT] = olds[FINGERPRINT] if same_file else fingerprint(image)
+                inputs[FINGERPRINT] = olds[FINGERPRINT] if same_file else vhdcore.fingerprint(image)
                 inputs[STAMP] = stamp
                 try:
-                    disk = disk_size(image, size * GiB if isinstance(size, int) else None, field="size_gb")
+                    disk = vhdcore.disk_size(image, size * GiB if isinstance(size, int) else None, field="size_gb")
                     if size is None:  # size_gb itself was checked against the cloud's limit already
                         check_disk_size(disk.size, field=f"image {source}'s disk", shown=disk.size, limit=limit)
                 except SizeError as exc:
@@ -101,19 +115,19 @@ class VhdImageProvider(NamingProvider):
             changes.remove("size_gb")  # unset, or not above the disk's size: the disk already is big enough
         real = [key for key in changes if key not in CONTENT_ONLY]
         if not real and not moved:
-            return DiffResult(changes=False)  # a moved or renamed image file with the same content: nothing to do
+            return no_change()  # a moved or renamed image file with the same content: nothing to do
         replaces = [key for key in (*REPLACE_ON_CHANGE, FINGERPRINT) if key in changes] + moved
         if FINGERPRINT in changes and not is_unknown(news.get(FINGERPRINT)):
             warn(f"the image {news.get('source')} has new content (fingerprint {olds.get(FINGERPRINT)} is now "
                  f"{news.get(FINGERPRINT)}), so the disk will be replaced by a new upload; data written to the old "
                  "disk is lost.")
         explicit_name = self.auto_name_prefix is None and not (bool(moved) and self.endpoint(news) is not None)
-        return changed(olds, news, replaces, delete_before_replace=explicit_name)
+        return changed(olds, news, real, replaces, delete_before_replace=explicit_name)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         wanted = ImageInputs.from_props(props)
         target = self.target(wanted.account)
-        with open_image(wanted.source, wanted.format) as image:
+        with vhdcore.open_image(wanted.source, wanted.format) as image:
             if wanted.adopt_existing:
                 adopted = self._adopt(target, wanted, image.format, image.virtual_size)
                 if adopted is not None:
@@ -121,20 +135,20 @@ class VhdImageProvider(NamingProvider):
             progress = _EngineLog(wanted.source, image.allocated_bytes)
             progress.start(f"{wanted.container_name}/{wanted.blob_name}")
             try:
-                done = azure.upload_image(
+                done = vhdcore.upload_image(
                     target, image, container=wanted.container_name, name=wanted.blob_name, size=wanted.size_bytes,
                     metadata=wanted.metadata, fingerprint=wanted.fingerprint or None, verify=wanted.verify,
                     progress=progress.update, notes=progress.note)
             except BlobExistsError as exc:
                 raise BlobExistsError(
                     f"blob {wanted.blob_name!r} already exists in container {wanted.container_name!r} and was left "
-                    "untouched", "choose another blob_name, delete that blob, or set adopt_existing=True to take it "
+                    "untouched", "choose another blob_name, delete that blob, or set adopt_existing to true to take it "
                     "over if it holds this image", status=exc.status, code=exc.code) from None
             if done.already_complete:
                 raise BlobExistsError(
                     f"blob {wanted.blob_name!r} in container {wanted.container_name!r} already holds this image as a "
                     "finished disk (uploaded earlier, or by a run whose state was lost), and was left untouched",
-                    "set adopt_existing=True to take it over, or delete it")
+                    "set adopt_existing to true to take it over, or delete it")
             progress.finished(done.url, done.bytes_sent)
             for warning in done.warnings:
                 warn(warning)
@@ -145,10 +159,10 @@ class VhdImageProvider(NamingProvider):
 
     def _adopt(self, target: StorageTarget, wanted: ImageInputs, image_format: str,
                image_size: int) -> ImageState | None:
-        found = azure.inspect_blank_vhd(target, container=wanted.container_name, name=wanted.blob_name)
+        found = vhdcore.inspect_blank_vhd(target, container=wanted.container_name, name=wanted.blob_name)
         if found is None:
             return None
-        recorded = metadata_value(found.metadata, FINGERPRINT_KEY)
+        recorded = found.fingerprint
         footer = found.report.footer
         if not found.report.azure_ready or footer is None or recorded != wanted.fingerprint:
             what = "is not a valid fixed VHD" if not found.report.azure_ready else \
@@ -169,90 +183,66 @@ class VhdImageProvider(NamingProvider):
         container, name = wanted.container_name, wanted.blob_name
         size, length = old.size_bytes, old.blob_length
         if wanted.size_bytes is not None and wanted.size_bytes > old.size_bytes:
-            grown = azure.grow_blank_vhd(target, container=container, name=name, size=wanted.size_bytes,
+            grown = vhdcore.grow_blank_vhd(target, container=container, name=name, size=wanted.size_bytes,
                                          unique_id=old.unique_id)
             size, length = grown.size, grown.blob_length
         if old.inputs.metadata != wanted.metadata:
-            azure.set_blank_vhd_metadata(target, container=container, name=name, metadata=wanted.metadata,
+            vhdcore.set_blank_vhd_metadata(target, container=container, name=name, metadata=wanted.metadata,
                                          unique_id=old.unique_id)
         state = ImageState(wanted, old.url, old.blob_endpoint or target.blob_endpoint, size, length, old.unique_id,
                            old.azure_ready, old.adopted, old.bytes_sent, old.image_format, old.image_size,
                            old.data_bytes)
         return UpdateResult(state.to_outputs())
 
+    def recorded(self, props: Mapping[str, Any]) -> ImageState:
+        return ImageState.from_outputs(props)
+
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         if not given(props, "source"):
-            # VhdImage.get(): the id (the blob URL) is all there is. Its state has no source either, so a refresh
-            # reads it by URL again, and fails rather than dropping it when the blob is gone (the program asks for it).
+            # VhdImage.get() or `pulumi import`: the id (the blob URL) is all there is. Their state has no source
+            # either, so a refresh reads it by URL again, and fails rather than dropping it when the blob is gone.
             return self._read_by_url(id_)
-        old = ImageState.from_outputs(props)
+        old = self.recorded(props)
         wanted = old.inputs
-        try:
-            found = self.with_fallback(
-                wanted.account,
-                lambda t: azure.inspect_blank_vhd(t, container=wanted.container_name, name=wanted.blob_name),
-                endpoint=old.blob_endpoint or None)
-        except ContainerNotFoundError:
-            found = None
+        found = self.find(old)
         if found is None:
             return ReadResult(None, {})  # deleted out of band: dropped from the state
-        if found.report.azure_ready and old.unique_id is not None and found.unique_id != old.unique_id:
-            warn(f"blob {wanted.blob_name!r} in container {wanted.container_name!r} now holds another disk (unique id "
-                 f"{found.unique_id}, not {old.unique_id}); it is dropped from the state and left untouched.")
-            return ReadResult(None, {})
         footer = found.report.footer
         ready = found.report.azure_ready and footer is not None
         size = footer.current_size if ready and footer is not None else old.size_bytes
         state = ImageState(wanted, found.url, old.blob_endpoint, size, found.blob_length, old.unique_id, ready,
                            old.adopted, old.bytes_sent, old.image_format, old.image_size, old.data_bytes)
         inputs = wanted.to_props()
-        recorded = metadata_value(found.metadata, FINGERPRINT_KEY)
+        recorded = found.fingerprint
         if recorded and recorded != wanted.fingerprint:
             inputs[FINGERPRINT] = recorded  # the blob holds another image than the state says: the next diff replaces
         return ReadResult(found.url, state.to_outputs(), inputs)
 
     def _read_by_url(self, url: str) -> ReadResult:
+        """A disk known only by its URL: its outputs, and its inputs as check returns them (with the recorded
+        fingerprint, and no source: the blob does not say which file it came from). It was not made by this
+        resource, so it counts as adopted: destroy leaves it in place unless this tool made it."""
         at = self.find_by_url("VhdImage", url)
         found, footer = at.found, at.found.report.footer
-        recorded = metadata_value(found.metadata, FINGERPRINT_KEY)
+        recorded = found.fingerprint
         if not found.report.azure_ready or footer is None or not recorded:
             what = "has no valid VHD footer (an upload that did not finish, or not a fixed VHD)" if \
                 not found.report.azure_ready or footer is None else \
                 "records no image fingerprint (a blank disk, or a VHD this tool did not upload)"
             raise InvalidDiskError(
-                f"VhdImage.get: {at.where} {what}, so it is not a finished VhdImage upload",
+                f"VhdImage: {at.where} {what}, so it is not a finished VhdImage upload",
                 "give the `url` output of a VhdImage (or a `vhdcore blob upload`) that finished, re-run the one that "
-                "was interrupted, or read a blank disk with BlankVhd.get")
+                "was interrupted, or read a blank disk as a BlankVhd")
         wanted = ImageInputs(source="", format=None, size_gb=None, container_name=at.container, blob_name=at.name,
-                             account=at.account, metadata=at.user_metadata, adopt_existing=False, verify=False,
+                             account=at.account, metadata=found.user_metadata, adopt_existing=False, verify=False,
                              fingerprint=recorded, source_stamp="")
-        state = ImageState(wanted, found.url, self.target(at.account).blob_endpoint, footer.current_size,
-                           found.blob_length, found.unique_id, azure_ready=True, adopted=False, bytes_sent=0,
-                           image_format="", image_size=0, data_bytes=0)
+        state = ImageState(wanted, found.url, self.target(at.account, endpoint=at.endpoint).blob_endpoint,
+                           footer.current_size, found.blob_length, found.unique_id, azure_ready=True, adopted=True,
+                           bytes_sent=0, image_format="", image_size=0, data_bytes=0)
         # What only the upload knew (the file, its format and sizes) is not on the blob: those outputs stay None.
         outs = {key: value for key, value in state.to_outputs().items() if key not in UPLOAD_ONLY}
-        return ReadResult(found.url, outs)
-
-    def delete(self, _id: str, props: dict[str, Any]) -> None:
-        old = ImageState.from_outputs(props)
-        wanted = old.inputs
-        endpoint = old.blob_endpoint or None
-        container, name = wanted.container_name, wanted.blob_name
-        with contextlib.suppress(ContainerNotFoundError):
-            if old.adopted:
-                found = self.with_fallback(
-                    wanted.account, lambda t: azure.inspect_blank_vhd(t, container=container, name=name),
-                    endpoint=endpoint)
-                if found is None:
-                    return
-                if metadata_value(found.metadata, MARKER_KEY) is None:
-                    warn(f"blob {name!r} in container {container!r} was left in place because it was adopted "
-                         "(adopt_existing), not created by this tool; delete it yourself if it is no longer needed.")
-                    return
-            self.with_fallback(
-                wanted.account,
-                lambda t: azure.delete_blank_vhd(t, container=container, name=name, unique_id=old.unique_id),
-                endpoint=endpoint)
+        inputs = {key: value for key, value in without_flags(wanted.to_props()).items() if key not in UPLOAD_ONLY}
+        return ReadResult(found.url, outs, inputs)
 
 
 def _grows(olds: dict[str, Any], news: dict[str, Any]) -> bool:
@@ -266,7 +256,7 @@ def _stamp(info: os.stat_result) -> str:
 
 
 class _EngineLog:
-    """Upload progress as lines on the provider's stderr, which the engine shows in its log as they come:
+    """Upload progress as lines in the engine's log, as they come (common.progress_line):
     one at the start, then one every PROGRESS_EVERY seconds, then the result."""
 
     def __init__(self, source: str, total: int) -> None:
@@ -274,27 +264,23 @@ class _EngineLog:
         self.last = 0.0
 
     def start(self, where: str) -> None:
-        _say(f"uploading {self.source} ({_mib(self.total)} stored) to {where}")
+        progress_line(f"uploading {self.source} ({_mib(self.total)} stored) to {where}")
 
-    def update(self, progress: azure.UploadProgress) -> None:
+    def update(self, progress: UploadProgress) -> None:
         now = time.monotonic()
         if self.last and now - self.last < PROGRESS_EVERY and progress.read < progress.total:
             return
         self.last = now
         percent = 100 * progress.read // progress.total if progress.total else 100
-        _say(f"uploading {self.source}: {percent}% of {_mib(progress.total)} read, {_mib(progress.sent)} sent"
-             + (f", {_mib(progress.kept)} already on the blob" if progress.kept else ""))
+        progress_line(f"uploading {self.source}: {percent}% of {_mib(progress.total)} read, {_mib(progress.sent)} sent"
+                      + (f", {_mib(progress.kept)} already on the blob" if progress.kept else ""))
 
     def note(self, text: str) -> None:
-        _say(f"{self.source}: {text}")
+        progress_line(f"{self.source}: {text}")
 
     def finished(self, url: str, sent: int) -> None:
-        _say(f"uploaded {self.source} to {url}: {_mib(sent)} sent")
+        progress_line(f"uploaded {self.source} to {url}: {_mib(sent)} sent")
 
 
 def _mib(size: int) -> str:
     return f"{size / (1 << 20):.1f} MiB"
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)

@@ -8,19 +8,16 @@ this module too); vhdcore.azure loads it on the first storage call, in the provi
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
-from vhdcore import azure
-from vhdcore.azure.credentials import StorageTarget
-from vhdcore.azure.names import MARKER_KEY, metadata_value
-from vhdcore.errors import BlobExistsError, ContainerNotFoundError, RefusedError, ShrinkRefusedError
-from vhdcore.format.sizes import FOOTER_SIZE, GiB
-from vhdcore.format.unique_id import UniqueId
+import vhdcore
+from vhdcore import FOOTER_SIZE, BlobExistsError, GiB, RefusedError, ShrinkRefusedError, StorageTarget, UniqueId
 
-from .common import NamingProvider, changed, given, warn
+from .common import changed, given, no_change, warn, without_flags
+from .disks import DiskProvider
 from .vhd_inputs import (
     LEGACY_PREFIX,
     REPLACE_ON_CHANGE,
@@ -34,10 +31,13 @@ from .vhd_inputs import (
     unfinished_grow,
 )
 
+if TYPE_CHECKING:
+    from vhdcore import BlankVhdBlob, BlobInspection
+
 __all__ = ["BlankVhdProvider"]
 
 
-class BlankVhdProvider(NamingProvider):
+class BlankVhdProvider(DiskProvider):
     """CRUD for one blank fixed VHD; `id` is the blob URL (no SAS).
 
     Pickled with `auto_name_prefix` and `identity` only (NamingProvider). check() names an unnamed blob after
@@ -61,7 +61,7 @@ class BlankVhdProvider(NamingProvider):
         # The disk stays in the account the state records, even if only config or AZURE_STORAGE_* moved.
         moved = self.account_replaces(olds, news)
         if not changes and not repair and not moved:
-            return DiffResult(changes=False)  # also when only __provider differs
+            return no_change()  # also when only __provider differs
         replaces = [key for key in REPLACE_ON_CHANGE if key in changes] + moved
         if "size_gb" in changes and shrinks(olds, news):
             replaces.append("size_gb")
@@ -69,29 +69,29 @@ class BlankVhdProvider(NamingProvider):
         # `pulumi up --replace`, which asks no diff, does the same): the new disk may reuse its name (an
         # explicit blob_name, or the auto-name derived from the resource's identity), and a create must never
         # take the disk that is being replaced for its own earlier attempt.
-        return changed(olds, news, replaces, delete_before_replace=True, inputs_unchanged=not changes)
+        return changed(olds, news, changes, replaces, delete_before_replace=True, inputs_unchanged=not changes,
+                       also=["azure_ready"] if repair else [])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         disk = DiskInputs.from_props(props)
         target = self.target(disk.account)
         if disk.adopt_existing:
-            found = azure.inspect_blank_vhd(target, container=disk.container_name, name=disk.blob_name)
+            found = vhdcore.inspect_blank_vhd(target, container=disk.container_name, name=disk.blob_name)
             if found is not None:
                 _check_adoptable(found, disk)
                 return CreateResult(found.url, _from_inspection(disk, found, target, adopted=True).to_outputs())
         try:
             # With our identity as owner, what an interrupted create of this same resource left (its process
             # killed with `pulumi up`, or still running) is finished or taken over; anything else is refused.
-            blob = azure.create_blank_vhd(target, container=disk.container_name, name=disk.blob_name,
-                                          size=disk.size_bytes, metadata=disk.metadata, owner=self.identity)
+            blob = vhdcore.create_blank_vhd(target, container=disk.container_name, name=disk.blob_name,
+                                            size=disk.size_bytes, metadata=disk.metadata, owner=self.identity)
         except BlobExistsError as exc:
-            # vhdcore says what the blob is, in parentheses after "left untouched"; the rest names it by URL.
-            said, exists, what = exc.what.partition("already exists and was left untouched")
+            # Azure's BlobAlreadyExists: name the blob as the inputs do, keep what vhdcore found it to be (`notes`).
+            what = f"blob {disk.blob_name!r} already exists in container {disk.container_name!r} and was left " \
+                   f"untouched{''.join(exc.notes)}" if exc.code == "BlobAlreadyExists" else exc.what
             raise BlobExistsError(
-                f"blob {disk.blob_name!r} already exists in container {disk.container_name!r} and was left "
-                f"untouched{what}" if exists else said, f"choose another blob_name, delete that blob, or set "
-                f"adopt_existing=True to take it over if it is a valid {disk.size_gb} GiB fixed VHD",
-                status=exc.status, code=exc.code,
+                what, f"choose another blob_name, delete that blob, or set adopt_existing to true to take it over if "
+                f"it is a valid {disk.size_gb} GiB fixed VHD", status=exc.status, code=exc.code,
             ) from None
         for warning in blob.warnings:
             warn(warning)
@@ -108,32 +108,31 @@ class BlankVhdProvider(NamingProvider):
         if not old.azure_ready:
             state = _from_inspection(disk, self._repair(target, old, disk), target, adopted=old.adopted)
         if disk.size_bytes > (state or old).size_bytes:
-            blob = azure.grow_blank_vhd(target, container=container, name=name, size=disk.size_bytes,
-                                        unique_id=old.unique_id)
+            blob = vhdcore.grow_blank_vhd(target, container=container, name=name, size=disk.size_bytes,
+                                          unique_id=old.unique_id)
             state = _from_blob(disk, blob, target, adopted=old.adopted)
         if old.inputs.metadata != disk.metadata:
-            blob = azure.set_blank_vhd_metadata(target, container=container, name=name, metadata=disk.metadata,
-                                                unique_id=old.unique_id)
+            blob = vhdcore.set_blank_vhd_metadata(target, container=container, name=name, metadata=disk.metadata,
+                                                  unique_id=old.unique_id)
             state = state or _from_blob(disk, blob, target, adopted=old.adopted)
         if state is None:
             state = _from_inspection(disk, _inspect(target, disk), target, adopted=old.adopted)
         return UpdateResult(state.to_outputs())
 
-    def _repair(self, target: StorageTarget, old: DiskState, disk: DiskInputs) -> azure.BlobInspection:
+    def _repair(self, target: StorageTarget, old: DiskState, disk: DiskInputs) -> BlobInspection:
         """Mend what a refresh found broken: a footer damaged or zeroed out of band is rewritten in place (the
         state knows the disk's size and unique id), an unfinished grow is finished; else say what to do."""
         container, name = disk.container_name, disk.blob_name
         if old.blob_length == old.size_bytes + FOOTER_SIZE and old.unique_id is not None:
             # Only a disk this tool made, of exactly that length and unique id: vhdcore refuses anything else.
-            azure.repair_blank_vhd_footer(target, container=container, name=name, size=old.size_bytes,
-                                          unique_id=old.unique_id)
+            vhdcore.repair_blank_vhd_footer(target, container=container, name=name, size=old.size_bytes,
+                                            unique_id=old.unique_id)
         else:
             try:
-                azure.grow_blank_vhd(target, container=container, name=name, size=disk.size_bytes,
-                                     unique_id=old.unique_id)
+                vhdcore.grow_blank_vhd(target, container=container, name=name, size=disk.size_bytes,
+                                       unique_id=old.unique_id)
             except ShrinkRefusedError:
-                raise RefusedError(*_sentence(unfinished_grow(container, name, old.blob_length,
-                                                             disk.size_gb))) from None
+                raise RefusedError(*unfinished_grow(container, name, old.blob_length, disk.size_gb)) from None
         found = _inspect(target, disk)
         if not found.report.azure_ready:
             problems = found.report.problems or ["its footer is not valid"]
@@ -143,28 +142,18 @@ class BlankVhdProvider(NamingProvider):
             )
         return found
 
+    def recorded(self, props: Mapping[str, Any]) -> DiskState:
+        return DiskState.from_outputs(props)
+
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         if not given(props, "container_name"):
-            return self._read_by_url(id_)  # BlankVhd.get(): the id (the blob URL) is all there is
-        disk = DiskInputs.from_props(props)
-        old = DiskState.from_outputs(props)
-        endpoint = old.blob_endpoint or None  # where the disk is, whatever config or env say now
-        try:
-            found = self.with_fallback(
-                disk.account,
-                lambda t: azure.inspect_blank_vhd(t, container=disk.container_name, name=disk.blob_name),
-                endpoint=endpoint,
-            )
-        except ContainerNotFoundError:
-            found = None  # the container went, and the blob with it
+            return self._read_by_url(id_)  # BlankVhd.get() or `pulumi import`: the id (the blob URL) is all there is
+        old = self.recorded(props)
+        disk = old.inputs
+        found = self.find(old)
         if found is None:
             return ReadResult(None, {})  # deleted out of band: the engine drops it from the state
-        if found.report.azure_ready and old.unique_id is not None and found.unique_id != old.unique_id:
-            warn(
-                f"blob {disk.blob_name!r} in container {disk.container_name!r} now holds another disk (unique id "
-                f"{found.unique_id}, not {old.unique_id}); it is dropped from the state and left untouched."
-            )
-            return ReadResult(None, {})
+        endpoint = old.blob_endpoint or None  # where the disk is, whatever config or env say now
         state = _from_inspection(disk, found, self.target(disk.account, endpoint=endpoint), adopted=old.adopted,
                                  known_id=old.unique_id)
         # Inputs as they really are, so the next preview diffs the program against reality.
@@ -178,51 +167,25 @@ class BlankVhdProvider(NamingProvider):
         return ReadResult(found.url, state.to_outputs(), inputs)
 
     def _read_by_url(self, url: str) -> ReadResult:
+        """A disk known only by its URL: its outputs, and its inputs as check returns them, so that `pulumi import`
+        prints code declaring it as it is. It was not made by this resource, so it counts as adopted: destroy
+        leaves it in place unless this tool made it."""
         at = self.find_by_url("BlankVhd", url)
         found = at.found
         footer = found.report.footer
         ready = found.report.azure_ready and footer is not None
         size = footer.current_size if ready and footer is not None else found.blob_length - FOOTER_SIZE
-        disk = DiskInputs(max(size // GiB, 0), at.container, at.name, at.account, at.user_metadata, False, False)
-        state = _from_inspection(disk, found, self.target(at.account), adopted=False)
-        return ReadResult(found.url, {**state.to_outputs(), "size_bytes": size, "size_gb": size_gb_of(size)})
-
-    def delete(self, _id: str, props: dict[str, Any]) -> None:
-        old = DiskState.from_outputs(props)
-        disk = old.inputs
-        endpoint = old.blob_endpoint or None
-        container, name = disk.container_name, disk.blob_name
-        with contextlib.suppress(ContainerNotFoundError):  # the blob went with its container: done
-            if old.adopted:
-                found = self.with_fallback(
-                    disk.account, lambda t: azure.inspect_blank_vhd(t, container=container, name=name),
-                    endpoint=endpoint,
-                )
-                if found is None:
-                    return
-                if metadata_value(found.metadata, MARKER_KEY) is None:
-                    # Taken over, not created, and not made by this tool: never ours to delete.
-                    warn(
-                        f"blob {disk.blob_name!r} in container {disk.container_name!r} was left in place because it "
-                        "was adopted (adopt_existing), not created by this stack; delete it yourself if it is no "
-                        "longer needed."
-                    )
-                    return
-            self.with_fallback(
-                disk.account,
-                lambda t: azure.delete_blank_vhd(t, container=container, name=name, unique_id=old.unique_id),
-                endpoint=endpoint,
-            )
+        disk = DiskInputs(max(size // GiB, 0), at.container, at.name, at.account, found.user_metadata,
+                          adopt_existing=False, allow_shrink_by_replace=False)
+        state = _from_inspection(disk, found, self.target(at.account, endpoint=at.endpoint), adopted=True)
+        # A size that is not whole GiB is shown as it is: check refuses it with the reason, never rounds it. The
+        # flags are left out (check sets them false): the code `pulumi import` prints declares only what is set.
+        inputs = {**without_flags(disk.to_props()), "size_gb": size_gb_of(size)}
+        return ReadResult(found.url, {**state.to_outputs(), "size_bytes": size, "size_gb": size_gb_of(size)}, inputs)
 
 
-def _sentence(text: str) -> tuple[str, str]:
-    """A "what; fix." sentence split into its halves, for a StorageError."""
-    what, _, fix = text.rstrip(".").partition("; ")
-    return what, fix
-
-
-def _inspect(target: StorageTarget, disk: DiskInputs) -> azure.BlobInspection:
-    found = azure.inspect_blank_vhd(target, container=disk.container_name, name=disk.blob_name)
+def _inspect(target: StorageTarget, disk: DiskInputs) -> BlobInspection:
+    found = vhdcore.inspect_blank_vhd(target, container=disk.container_name, name=disk.blob_name)
     if found is None:
         raise RefusedError(
             f"blob {disk.blob_name!r} in container {disk.container_name!r} is gone",
@@ -231,7 +194,7 @@ def _inspect(target: StorageTarget, disk: DiskInputs) -> azure.BlobInspection:
     return found
 
 
-def _check_adoptable(found: azure.BlobInspection, disk: DiskInputs) -> None:
+def _check_adoptable(found: BlobInspection, disk: DiskInputs) -> None:
     where = f"blob {disk.blob_name!r} in container {disk.container_name!r}"
     if not found.report.azure_ready:
         problems = found.report.problems or [f"it is a {found.blob_type}, not a page blob"]
@@ -249,13 +212,13 @@ def _check_adoptable(found: azure.BlobInspection, disk: DiskInputs) -> None:
         )
 
 
-def _from_blob(disk: DiskInputs, blob: azure.BlankVhdBlob, target: StorageTarget, *, adopted: bool) -> DiskState:
+def _from_blob(disk: DiskInputs, blob: BlankVhdBlob, target: StorageTarget, *, adopted: bool) -> DiskState:
     return DiskState(disk, blob.url, target.blob_endpoint, blob.size, blob.blob_length, blob.unique_id,
                      azure_ready=True, adopted=adopted)
 
 
 def _from_inspection(
-    disk: DiskInputs, found: azure.BlobInspection, target: StorageTarget, *, adopted: bool,
+    disk: DiskInputs, found: BlobInspection, target: StorageTarget, *, adopted: bool,
     known_id: UniqueId | None = None,
 ) -> DiskState:
     ready = found.report.azure_ready

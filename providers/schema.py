@@ -33,6 +33,7 @@ class Prop:
     secret: bool = False
     default: str | None = None  # what applies when it is not given, as the reference shows it
     config: bool = False  # also a provider config key (an account setting a program sets once)
+    stack_config: str | None = None  # the dynamic resources' stack config key for it (only the credentials have one)
 
     @property
     def camel(self) -> str:
@@ -84,10 +85,12 @@ ACCOUNT = (
     Prop("account_url", "string", "The account's blob endpoint instead of its name, for example "
          "`https://acct.blob.core.windows.net` (Azure Stack Hub, Azurite); never with a SAS in it.", config=True),
     Prop("connection_string", "string", "A storage connection string: says where the account is and holds its key or "
-         "SAS (`UseDevelopmentStorage=true` works). Stored as a secret.", secret=True, config=True),
-    Prop("account_key", "string", "The account's shared key. Stored as a secret.", secret=True, config=True),
+         "SAS (`UseDevelopmentStorage=true` works). Stored as a secret.", secret=True, config=True,
+         stack_config="storageConnectionString"),
+    Prop("account_key", "string", "The account's shared key. Stored as a secret.", secret=True, config=True,
+         stack_config="storageAccountKey"),
     Prop("sas_token", "string", "A SAS token for the account or container, with or without the leading `?`. Stored as "
-         "a secret.", secret=True, config=True),
+         "a secret.", secret=True, config=True, stack_config="storageSasToken"),
     Prop("cloud", "string", "The cloud the account is in, as `az cloud list` names it: `AzureCloud`, "
          "`AzureChinaCloud`, `AzureUSGovernment`, `AzureStackHub` or `AzureStackEdge`. It sets the endpoint suffix "
          "for `storage_account_name` (Azure Stack has none: give `account_url` or `endpoint_suffix`), the storage "

@@ -16,13 +16,22 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure
 
-from vhdcore.azure.clouds import AZURE_CLOUD, Cloud
-from vhdcore.azure.names import owner_tag, validate_blob_name, validate_container_name, validate_metadata
-from vhdcore.errors import VhdError
-from vhdcore.format.sizes import FOOTER_SIZE, GiB, parse_size_gb
-from vhdcore.format.unique_id import UniqueId
+from vhdcore import (
+    AZURE_CLOUD,
+    FOOTER_SIZE,
+    Cloud,
+    GiB,
+    UniqueId,
+    VhdError,
+    owner_tag,
+    parse_size_gb,
+    validate_blob_name,
+    validate_container_name,
+    validate_metadata,
+)
 
-from .common import ACCOUNT_FIELDS, Account, flag, given, is_unknown, stored_disk_from_outputs, stored_disk_outputs
+from .common import Account, flag, given, is_unknown, stored_disk_from_outputs, stored_disk_outputs
+from .schema import ACCOUNT_FIELDS
 
 # A hidden input, never in outputs, set by read() only: the length of a blob that is longer than its disk
 # and has no footer at its end (resized out of band, or a grow interrupted), so check() can refuse a size
@@ -153,12 +162,14 @@ def _check_size(
     replaced = any(olds.get(k) != news.get(k) for k in ("container_name", "blob_name") if given(news, k)) or (
         allowed and isinstance(old, (int, float)) and size < old)
     if isinstance(length, (int, float)) and size * GiB < length - FOOTER_SIZE and not replaced:
-        return [CheckFailure("size_gb", unfinished_grow(olds["container_name"], olds["blob_name"], int(length), size))]
+        return [CheckFailure("size_gb", sentence(*unfinished_grow(olds["container_name"], olds["blob_name"],
+                                                                    int(length), size)))]
     if isinstance(old, (int, float)) and size < old and not allowed:
         return [CheckFailure("size_gb", (
             f"size_gb {size} would shrink the {old:g} GiB disk, and shrinking a page blob truncates the disk "
-            f"(its data past {size} GiB and its footer are lost), so it is refused; set allow_shrink_by_replace=True "
-            f"to replace it with a new blank {size} GiB disk (the old disk's data is lost), or declare a new BlankVhd."
+            f"(its data past {size} GiB and its footer are lost), so it is refused; set allow_shrink_by_replace to "
+            f"true to replace it with a new blank {size} GiB disk (the old disk's data is lost), or declare a new "
+            "BlankVhd."
         ))]
     return []
 
@@ -257,12 +268,18 @@ def size_gb_of(size_bytes: int) -> int | float:
     return size_bytes // GiB if size_bytes % GiB == 0 else size_bytes / GiB
 
 
-def unfinished_grow(container: object, name: object, blob_length: int, size_gb: float) -> str:
-    """Why size_gb cannot repair a blob longer than its disk with no footer at its end, and what can."""
+def unfinished_grow(container: object, name: object, blob_length: int, size_gb: float) -> tuple[str, str]:
+    """Why size_gb cannot repair a blob longer than its disk with no footer at its end, and what can: (what, fix),
+    the halves of a StorageError; `sentence` joins them for a check failure."""
     data = blob_length - FOOTER_SIZE
     return (
         f"blob {name!r} in container {container!r} is {size_gb_of(data):g} GiB long but has no valid footer at its "
-        f"end (resized out of band, or a grow was interrupted), so size_gb {size_gb:g} cannot repair it; set "
-        f"size_gb to {-(-data // GiB)} or more to finish growing it, or replace the disk with `pulumi up --replace` "
-        "(its data is lost)."
+        f"end (resized out of band, or a grow was interrupted), so size_gb {size_gb:g} cannot repair it",
+        f"set size_gb to {-(-data // GiB)} or more to finish growing it, or replace the disk with `pulumi up "
+        "--replace` (its data is lost)",
     )
+
+
+def sentence(what: str, fix: str) -> str:
+    """A message's halves as one sentence, as a StorageError shows them."""
+    return f"{what}; {fix}."

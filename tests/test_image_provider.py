@@ -241,7 +241,7 @@ def test_get_reads_an_image_by_its_url_and_refuses_a_missing_blob_or_a_blank_dis
     assert outs["fingerprint"] == created["fingerprint"]
     for key in ("blob_name", "container_name", "unique_id", "size_bytes", "blob_length", "blob_endpoint"):
         assert outs[key] == created[key], key
-    assert outs["metadata"] == {"owner": "tests"} and outs["azure_ready"] is True and outs["adopted"] is False
+    assert outs["metadata"] == {"owner": "tests"} and outs["azure_ready"] is True and outs["adopted"] is True
     assert outs["bytes_sent"] == 0 and not {"source", "image_format", "image_size", "data_bytes"} & outs.keys()
     assert reader.read(created["url"], outs | props).outs == outs  # a refresh of the get reads it by URL again
 
@@ -249,7 +249,7 @@ def test_get_reads_an_image_by_its_url_and_refuses_a_missing_blob_or_a_blank_dis
         with pytest.raises(error) as failed:
             reader.read(url, props)
         message = str(failed.value)
-        assert message.count(";") == 1 and "\n" not in message and message.startswith("VhdImage.get: "), message
+        assert message.count(";") == 1 and "\n" not in message and message.startswith("VhdImage: "), message
         return message
 
     missing = created["url"].replace(created["blob_name"], "no-such.vhd")
@@ -259,7 +259,7 @@ def test_get_reads_an_image_by_its_url_and_refuses_a_missing_blob_or_a_blank_dis
     blank = create_blank_vhd(direct, container=engine.container, name="blank.vhd", size=ROUNDED)
     message = refused(blank.url, InvalidDiskError)
     assert f"blob 'blank.vhd' in container {engine.container!r} at {azurite.endpoint} records no image " \
-        "fingerprint" in message and "BlankVhd.get" in message
+        "fingerprint" in message and "as a BlankVhd" in message
     # An upload that never wrote its footer (killed mid-way): the fingerprint is recorded, the disk is not finished.
     unfinished = service.get_blob_client(engine.container, "unfinished.vhd")
     unfinished.create_page_blob(ROUNDED + PAGE, metadata={"vhdcore_fingerprint": created["fingerprint"]})

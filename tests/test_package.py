@@ -351,7 +351,7 @@ def test_a_new_project_with_the_installed_wheel_creates_grows_gets_and_destroys_
         "url": made["url"], "unique_id": made["unique_id"], "size_bytes": 2 * GiB, "blob_name": made["blob_name"]}
     missing = made["url"].replace(made["blob_name"], "no-such-disk.vhd")
     failed = project.run("reader-missing", "up", "get", ok=False, diskUrl=missing)
-    one_line_error(failed["error"], "BlankVhd.get: no blob 'no-such-disk.vhd'")
+    one_line_error(failed["error"], "BlankVhd: no blob 'no-such-disk.vhd'")
     project.run("reader-missing", "destroy", "get", diskUrl=missing)
     project.run("reader", "destroy", "get", diskUrl=made["url"])
     assert inspect_blank_vhd(target, container=fresh_container, name=made["blob_name"]) is not None  # only read

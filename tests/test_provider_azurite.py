@@ -319,7 +319,7 @@ def test_create_over_an_existing_blob_fails_clearly_and_leaves_it_untouched(engi
     with pytest.raises(BlobExistsError) as refused:
         engine.create(blob_name="taken.vhd")
     message = str(refused.value)
-    assert "already exists" in message and "adopt_existing=True" in message and message.count(".") <= 2
+    assert "already exists" in message and "adopt_existing to true" in message and message.count(".") <= 2
     assert foreign.get_blob_properties().etag == etag
 
 
