@@ -37,7 +37,9 @@ def pulumi_env() -> dict[str, str]:
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "1",
         "PULUMI_CREDENTIAL_STORE": "plaintext",
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        "PATH": f"{ROOT / '.tools' / 'bin'}{os.pathsep}{ROOT / 'venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        # .tools/bin: the CLI; tools/bin: the provider plugin from this checkout (pulumi-resource-blank-vhd).
+        "PATH": os.pathsep.join((str(ROOT / ".tools" / "bin"), str(ROOT / "tools" / "bin"), str(ROOT / "venv" / "bin"),
+                                 os.environ.get("PATH", ""))),
     }
     if not (os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
         passphrase = STATE / "passphrase"
