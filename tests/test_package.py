@@ -145,6 +145,8 @@ def test_the_wheel_holds_both_typed_packages_the_command_and_the_dependency_rang
     assert modules <= set(names), sorted(modules - set(names))
     assert {"vhdcore/py.typed", "providers/py.typed", "providers/provider.py"} <= modules
     assert re.search(r"^vhdcore = vhdcore\.cli:main$", entry_points, re.M), entry_points
+    assert re.search(r"^pulumi-resource-blank-vhd = providers\.plugin:main$", entry_points, re.M), entry_points
+    assert "providers/plugin/schema.json" in names
     requires = set(re.findall(r"^Requires-Dist: (.+)$", metadata, re.M))
     assert "pulumi<4,>=3.139.0" in requires, requires
     assert any(r.startswith("pulumi-azure-native") and "extra == \"azure\"" in r for r in requires), requires
@@ -177,6 +179,30 @@ def test_the_installed_command_and_packages_work_from_outside_the_repository(ins
     site = site_packages(installed)
     assert [Path(p).parent.parent for p in where] == [site, site], where
     assert (site / "providers" / "py.typed").is_file() and (site / "vhdcore" / "py.typed").is_file()
+
+
+def test_the_installed_plugin_starts_and_serves_its_schema(installed: Path, tmp_path: Path) -> None:
+    """The console script the engine runs: it prints the port it serves on (the plugin handshake) and answers a
+    provider's requests; GetSchema is the checked-in schema."""
+    import grpc
+    from google.protobuf import empty_pb2
+    from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+    # The engine's address comes first; nothing is sent to it unless a resource has something to say.
+    plugin = subprocess.Popen([installed / "bin" / "pulumi-resource-blank-vhd", "127.0.0.1:9"], cwd=tmp_path,
+                              env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert plugin.stdout is not None
+        port = int(plugin.stdout.readline().strip())
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = provider_pb2_grpc.ResourceProviderStub(channel)
+            schema = json.loads(stub.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=60).schema)
+            info = stub.GetPluginInfo(empty_pb2.Empty(), timeout=60)
+    finally:
+        plugin.terminate()
+        plugin.wait(timeout=60)
+    assert schema == json.loads((ROOT / "providers" / "plugin" / "schema.json").read_text())
+    assert info.version == __version__
 
 
 CORRECT_PROGRAM = '''
@@ -371,6 +397,11 @@ def test_the_oldest_sdk_the_metadata_allows_runs_the_provider_end_to_end(
     found_versions = {p["name"].lower(): p["version"] for p in json.loads(versions)}
     for name, version in lower_bounds().items():
         assert found_versions[name] == version, (name, found_versions.get(name))
+
+    # The plugin needs a newer SDK than the dynamic resources: it says so in one line instead of a traceback.
+    refused = run([oldest / "bin" / "pulumi-resource-blank-vhd", "127.0.0.1:9"], cwd=tmp_path, ok=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert refused.stderr.count("\n") == 1 and "needs 3.171.0 or newer" in refused.stderr, refused.stderr
 
     project = Project(tmp_path / "my-disks", oldest, azurite)
     made = project.run("disks", "up", containerName=fresh_container, sizeGb=1)
