@@ -1,5 +1,5 @@
-"""The BlobContainer dynamic provider: a container this stack creates, and deletes only if it made it
-and it is empty. Pickled by reference like provider.py: never rename or move it."""
+"""The BlobContainer provider, the core both front doors run (see provider.py): a container this stack creates, and
+deletes only if it made it and it is empty. Pickled by reference like provider.py: never rename or move it."""
 
 from __future__ import annotations
 

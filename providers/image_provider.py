@@ -1,4 +1,5 @@
-"""The VhdImage dynamic provider: a disk image uploaded as a fixed VHD page blob (vhdcore.azure.upload).
+"""The VhdImage provider, the core both front doors run (see provider.py): a disk image uploaded as a fixed VHD page
+blob (vhdcore's upload_image).
 
 This module is pickled by reference into each VhdImage's `__provider` (module + class name), so the
 provider process runs the code on disk: never rename or move it without keeping a shim. Its top level

@@ -1,7 +1,8 @@
-"""The BlankVhd dynamic provider: every Azure call goes through vhdcore.azure.
+"""The BlankVhd provider, the core both front doors run: the dynamic resource's (pickled by reference into each
+resource's `__provider`: module + class name) and the plugin's (providers/plugin). Every Azure call goes through
+vhdcore.
 
-This module is pickled by reference into each resource's `__provider` (module + class name), so
-the provider process runs the code on disk: never rename or move it without keeping a shim.
+The provider process of the dynamic resources runs the code on disk: never rename or move it without keeping a shim.
 Its top level declares no resources and does not import the Azure SDK (the program process imports
 this module too); vhdcore.azure loads it on the first storage call, in the provider process.
 """

@@ -109,6 +109,12 @@ def test_the_plugin_creates_previews_a_grow_grows_refuses_a_shrink_and_destroys(
         env.up(expect_no_changes=True)
         refreshed, _ = env.refresh()
         assert set(refreshed.summary.resource_changes or {}) == {"same"}
+        # Deleted out of band: a refresh drops it from the state (read answers with no id), the next up makes it.
+        env.blob(made["blobName"]).delete_blob()
+        refreshed, _ = env.refresh()
+        assert (refreshed.summary.resource_changes or {}).get("delete") == 1, refreshed.summary.resource_changes
+        _, run = env.up()
+        assert [op for op, _ in run.steps(BLANK_VHD.token)] == ["create"]
         env.destroy()
         assert env.container not in {c.name for c in blob_service(azurite.connection_string).list_containers()}
     finally:

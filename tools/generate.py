@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from providers.schema import (  # noqa: E402
+    ACCOUNT,
     CONFIG,
     CONFIG_DESCRIPTION,
     PACKAGE,
@@ -69,7 +70,7 @@ def reference_markdown() -> str:
         f"Set a key for the default provider with `pulumi config set {PACKAGE}:<key> <value>` (`--secret` for the "
         f"secret ones), or pass it to an explicit provider resource (`pulumi:providers:{PACKAGE}`). The dynamic "
         f"resources read only the credentials from stack config, in the program's project namespace "
-        f"(`storageConnectionString`, `storageAccountKey`, `storageSasToken`).",
+        f"({', '.join(f'`{p.stack_config}`' for p in ACCOUNT if p.stack_config)}).",
         "",
         "| key | type | secret | default | description |",
         "|---|---|---|---|---|",
