@@ -143,8 +143,9 @@ class VhdImageProvider(DiskProvider):
             except BlobExistsError as exc:
                 raise BlobExistsError(
                     f"blob {wanted.blob_name!r} already exists in container {wanted.container_name!r} and was left "
-                    "untouched", "choose another blob_name, delete that blob, or set adopt_existing to true to take it "
-                    "over if it holds this image", status=exc.status, code=exc.code) from None
+                    f"untouched{''.join(exc.notes)}" if exc.code == "BlobAlreadyExists" else exc.what,
+                    "choose another blob_name, delete that blob, or set adopt_existing to true to take it over if it "
+                    "holds this image", status=exc.status, code=exc.code) from None
             if done.already_complete:
                 raise BlobExistsError(
                     f"blob {wanted.blob_name!r} in container {wanted.container_name!r} already holds this image as a "

@@ -106,6 +106,7 @@ class Seen:
     status: int | None  # None when the client got no HTTP answer
     fault: Action | None
     version: str | None = None  # the request's x-ms-version header
+    answer_bytes: int = 0  # the response body relayed to the client (what a read brought back)
 
 
 @dataclass
@@ -171,6 +172,12 @@ class FaultProxy:
     def body_bytes(self) -> int:
         self.drain()
         return sum(s.body_bytes for s in self.log)
+
+    @property
+    def answer_bytes(self) -> int:
+        """Response bytes relayed to the client: what its reads brought back (listings and error bodies too)."""
+        self.drain()
+        return sum(s.answer_bytes for s in self.log)
 
     def versions(self, start: int = 0) -> set[str | None]:
         """The x-ms-version values of the requests logged from index `start` on (None: no header)."""
@@ -289,12 +296,13 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             split = urlsplit(self.path)
             fault = proxy._begin(self.command, split.path, split.query)
             self.status: int | None = None  # what the client got, or Azurite's answer to a late forward
+            self.answered = 0
             try:
                 self.serve(fault, body)
             finally:
                 action = fault.action if fault else None
                 proxy._end(Seen(self.command, split.path, split.query, len(body), self.status, action,
-                                self.headers.get("x-ms-version")))
+                                self.headers.get("x-ms-version"), self.answered))
 
         do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = do_any
 
@@ -360,6 +368,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
+                self.answered = len(data)
 
         def azure_error(self, status: int, code: str, header: str | None = None,
                         message: str = "Injected by FaultProxy.") -> None:

@@ -49,7 +49,8 @@ def test_create_inspect_grow_delete(env: dict[str, str], container: str, tmp_pat
     vhdcore("create", str(tmp_path / "local.vhd"), "--size", "1GiB")
     local = json.loads(vhdcore("inspect", str(tmp_path / "local.vhd"), "--json").stdout)
     # The local shape (less the file read as an image) plus where and how long.
-    assert set(doc) == set(local) - set(IMAGE_FACTS) | {"url", "blob_length"}
+    assert set(doc) == set(local) - set(IMAGE_FACTS) | {"url", "blob_length", "recorded_unique_id"}
+    assert doc["recorded_unique_id"] == UID  # the metadata's, which `blob delete --unique-id` takes
     assert (doc["unique_id"], doc["current_size"], doc["blob_length"]) == (UID, 1 << 30, (1 << 30) + 512)
     assert doc["azure_ready"] is True and doc["problems"] == [] and doc["url"].endswith(f"/{container}/d.vhd")
     table = vhdcore("blob", "inspect", *blob(container, "d.vhd"), env=env)

@@ -86,15 +86,15 @@ OPS = {
         lambda before, after, made: valid(after, OLD) and isinstance(made, BlankVhdBlob) and made.size == OLD,
     ),
     "create-over-existing": Op(
-        (("GET", ACCOUNT_INFO), ("PUT", ""), ("HEAD", "")),
+        (("GET", ACCOUNT_INFO), ("PUT", ""), ("HEAD", ""), ("GET", "comp=pagelist")),  # the list: to say what it holds
         foreign_blob,
         lambda target, container, options: create_blank_vhd(
             target, container=container, name="disk", size=OLD, options=options),
         lambda before, after, made: False,  # must never succeed over another blob
     ),
     "grow": Op(
-        (("HEAD", ""), ("PUT", "comp=properties"), ("PUT", "comp=page"), ("PUT", "comp=page"),
-         ("PUT", "comp=metadata")),
+        (("HEAD", ""), ("GET", ""), ("GET", "comp=pagelist"), ("PUT", "comp=properties"), ("PUT", "comp=page"),
+         ("PUT", "comp=page"), ("PUT", "comp=metadata")),  # the GETs: its footer, read (and the SDK's page list)
         made_disk,
         lambda target, container, options: grow_blank_vhd(
             target, container=container, name="disk", size=NEW, unique_id=UID, options=options),
@@ -129,7 +129,7 @@ CASES = [(op, index, fault) for op in OPS for index in range(len(OPS[op].request
 def test_matrix_size() -> None:
     print(f"\nfault matrix: {len(CASES)} cases = {sum(len(o.requests) for o in OPS.values())} requests "
           f"x {len(FAULTS)} fault kinds")
-    assert len(CASES) == 15 * 5
+    assert len(CASES) == 18 * 5
 
 
 @pytest.mark.parametrize("name", list(OPS))

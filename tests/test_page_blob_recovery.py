@@ -83,15 +83,33 @@ def test_an_owners_footerless_leftover_is_finished_with_the_footer_it_recorded(
 def test_an_owners_finished_disk_is_taken_over_without_a_write(service: Any, direct: StorageTarget,
                                                                container: str) -> None:
     first = create_blank_vhd(direct, container=container, name="disk", size=MiB, owner=OWNER, metadata={"a": "1"})
-    service.get_blob_client(container, "disk").upload_page(DATA, offset=0, length=512)
     before = stored(service, container, "disk")
     again = create_blank_vhd(direct, container=container, name="disk", size=MiB, owner=OWNER, metadata={"a": "1"})
     assert again.unique_id == first.unique_id and stored(service, container, "disk") == before
-    # Metadata asked for now is applied to the taken-over disk; its data stays.
+    # Metadata asked for now is applied to the taken-over disk.
     create_blank_vhd(direct, container=container, name="disk", size=MiB, owner=OWNER, metadata={"b": "2"})
     after = stored(service, container, "disk")
     assert after is not None and before is not None and after.content == before.content
     assert after.metadata["b"] == "2" and "a" not in after.metadata and after.metadata["vhdcore_owner"]
+
+
+@pytest.mark.parametrize("footer", [True, False], ids=["finished", "footerless"])
+def test_an_owners_disk_holding_data_is_neither_taken_over_nor_finished(footer: bool, service: Any,
+                                                                        direct: StorageTarget, container: str) -> None:
+    """The owner tag is metadata, which Copy Blob carries to another blob (and anyone who can write to the container
+    can set): a blob carrying it that holds data (a disk kept by retain_on_delete and written to, or someone else's
+    bytes under this tool's metadata) is not what an interrupted create leaves, so a create refuses it untouched."""
+    create_blank_vhd(direct, container=container, name="disk", size=MiB, owner=OWNER, unique_id=UID)
+    blob = service.get_blob_client(container, "disk")
+    blob.upload_page(DATA, offset=0, length=512)
+    if not footer:
+        blob.clear_page(offset=MiB, length=512)
+    before = stored(service, container, "disk")
+    with pytest.raises(BlobExistsError, match=r"carries this disk's owner in its metadata but holds 512 bytes of "
+                                              r"data, which no create writes, so it was neither finished nor taken "
+                                              r"over and was left untouched; inspect it; adopt it \(adopt_existing\)"):
+        create_blank_vhd(direct, container=container, name="disk", size=MiB, owner=OWNER)
+    assert stored(service, container, "disk") == before
 
 
 @pytest.mark.parametrize(("made_by", "asked_by"), [("other/stack/vhd-0", OWNER), (None, OWNER), (OWNER, None)],

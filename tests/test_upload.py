@@ -44,6 +44,7 @@ from vhdcore.azure.upload import ImageUpload, UploadProgress, _missing, upload_i
 from vhdcore.errors import (
     BlobExistsError,
     InputError,
+    NotOwnedError,
     RefusedError,
     ServiceError,
     SizeError,
@@ -216,7 +217,17 @@ def _other_finished(service: BlobServiceClient, direct: StorageTarget, container
     upload(direct, other["qcow2"], container)
 
 
-@pytest.mark.parametrize("existing", ["foreign", "blank", "other-image"])
+EXISTING = {
+    "foreign": r"a BlockBlob this tool did not make",
+    "blank": r"a disk this tool made by its metadata, as an ownerless create's \(the command line's\) blob, with no "
+             r"data written",
+    # What decides is the content: the first data page read back differs from this image's.
+    "other-image": r"a disk uploaded from image 'disk\.qcow2\.qcow2' by its metadata, holding \d+ bytes of data: its "
+                   r"data at offset 0 differs from image \S+",
+}
+
+
+@pytest.mark.parametrize("existing", list(EXISTING))
 def test_an_existing_blob_is_refused_and_left_untouched(existing: str, test_images: TestImages,
                                                         other_images: TestImages, proxy: FaultProxy,
                                                         service: BlobServiceClient, direct: StorageTarget,
@@ -224,7 +235,8 @@ def test_an_existing_blob_is_refused_and_left_untouched(existing: str, test_imag
     {"foreign": _foreign, "blank": _blank,
      "other-image": lambda *a: _other_finished(*a, other_images)}[existing](service, direct, container)
     before = stored(service, container, BLOB)
-    with pytest.raises(BlobExistsError, match=r"already exists and was left untouched; choose another name"):
+    with pytest.raises(BlobExistsError, match=rf"already exists and was left untouched \({EXISTING[existing]}\); "
+                                              r"choose another name"):
         upload(via(proxy), test_images["qcow2"], container)
     assert stored(service, container, BLOB) == before
     assert [(s.method, s.query) for s in proxy.log if s.method != "GET"] in (
@@ -262,7 +274,8 @@ def test_a_failed_upload_leaves_no_disk_and_the_same_command_resumes_it(
     error = interrupted(test_images, proxy, container)
     assert re.search(r"while writing \d+ bytes at offset \d+ of \S+, even after retries, so the upload stopped with "
                      r"\d+ bytes of data on the blob and no footer: it is not a disk yet; run the same upload again "
-                     r"to resume it, or delete the unfinished blob; wait a few minutes and run it again\.$",
+                     r"to resume it, or delete the unfinished blob by its unique id; wait a few minutes and run it "
+                     r"again\.$",
                      str(error)), error
     assert not is_valid_disk(service, container)
     written = page_ranges(service, container)
@@ -275,13 +288,23 @@ def test_a_failed_upload_leaves_no_disk_and_the_same_command_resumes_it(
     result = upload(via(proxy), test_images["qcow2"], container, notes=notes.append)
     assert result.resumed and not result.already_complete and result.unique_id == UID
     assert result.bytes_sent == proxy.body_bytes == data_bytes(test_images) - already + PAGE
-    assert any(f"resuming the unfinished upload to {result.url}: {already} bytes" in note for note in notes)
-    assert ("GET", "comp=pagelist") in [(s.method, s.query) for s in proxy.log]
+    assert any(f"resuming the unfinished upload to {result.url}: {already} bytes of data are already there, read "
+               "back and equal to the image" in note for note in notes)
+    # What the resume cost: the page list, every written page read back (MD5-checked ranged GETs, each followed by
+    # the page list the SDK fetches for a page-blob download), the fence (Set Blob Properties: a new sequence
+    # number), then the rest as on the first run.
+    kinds = [(s.method, s.query) for s in proxy.log]
+    reads = [s for s in proxy.log if (s.method, s.query) == ("GET", "")]
+    assert kinds[:3] == [("PUT", ""), ("HEAD", ""), ("GET", "comp=pagelist")]
+    assert kinds.count(("PUT", "comp=properties")) == 1 and reads
+    assert kinds.index(("PUT", "comp=properties")) > kinds.index(("GET", "")) and ("PUT", "comp=page") not in \
+        kinds[: kinds.index(("PUT", "comp=properties"))]  # checked, then fenced, then written
+    assert already <= sum(s.answer_bytes for s in reads) <= already + len(reads) * 64 * 1024
     assert holds_image(service, container, test_images.raw)
     assert page_ranges(service, container) == [*expected, (ROUNDED, ROUNDED + PAGE)]
 
 
-def test_resuming_with_another_image_or_a_changed_file_is_refused_untouched(
+def test_another_size_or_another_image_is_refused_untouched_and_a_new_modification_time_resumes(
     test_images: TestImages, other_images: TestImages, proxy: FaultProxy, service: BlobServiceClient,
     container: str, tmp_path: Path,
 ) -> None:
@@ -291,27 +314,46 @@ def test_resuming_with_another_image_or_a_changed_file_is_refused_untouched(
     before = stored(service, container, BLOB)
     with pytest.raises(RefusedError, match=r"to a 6291456-byte disk, not 8388608 bytes, so it was not resumed"):
         upload(via(proxy), source, container, size=8 * MiB)
-    pattern = r"holds an unfinished upload of another image \(or of this one, changed since\), so it was not resumed"
-    with pytest.raises(RefusedError, match=pattern):
+    with pytest.raises(RefusedError, match=r"is an unfinished upload of image 'mine\.qcow2' by its metadata, holding "
+                                           r"\d+ bytes of data, but its page at offset 0 holds other bytes than image "
+                                           r"\S+ has there .*, so it was not resumed and was left untouched"):
         upload(via(proxy), other_images["qcow2"], container)
-    os.utime(source, ns=(1, 1))  # the same bytes, but the file says it changed: not trusted to match the blob
-    with pytest.raises(RefusedError, match=pattern):
-        upload(via(proxy), source, container)
     assert stored(service, container, BLOB) == before
     assert proxy.body_bytes == 0
-    # What the message offers: delete removes the unfinished blob without the unique id.
-    assert delete_blank_vhd(via(proxy), container=container, name=BLOB, unique_id=None) is True
+    # What the refusal offers: the blob holds data, so delete wants the unique id (which inspect shows).
+    with pytest.raises(NotOwnedError, match=r"is an unfinished upload of image 'mine\.qcow2' by its metadata, holding "
+                                            r"\d+ bytes of data, not the empty blob an interrupted create or upload "
+                                            r"leaves, so it was not deleted without its unique id"):
+        delete_blank_vhd(via(proxy), container=container, name=BLOB, unique_id=None)
+    assert stored(service, container, BLOB) == before
+    # The same bytes with a new modification time (a copy, a touch): the content decides, so it resumes.
+    os.utime(source, ns=(1, 1))
+    result = upload(via(proxy), source, container)
+    assert result.resumed and result.unique_id == UID and holds_image(service, container, test_images.raw)
+    assert delete_blank_vhd(via(proxy), container=container, name=BLOB, unique_id=UID) is True
 
 
 def test_verify_finds_a_page_that_differs_and_writes_no_footer(
     test_images: TestImages, proxy: FaultProxy, service: BlobServiceClient, container: str
 ) -> None:
-    interrupted(test_images, proxy, container, after=2)
-    start, _ = page_ranges(service, container)[0]
-    service.get_blob_client(container, BLOB).upload_page(b"\x66" * PAGE, offset=start, length=PAGE)  # bit rot
-    with pytest.raises(ServiceError, match=r"the data read back from \S+ has content fingerprint sha256:\w+, not the "
-                                           r"image's sha256:\w+, so no footer was written"):
-        upload(via(proxy), test_images["qcow2"], container, verify=True)
+    """A page written by someone else while the upload runs (here: while its first data write is held), where the
+    image holds zeros: --verify reads it back, and no footer is written."""
+    held = proxy.add(Fault("delay", method="PUT", query="^comp=page$", delay=2.0))
+
+    def rot() -> None:
+        deadline = time.monotonic() + 60
+        while held.fired == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        service.get_blob_client(container, BLOB).upload_page(b"\x66" * PAGE, offset=ROUNDED - STACK_PAGE, length=PAGE)
+
+    writer = threading.Thread(target=rot)
+    writer.start()
+    try:
+        with pytest.raises(ServiceError, match=r"the data read back from \S+ has content fingerprint sha256:\w+, not "
+                                               r"the image's sha256:\w+, so no footer was written"):
+            upload(via(proxy), test_images["qcow2"], container, verify=True, max_connections=1)
+    finally:
+        writer.join()
     assert not is_valid_disk(service, container)
 
 
@@ -343,8 +385,10 @@ def test_a_blob_replaced_during_the_upload_is_not_written(test_images: TestImage
     replacer = threading.Thread(target=replace_it)
     replacer.start()
     try:
-        with pytest.raises(RefusedError, match=r"was deleted or replaced by another writer during the upload, and "
-                                               r"the blob there now was left as it is"):
+        # Not "run the same upload again to resume it": the blob there now is not this upload's.
+        with pytest.raises(RefusedError, match=r"was deleted or replaced by another writer during the upload \(or "
+                                               r"taken over by another run of this upload\), and the blob there now "
+                                               r"was left as it is; find out what else writes to that name"):
             upload(via(proxy), test_images["qcow2"], container, max_connections=1, options=fast_options())
     finally:
         replacer.join()

@@ -18,10 +18,12 @@ UNIQUE_ID_KEY = "vhdcore_unique_id"  # the footer's unique id (32 hex), kept whi
 SIZE_KEY = "vhdcore_size"  # the committed disk size: a longer blob means an interrupted grow
 CREATED_KEY = "vhdcore_created"  # the footer's timestamp (Unix seconds): with the unique id and size, the footer
 OWNER_KEY = "vhdcore_owner"  # who asked for the disk (a hash of a Pulumi resource's identity), if anyone said
-SOURCE_KEY = "vhdcore_source"  # an upload's image (DiskImage.identity): a re-run resumes only the same image
+SOURCE_KEY = "vhdcore_source"  # marks an image upload (DiskImage.identity, a hint): resuming checks content instead
+IMAGE_KEY = "vhdcore_image"  # an upload's image file name (image_label), only to say in messages what a blob holds
 FINGERPRINT_KEY = "vhdcore_fingerprint"  # the uploaded image's content fingerprint (sha256:...), set before the footer
 MAX_METADATA = 8 * 1024
-MAX_USER_METADATA = MAX_METADATA - 200  # room for blank-vhd's own entries
+MAX_USER_METADATA = MAX_METADATA - 512  # room for blank-vhd's own entries (an upload's take about 400 bytes)
+MAX_IMAGE_LABEL = 100
 MAX_BLOB_NAME = 1024
 
 _CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
@@ -92,6 +94,20 @@ def owner_tag(owner: str) -> str:
     return hashlib.sha256(owner.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+def image_label(path: str) -> str:
+    """An image file's name as IMAGE_KEY records it: printable ASCII (anything else escaped), at most
+    MAX_IMAGE_LABEL characters, its start cut when longer (the extension stays)."""
+    name = _printable(path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]).strip() or "image"
+    return name if len(name) <= MAX_IMAGE_LABEL else "..." + name[3 - MAX_IMAGE_LABEL :]
+
+
+def recorded_text(value: str | None) -> str:
+    """A metadata value for a message, quoted: anyone who can write to the container may have chosen it, so
+    anything but printable ASCII is escaped and it is cut to MAX_IMAGE_LABEL characters."""
+    text = _printable(value or "")
+    return f"'{text if len(text) <= MAX_IMAGE_LABEL else text[: MAX_IMAGE_LABEL - 3] + '...'}'"
+
+
 def metadata_value(metadata: Mapping[str, str] | None, key: str) -> str | None:
     """The value of metadata `key`; Azure ignores case in metadata names and the SDK returns them as stored."""
     return next((v for k, v in (metadata or {}).items() if k.lower() == key), None)
@@ -103,6 +119,10 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:  # a lone surrogate: how Python keeps a command-line byte that is not UTF-8
         return False
     return True
+
+
+def _printable(text: str) -> str:
+    return "".join(c if " " <= c <= "~" else ascii(c)[1:-1] for c in text)
 
 
 def _shown(value: object) -> str:

@@ -5,25 +5,28 @@ StorageTarget and closes it afterwards, and chains etag conditions from the blob
 concurrent writer, or a late duplicate of one of our own retried requests, makes a write fail instead
 of clobbering anything. Requests on the happy path: create 2 (Put Blob, Put Page: 512 bytes at any
 size; one more, Get Account Information, the first time an account is written in a run: accounts.py),
-inspect 3 (HEAD, ranged GET, and the page-list GET the SDK adds), grow 5 (HEAD, resize, new footer,
-clear the old footer's 4 KiB page, commit size to metadata), set metadata 2 (HEAD, Set Blob Metadata; 1 when it
-already matches), delete 2 (HEAD, conditional DELETE; without a unique id 2 more, to read the footer
-page). Grow's HEAD finds the old size, and its metadata commit lets the next HEAD alone tell a finished
-grow from an interrupted one. On a disk made elsewhere
-(no vhdcore metadata) grow, set metadata and delete by unique id read its footer too (2 more requests).
+inspect 3 (HEAD, ranged GET, and the page-list GET the SDK adds), grow 7 (HEAD, a read of its footer (2: the
+SDK adds a page list), resize, new footer, clear the old footer's 4 KiB page, commit size to metadata), set
+metadata 2 (HEAD, Set Blob Metadata; 1 when it already matches), delete 2 (HEAD, conditional DELETE; without a
+unique id 1 more, its page list). Grow's HEAD finds the old size, and its metadata commit lets the next HEAD
+alone tell a finished grow from an interrupted one. On a disk made elsewhere (no vhdcore metadata) set
+metadata and delete by unique id read its footer too (2 more requests).
 
 Metadata this tool writes, so that re-running any interrupted operation converges:
-  vhdcore_marker     random per create; proves a blob is ours after a lost response, and lets delete remove
-                     an interrupted create's footerless blob without the unique id
+  vhdcore_marker     random per create; proves a blob is ours after a lost response (within one run)
   vhdcore_unique_id  the footer's unique id (32 hex), so a footerless intermediate state keeps it
   vhdcore_size       the committed disk size; length - 512 larger than it means a grow was interrupted
   vhdcore_created    the footer's timestamp: with the unique id and size, it rebuilds the footer byte for byte
   vhdcore_owner      who asked (a hash of a Pulumi resource's identity), when the caller says; a create of the
-                     same owner finishes or takes over that blob instead of refusing it
+                     same owner finishes or takes over that blob instead of refusing it, if it holds no data
 
-Every failure ends in a state the same operation finishes: a create re-run removes its ownerless leftover
-(or, with an owner, finishes it), a grow leaves a footer at the end of the blob while storage answers, and
-each message says what storage holds. Known limit: a Put Blob that reaches the service only after the
+Metadata is what a blob claims, not what it is: Copy Blob copies it, and anyone who can write to the container
+can set it. So what could lose data is decided by the page list and the content (docs/safety.md): a blob is
+deleted without its unique id, replaced by a create, or finished by an owner's create only when its page list
+shows no page but the footer's (none at all, for a delete or a replacement); grow reads the footer its metadata
+points at. Every failure ends in a state the same operation finishes: a create re-run removes its ownerless
+leftover (or, with an owner, finishes it), a grow leaves a footer at the end of the blob while storage answers,
+and each message says what storage holds. Known limit: a Put Blob that reaches the service only after the
 client gave up on it (every retry timed out) can still create an empty blob that carries our marker;
 `inspect` reports it, `delete` removes it without a unique id, and the same create run again does too.
 """
@@ -70,13 +73,16 @@ from .credentials import ClientOptions, StorageTarget
 from .names import (
     CREATED_KEY,
     FINGERPRINT_KEY,
+    IMAGE_KEY,
     MARKER_KEY,
     OWN_PREFIX,
     OWNER_KEY,
     SIZE_KEY,
+    SOURCE_KEY,
     UNIQUE_ID_KEY,
     metadata_value,
     owner_tag,
+    recorded_text,
     validate_blob_name,
     validate_container_name,
     validate_metadata,
@@ -136,6 +142,13 @@ class BlobInspection:
     def user_metadata(self) -> dict[str, str]:
         """The blob's metadata without this tool's own vhdcore_* entries."""
         return {k: v for k, v in self.metadata.items() if not k.lower().startswith(OWN_PREFIX)}
+
+    @property
+    def recorded_unique_id(self) -> UniqueId | None:
+        """The unique id this tool's metadata records (an unfinished create or upload has no footer yet): what
+        `delete_blank_vhd` takes to delete such a blob. Metadata can be copied, so it proves nothing by itself."""
+        recorded = metadata_value(self.metadata, UNIQUE_ID_KEY)
+        return UniqueId.parse(recorded) if UniqueId.is_text(recorded) else None
 
 
 # --- checks, before any request ------------------------------------------------------------------------
@@ -343,9 +356,9 @@ def _create_once(s: _Session, footer: Footer, metadata: dict[str, str], pinned_i
     A blob already under the name is looked at (by HEAD, and its footer page) before anything else:
     - this attempt's own Put Blob that landed with its reply lost (our marker): go on to the footer;
     - an earlier attempt of the same owner: `_resume` finishes it or takes it over;
-    - the footerless leftover of an interrupted ownerless create (a marker, no owner, a zero footer page),
-      when this create has no owner either: deleted (it holds nothing), and the create goes round again;
-    - anything else: refused, untouched.
+    - the leftover of an interrupted ownerless create (a marker, no owner, no page ever written, by the page
+      list), when this create has no owner either: deleted (it holds nothing), and the create goes round again;
+    - anything else: refused, untouched, saying what it is (by its metadata and its page list).
     """
     length = footer.current_size + FOOTER_SIZE
     marker = metadata[MARKER_KEY]
@@ -370,11 +383,13 @@ def _create_once(s: _Session, footer: Footer, metadata: dict[str, str], pinned_i
             owner = metadata.get(OWNER_KEY)
             if owner is not None and _meta(props, OWNER_KEY) == owner:
                 return _resume(s, props, footer, metadata, pinned_id)
-            if owner is None and _meta(props, OWNER_KEY) is None and _is_own_leftover(s, props):
+            written = _written_if_listed(s, props)
+            if (owner is None and _meta(props, OWNER_KEY) is None and _text(props.lease.status) != "locked"
+                    and _is_leftover(props, written)):
                 _remove_leftover(s, props)
                 raise Stale(f"blob {s.url} was an interrupted create's leftover", "run it again") from None
             if isinstance(exc, BlobExistsError):
-                raise exc.amended(_what_is_there(s, props)) from None
+                raise exc.amended(f" ({_what_is_there(props, written)}{_what_to_do(props, written)})") from None
             raise  # another writer's blob; left untouched
         if props.size != length:
             # Our marker at another length: someone resized what this attempt made. Not ours to delete.
@@ -404,12 +419,24 @@ def _resume(s: _Session, props: BlobProperties, footer: Footer, metadata: dict[s
     """An earlier create of the same owner left this blob (its process was killed, or lost its replies, and may
     even still be running). A finished disk of the wanted size is taken over; a footerless one is finished with
     the footer its metadata records, byte for byte what the earlier attempt writes, so two writers agree; a
-    footerless one of another size is deleted and made again; anything else is refused, untouched."""
+    footerless one of another size is deleted and made again; one holding any page but the footer's (by its page
+    list: the owner tag is metadata, which anyone can copy) or anything else is refused, untouched."""
     _refuse_leased(s, props, "creating")
     size, length, etag = footer.current_size, props.size, str(props.etag)
     recorded = _meta_int(props, SIZE_KEY)
     unique_id, created = _meta(props, UNIQUE_ID_KEY), _meta_int(props, CREATED_KEY)
-    tail = s.read(length - FOOTER_SIZE, FOOTER_SIZE, etag) if length >= FOOTER_SIZE else b""
+    written = _written(s, props)
+    if written.data_bytes:
+        # The owner tag is metadata, which Copy Blob (or anyone who can write to the container) carries over;
+        # only the page list shows what an earlier create of ours can have left: no page but the footer's.
+        raise BlobExistsError(
+            f"blob {s.url} carries this disk's owner in its metadata but holds {written.data_bytes} bytes of data, "
+            "which no create writes, so it was neither finished nor taken over and was left untouched",
+            "inspect it; adopt it (adopt_existing) if it is the disk you want, or delete it by its unique id if it "
+            "holds nothing you need",
+        )
+    tail = (s.read(length - FOOTER_SIZE, FOOTER_SIZE, etag) if written.footer_written
+            else bytes(FOOTER_SIZE) if length >= FOOTER_SIZE else b"")
     found = Footer.unpack(tail) if len(tail) == FOOTER_SIZE else None
     wanted_id = footer.unique_id if pinned_id else None
     if (found is not None and not found.azure_problems(length) and not found.spec_problems()
@@ -444,25 +471,75 @@ def _described(found: Footer | None, length: int) -> str:
     return f"a disk of {found.current_size} bytes with unique id {found.unique_id}"
 
 
-def _what_is_there(s: _Session, props: BlobProperties) -> str:
-    """What the blob under a name is, for an "already exists" message: from the HEAD already made, plus a read
-    of the footer page when it may be an interrupted create's leftover."""
+@dataclass(frozen=True)
+class _Written:
+    """A blob's written pages, by one Get Page Ranges: what decides whether it holds data. Metadata proves
+    nothing here (Copy Blob copies it, and anyone who can write to the container can set it); the page list is
+    what storage holds. Data is any written page but the footer's, the last 512 bytes, which is all a blank
+    create writes."""
+
+    ranges: list[tuple[int, int]]  # merged [start, end)
+    length: int
+
+    @property
+    def data_bytes(self) -> int:
+        end = self.length - FOOTER_SIZE
+        return sum(max(0, min(stop, end) - start) for start, stop in self.ranges)
+
+    @property
+    def footer_written(self) -> bool:
+        return bool(self.ranges) and self.ranges[-1][1] > self.length - FOOTER_SIZE
+
+
+def _written(s: _Session, props: BlobProperties) -> _Written:
+    return _Written(s.page_ranges(str(props.etag), props.size), props.size)
+
+
+def _written_if_listed(s: _Session, props: BlobProperties) -> _Written | None:
+    """The page list for a decision that only a listed, empty page list allows (removing a leftover) and for a
+    message; None when storage does not answer (or it is not a page blob), so nothing is removed."""
+    if _text(props.blob_type) != "PageBlob":
+        return None
+    try:
+        return _written(s, props)
+    except StorageError:
+        return None
+
+
+def _what_is_there(props: BlobProperties, written: _Written | None) -> str:
+    """What the blob under a name is, for a refusal: by its metadata (what it claims to be, in words that say
+    so) and its page list (what it holds); `written` None: not listed."""
+    data = f"holding {written.data_bytes} bytes of data" if written is not None else "whose pages could not be listed"
+    if _text(props.blob_type) != "PageBlob":
+        return f"a {_text(props.blob_type)} this tool did not make"
     if _meta(props, MARKER_KEY) is None:
-        return " (this tool did not make it)"
+        if written is not None and not written.data_bytes:
+            return "a page blob this tool did not make, holding no data"
+        return f"a page blob {data} that this tool did not write"
+    if _meta(props, SOURCE_KEY) is not None:
+        image = _meta(props, IMAGE_KEY)
+        of = f"image {recorded_text(image)}" if image is not None else "a disk image"
+        if written is not None and written.footer_written:
+            return f"a disk uploaded from {of} by its metadata, {data}"
+        return f"an unfinished upload of {of} by its metadata, {data}"
     whose = "another owner's (a Pulumi disk of another resource or stack)" if _meta(props, OWNER_KEY) else (
         "an ownerless create's (the command line's)")
-    try:
-        leftover = _is_leftover(s, props)
-    except StorageError:
-        return f" (this tool made it, as {whose} blob)"
-    if leftover:
-        return (f" (it is the footerless leftover of {whose.split(' (')[0]} interrupted create, holding no data: "
-                "`blob delete` without a unique id removes it)")
-    return f" (it is a disk this tool made, as {whose} blob)"
+    if written is not None and _is_leftover(props, written):
+        return f"the empty leftover of {whose.split(' (')[0]} interrupted create by its metadata, holding no data"
+    if written is not None and not written.data_bytes:
+        return f"a disk this tool made by its metadata, as {whose} blob, with no data written"
+    return f"a disk this tool made by its metadata, as {whose} blob, {data}"
 
 
-def _is_own_leftover(s: _Session, props: BlobProperties) -> bool:
-    return _meta(props, MARKER_KEY) is not None and _text(props.lease.status) != "locked" and _is_leftover(s, props)
+def _what_to_do(props: BlobProperties, written: _Written | None) -> str:
+    """What the user can do about a blob `_what_is_there` describes, when it is not just "choose another name"."""
+    if written is not None and _is_leftover(props, written):
+        return ": `blob delete` without a unique id removes it"
+    if _meta(props, MARKER_KEY) is not None and _meta(props, SOURCE_KEY) is not None and (
+            written is None or not written.footer_written):
+        return (": if it is your upload, running it again finishes it (what is there is compared with the image "
+                "first), else `blob delete` with the unique id `blob inspect` shows removes it")
+    return ""
 
 
 def _remove_leftover(s: _Session, props: BlobProperties) -> None:
@@ -584,6 +661,8 @@ def _grow_once(s: _Session, size: int, expected: UniqueId | None, when: float) -
         )
     if size == disk.size and pending is None:
         return BlankVhdBlob(s.url, s.container, s.name, size, length, disk.unique_id, str(props.etag))
+    if not disk.adopted:
+        _check_footer(s, props, disk, pending)
     footer = fixed_footer(size, timestamp=when, unique_id=disk.unique_id)
     metadata = {**(props.metadata or {}), SIZE_KEY: str(disk.size), UNIQUE_ID_KEY: str(disk.unique_id)}
     etag = str(props.etag)
@@ -601,6 +680,23 @@ def _grow_once(s: _Session, size: int, expected: UniqueId | None, when: float) -
     except StorageError as exc:
         raise exc.amended(_settle_grow(s, props, disk, when)) from None
     return BlankVhdBlob(s.url, s.container, s.name, size, size + FOOTER_SIZE, disk.unique_id, etag)
+
+
+def _check_footer(s: _Session, props: BlobProperties, disk: _Disk, pending: int | None) -> None:
+    """A disk by its metadata is grown only if it is one: a valid footer with its unique id at the size the
+    metadata records, or at the end (a grow stopped after its new footer). Metadata can be copied onto any
+    blob, and an unfinished upload carries it too: growing either would seal bytes as a disk that no one
+    checked."""
+    etag = str(props.etag)
+    if _holds_footer(s, disk.size, etag, disk.unique_id) or (
+            pending is not None and _holds_footer(s, pending, etag, disk.unique_id)):
+        return
+    raise InvalidDiskError(
+        f"blob {s.url} carries this tool's metadata for a disk of {disk.size} bytes but no valid footer with "
+        f"unique id {disk.unique_id} (an unfinished upload or create, or a damaged footer), so it was not grown",
+        "inspect it; run an unfinished upload again to finish it, or rewrite a damaged footer first "
+        "(repair_blank_vhd_footer)",
+    )
 
 
 def _settle_grow(s: _Session, before: BlobProperties, disk: _Disk, when: float) -> str:
@@ -738,13 +834,15 @@ def _delete_once(s: _Session, expected: UniqueId | None, seen: list[bool]) -> bo
                 f"blob {s.url} carries no vhdcore marker, so this tool did not create it and did not delete it",
                 "give the disk's unique id (from its footer) if you are sure it is the disk you created",
             )
-        if not _is_leftover(s, props):
-            # The marker only proves this tool made the blob, not that the caller owns the disk now: a
-            # Pulumi stack may manage it and a guest may have written data to it.
+        written = _written(s, props) if _text(props.blob_type) == "PageBlob" else None
+        if written is None or not _is_leftover(props, written):
+            # The marker is metadata: it does not prove this tool made the blob (Copy Blob copies it), nor that
+            # the caller owns the disk now (a Pulumi stack may manage it, a guest may have written to it). Only
+            # a blob that holds nothing goes without the unique id, which the caller must then give.
             raise NotOwnedError(
-                f"blob {s.url} is a disk, not the footerless blob an interrupted create leaves, so it was not "
-                "deleted without its unique id",
-                "give the disk's unique id (inspecting the blob shows it) if you are sure it should go",
+                f"blob {s.url} is {_what_is_there(props, written)}, not the empty blob an interrupted create or "
+                "upload leaves, so it was not deleted without its unique id",
+                "give its unique id (`blob inspect` shows it) if you are sure it should go",
             )
     else:
         recorded = _meta(props, UNIQUE_ID_KEY)
@@ -758,13 +856,14 @@ def _delete_once(s: _Session, expected: UniqueId | None, seen: list[bool]) -> bo
     return True
 
 
-def _is_leftover(s: _Session, props: BlobProperties) -> bool:
-    """What an interrupted create leaves: the length it recorded, and a footer page never written (zeros)."""
+def _is_leftover(props: BlobProperties, written: _Written | None) -> bool:
+    """What an interrupted create or upload leaves: our marker, the length it recorded, and not one page ever
+    written (by the page list: no footer, and no data, which metadata alone cannot vouch for)."""
     recorded = _meta_int(props, SIZE_KEY)
-    if recorded is None or recorded + FOOTER_SIZE != props.size:
+    if _meta(props, MARKER_KEY) is None or recorded is None or recorded + FOOTER_SIZE != props.size:
         return False  # a length past the recorded size is an unfinished grow, whose data is real
     # Stricter than "no valid footer": a damaged footer still means something wrote to the disk.
-    return s.read(recorded, FOOTER_SIZE, str(props.etag)) == bytes(FOOTER_SIZE)
+    return written is not None and not written.ranges
 
 
 def _existing(s: _Session, verb: str) -> BlobProperties:
@@ -870,6 +969,21 @@ class _Session:
 
     def set_metadata(self, metadata: dict[str, str], etag: str, doing: str) -> str:
         return self._etag(f"{doing} {self.url}", lambda: self.blob.set_blob_metadata(metadata, **_if(etag)))
+
+    def page_ranges(self, etag: str, length: int, *, offset: int = 0) -> list[tuple[int, int]]:
+        """The written pages in [offset, offset + length) as merged, sorted [start, end) ranges, as of `etag`."""
+        if length <= 0:
+            return []
+        ranges = self._call(f"listing the written pages of {self.url}", lambda: [
+            (int(r.start or 0), int(r.end or 0) + 1)
+            for r in self.blob.list_page_ranges(offset=offset, length=length, **_if(etag)) if not r.cleared])
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(ranges):
+            if merged and merged[-1][1] >= start:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        return merged
 
     def read(self, offset: int, length: int, etag: str) -> bytes:
         return bytes(self._call(f"reading {self.url}", lambda: self.blob.download_blob(

@@ -5,21 +5,24 @@ run, as for create: accounts.py), Put Blob (If-None-Match *, the disk's length, 
 a random sequence number), one Put Page per run of non-zero 4 KiB pages (at most 4 MiB, starting and ending
 on 4 KiB boundaries as Azure Stack needs and every write of blank-vhd does, `max_connections` at a time,
 each conditional on that sequence number), HEAD, Set Blob Metadata (the content fingerprint; not
-needed when the caller knew it at create), Put Page of the footer (If-Match the etag the HEAD read).
-`verify` adds, before the footer, a page-range listing and a read of every written page (MD5-checked),
-whose content fingerprint must equal the image's.
+needed when the caller knew it at create), Put Page of the footer (If-Match the etag the HEAD read, and only
+if the HEAD shows the sequence number this run chose). `verify` adds, before the footer, a page-range
+listing and a read of every written page (MD5-checked), whose content fingerprint must equal the image's.
 
-Safety, as for blank disks (page_blob): a blob of that name that is not an unfinished upload of the same
-image is never touched; until the footer is written the blob is not a valid disk, and the footer is written
-only after every page is acknowledged, so an interrupted upload never looks like a disk. What it leaves is
-an unfinished blob that a re-run finishes and that `delete_blank_vhd` removes without a unique id.
+Safety, as for blank disks (page_blob): a blob of that name that is not an unfinished upload of this image,
+by its content, is never written; until the footer is written the blob is not a valid disk, and the footer
+is written only after every page is acknowledged, so an interrupted upload never looks like a disk. What it
+leaves is an unfinished blob that a re-run finishes, and that `delete_blank_vhd` removes by its unique id.
+The threat model (what someone who can write to the container can still do): docs/safety.md.
 
-Resuming: the blob records the image's identity (`DiskImage.identity`: format, sizes, allocation map and
-modification time; vhdcore_source), the disk size and the unique id. A re-run with the same image finds
-its blob, lists the pages already written (list_page_ranges) and sends only the rest; Put Page is atomic,
-so a listed page is complete. Another image, or the same file changed since, is refused and said so. A
-killed run's request that lands late cannot reach another blob of the same name: writes are conditional
-on the sequence number this upload chose.
+Resuming is decided by content, never by metadata or the image file's modification time: metadata (the
+unique id, size, the image's identity and name) can be copied onto any blob, and a file's modification
+time restored. A re-run lists the pages already written (list_page_ranges; Put Page is atomic, so a listed
+page is complete), reads every one of them back (MD5-checked) and compares it with what the image holds
+there, zeros included, before it writes anything. A page that differs refuses the resume, blob untouched.
+Then it fences the blob (a new sequence number, If-Match the etag its reads were made at, so a killed run's
+late write cannot land between the check and the resume) and sends only the rest. A finished disk is
+reported as this image's only when its pages equal the image's and it lacks none of the image's data.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import bisect
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -50,16 +53,18 @@ from ..errors import (
 )
 from ..format.footer import COOKIE, Footer, fixed_footer
 from ..format.images import DiskImage, Fingerprint, Scan, disk_size, nonzero_pages
-from ..format.sizes import FOOTER_SIZE
+from ..format.sizes import FOOTER_SIZE, KiB
 from ..format.unique_id import UniqueId
 from .accounts import account_notes
 from .credentials import ClientOptions, StorageTarget
 from .names import (
     FINGERPRINT_KEY,
+    IMAGE_KEY,
     MARKER_KEY,
     SIZE_KEY,
     SOURCE_KEY,
     UNIQUE_ID_KEY,
+    image_label,
     validate_blob_name,
     validate_container_name,
     validate_metadata,
@@ -67,6 +72,7 @@ from .names import (
 from .page_blob import (
     _ROUNDS,
     MAX_PUT_PAGE,
+    PAGE,
     STACK_PAGE,
     _check_page,
     _cloud_checked,
@@ -78,11 +84,16 @@ from .page_blob import (
     _session,
     _text,
     _unchecked,
+    _what_is_there,
+    _Written,
+    _written_if_listed,
 )
 from .translate import Stale, leased
 
 DEFAULT_CONNECTIONS = 8
-_MAX_SEQUENCE = (1 << 63) - 1
+# Azure allows up to 2**63 - 1; Azurite keeps the number as a JavaScript double, and the HEAD before the footer
+# compares it, so it stays exact there: 53 random bits are plenty to tell this run's blob from any other.
+_MAX_SEQUENCE = (1 << 53) - 1
 
 
 @dataclass(frozen=True)
@@ -172,10 +183,14 @@ class _Blob:
     etag: str
     sequence: int
     unique_id: UniqueId
-    written: list[tuple[int, int]]  # [start, end) page ranges already on it
+    written: list[tuple[int, int]]  # [start, end) page ranges already on it, each read back and equal to the image
     complete: bool = False
     fingerprint: str | None = None  # as recorded in its metadata
     resumed: bool = False
+    scan: Scan | None = None  # a finished disk's: the image read once to see that the disk lacks none of its data
+
+
+_Piece = tuple[int, int, list[tuple[int, int]]]  # a read: offset, length, and the written ranges it covers
 
 
 class _Upload:
@@ -185,7 +200,6 @@ class _Upload:
         self.s, self.image, self.size, self.unique_id = s, image, size, unique_id
         self.metadata, self.expected, self.connections = metadata, fingerprint, connections
         self.progress, self.say = progress, say
-        self.identity = image.identity()
         self.length = size + FOOTER_SIZE
         self.sent = 0
         self.kept = 0
@@ -193,23 +207,31 @@ class _Upload:
     def run(self, *, verify: bool, when: datetime | float) -> ImageUpload:
         blob = self._create_or_find()
         if blob.complete:
-            self.say(f"{self.s.url} already holds this image as a finished disk; nothing was sent")
-            return self._result(blob, blob.fingerprint or "", data_bytes=0, verified=False)
+            assert blob.scan is not None
+            self._check_image(blob.scan.fingerprint, f"{self.s.url} was left as it is")
+            self.say(f"{self.s.url} already holds this image as a finished disk (its data read back and compared); "
+                     "nothing was sent")
+            return self._result(blob, blob.scan.fingerprint, data_bytes=blob.scan.data_bytes, verified=False)
         if blob.resumed:
-            self.say(f"resuming the unfinished upload to {self.s.url}: {self.kept} bytes of data are already there")
+            self.say(f"resuming the unfinished upload to {self.s.url}: {self.kept} bytes of data are already there, "
+                     "read back and equal to the image")
         scan = self._send(blob)
         found = scan.fingerprint
-        if self.expected is not None and found != self.expected:
-            raise InputError(
-                f"image {self.image.path} changed after its fingerprint was taken ({self.expected}, now {found}), so "
-                f"no footer was written and {self.s.url} is not a disk; run again to upload the image as it is now.")
-        if not self.image.unchanged():
-            raise InputError(
-                f"image {self.image.path} was modified while it was being uploaded, so no footer was written and "
-                f"{self.s.url} is not a disk; delete that blob and upload again once nothing writes to the image.")
+        self._check_image(found, f"no footer was written and {self.s.url} is not a disk")
         etag = self._finish(blob, found, when, verify)
         blob.etag = etag
         return self._result(blob, found, data_bytes=scan.data_bytes, verified=verify)
+
+    def _check_image(self, found: str, left: str) -> None:
+        """The image read is the one the caller fingerprinted, and nothing wrote to it while it was read."""
+        if self.expected is not None and found != self.expected:
+            raise InputError(
+                f"image {self.image.path} changed after its fingerprint was taken ({self.expected}, now {found}), so "
+                f"{left}; run again to upload the image as it is now.")
+        if not self.image.unchanged():
+            raise InputError(
+                f"image {self.image.path} was modified while it was being uploaded, so {left}; run the same upload "
+                "again once nothing writes to the image.")
 
     def _result(self, blob: _Blob, fingerprint: str, *, data_bytes: int, verified: bool) -> ImageUpload:
         s = self.s
@@ -220,11 +242,19 @@ class _Upload:
     # --- create, or find what an earlier run left ------------------------------------------------------------
 
     def _create_or_find(self) -> _Blob:
+        for _ in range(_ROUNDS):
+            try:
+                return self._create_or_find_once()
+            except Stale:
+                continue  # the blob changed while it was being checked (a killed run's late write, say): look again
+        raise _kept_changing(self.s, "checking what an earlier upload left")
+
+    def _create_or_find_once(self) -> _Blob:
         s = self.s
         marker = secrets.token_hex(16)
         sequence = secrets.randbelow(_MAX_SEQUENCE) + 1
         ours = {**self.metadata, MARKER_KEY: marker, UNIQUE_ID_KEY: str(self.unique_id), SIZE_KEY: str(self.size),
-                SOURCE_KEY: self.identity}
+                SOURCE_KEY: self.image.identity(), IMAGE_KEY: image_label(self.image.path)}
         if self.expected is not None:
             ours[FINGERPRINT_KEY] = self.expected
         try:
@@ -246,48 +276,60 @@ class _Upload:
             return self._existing(props, exc)
 
     def _existing(self, props: BlobProperties, exists: BlobExistsError) -> _Blob:
-        """Resume an unfinished upload of this image, accept a finished one, refuse anything else untouched."""
+        """Resume an unfinished upload of this image, accept a finished one, refuse anything else untouched.
+
+        Its metadata says only whether it claims to be an upload of this tool, and of what size: anyone who can
+        write to the container can copy it (Copy Blob does). What decides is its content: every page on it is
+        read back and compared with the image before anything is written, and a finished disk must also lack
+        none of the image's data. Only then is it fenced (a new sequence number, set on the etag that was read,
+        so a killed run's late write can land neither before the check nor after it) and resumed."""
         s = self.s
-        source, recorded_size = _meta(props, SOURCE_KEY), _meta_int(props, SIZE_KEY)
-        recorded_id = _meta(props, UNIQUE_ID_KEY)
-        if _text(props.blob_type) != "PageBlob" or source is None or _meta(props, MARKER_KEY) is None \
-                or not UniqueId.is_text(recorded_id) or recorded_size is None:
-            raise exists  # not an upload of this tool: never ours to write
+        recorded_size, recorded_id = _meta_int(props, SIZE_KEY), _meta(props, UNIQUE_ID_KEY)
+        if (_text(props.blob_type) != "PageBlob" or _meta(props, SOURCE_KEY) is None
+                or _meta(props, MARKER_KEY) is None or not UniqueId.is_text(recorded_id) or recorded_size is None):
+            # Not an upload of this tool: never ours to write.
+            raise exists.amended(f" ({_what_is_there(props, _written_if_listed(s, props))})") from None
         assert recorded_id is not None
         unique_id = UniqueId.parse(recorded_id)
-        written = self._page_ranges(str(props.etag), props.size)
-        footer_written = any(end > recorded_size for _, end in written)
-        complete = footer_written and self._is_our_disk(props, recorded_size, unique_id)
-        if source != self.identity:
-            if complete or footer_written:
-                raise exists
-            raise RefusedError(
-                f"blob {s.url} holds an unfinished upload of another image (or of this one, changed since), so it was "
-                "not resumed and was left untouched",
-                "upload that image again to finish it, delete the blob (blob delete needs no unique id for an "
-                "unfinished upload), or choose another name", status=exists.status, code=exists.code)
         recorded_fingerprint = _meta(props, FINGERPRINT_KEY)
         if self.expected is not None and recorded_fingerprint not in (None, self.expected):
             raise RefusedError(
-                f"blob {s.url} holds an upload of this file with content fingerprint {recorded_fingerprint}, not "
-                f"{self.expected}, so it was left untouched", "delete it, or choose another name")
-        if complete:
-            return _Blob(str(props.etag), int(props.page_blob_sequence_number or 0), unique_id, written,
-                         complete=True, fingerprint=recorded_fingerprint, resumed=True)
-        if footer_written:
-            raise RefusedError(
-                f"blob {s.url} holds this image's upload but its footer is damaged, so it is not a disk this tool can "
-                "finish, and it was left untouched", "delete it and upload again")
+                f"blob {s.url} holds an upload of content fingerprint {recorded_fingerprint} by its metadata, not "
+                f"{self.expected}, so it was left untouched", "delete it by its unique id, or choose another name")
+        etag = str(props.etag)
+        written = _Written(s.page_ranges(etag, props.size), props.size)
+        what = _what_is_there(props, written)
+        if written.footer_written:
+            if props.size != recorded_size + FOOTER_SIZE or not self._is_our_disk(props, recorded_size, unique_id):
+                raise RefusedError(
+                    f"blob {s.url} is {what}, but its footer is not the one this tool writes, so it is not a disk "
+                    "this tool can finish, and it was left untouched",
+                    "delete it by its unique id and upload again, or choose another name")
+            if recorded_size != self.size:
+                raise exists.amended(f" ({what}, a disk of {recorded_size} bytes, not {self.size})") from None
+            self._check_written(written.ranges, etag, lambda at: exists.amended(
+                f" ({what}: its data at offset {at} differs from image {self.image.path})"))
+            scan = self._lacks_nothing(written.ranges, lambda at: exists.amended(
+                f" ({what}: it lacks the data image {self.image.path} has at offset {at})"))
+            return _Blob(etag, int(props.page_blob_sequence_number or 0), unique_id, written.ranges, complete=True,
+                         fingerprint=recorded_fingerprint, resumed=True, scan=scan)
         if recorded_size != self.size or props.size != self.length:
             raise RefusedError(
-                f"blob {s.url} holds an unfinished upload of this image to a {recorded_size}-byte disk, not "
-                f"{self.size} bytes, so it was not resumed and was left untouched",
-                f"upload again with size {recorded_size} to finish it, or delete it first")
+                f"blob {s.url} is {what} to a {recorded_size}-byte disk, not {self.size} bytes, so it was not resumed "
+                "and was left untouched", f"upload again with size {recorded_size} to finish it, or delete it first")
         if _text(props.lease.status) == "locked":
             raise BlobLeasedError(*leased(f"finishing the upload to {s.url}"))
-        self.kept = sum(end - start for start, end in written)
-        return _Blob(str(props.etag), int(props.page_blob_sequence_number or 0), unique_id, written,
-                     fingerprint=recorded_fingerprint, resumed=True)
+        self._check_written(written.ranges, etag, lambda at: RefusedError(
+            f"blob {s.url} is {what}, but its page at offset {at} holds other bytes than image {self.image.path} "
+            "has there (the image changed since that upload, or the blob holds another image's or someone else's "
+            "data), so it was not resumed and was left untouched",
+            "upload to another name, or, if that blob holds nothing you need, delete it by its unique id (`blob "
+            "inspect` shows it) and upload again"))
+        self.kept = sum(end - start for start, end in written.ranges)
+        sequence = secrets.randbelow(_MAX_SEQUENCE) + 1
+        etag = s._etag(f"fencing the earlier upload's writes to {s.url}", lambda: s.blob.set_sequence_number(
+            "update", str(sequence), **_if(etag)))
+        return _Blob(etag, sequence, unique_id, written.ranges, fingerprint=recorded_fingerprint, resumed=True)
 
     def _is_our_disk(self, props: BlobProperties, size: int, unique_id: UniqueId) -> bool:
         if props.size != size + FOOTER_SIZE:
@@ -297,19 +339,56 @@ class _Upload:
         return footer is not None and footer.cookie == COOKIE and footer.checksum_valid and \
             footer.current_size == size and footer.unique_id == unique_id
 
-    def _page_ranges(self, etag: str, length: int, *, upto: int | None = None) -> list[tuple[int, int]]:
-        """The blob's written pages as merged [start, end) ranges, below `upto` (default: all of it)."""
+    # --- what is on the blob already: read back and compared with the image ------------------------------------
+
+    def _check_written(self, written: list[tuple[int, int]], etag: str,
+                       differs: Callable[[int], StorageError]) -> None:
+        """Every page on the blob below the disk size holds what the image holds there (zeros past its end),
+        read back as of `etag`; else `differs(offset of the first page that does not)` is raised."""
+        total = sum(min(end, self.size) - start for start, end in written if start < self.size)
+        if total:
+            self.say(f"reading back the {total} bytes already on {self.s.url} to compare them with the image")
+        for at, data, ranges in self._read_back(_pieces(written, self.size), etag):
+            expected = self._image_bytes(at, len(data))
+            for start, end in ranges:
+                got, want = data[start - at : end - at], expected[start - at : end - at]
+                if got != want:
+                    raise differs(start + _first_difference(got, want))
+
+    def _lacks_nothing(self, written: list[tuple[int, int]], lacks: Callable[[int], StorageError]) -> Scan:
+        """Read the image once: a finished disk must hold every non-zero page it has (else `lacks(offset)`)."""
+        scan = Scan(self.image, granularity=STACK_PAGE)
+        for run in scan:
+            for offset, _data in _missing(run.offset, run.data, written):
+                raise lacks(offset)
+        return scan
+
+    def _image_bytes(self, offset: int, length: int) -> bytes:
+        """The virtual disk's bytes at [offset, offset + length), zeros past its end (up to the disk size)."""
+        inside = max(0, min(length, self.image.virtual_size - offset))
+        return self.image.read(offset, inside) + bytes(length - inside)
+
+    def _read_back(self, pieces: Iterable[_Piece], etag: str) -> Iterator[tuple[int, bytes, list[tuple[int, int]]]]:
+        """Read `pieces` from the blob as of `etag`, MD5-checked, `connections` at a time, yielded in order; at
+        most `connections` + 1 pieces (4 MiB each) are held at once. Stopping early cancels the rest."""
+        executor = ThreadPoolExecutor(self.connections, thread_name_prefix="vhdcore-read")
+        window: deque[tuple[int, list[tuple[int, int]], Future[bytes]]] = deque()
+        try:
+            for offset, length, ranges in pieces:
+                window.append((offset, ranges, executor.submit(self._read, offset, length, etag)))
+                if len(window) > self.connections:
+                    at, covered, future = window.popleft()
+                    yield at, future.result(), covered
+            while window:
+                at, covered, future = window.popleft()
+                yield at, future.result(), covered
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def _read(self, offset: int, length: int, etag: str) -> bytes:
         s = self.s
-        ranges: list[tuple[int, int]] = s._call(f"listing the written pages of {s.url}", lambda: [
-            (int(r.start or 0), int(r.end or 0) + 1)
-            for r in s.blob.list_page_ranges(offset=0, length=upto or length, **_if(etag)) if not r.cleared])
-        merged: list[tuple[int, int]] = []
-        for start, end in sorted(ranges):
-            if merged and merged[-1][1] >= start:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-            else:
-                merged.append((start, end))
-        return merged
+        return bytes(s._call(f"reading back {s.url}", lambda: s.blob.download_blob(
+            offset=offset, length=length, validate_content=True, **_if(etag)).readall()))
 
     # --- the data ----------------------------------------------------------------------------------------------
 
@@ -357,9 +436,9 @@ class _Upload:
         if failure is not None:
             done = self.kept + self.sent
             more = (f", so the upload stopped with {done} bytes of data on the blob and no footer: it is not a disk "
-                    "yet; run the same upload again to resume it, or delete the unfinished blob")
-            if isinstance(failure, StorageError):
-                raise failure.amended(more) from None
+                    "yet; run the same upload again to resume it, or delete the unfinished blob by its unique id")
+            if isinstance(failure, StorageError) and failure.code != "SequenceNumberConditionNotMet":
+                raise failure.amended(more) from None  # (a fenced write: the blob is not this run's to resume)
             raise failure
         if self.progress is not None:
             self.progress(UploadProgress(total, scan.scanned, self.sent, self.kept))
@@ -375,8 +454,9 @@ class _Upload:
             error = s.translate(exc, f"writing {len(data)} bytes at offset {offset} of {s.url}")
             if error.code == "SequenceNumberConditionNotMet":
                 raise RefusedError(
-                    f"blob {s.url} was deleted or replaced by another writer during the upload, and the blob there now "
-                    "was left as it is", "find out what else writes to that name, then upload again",
+                    f"blob {s.url} was deleted or replaced by another writer during the upload (or taken over by "
+                    "another run of this upload), and the blob there now was left as it is",
+                    "find out what else writes to that name, then upload again",
                     status=error.status, code=error.code) from None
             raise error from None
         return len(data)
@@ -405,11 +485,13 @@ class _Upload:
         footer = fixed_footer(self.size, timestamp=when, unique_id=blob.unique_id)
         for _ in range(_ROUNDS):
             props = s.head()
-            if props is None or _meta(props, SOURCE_KEY) != self.identity or _meta(props, UNIQUE_ID_KEY) != str(
-                    blob.unique_id) or props.size != self.length:
+            # The sequence number this run chose (at create, or when it fenced the blob it resumed): any other
+            # means the blob was replaced, or another run took it over, since.
+            if props is None or int(props.page_blob_sequence_number or 0) != blob.sequence or _meta(
+                    props, UNIQUE_ID_KEY) != str(blob.unique_id) or props.size != self.length:
                 raise RefusedError(
-                    f"blob {s.url} was replaced or deleted by another writer while the image was being uploaded, and "
-                    "was left as it is", "find out what else writes to that name, then upload again")
+                    f"blob {s.url} was replaced, deleted or taken over by another writer while the image was being "
+                    "uploaded, and was left as it is", "find out what else writes to that name, then upload again")
             etag = str(props.etag)
             try:
                 if verify:
@@ -431,34 +513,49 @@ class _Upload:
         """Read back every written page of the data area; its content fingerprint must be the image's."""
         s = self.s
         read_back = Fingerprint(self.image.virtual_size)
-        pieces = [(pos, min(end, pos + MAX_PUT_PAGE) - pos)
-                  for start, end in self._page_ranges(etag, self.length, upto=self.size)
-                  for pos in range(start, end, MAX_PUT_PAGE)]
-        with ThreadPoolExecutor(self.connections, thread_name_prefix="vhdcore-verify") as executor:
-            window: deque[tuple[int, Future[bytes]]] = deque()
-            for offset, length in pieces + [(-1, 0)] * self.connections:
-                if offset >= 0:
-                    window.append((offset, executor.submit(self._read, offset, length, etag)))
-                if len(window) > self.connections or (offset < 0 and window):
-                    at, future = window.popleft()
-                    data = future.result()
-                    for start, end in nonzero_pages(data):
-                        read_back.add(at + start, data[start:end])
+        for at, data, _ranges in self._read_back(_pieces(s.page_ranges(etag, self.size), self.size), etag):
+            for start, end in nonzero_pages(data):  # the gaps between ranges read as zeros: never fingerprinted
+                read_back.add(at + start, data[start:end])
         found = read_back.hexdigest()
         if found != fingerprint:
             raise _ReadBackDiffers(
                 f"the data read back from {s.url} has content fingerprint {found}, not the image's {fingerprint}, so "
                 "no footer was written and the blob is not a disk",
-                "delete it and upload again; if it happens again, check what else writes to it and the network path")
-
-    def _read(self, offset: int, length: int, etag: str) -> bytes:
-        s = self.s
-        return bytes(s._call(f"reading back {s.url}", lambda: s.blob.download_blob(
-            offset=offset, length=length, validate_content=True, **_if(etag)).readall()))
+                "delete it by its unique id and upload again; if it happens again, check what else writes to it and "
+                "the network path")
 
 
 class _ReadBackDiffers(ServiceError):
     """--verify read back other data than the image's: no footer, and running again does not help."""
+
+
+_GAP = 64 * KiB  # written ranges closer than this are read back in one request (the gap reads as zeros)
+
+
+def _pieces(written: list[tuple[int, int]], upto: int) -> Iterator[_Piece]:
+    """Reads that cover the written [start, end) ranges (merged, sorted) below `upto`: each at most MAX_PUT_PAGE
+    (the most an MD5-checked read returns), ranges less than _GAP apart read together, each piece with the ranges
+    it covers. Their number is bounded by the blob's size over 4 MiB plus its ranges, never by what is in them."""
+    current: list[tuple[int, int]] = []
+    for start, stop in written:
+        stop = min(stop, upto)
+        while start < stop:
+            if current and (start - current[-1][1] > _GAP or start >= current[0][0] + MAX_PUT_PAGE):
+                yield current[0][0], current[-1][1] - current[0][0], current
+                current = []
+            end = min(stop, (current[0][0] if current else start) + MAX_PUT_PAGE)
+            current.append((start, end))
+            start = end
+    if current:
+        yield current[0][0], current[-1][1] - current[0][0], current
+
+
+def _first_difference(got: bytes, want: bytes) -> int:
+    """The offset of the first 512-byte page where two equally long byte strings differ."""
+    for page in range(0, len(got), PAGE):
+        if got[page : page + PAGE] != want[page : page + PAGE]:
+            return page
+    return 0
 
 
 def _missing(offset: int, data: bytes, written: list[tuple[int, int]]) -> Iterator[tuple[int, bytes]]:

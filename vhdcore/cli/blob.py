@@ -33,9 +33,9 @@ from ..format.unique_id import UniqueId
 from .common import (
     EXIT_CODES_HELP,
     EXIT_OK,
+    EXIT_PROBLEMS,
     add_output_option,
     parse_timestamp,
-    print_report,
     print_result,
 )
 from .images import FORMAT_HELP
@@ -88,7 +88,8 @@ def add_blob_commands(commands: Any) -> None:
 
     delete = _command(sub, "delete", "delete a disk by its unique id (never a leased one)", _delete)
     delete.add_argument("--unique-id", help="delete only if the disk has this unique id (blob inspect shows it); "
-                        "without it, only the footerless blob an interrupted create or upload left is deleted")
+                        "without it, only the empty blob an interrupted create or upload left (no page written) is "
+                        "deleted, never one holding data")
 
     upload = _command(sub, "upload", "upload a disk image as a fixed VHD, sending only its data; a re-run resumes",
                       _upload)
@@ -212,7 +213,17 @@ def _inspect(args: argparse.Namespace) -> int:
     if found is None:
         raise BlobNotFoundError(f"blob {target.blob_endpoint}/{args.container}/{args.name} does not exist",
                                 "check --container-name and --name")
-    return print_report(found.report, output=args.output)
+    # The unique id this tool's metadata records is what `blob delete --unique-id` takes: an unfinished upload
+    # or create has no footer to show it, so it is shown too (appended, so the other tsv columns keep their places).
+    recorded = found.recorded_unique_id
+    doc = found.report.to_json() | {"recorded_unique_id": None if recorded is None else str(recorded)}
+    table = found.report.to_table()
+    if recorded is not None and recorded != found.unique_id:
+        head, problems, tail = table.rpartition("\nproblems")
+        row = f"recorded_unique_id  {recorded} (this tool's metadata; what `blob delete --unique-id` takes)"
+        table = f"{head}\n{row}{problems}{tail}"
+    print_result(doc, table, args.output)
+    return EXIT_OK if found.report.azure_ready else EXIT_PROBLEMS
 
 
 def _grow(args: argparse.Namespace) -> int:
