@@ -188,7 +188,8 @@ REQUESTS = {  # per operation, in every profile (the first create asks the accou
     "create again": ["PUT", "PUT comp=page"],
     "inspect": ["HEAD", "GET", "GET comp=pagelist"],
     "set metadata": ["HEAD", "PUT comp=metadata"],
-    "grow": ["HEAD", "PUT comp=properties", "PUT comp=page", "PUT comp=page", "PUT comp=metadata"],
+    "grow": ["HEAD", "GET", "GET comp=pagelist", "PUT comp=properties", "PUT comp=page", "PUT comp=page",
+             "PUT comp=metadata"],
     "delete": ["HEAD", "DELETE"],
 }
 

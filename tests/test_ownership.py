@@ -12,6 +12,8 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,7 @@ from tests.faultproxy import Fault, FaultProxy, Stored, fast_options, stored
 from tests.images import PAGE, SIZE, STACK_PAGE, MiB, TestImages
 from vhdcore.azure.page_blob import create_blank_vhd
 from vhdcore.azure.upload import upload_image
-from vhdcore.errors import ThrottledError
+from vhdcore.errors import ThrottledError, VhdError
 from vhdcore.format.images import open_image
 from vhdcore.format.unique_id import UniqueId
 
@@ -256,3 +258,45 @@ def test_a_finished_disk_is_this_image_only_by_its_content(
                  rf"metadata, holding \d+ bytes of data: its data at offset {STACK_PAGE} differs from image \S+\); "
                  r"choose another name")
     assert stored(service, container, "disk.vhd") == before
+
+
+def test_a_killed_runs_late_write_cannot_land_on_the_resumed_upload(
+    test_images: TestImages, proxy: FaultProxy, service: BlobServiceClient, container: str, tmp_path: Path,
+) -> None:
+    """The first run's third data write is held by the proxy while the run gives up; the image then changes at that
+    page (not on the blob yet, so the resume sends its new content). The held write, released once the resume has
+    fenced the blob, carries the old sequence number: storage refuses it, and the disk holds the new content."""
+    image = Path(shutil.copy(test_images["raw"], tmp_path / "disk.raw"))
+    release = threading.Event()
+    late = proxy.add(Fault("delay", method="PUT", query="^comp=page$", nth=3, hold=release))
+    proxy.add(Fault.server_busy(method="PUT", query="^comp=page$", nth=3, times=-1))  # the rest fail: run 1 stops
+    try:
+        with open_image(image) as opened, pytest.raises(VhdError):
+            upload_image(via(proxy), opened, container=container, name="disk.vhd", unique_id=UID, max_connections=1,
+                         options=fast_options(read_timeout=0.5))
+        assert late.fired == 1 and not release.is_set()
+        with proxy._lock:
+            proxy.faults.clear()  # (not proxy.clear(): it waits for the held request)
+        changed(image, 2 * MiB - 1000, b"\x42" * 1000)  # inside the held write: [2 MiB - 4 KiB, 2 MiB + 4 KiB)
+
+        def release_after_the_fence() -> None:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not any(
+                    (s.method, s.query, s.status) == ("PUT", "comp=properties", 200) for s in list(proxy.log)):
+                time.sleep(0.01)
+            release.set()
+
+        watcher = threading.Thread(target=release_after_the_fence)
+        watcher.start()
+        with open_image(image) as opened:
+            result = upload_image(via(proxy), opened, container=container, name="disk.vhd", max_connections=1)
+        watcher.join()
+    finally:
+        release.set()
+    proxy.drain()
+    landed_late = [s for s in proxy.log if s.fault == "delay"]
+    assert [s.status for s in landed_late] == [412], landed_late  # SequenceNumberConditionNotMet
+    assert result.resumed
+    after = stored(service, container, "disk.vhd")
+    assert after is not None and after.is_valid_disk(ROUNDED, UID) and after.content is not None
+    assert after.content[:SIZE] == image.read_bytes()
