@@ -118,13 +118,18 @@ def test_upload_never_resumes_into_a_foreign_blob_with_copied_metadata(
     assert proxy.body_bytes == 0  # not one byte written: checked first, by content
 
 
-@pytest.mark.parametrize("copied", ["upload", "create"])
+@pytest.fixture(params=["upload", "create"])
+def forged(request: pytest.FixtureRequest, service: BlobServiceClient, container: str) -> tuple[str, Stored]:
+    """disk.vhd forged with the metadata of a real upload's, or of a real create's, blob: (which, what it holds)."""
+    metadata: dict[str, str] = request.getfixturevalue(f"{request.param}_metadata")
+    return request.param, forge(service, container, "disk.vhd", metadata, ROUNDED + PAGE)
+
+
 def test_delete_without_unique_id_never_deletes_a_blob_holding_data(
-    copied: str, request: pytest.FixtureRequest, proxy: FaultProxy, service: BlobServiceClient, container: str,
+    forged: tuple[str, Stored], proxy: FaultProxy, service: BlobServiceClient, container: str,
 ) -> None:
     """Before: deleted (the metadata said it was this tool's unfinished upload, or a create's footerless leftover)."""
-    metadata: dict[str, str] = request.getfixturevalue(f"{copied}_metadata")
-    before = forge(service, container, "disk.vhd", metadata, ROUNDED + PAGE)
+    copied, before = forged
     what = (r"an unfinished upload of image 'disk\.raw' by its metadata" if copied == "upload" else
             r"a disk this tool made by its metadata, as an ownerless create's \(the command line's\) blob")
     run = vhdcore(proxy, "blob", "delete", "-c", container, "-n", "disk.vhd")
@@ -134,7 +139,7 @@ def test_delete_without_unique_id_never_deletes_a_blob_holding_data(
     assert stored(service, container, "disk.vhd") == before
     # The way out the message names: inspect shows the unique id, and delete takes it when the user gives it.
     shown = vhdcore(proxy, "blob", "inspect", "-c", container, "-n", "disk.vhd", "-o", "json")
-    recorded = metadata["vhdcore_unique_id"]
+    recorded = before.metadata["vhdcore_unique_id"]
     assert shown.returncode == 1 and f'"recorded_unique_id": "{recorded}"' in shown.stdout, shown.stdout
     table = vhdcore(proxy, "blob", "inspect", "-c", container, "-n", "disk.vhd")
     assert f"recorded_unique_id  {recorded} (this tool's metadata" in table.stdout, table.stdout
@@ -143,13 +148,11 @@ def test_delete_without_unique_id_never_deletes_a_blob_holding_data(
     assert stored(service, container, "disk.vhd") is None
 
 
-@pytest.mark.parametrize("copied", ["upload", "create"])
 def test_create_never_replaces_a_blob_holding_data(
-    copied: str, request: pytest.FixtureRequest, proxy: FaultProxy, service: BlobServiceClient, container: str,
+    forged: tuple[str, Stored], proxy: FaultProxy, service: BlobServiceClient, container: str,
 ) -> None:
     """Before: create took it for an interrupted create's leftover, deleted it and made a blank disk (exit 0)."""
-    metadata: dict[str, str] = request.getfixturevalue(f"{copied}_metadata")
-    before = forge(service, container, "disk.vhd", metadata, ROUNDED + PAGE)
+    copied, before = forged
     what = (r"an unfinished upload of image 'disk\.raw' by its metadata, holding 1048576 bytes of data: if it is "
             r"your upload, running it again finishes it \(what is there is compared with the image first\), else "
             r"`blob delete` with the unique id `blob inspect` shows removes it" if copied == "upload" else

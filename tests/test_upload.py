@@ -274,8 +274,8 @@ def test_a_failed_upload_leaves_no_disk_and_the_same_command_resumes_it(
     error = interrupted(test_images, proxy, container)
     assert re.search(r"while writing \d+ bytes at offset \d+ of \S+, even after retries, so the upload stopped with "
                      r"\d+ bytes of data on the blob and no footer: it is not a disk yet; run the same upload again "
-                     r"to resume it, or delete the unfinished blob by its unique id; wait a few minutes and run it "
-                     r"again\.$",
+                     rf"to resume it, or delete the unfinished blob by its unique id {UID}; wait a few minutes and "
+                     r"run it again\.$",
                      str(error)), error
     assert not is_valid_disk(service, container)
     written = page_ranges(service, container)

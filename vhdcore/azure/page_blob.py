@@ -353,7 +353,7 @@ def delete_blank_vhd(
 def _create_once(s: _Session, footer: Footer, metadata: dict[str, str], pinned_id: bool) -> tuple[str, Footer]:
     """Put Blob, then the footer; returns the etag and the footer now at the end of the blob.
 
-    A blob already under the name is looked at (by HEAD, and its footer page) before anything else:
+    A blob already under the name is looked at (by HEAD, and its page list) before anything else:
     - this attempt's own Put Blob that landed with its reply lost (our marker): go on to the footer;
     - an earlier attempt of the same owner: `_resume` finishes it or takes it over;
     - the leftover of an interrupted ownerless create (a marker, no owner, no page ever written, by the page

@@ -436,7 +436,8 @@ class _Upload:
         if failure is not None:
             done = self.kept + self.sent
             more = (f", so the upload stopped with {done} bytes of data on the blob and no footer: it is not a disk "
-                    "yet; run the same upload again to resume it, or delete the unfinished blob by its unique id")
+                    "yet; run the same upload again to resume it, or delete the unfinished blob by its unique id "
+                    f"{blob.unique_id}")
             if isinstance(failure, StorageError) and failure.code != "SequenceNumberConditionNotMet":
                 raise failure.amended(more) from None  # (a fenced write: the blob is not this run's to resume)
             raise failure
@@ -478,7 +479,8 @@ class _Upload:
                 self.sent += FOOTER_SIZE
                 return str(again.etag)
             raise exc.amended(", after every page of data was written, so the blob has no footer and is not a disk "
-                              "yet; run the same upload again to finish it (no data is sent again)") from None
+                              "yet; run the same upload again to finish it (it reads back what is there and sends "
+                              "no data again)") from None
 
     def _finish_once(self, blob: _Blob, fingerprint: str, when: datetime | float, verify: bool) -> str:
         s = self.s
