@@ -164,6 +164,20 @@ def test_create_never_replaces_a_blob_holding_data(
     assert stored(service, container, "disk.vhd") == before
 
 
+def test_grow_never_seals_a_blob_that_has_only_this_tools_metadata(
+    forged: tuple[str, Stored], proxy: FaultProxy, service: BlobServiceClient, container: str,
+) -> None:
+    """Before: grow took the metadata's size and unique id, resized the blob and wrote a valid footer at its new
+    end, so the foreign bytes (or half an upload) became a disk (exit 0)."""
+    _copied, before = forged
+    recorded = before.metadata["vhdcore_unique_id"]
+    run = vhdcore(proxy, "blob", "grow", "-c", container, "-n", "disk.vhd", "--size", "8MiB")
+    refused(run, rf"^vhdcore: error: blob \S+/disk\.vhd carries this tool's metadata for a disk of {ROUNDED} bytes "
+                 rf"but no valid footer with unique id {recorded} \(an unfinished upload or create, or a damaged "
+                 r"footer\), so it was not grown; inspect it;")
+    assert stored(service, container, "disk.vhd") == before
+
+
 def test_a_foreign_blob_without_this_tools_metadata_is_named_for_what_it_holds(
     proxy: FaultProxy, service: BlobServiceClient, container: str,
 ) -> None:
