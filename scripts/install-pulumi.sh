@@ -3,8 +3,12 @@
 # Order: an earlier install in .tools/bin; a `pulumi` on PATH at the pinned version; a build of the
 # published Go modules with the local Go toolchain (for machines that reach only package registries).
 # On a machine with internet access the official installer is simpler: https://www.pulumi.com/docs/install/
+# With --yaml it also builds the YAML language host (pulumi-language-yaml, for the tests' `runtime: yaml`
+# project) from its Go module at the version in scripts/pulumi-yaml-version.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+want_yaml=0
+[ "${1:-}" = "--yaml" ] && want_yaml=1
 # The CLI's own pin: the newest release the Go module proxy serves (the SDK pin, in requirements.txt, is
 # the newest on PyPI; a newer CLI runs older SDKs).
 version=$(tr -d '[:space:]' < "$root/scripts/pulumi-cli-version")
@@ -19,11 +23,36 @@ have_version() { [ -x "$1" ] && [ "$("$1" version 2>/dev/null)" = "v$version" ];
 # `pulumi` is moved into place last, so an interrupted run is never taken for a finished one.
 installed() { have_version "$bin/pulumi" && [ -x "$bin/pulumi-resource-pulumi-python" ]; }
 
-if installed; then exit 0; fi
+# The YAML language host: `go install` works on its module (its go.mod has no replace directives) and builds
+# it with the pkg/sdk versions that release was made with (its code does not compile against the CLI's newer
+# pkg). Official release flags (its .goreleaser.yml), version stamped. The stamp file is written last.
+yaml_version=$(tr -d '[:space:]' < "$root/scripts/pulumi-yaml-version")
+yaml_stamp="$root/.tools/pulumi-language-yaml.version"
+install_yaml() {
+  [ $want_yaml = 1 ] || return 0
+  [ -x "$bin/pulumi-language-yaml" ] && [ "$(cat "$yaml_stamp" 2>/dev/null)" = "$yaml_version" ] && return 0
+  command -v go >/dev/null 2>&1 ||
+    { echo "error: Go is needed to build the YAML language host v$yaml_version; install Go, or install it from https://github.com/pulumi/pulumi-yaml/releases into $bin." >&2; return 1; }
+  echo "building the YAML language host v$yaml_version from its Go module (first time: about 2 minutes)..." >&2
+  local out="$root/.tools/pulumi-yaml-build"
+  rm -rf "$out" && mkdir -p "$out"
+  if ! GOTOOLCHAIN=local GOFLAGS= CGO_ENABLED=0 GOBIN="$out" go install -trimpath \
+      -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$yaml_version" \
+      "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@v$yaml_version" >"$out/go-install.log" 2>&1; then
+    tail -n 20 "$out/go-install.log" >&2
+    echo "error: building the YAML language host v$yaml_version failed (see above)." >&2
+    return 1
+  fi
+  mv "$out/pulumi-language-yaml" "$bin/pulumi-language-yaml"
+  echo "$yaml_version" > "$yaml_stamp"
+}
+
+if installed; then install_yaml; exit; fi
 if on_path=$(command -v pulumi 2>/dev/null) && [ "$on_path" != "$bin/pulumi" ] && have_version "$on_path"; then
   # An official install ships its plugins beside the binary, where the CLI looks for them.
   ln -sf "$on_path" "$bin/pulumi"
-  exit 0
+  install_yaml
+  exit
 fi
 if ! command -v go >/dev/null 2>&1; then
   echo "error: Pulumi CLI v$version is not on PATH and Go is not installed to build it; $hint." >&2
@@ -79,3 +108,5 @@ fi
 (cd "$build" && go build "${flags[@]}" -o "$bin/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 mv "$bin/pulumi.tmp" "$bin/pulumi"
 installed
+trap - ERR
+install_yaml
