@@ -13,6 +13,7 @@ import copy
 import json
 import os
 import re
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -141,3 +142,81 @@ def test_the_generator_uses_the_clis_pulumi_version() -> None:
     assert go_requirement(SDKGEN / "go.mod", "github.com/pulumi/pulumi/pkg/v3") == cli
     assert go_requirement(SDKGEN / "go.mod", "github.com/pulumi/pulumi/sdk/v3") == cli
 
+
+
+# --- the plugin's SDKs (sdk/) ------------------------------------------------------------------------------------
+
+SCHEMA = ROOT / "providers" / "plugin" / "schema.json"
+SDK = ROOT / "sdk"
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """A folder's files (relative path -> content), as a clean clone has them when the folder is sdk/."""
+    if folder == SDK:
+        listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard", "sdk"], cwd=ROOT,
+                                capture_output=True, text=True, check=True).stdout.split("\0")
+        return {name.removeprefix("sdk/"): (ROOT / name).read_bytes() for name in listed if name}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_checked_in_sdks_are_what_gen_sdk_writes_from_the_schema(tmp_path: Path) -> None:
+    subprocess.run(["bash", ROOT / "scripts" / "gen-sdk.sh", tmp_path], env={**os.environ, **GO_ENV}, check=True,
+                   capture_output=True, timeout=900)
+    fresh, checked_in = tree(tmp_path), tree(SDK)
+    stale = sorted({name for name in fresh.keys() | checked_in.keys() if fresh.get(name) != checked_in.get(name)})
+    assert not stale, (f"sdk/ is stale ({len(stale)} files differ, e.g. {stale[:5]}): run scripts/gen-sdk.sh and "
+                       "commit sdk/")
+
+
+def test_each_sdk_is_named_as_the_schemas_language_sections_say() -> None:
+    schema = load(SCHEMA)
+    version, language = schema["version"], schema["language"]
+    package = load(SDK / "nodejs" / "package.json")
+    assert (package["name"], package["version"]) == (language["nodejs"]["packageName"], version)
+    project = tomllib.loads((SDK / "python" / "pyproject.toml").read_text())["project"]
+    assert (project["name"], project["version"]) == (language["python"]["packageName"], version)
+    import_path = language["go"]["importBasePath"]
+    module, package_dir = import_path.rsplit("/", 1)
+    assert (SDK / "go" / "go.mod").read_text().startswith(f"module {module}\n")
+    assert "package blankvhd" in (SDK / "go" / package_dir / "blankVhd.go").read_text()
+    plugin = {"resource": True, "name": schema["name"], "version": version}
+    assert load(SDK / "python" / language["python"]["packageName"] / "pulumi-plugin.json") == plugin
+    assert load(SDK / "go" / package_dir / "pulumi-plugin.json") == plugin
+    assert package["pulumi"] == plugin
+    # The two SDKs the generators here cannot write get theirs from an official CLI: the sections must be there.
+    assert language["csharp"]["rootNamespace"] and language["java"]["basePackage"]
+
+
+def installed_files(site: Path, distribution: str) -> set[str]:
+    """The files pip recorded for a distribution installed into `site`."""
+    (info,) = site.glob(f"{distribution}-*.dist-info")
+    rows = (info / "RECORD").read_text().splitlines()
+    return {row.split(",")[0] for row in rows if row and not row.split(",")[0].startswith(info.name)}
+
+
+def clean_copy(folder: Path, dest: Path) -> Path:
+    """The folder's files as a clean clone has them, copied to `dest`: pip builds in the source tree, and the
+    checkout must stay as it is."""
+    listed = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=folder, capture_output=True,
+                            text=True, check=True).stdout.split("\0")
+    for name in filter(None, listed):
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(folder / name, dest / name)
+    return dest
+
+
+def test_the_python_sdk_installs_beside_blank_vhd_without_a_shared_file(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    sources = [clean_copy(ROOT, tmp_path / "blank-vhd"), clean_copy(SDK / "python", tmp_path / "sdk")]
+    subprocess.run([ROOT / "venv" / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-deps", "--target", site,
+                    *sources], check=True, timeout=600, capture_output=True,
+                   env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    ours, sdk = installed_files(site, "blank_vhd"), installed_files(site, "pulumi_blank_vhd")
+    assert not ours & sdk, sorted(ours & sdk)
+    assert {name.split("/")[0] for name in sdk} == {"pulumi_blank_vhd"}, sorted(sdk)
+    both = subprocess.run(
+        [ROOT / "venv" / "bin" / "python", "-c",
+         "import importlib.metadata as m, providers, pulumi_blank_vhd, vhdcore; "
+         "print(pulumi_blank_vhd.BlankVhd.__module__, providers.BlankVhd.__module__, m.version('pulumi_blank_vhd'))"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(site)}, capture_output=True, text=True, check=True)
+    assert both.stdout.split() == ["pulumi_blank_vhd.blank_vhd", "providers.blank_vhd", load(SCHEMA)["version"]]
