@@ -42,5 +42,30 @@ if [ $test_tools = 1 ] && ! { command -v qemu-img && command -v vhdiinfo; } >/de
     need "installing qemu-utils and libvhdi-utils failed; install them as root (apt-get install qemu-utils libvhdi-utils) and run this again."
 fi
 
-step "Pulumi CLI"
-scripts/install-pulumi.sh
+if [ $test_tools = 0 ]; then
+  step "Pulumi CLI"
+  scripts/install-pulumi.sh
+  exit 0
+fi
+
+# The tests of the provider plugin from every language (tests/test_lang_*.py); the demo needs none of it.
+step "Pulumi CLI and the YAML language host"
+scripts/install-pulumi.sh --yaml
+
+# The TypeScript example: @pulumi/pulumi and typescript pinned by its lockfile, and the generated SDK (sdk/nodejs)
+# installed as a copy, which its postinstall compiles with tsc. Redone when the lockfile or the SDK changes.
+ts=examples/typescript
+stamp="$ts/node_modules/.installed-$(cat "$ts/package-lock.json" <(cd sdk/nodejs && git ls-files -co --exclude-standard | sort | xargs cat) | sha256sum | cut -c1-16)"
+if [ ! -e "$stamp" ]; then
+  step "npm: $ts (pinned by its package-lock.json, with sdk/nodejs compiled)"
+  npm ci --prefix "$ts" --no-audit --no-fund --loglevel=error
+  touch "$stamp"
+fi
+
+# Go modules: the SDK generator (tools/sdkgen) and the Go example (the Automation API, the generated Go SDK).
+command -v go >/dev/null 2>&1 ||
+  need "Go 1.26.6 or newer is needed for the SDK generator and the Go example tests; install it (https://go.dev/dl/)."
+for module in tools/sdkgen examples/go; do
+  (cd "$module" && GOTOOLCHAIN=local GOFLAGS=-mod=readonly go mod download) ||
+    need "downloading the Go modules of $module failed (see above)."
+done
