@@ -1,0 +1,174 @@
+"""Benchmark: the provider plugin against the dynamic provider, side by side in one run.
+
+1. Start-up: wall time from starting the provider process to its first line on stdout (the port it serves on),
+   for `pulumi-resource-blank-vhd` (tools/bin, this checkout) and for the dynamic provider's process
+   (`pulumi-resource-pulumi-python`: `python -m pulumi.dynamic`); runs interleave, so a busy moment of the machine
+   hits both alike.
+2. `pulumi up` (create) and `pulumi destroy` of 1, 20 and 100 BlankVhds on Azurite through the real CLI: the
+   plugin with a Python inline program on the generated SDK (sdk/python), the dynamic provider with the project's
+   own program (diskCount); for each count the two doors run one after the other, each on a fresh stack, with the
+   local backend's state written after every step (the default) and only at the end.
+
+    venv/bin/python bench/bench_plugin.py                     # both
+    venv/bin/python bench/bench_plugin.py --startup-only      # only the start-up (no Azurite, no CLI)
+    venv/bin/python bench/bench_plugin.py --repeat 3          # medians of 3 (the numbers in the README)
+
+The engine runs at most 4 x (CPU cores) steps at once (its default --parallel); the dynamic provider's process
+serves at most 4 calls at once, the plugin up to 64 (worker threads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
+
+from azurite_server import Azurite  # noqa: E402
+from pulumi import automation as auto  # noqa: E402
+from pulumi_stack import pulumi_env, stack  # noqa: E402
+
+PLUGIN = ROOT / "tools" / "bin" / "pulumi-resource-blank-vhd"
+DYNAMIC = ROOT / ".tools" / "bin" / "pulumi-resource-pulumi-python"
+
+
+# --- start-up -----------------------------------------------------------------------------------------------------
+
+
+def time_to_port(command: list[str], env: dict[str, str]) -> float:
+    """Seconds from starting the process to its first stdout line (the port); the process is then stopped."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    elapsed = time.perf_counter() - start
+    process.kill()
+    process.wait()
+    if not line.strip().isdigit():
+        raise SystemExit(f"{command[0]} printed {line!r} instead of a port")
+    return elapsed
+
+
+def report_startup(runs: int) -> None:
+    env = {**os.environ, **pulumi_env()}
+    # The engine passes its address; no connection is made before the first request, so any address will do.
+    commands = {"plugin (`pulumi-resource-blank-vhd`)": [str(PLUGIN), "127.0.0.1:1"],
+                "dynamic provider (`python -m pulumi.dynamic`)": [str(DYNAMIC), "127.0.0.1:1"]}
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            samples[name].append(time_to_port(command, env))
+    print(f"Start-up to serving (first stdout line), {runs} runs each, load average {os.getloadavg()[0]:.1f}:")
+    print("| provider process | median | fastest |")
+    print("|---|---:|---:|")
+    for name, found in samples.items():
+        print(f"| {name} | {statistics.median(found) * 1000:.0f} ms | {min(found) * 1000:.0f} ms |")
+
+
+# --- pulumi up ----------------------------------------------------------------------------------------------------
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def install_python_sdk(into: Path) -> None:
+    """The generated Python SDK, installed by pip into a folder of its own (nothing goes into the venv)."""
+    source = into / "source"
+    shutil.copytree(ROOT / "sdk" / "python", source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", into / "site",
+                    source], check=True)
+    sys.path.insert(0, str(into / "site"))
+
+
+def plugin_stack(name: str, disks: int, work_dir: Path, connection_string: str, env: dict[str, str]) -> auto.Stack:
+    import pulumi
+    import pulumi_blank_vhd as blankvhd
+
+    def program() -> None:
+        container = blankvhd.BlobContainer("container", container_name=name)
+        for index in range(disks):
+            blankvhd.BlankVhd(f"vhd-{index}", size_gb=1, container_name=container.container_name)
+        pulumi.export("disks", disks)
+
+    opts = auto.LocalWorkspaceOptions(work_dir=str(work_dir), env_vars={**pulumi_env(), **env},
+                                      pulumi_command=auto.PulumiCommand(root=str(ROOT / ".tools")))
+    selected = auto.create_or_select_stack(stack_name=name, project_name="blank-vhd-bench", program=program,
+                                           opts=opts)
+    selected.set_config("blank-vhd:connectionString", auto.ConfigValue(connection_string, secret=True))
+    return selected
+
+
+def dynamic_stack(name: str, disks: int, connection_string: str, env: dict[str, str]) -> auto.Stack:
+    return stack(name, config={"target": "local", "containerName": name, "sizeGb": 1, "diskCount": disks},
+                 secret_config={"storageConnectionString": connection_string}, env=env)
+
+
+# The local backend rewrites the whole state file after every step, so its cost grows with the square of the
+# resources; PULUMI_SKIP_CHECKPOINTS=true (pulumi/pulumi#10668) writes it once at the end. Measured both ways to
+# tell the engine's share from the provider's.
+CHECKPOINTS = {"every step (default)": {}, "at the end (PULUMI_SKIP_CHECKPOINTS)": {"PULUMI_SKIP_CHECKPOINTS": "true"}}
+
+
+def report_stacks(counts: list[int], repeat: int) -> None:
+    server = Azurite().start()
+    work_dir = Path(tempfile.mkdtemp(prefix="bench-plugin-"))
+    rows: dict[tuple[str, str, int], list[tuple[float, float]]] = {}
+    try:
+        install_python_sdk(work_dir)
+        for _ in range(repeat):
+            for disks in counts:
+                for checkpoints, env in CHECKPOINTS.items():
+                    for door in ("plugin", "dynamic"):  # one after the other: a busy moment hits both alike
+                        name = f"bench-{uuid.uuid4().hex[:6]}"
+                        selected = (plugin_stack(name, disks, work_dir, server.connection_string, env)
+                                    if door == "plugin" else dynamic_stack(name, disks, server.connection_string, env))
+                        up = timed(lambda s=selected: s.up(color="never", show_secrets=False))
+                        destroy = timed(lambda s=selected: s.destroy(color="never", show_secrets=False))
+                        selected.workspace.remove_stack(name)
+                        rows.setdefault((door, checkpoints, disks), []).append((up, destroy))
+    finally:
+        server.stop()
+        shutil.rmtree(work_dir, ignore_errors=True)
+    median = {key: (statistics.median(u for u, _ in runs), statistics.median(d for _, d in runs))
+              for key, runs in rows.items()}
+    low, high = min(counts), max(counts)
+    for what, column in (("`pulumi up` (create)", 0), ("`pulumi destroy`", 1)):
+        print(f"{what} on Azurite, 1 GiB disks, median of {repeat}, load average {os.getloadavg()[0]:.1f}:")
+        print(f"| door | state written | {' | '.join(f'{n} BlankVhds' for n in counts)} | {high} vs {low} |")
+        print(f"|---|---|{'---:|' * (len(counts) + 1)}")
+        for door in ("plugin", "dynamic"):
+            for checkpoints in CHECKPOINTS:
+                times = [median[(door, checkpoints, n)][column] for n in counts]
+                print(f"| {door} | {checkpoints} | {' | '.join(f'{t:.1f} s' for t in times)} | "
+                      f"{times[-1] / times[0]:.2f}x |")
+        print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The provider plugin against the dynamic provider.")
+    parser.add_argument("--startup-only", action="store_true", help="only measure the start-up")
+    parser.add_argument("--runs", type=int, default=15, help="start-ups per provider (default 15)")
+    parser.add_argument("--counts", default="1,20,100", help="numbers of BlankVhds (default 1,20,100)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each stack operation (default 1)")
+    args = parser.parse_args()
+    report_startup(args.runs)
+    if not args.startup_only:
+        print()
+        report_stacks([int(n) for n in args.counts.split(",")], args.repeat)
+
+
+if __name__ == "__main__":
+    main()
