@@ -1,16 +1,11 @@
-"""Benchmark: the provider plugin against the dynamic provider, side by side in one run.
+"""Benchmark: the provider plugin against the dynamic provider, side by side in one run: `pulumi up` (create) and
+`pulumi destroy` of 1, 20 and 100 BlankVhds on Azurite through the real CLI. The plugin (tools/bin, this checkout)
+runs a Python inline program on the generated SDK (sdk/python), the dynamic provider the project's own program
+(diskCount); for each count the two doors run one after the other, each on a fresh stack, with the local
+backend's state written after every step (the default) and only at the end. The plugin's start-up alone:
+bench/bench_plugin_start.py.
 
-1. Start-up: wall time from starting the provider process to its first line on stdout (the port it serves on),
-   for `pulumi-resource-blank-vhd` (tools/bin, this checkout) and for the dynamic provider's process
-   (`pulumi-resource-pulumi-python`: `python -m pulumi.dynamic`); runs interleave, so a busy moment of the machine
-   hits both alike.
-2. `pulumi up` (create) and `pulumi destroy` of 1, 20 and 100 BlankVhds on Azurite through the real CLI: the
-   plugin with a Python inline program on the generated SDK (sdk/python), the dynamic provider with the project's
-   own program (diskCount); for each count the two doors run one after the other, each on a fresh stack, with the
-   local backend's state written after every step (the default) and only at the end.
-
-    venv/bin/python bench/bench_plugin.py                     # both
-    venv/bin/python bench/bench_plugin.py --startup-only      # only the start-up (no Azurite, no CLI)
+    venv/bin/python bench/bench_plugin.py                     # one run of each
     venv/bin/python bench/bench_plugin.py --repeat 3          # medians of 3 (the numbers in the README)
 
 The engine runs at most 4 x (CPU cores) steps at once (its default --parallel); the dynamic provider's process
@@ -37,43 +32,6 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 from azurite_server import Azurite  # noqa: E402
 from pulumi import automation as auto  # noqa: E402
 from pulumi_stack import pulumi_env, stack  # noqa: E402
-
-PLUGIN = ROOT / "tools" / "bin" / "pulumi-resource-blank-vhd"
-DYNAMIC = ROOT / ".tools" / "bin" / "pulumi-resource-pulumi-python"
-
-
-# --- start-up -----------------------------------------------------------------------------------------------------
-
-
-def time_to_port(command: list[str], env: dict[str, str]) -> float:
-    """Seconds from starting the process to its first stdout line (the port); the process is then stopped."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    elapsed = time.perf_counter() - start
-    process.kill()
-    process.wait()
-    if not line.strip().isdigit():
-        raise SystemExit(f"{command[0]} printed {line!r} instead of a port")
-    return elapsed
-
-
-def report_startup(runs: int) -> None:
-    env = {**os.environ, **pulumi_env()}
-    # The engine passes its address; no connection is made before the first request, so any address will do.
-    commands = {"plugin (`pulumi-resource-blank-vhd`)": [str(PLUGIN), "127.0.0.1:1"],
-                "dynamic provider (`python -m pulumi.dynamic`)": [str(DYNAMIC), "127.0.0.1:1"]}
-    samples: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(runs):
-        for name, command in commands.items():
-            samples[name].append(time_to_port(command, env))
-    print(f"Start-up to serving (first stdout line), {runs} runs each, load average {os.getloadavg()[0]:.1f}:")
-    print("| provider process | median | fastest |")
-    print("|---|---:|---:|")
-    for name, found in samples.items():
-        print(f"| {name} | {statistics.median(found) * 1000:.0f} ms | {min(found) * 1000:.0f} ms |")
-
 
 # --- pulumi up ----------------------------------------------------------------------------------------------------
 
@@ -159,15 +117,10 @@ def report_stacks(counts: list[int], repeat: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="The provider plugin against the dynamic provider.")
-    parser.add_argument("--startup-only", action="store_true", help="only measure the start-up")
-    parser.add_argument("--runs", type=int, default=15, help="start-ups per provider (default 15)")
     parser.add_argument("--counts", default="1,20,100", help="numbers of BlankVhds (default 1,20,100)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each stack operation (default 1)")
     args = parser.parse_args()
-    report_startup(args.runs)
-    if not args.startup_only:
-        print()
-        report_stacks([int(n) for n in args.counts.split(",")], args.repeat)
+    report_stacks([int(n) for n in args.counts.split(",")], args.repeat)
 
 
 if __name__ == "__main__":
