@@ -7,6 +7,7 @@ bench/bench_plugin_start.py.
 
     venv/bin/python bench/bench_plugin.py                     # one run of each
     venv/bin/python bench/bench_plugin.py --repeat 3          # medians of 3 (the numbers in the README)
+    venv/bin/python bench/bench_plugin.py --parallel 32       # more steps at once than the engine's default
 
 The engine runs at most 4 x (CPU cores) steps at once (its default --parallel); the dynamic provider's process
 serves at most 4 calls at once, the plugin up to 64 (worker threads).
@@ -80,10 +81,11 @@ def dynamic_stack(name: str, disks: int, connection_string: str, env: dict[str, 
 CHECKPOINTS = {"every step (default)": {}, "at the end (PULUMI_SKIP_CHECKPOINTS)": {"PULUMI_SKIP_CHECKPOINTS": "true"}}
 
 
-def report_stacks(counts: list[int], repeat: int) -> None:
+def report_stacks(counts: list[int], repeat: int, parallel: int | None) -> None:
     server = Azurite().start()
     work_dir = Path(tempfile.mkdtemp(prefix="bench-plugin-"))
     rows: dict[tuple[str, str, int], list[tuple[float, float]]] = {}
+    limit = {"parallel": parallel} if parallel else {}
     try:
         install_python_sdk(work_dir)
         for _ in range(repeat):
@@ -93,8 +95,8 @@ def report_stacks(counts: list[int], repeat: int) -> None:
                         name = f"bench-{uuid.uuid4().hex[:6]}"
                         selected = (plugin_stack(name, disks, work_dir, server.connection_string, env)
                                     if door == "plugin" else dynamic_stack(name, disks, server.connection_string, env))
-                        up = timed(lambda s=selected: s.up(color="never", show_secrets=False))
-                        destroy = timed(lambda s=selected: s.destroy(color="never", show_secrets=False))
+                        up = timed(lambda s=selected: s.up(color="never", show_secrets=False, **limit))
+                        destroy = timed(lambda s=selected: s.destroy(color="never", show_secrets=False, **limit))
                         selected.workspace.remove_stack(name)
                         rows.setdefault((door, checkpoints, disks), []).append((up, destroy))
     finally:
@@ -104,7 +106,9 @@ def report_stacks(counts: list[int], repeat: int) -> None:
               for key, runs in rows.items()}
     low, high = min(counts), max(counts)
     for what, column in (("`pulumi up` (create)", 0), ("`pulumi destroy`", 1)):
-        print(f"{what} on Azurite, 1 GiB disks, median of {repeat}, load average {os.getloadavg()[0]:.1f}:")
+        steps = f"--parallel {parallel}" if parallel else "the engine's default parallelism"
+        print(f"{what} on Azurite, 1 GiB disks, median of {repeat}, {steps}, load average "
+              f"{os.getloadavg()[0]:.1f}:")
         print(f"| door | state written | {' | '.join(f'{n} BlankVhds' for n in counts)} | {high} vs {low} |")
         print(f"|---|---|{'---:|' * (len(counts) + 1)}")
         for door in ("plugin", "dynamic"):
@@ -119,8 +123,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="The provider plugin against the dynamic provider.")
     parser.add_argument("--counts", default="1,20,100", help="numbers of BlankVhds (default 1,20,100)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each stack operation (default 1)")
+    parser.add_argument("--parallel", type=int, help="steps the engine runs at once (default: its own, 4 x cores)")
     args = parser.parse_args()
-    report_stacks([int(n) for n in args.counts.split(",")], args.repeat)
+    report_stacks([int(n) for n in args.counts.split(",")], args.repeat, args.parallel)
 
 
 if __name__ == "__main__":
