@@ -28,11 +28,8 @@ from typing import Any
 from azurite_server import ACCOUNT_KEY
 from pulumi_stack import ROOT, STATE, pulumi_env
 
+from providers.schema import PACKAGE
 from tests.secrets_scan import SecretScan
-
-PACKAGE = "blank-vhd"
-TYPES = {"container": "blank-vhd:index:BlobContainer", "disk": "blank-vhd:index:BlankVhd",
-         "image": "blank-vhd:index:VhdImage"}
 
 
 @dataclass(frozen=True)

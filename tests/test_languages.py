@@ -29,11 +29,10 @@ import pytest
 from azurite_server import Azurite
 from pulumi_stack import ROOT
 
-from tests.lang_e2e import TYPES, Driver, Language, Result, YamlProject, environment
-from vhdcore.azure.containers import container_exists
-from vhdcore.azure.credentials import StorageTarget
-from vhdcore.azure.page_blob import inspect_blank_vhd
-from vhdcore.format.sizes import GiB, MiB
+from providers.schema import BLANK_VHD
+from tests.faultproxy import blob_service
+from tests.lang_e2e import Driver, Language, Result, YamlProject, environment
+from vhdcore import GiB, MiB, StorageTarget, container_exists, inspect_blank_vhd
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = ROOT / "examples"
@@ -147,6 +146,8 @@ def story(lang: Language, azurite: Azurite, image: Path,
     assert data == (GiB + 512, out["diskUniqueId"], True), data
     uploaded = disk(target, container, blob_name(out["imageUrl"]))
     assert uploaded is not None and uploaded[0] == MiB + 512 and uploaded[2], uploaded
+    blob = blob_service(azurite.connection_string).get_blob_client(container, blob_name(out["imageUrl"]))
+    assert blob.download_blob(offset=0, length=MiB).readall() == image.read_bytes()
     assert out["imageFingerprint"].startswith("sha256:")
 
     # 2. a resize previews as an update of sizeGb alone and writes nothing
@@ -193,7 +194,7 @@ def import_with_option(lang: Language, url: str, container: str) -> Result:
 def import_with_generated_code(lang: Language, url: str, container: str) -> Result:
     """YAML: `pulumi import`, with the YAML language host writing the declaration, which joins the program."""
     assert isinstance(lang, YamlProject)
-    declared, result = lang.import_generated(TYPES["disk"], "imported", url)
+    declared, result = lang.import_generated(BLANK_VHD.token, "imported", url)
     assert declared == {"type": "blank-vhd:BlankVhd", "properties": {
         "blobName": "imported.vhd", "containerName": container, "sizeGb": 1}}, declared
     return result
