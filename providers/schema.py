@@ -230,17 +230,16 @@ BLOB_CONTAINER = ResourceDecl(
 RESOURCES = (BLANK_VHD, VHD_IMAGE, BLOB_CONTAINER)
 BY_TOKEN = {r.token: r for r in RESOURCES}
 
-# The SDK packages a user's CLI generates from the schema (`pulumi package gen-sdk`).
+# The SDK packages a user's CLI generates from the schema (`pulumi package gen-sdk`). No dependency floors of our
+# own: the generated code calls SDK functions as new as the generator (exists_resource), whose minimum applies.
 LANGUAGE: dict[str, dict[str, Any]] = {
     "nodejs": {
         "packageName": "@blank-vhd/pulumi",
         "packageDescription": "Fixed VHDs in Azure page blobs: blank disks and uploaded disk images.",
-        "dependencies": {"@pulumi/pulumi": "^3.142.0"},
     },
     "python": {
         # Beside the dynamic resources' `providers` package and the `vhdcore` library, without a clash.
         "packageName": "pulumi_blank_vhd",
-        "requires": {"pulumi": ">=3.142.0,<4.0.0"},
         "pyproject": {"enabled": True},
     },
     "go": {
@@ -310,6 +309,9 @@ def package_schema(version: str) -> dict[str, Any]:
         "keywords": ["azure", "vhd", "page-blob", "managed-disk", "azure-stack", "category/cloud", "kind/native"],
         "license": "MIT",
         "publisher": "blank-vhd developers",
+        # The SDKs carry the schema's version instead of a placeholder filled at publish time, so a user's
+        # `pulumi package gen-sdk` writes an installable package (as `pulumi package add` does).
+        "meta": {"supportPack": True},
         "config": {"variables": config},
         "provider": {
             "description": door_text(CONFIG_DESCRIPTION),
