@@ -317,13 +317,13 @@ def test_the_command_line_refuses_plain_http_before_any_request_and_takes_the_op
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "plain http on another machine" in err and SAS not in err
     # The flag and the variable are taken as the opt-in (checked by validation alone: no request is sent).
-    from vhdcore.cli.blob import _target
+    from vhdcore.cli.account import storage_target
     from vhdcore.cli.main import build_parser
 
     for opt_in, env in (([ "--allow-plain-http"], None), ([], "1")):
         if env:
             monkeypatch.setenv("VHDCORE_ALLOW_PLAIN_HTTP", env)
         parsed = build_parser().parse_args(args + opt_in)
-        target = _target(parsed)
+        target = storage_target(parsed)
         assert target.allow_plain_http is True
         target.validate()

@@ -1,70 +1,31 @@
 """`vhdcore blob create|inspect|grow|delete|upload`: fixed VHDs in Azure page blobs, blank or from an image.
 
-Credentials come from the flags, else the az CLI's AZURE_STORAGE_* variables, else Entra ID
-(vhdcore.azure.credentials). Containers are never created or deleted. The Azure SDK is imported only
-when a blob command runs, so the rest of the command line stays fast.
+The account flags and credentials are account.py's (shared with `vhdcore container`). These commands never
+create or delete a container (`vhdcore container` does). The Azure SDK is imported only when a blob command
+runs, so the rest of the command line stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from ..azure.clouds import API_VERSION, CLOUDS, ENV_API_VERSION, STACK_API_VERSION, cloud_named
-from ..azure.credentials import (
-    ENV_ACCOUNT,
-    ENV_ACCOUNT_URL,
-    ENV_AUTH_MODE,
-    ENV_CONNECTION_STRING,
-    ENV_KEY,
-    ENV_SAS_TOKEN,
-    ClientOptions,
-    StorageTarget,
-)
-from ..errors import BlobNotFoundError, CredentialsError, UsageError
+from ..azure.credentials import ClientOptions
+from ..errors import BlobNotFoundError, UsageError
 from ..format.images import open_image
-from ..format.sizes import AZURE_LIMIT, SizeLimit, parse_size
+from ..format.sizes import parse_size
 from ..format.unique_id import UniqueId
-from .common import (
-    EXIT_CODES_HELP,
-    EXIT_OK,
-    EXIT_PROBLEMS,
-    add_output_option,
-    parse_timestamp,
-    print_result,
-)
+from .account import EPILOG, add_account_options, size_limit, status, storage_target
+from .common import EXIT_OK, EXIT_PROBLEMS, parse_timestamp, print_result
 from .images import FORMAT_HELP
 
 DEFAULT_CONNECTIONS = 8  # vhdcore.azure.upload.DEFAULT_CONNECTIONS, without importing the Azure SDK here
 
 if TYPE_CHECKING:
     from ..azure.page_blob import BlankVhdBlob
-
-# The command line's opt-in to plain http with a key or SAS, for scripts that cannot add the flag.
-ENV_ALLOW_PLAIN_HTTP = "VHDCORE_ALLOW_PLAIN_HTTP"
-
-EPILOG = f"""credentials (the az CLI's names and precedence):
-  --connection-string, or --blob-endpoint/--account-name with --account-key or --sas-token; without flags
-  AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT(_URL) with AZURE_STORAGE_SAS_TOKEN or
-  AZURE_STORAGE_KEY; with no key or SAS (or --auth-mode login), Entra ID (az login, managed identity) over https.
-
-{EXIT_CODES_HELP}"""
-
-
-# StorageTarget setting -> (its flag, its variable): a failing setting is named by where it came from.
-_SOURCES = {
-    "account_url": ("--blob-endpoint", ENV_ACCOUNT_URL),
-    "account_name": ("--account-name", ENV_ACCOUNT),
-    "endpoint_suffix": ("--endpoint-suffix", None),
-    "connection_string": ("--connection-string", ENV_CONNECTION_STRING),
-    "account_key": ("--account-key", ENV_KEY),
-    "sas_token": ("--sas-token", ENV_SAS_TOKEN),
-}
 
 
 def add_blob_commands(commands: Any) -> None:
@@ -110,94 +71,18 @@ def _command(sub: Any, name: str, help: str, run: Callable[[argparse.Namespace],
     parser.add_argument("--container-name", "-c", "--container", dest="container", required=True,
                         help="the blob container (--container is the older spelling)")
     parser.add_argument("--name", "-n", required=True, help="blob name, e.g. disks/data-01.vhd")
-    account = parser.add_argument_group("storage account (default: AZURE_STORAGE_* variables)")
-    account.add_argument("--blob-endpoint", "--account-url", dest="account_url", metavar="URL",
-                         help="the account's blob endpoint, e.g. https://acct.blob.core.windows.net "
-                         "(--account-url is the older spelling)")
-    account.add_argument("--account-name")
-    account.add_argument("--endpoint-suffix", help="sovereign clouds, e.g. core.chinacloudapi.cn")
-    account.add_argument("--connection-string", help="includes its secret; prefer the variable to the flag")
-    account.add_argument("--account-key", help="prefer AZURE_STORAGE_KEY: flags show up in process lists")
-    account.add_argument("--sas-token", help="prefer AZURE_STORAGE_SAS_TOKEN: flags show up in process lists")
-    account.add_argument("--auth-mode", choices=("key", "login"),
-                         help="key: an account key, SAS or connection string (flags or variables) must be given; "
-                         f"login: Entra ID only, ignoring keys in the variables (default: {ENV_AUTH_MODE}, else "
-                         "a key or SAS if one is given, else Entra ID)")
-    account.add_argument("--cloud", metavar="NAME",
-                         help=f"the cloud the account is in: {', '.join(CLOUDS)} (default: the public cloud of the "
-                         "endpoint, else AzureCloud); sets the endpoint suffix, the API version and the size limits")
-    account.add_argument("--api-version", help=f"storage API version to send (default {API_VERSION}, "
-                         f"{STACK_API_VERSION} on Azure Stack; or {ENV_API_VERSION})")
-    account.add_argument("--allow-plain-http", action="store_true", default=None,
-                         help=f"send the key or SAS to an http endpoint on another machine (a private endpoint you "
-                         f"trust; also {ENV_ALLOW_PLAIN_HTTP}=1); without it only https and this machine (Azurite)")
-    add_output_option(parser)
-    parser.set_defaults(run=_naming_sources(run))
+    add_account_options(parser, run)
     return parser
-
-
-def _naming_sources(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """`run`, with settings that cannot work named by where they came from (a flag or a variable)."""
-
-    def wrapper(args: argparse.Namespace) -> int:
-        try:
-            return run(args)
-        except CredentialsError as exc:
-            if not exc.settings:
-                raise
-            target = _target(args)
-            named = " and ".join(dict.fromkeys(_source(args, target, setting) for setting in exc.settings))
-            raise CredentialsError(f"{named}: {exc}", exc.settings) from None
-
-    return wrapper
-
-
-def _target(args: argparse.Namespace) -> StorageTarget:
-    environ: dict[str, str] = dict(os.environ)
-    if args.auth_mode == "login":
-        given = [flag for flag, value in (("--connection-string", args.connection_string),
-                                          ("--account-key", args.account_key), ("--sas-token", args.sas_token))
-                 if value is not None]
-        if given:
-            raise UsageError(f"--auth-mode login signs in with Entra ID, so {given[0]} cannot be given with it; "
-                             "drop it, or use --auth-mode key.")
-        environ[ENV_AUTH_MODE] = "login"  # as az: the variables' keys, SAS tokens and connection strings are ignored
-    elif args.auth_mode == "key":
-        environ.pop(ENV_AUTH_MODE, None)
-    target = StorageTarget.resolve(
-        account_url=args.account_url, account_name=args.account_name, connection_string=args.connection_string,
-        account_key=args.account_key, sas_token=args.sas_token, endpoint_suffix=args.endpoint_suffix,
-        environ=environ, api_version=args.api_version, cloud=args.cloud,
-        allow_plain_http=args.allow_plain_http or environ.get(ENV_ALLOW_PLAIN_HTTP) == "1" or None,
-    )
-    if args.auth_mode == "key" and not target.has_shared_secret:
-        raise UsageError("--auth-mode key needs an account key, SAS token or connection string with a key, and none "
-                         "was given; pass --account-key or --sas-token, set AZURE_STORAGE_KEY or "
-                         "AZURE_STORAGE_SAS_TOKEN, or use --auth-mode login.")
-    return target
-
-
-def _size_limit(args: argparse.Namespace) -> SizeLimit:
-    """The size cap of --cloud, so `--size 1TiB --cloud AzureStackHub` is refused as the user wrote it."""
-    return cloud_named(args.cloud, field="--cloud").size_limit if args.cloud is not None else AZURE_LIMIT
-
-
-def _source(args: argparse.Namespace, target: StorageTarget, setting: str) -> str:
-    flag, variable = _SOURCES[setting]
-    given = getattr(args, setting, None)
-    if (given is not None and given == getattr(target, setting)) or variable is None:
-        return flag
-    return variable
 
 
 def _create(args: argparse.Namespace) -> int:
     from ..azure.page_blob import create_blank_vhd
 
-    size = parse_size(args.size, field="--size", limit=_size_limit(args))
+    size = parse_size(args.size, field="--size", limit=size_limit(args))
     unique_id = _unique_id(args.unique_id)
     timestamp = parse_timestamp(args.timestamp) if args.timestamp is not None else None
-    target = _target(args)
-    with _status(args, target, "creating") as options:
+    target = storage_target(args)
+    with status(target, "creating", f"{args.container}/{args.name}") as options:
         blob = create_blank_vhd(target, container=args.container, name=args.name, size=size,
                                 metadata=_metadata(args.metadata), unique_id=unique_id, timestamp=timestamp,
                                 options=options)
@@ -207,8 +92,8 @@ def _create(args: argparse.Namespace) -> int:
 def _inspect(args: argparse.Namespace) -> int:
     from ..azure.page_blob import inspect_blank_vhd
 
-    target = _target(args)
-    with _status(args, target, "reading") as options:
+    target = storage_target(args)
+    with status(target, "reading", f"{args.container}/{args.name}") as options:
         found = inspect_blank_vhd(target, container=args.container, name=args.name, options=options)
     if found is None:
         raise BlobNotFoundError(f"blob {target.blob_endpoint}/{args.container}/{args.name} does not exist",
@@ -229,9 +114,9 @@ def _inspect(args: argparse.Namespace) -> int:
 def _grow(args: argparse.Namespace) -> int:
     from ..azure.page_blob import grow_blank_vhd
 
-    size = parse_size(args.size, field="--size", limit=_size_limit(args))
-    target = _target(args)
-    with _status(args, target, "growing") as options:
+    size = parse_size(args.size, field="--size", limit=size_limit(args))
+    target = storage_target(args)
+    with status(target, "growing", f"{args.container}/{args.name}") as options:
         blob = grow_blank_vhd(target, container=args.container, name=args.name, size=size,
                               unique_id=_unique_id(args.unique_id), options=options)
     return _print_blob(blob, args, f"{blob.url} is")
@@ -240,8 +125,8 @@ def _grow(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     from ..azure.page_blob import delete_blank_vhd
 
-    target = _target(args)
-    with _status(args, target, "deleting") as options:
+    target = storage_target(args)
+    with status(target, "deleting", f"{args.container}/{args.name}") as options:
         deleted = delete_blank_vhd(target, container=args.container, name=args.name,
                                    unique_id=_unique_id(args.unique_id), options=options)
     url = f"{target.blob_endpoint}/{args.container}/{args.name}"
@@ -255,7 +140,7 @@ def _upload(args: argparse.Namespace) -> int:
     from .progress import Progress
 
     size = parse_size(args.size, field="--size") if args.size is not None else None
-    unique_id, metadata, target = _unique_id(args.unique_id), _metadata(args.metadata), _target(args)
+    unique_id, metadata, target = _unique_id(args.unique_id), _metadata(args.metadata), storage_target(args)
     with open_image(args.source, args.format) as image:  # a refused image stops here, before any request
         with Progress(image.allocated_bytes, "uploading") as bar:
             done = upload_image(target, image, container=args.container, name=args.name, size=size, metadata=metadata,
@@ -285,19 +170,6 @@ def _print_blob(blob: BlankVhdBlob, args: argparse.Namespace, lead: str) -> int:
                  f"{lead} a blank fixed VHD of {blob.size} bytes (blob {blob.blob_length} bytes), "
                  f"unique id {blob.unique_id}", args.output)
     return EXIT_OK
-
-
-@contextmanager
-def _status(args: argparse.Namespace, target: StorageTarget, doing: str) -> Iterator[ClientOptions]:
-    """ClientOptions whose retries are shown on the status line (a terminal only) while the operation runs."""
-    try:
-        where = f"{target.blob_endpoint}/"
-    except CredentialsError:
-        where = ""  # the operation itself reports it, after the names (same order as without a status line)
-    from .progress import StatusLine  # tqdm, imported when a blob command runs
-
-    with StatusLine(f"vhdcore: {doing} {where}{args.container}/{args.name}") as status:
-        yield ClientOptions(on_retry=status.retrying)
 
 
 def _unique_id(text: str | None) -> UniqueId | None:
