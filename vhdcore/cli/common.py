@@ -10,7 +10,7 @@ import argparse
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any
 
 from ..errors import DEBUG_ENV, InputError, InternalError, UsageError, VhdError, scrub
 from ..format.images.report import FileReport, ImageReport
@@ -47,18 +47,6 @@ def error_line(error: BaseException) -> str:
         return f"vhdcore: error: {error}"
     return (f"vhdcore: internal error: {type(error).__name__}: {scrub(str(error))} (a bug in blank-vhd; run again with "
             f"{DEBUG_ENV}=1 for the traceback and please report it)")
-
-
-class Parser(argparse.ArgumentParser):
-    """One-line usage errors; descriptions and epilogs keep their own line breaks (the exit-code list)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        # One line, as for every other input error, instead of argparse's usage block.
-        raise UsageError(f"{message} (see {self.prog} --help)")
 
 
 def parse_timestamp(text: str) -> datetime | float:

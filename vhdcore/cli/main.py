@@ -22,7 +22,6 @@ from .blob import add_blob_commands
 from .common import (
     EXIT_CODES_HELP,
     EXIT_OK,
-    Parser,
     add_output_option,
     error_line,
     exit_code,
@@ -31,6 +30,7 @@ from .common import (
     print_result,
 )
 from .images import FORMAT_HELP, add_convert_command
+from .parser import Parser
 
 
 def _create(args: argparse.Namespace) -> int:
