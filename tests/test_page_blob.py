@@ -427,7 +427,8 @@ def test_missing_container_is_named_for_every_operation(target: StorageTarget) -
         lambda: delete_blank_vhd(target, container="no-such", name="x", unique_id=None),
     ]
     for call in calls:
-        with pytest.raises(ContainerNotFoundError, match=r"container 'no-such' does not exist in .* never creates"):
+        with pytest.raises(ContainerNotFoundError, match=r"container 'no-such' does not exist in .*; create it "
+                           r"first, with `vhdcore container create -n no-such --blob-endpoint .*` .* BlobContainer"):
             call()
 
 

@@ -127,7 +127,12 @@ class BlobNotFoundError(RefusedError):
 
 
 class ContainerNotFoundError(RefusedError):
-    """The container does not exist (blank-vhd's page-blob operations never create one)."""
+    """The container does not exist (the page-blob operations never create one; `vhdcore container create` and
+    the BlobContainer resource do)."""
+
+
+class ContainerNotEmptyError(RefusedError):
+    """The container still holds blobs, so it was not deleted (nor were they)."""
 
 
 class BlobLeasedError(RefusedError):
@@ -172,6 +177,7 @@ __all__ = [
     "BlobNameError",
     "BlobNotFoundError",
     "CloudError",
+    "ContainerNotEmptyError",
     "ContainerNotFoundError",
     "CorruptImageError",
     "CredentialsError",

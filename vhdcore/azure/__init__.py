@@ -16,7 +16,16 @@ from .credentials import ENV_VARIABLES, ClientOptions, StorageTarget, split_blob
 from .names import owner_tag, validate_blob_name, validate_container_name, validate_metadata
 
 if TYPE_CHECKING:
-    from .containers import container_exists, create_container, delete_container_if_empty
+    from .containers import (
+        ContainerInfo,
+        ContainerListing,
+        container_exists,
+        create_container,
+        delete_container,
+        delete_container_if_empty,
+        list_containers,
+        require_container,
+    )
     from .page_blob import (
         BlankVhdBlob,
         BlobInspection,
@@ -39,9 +48,14 @@ _LAZY = {
     "inspect_blank_vhd": "page_blob",
     "repair_blank_vhd_footer": "page_blob",
     "set_blank_vhd_metadata": "page_blob",
+    "ContainerInfo": "containers",
+    "ContainerListing": "containers",
     "container_exists": "containers",
     "create_container": "containers",
+    "delete_container": "containers",
     "delete_container_if_empty": "containers",
+    "list_containers": "containers",
+    "require_container": "containers",
     "ImageUpload": "upload",
     "UploadProgress": "upload",
     "upload_image": "upload",
@@ -55,6 +69,8 @@ __all__ = [
     "BlobInspection",
     "ClientOptions",
     "Cloud",
+    "ContainerInfo",
+    "ContainerListing",
     "ImageUpload",
     "StorageTarget",
     "UploadProgress",
@@ -62,11 +78,14 @@ __all__ = [
     "create_blank_vhd",
     "create_container",
     "delete_blank_vhd",
+    "delete_container",
     "delete_container_if_empty",
     "grow_blank_vhd",
     "inspect_blank_vhd",
+    "list_containers",
     "owner_tag",
     "repair_blank_vhd_footer",
+    "require_container",
     "set_blank_vhd_metadata",
     "split_blob_url",
     "split_container_url",

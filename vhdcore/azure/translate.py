@@ -39,6 +39,17 @@ def leased(doing: str) -> tuple[str, str]:
             "detach the disk or release the lease first (this tool never breaks leases)")
 
 
+def missing_container(
+    container: str, endpoint: str, *, status: int | None = 404, code: str | None = "ContainerNotFound"
+) -> ContainerNotFoundError:
+    """The one message for a container that does not exist, at preview or later: how to create it, both ways."""
+    return ContainerNotFoundError(
+        f"container {container!r} does not exist in {endpoint}",
+        f"create it first, with `vhdcore container create -n {container} --blob-endpoint {endpoint}` (credentials "
+        "as for `vhdcore blob`) or, in a Pulumi program, a BlobContainer whose container_name output the disk takes",
+        status=status, code=code)
+
+
 def translate_error(
     exc: AzureError, doing: str, target: StorageTarget, *, container: str, url: str | None = None
 ) -> StorageError:
@@ -63,9 +74,7 @@ def translate_error(
             "check the account key, the SAS token's permissions (read, write, create, delete) and expiry, or "
             "your Entra ID role (Storage Blob Data Contributor)", status=status, code=code)
     if status == 404 and code == "ContainerNotFound":
-        return ContainerNotFoundError(f"container {container!r} does not exist in {endpoint}",
-                                      "create it first (this tool never creates or deletes containers)",
-                                      status=status, code=code)
+        return missing_container(container, endpoint, status=status, code=code)
     if status == 404 and code == "BlobNotFound":
         return BlobNotFoundError(f"blob {where} does not exist", "check the container and blob name",
                                  status=status, code=code)

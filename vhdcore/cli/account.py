@@ -53,8 +53,11 @@ _SOURCES = {
 }
 
 
-def add_account_options(parser: argparse.ArgumentParser, run: Callable[[argparse.Namespace], int]) -> None:
-    """The account flags and `-o`, and `run` as the command (settings that cannot work named by their source)."""
+def add_account_options(
+    parser: argparse.ArgumentParser, run: Callable[[argparse.Namespace], int], *, rows: str | None = None
+) -> None:
+    """The account flags and `-o` (`rows`: see add_output_option), and `run` as the command (settings that cannot
+    work named by their source)."""
     account = parser.add_argument_group("storage account (default: AZURE_STORAGE_* variables)")
     account.add_argument("--blob-endpoint", "--account-url", dest="account_url", metavar="URL",
                          help="the account's blob endpoint, e.g. https://acct.blob.core.windows.net "
@@ -76,7 +79,7 @@ def add_account_options(parser: argparse.ArgumentParser, run: Callable[[argparse
     account.add_argument("--allow-plain-http", action="store_true", default=None,
                          help=f"send the key or SAS to an http endpoint on another machine (a private endpoint you "
                          f"trust; also {ENV_ALLOW_PLAIN_HTTP}=1); without it only https and this machine (Azurite)")
-    add_output_option(parser)
+    add_output_option(parser, rows=rows)
     parser.set_defaults(run=_naming_sources(run))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -65,11 +65,14 @@ def parse_timestamp(text: str) -> datetime | float:
     return when
 
 
-def add_output_option(parser: argparse.ArgumentParser) -> None:
-    """az's `--output/-o json|table|tsv`, and `--json` (the older spelling of `-o json`)."""
-    parser.add_argument("--output", "-o", choices=OUTPUT_FORMATS, default="table",
-                        help="table (default): for people; json: one JSON object; tsv: the JSON object's values on "
-                        "one tab-separated line, in its key order (lists as their number of items, null as empty)")
+def add_output_option(parser: argparse.ArgumentParser, *, rows: str | None = None) -> None:
+    """az's `--output/-o json|table|tsv`, and `--json` (the older spelling of `-o json`). `rows` names what a
+    command that prints many objects prints (one per row, one JSON array)."""
+    shape = ("table (default): for people; json: one JSON object; tsv: the JSON object's values on one "
+             "tab-separated line, in its key order (lists as their number of items, null as empty)") if rows is None \
+        else (f"table (default): for people, one {rows} a row; json: a JSON array of objects, one per {rows}; tsv: "
+              f"one tab-separated line per {rows}, the object's values in its key order")
+    parser.add_argument("--output", "-o", choices=OUTPUT_FORMATS, default="table", help=shape)
     parser.add_argument("--json", dest="output", action="store_const", const="json", default=argparse.SUPPRESS,
                         help="the same as --output json")
 
@@ -82,6 +85,26 @@ def print_result(doc: Mapping[str, Any], table: str, output: str) -> None:
         print(tsv_line(doc))
     else:
         print(table)
+
+
+def print_rows(rows: Sequence[Mapping[str, Any]], headers: Mapping[str, str], output: str) -> None:
+    """Print many objects as `output` asks: json one array, tsv one line each, table the `headers` columns (key ->
+    title) under their titles. Text that came from a service is shown escaped where it would not print."""
+    if output == "json":
+        print(json.dumps(list(rows), indent=2))
+    elif output == "tsv":
+        for row in rows:
+            print(printable(tsv_line(row)))
+    else:
+        cells = [[printable(str(row[key])) for key in headers] for row in rows]
+        widths = [max([len(title), *(len(line[i]) for line in cells)]) for i, title in enumerate(headers.values())]
+        for line in ([*headers.values()], ["-" * width for width in widths], *cells):
+            print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+
+
+def printable(text: str) -> str:
+    """`text` with every character that would not print (a terminal escape, a newline) shown as its escape."""
+    return "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in text)
 
 
 def tsv_line(doc: Mapping[str, Any]) -> str:

@@ -29,6 +29,7 @@ from .common import (
     print_report,
     print_result,
 )
+from .containers import add_container_commands
 from .images import FORMAT_HELP, add_convert_command
 from .parser import Parser
 
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_convert_command(commands)
     add_blob_commands(commands)
+    add_container_commands(commands)
     return parser
 
 
