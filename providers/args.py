@@ -32,8 +32,10 @@ class BlankVhdArgs:
     """
 
     container_name: pulumi.Input[str]
-    """The blob container that holds the disk; it must exist (declare it beside the disk). Changing it replaces the
-    disk.
+    """The blob container that holds the disk. It must exist: check looks for a new disk's container, and a missing
+    one fails the preview (through the plugin, whose preview cannot tell a container the same update makes, it
+    warns). Take the name from the `BlobContainer` that makes it, or make it with `vhdcore container create`.
+    Changing it replaces the disk.
     """
 
     blob_name: pulumi.Input[str] | None = None
@@ -114,8 +116,10 @@ class BlankVhdOutputs:
     """
 
     container_name: pulumi.Output[str]
-    """The blob container that holds the disk; it must exist (declare it beside the disk). Changing it replaces the
-    disk.
+    """The blob container that holds the disk. It must exist: check looks for a new disk's container, and a missing
+    one fails the preview (through the plugin, whose preview cannot tell a container the same update makes, it
+    warns). Take the name from the `BlobContainer` that makes it, or make it with `vhdcore container create`.
+    Changing it replaces the disk.
     """
 
     blob_name: pulumi.Output[str]
@@ -223,7 +227,7 @@ class VhdImageArgs:
     """
 
     container_name: pulumi.Input[str]
-    """The blob container that holds the disk; it must exist. Changing it replaces the disk."""
+    """The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk."""
 
     blob_name: pulumi.Input[str] | None = None
     """The blob's name. Changing it replaces the disk. Default: `<resource name>-<8 hex>.vhd`, the hex derived from
@@ -306,7 +310,7 @@ class VhdImageOutputs:
     """
 
     container_name: pulumi.Output[str]
-    """The blob container that holds the disk; it must exist. Changing it replaces the disk."""
+    """The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk."""
 
     blob_name: pulumi.Output[str]
     """The blob's name. Changing it replaces the disk. Default: `<resource name>-<8 hex>.vhd`, the hex derived from

@@ -44,7 +44,7 @@ from vhdcore import (
     split_blob_url,
 )
 
-from .schema import ACCOUNT, ACCOUNT_FIELDS, PACKAGE, SECRET_FIELDS
+from .schema import ACCOUNT, ACCOUNT_FIELDS, SECRET_FIELDS
 
 if TYPE_CHECKING:
     from vhdcore import BlobInspection
@@ -58,6 +58,8 @@ R = TypeVar("R", bound=pulumi.dynamic.Resource)
 LOCATION_FIELDS = ("storage_account_name", "account_url", "connection_string")
 # Neither where the account is nor who signs, but how to talk to it: a change is in place, never a move.
 _NOT_LOCATION = ("account_key", "sas_token", "api_version", "allow_plain_http")
+# The account inputs that say where a resource is: a change may move it.
+PLACE_FIELDS = tuple(key for key in ACCOUNT_FIELDS if key not in _NOT_LOCATION)
 # Resource input name -> StorageTarget setting.
 _TARGET_FIELD = {"storage_account_name": "account_name"}
 _INPUT_FIELD = {setting: name for name, setting in _TARGET_FIELD.items()}
@@ -122,7 +124,7 @@ class ProviderConfig:
     own: the dynamic resources' stack config (the credentials) or the plugin's provider config (every setting).
 
     `values` holds secrets: it lives on a provider only after configure() and is never pickled or shown. `keys` says
-    how a message names the config key of each setting (`stack config blank-vhd:storageAccountKey`).
+    how a message names the config key of each setting (`stack config my-disks:storageAccountKey`).
     """
 
     values: Mapping[str, str] = field(default_factory=dict)
@@ -164,11 +166,12 @@ class ProviderConfig:
         return f"ProviderConfig({', '.join(self.values)})"
 
 
-def stack_config(config: Any) -> ProviderConfig:
+def stack_config(config: Any, project: str) -> ProviderConfig:
     """The dynamic resources' configuration: the credentials in stack config, under the program's project namespace
-    (`Config.get` adds it), each under its key in the declaration (storageConnectionString, ...)."""
+    (`Config.get` adds it), each under its key in the declaration (storageConnectionString, ...), and named in
+    messages as the user sets it (`stack config <project>:storageAccountKey`)."""
     values = {p.name: config.get(p.stack_config) for p in ACCOUNT if p.stack_config}
-    keys = {p.name: f"stack config {PACKAGE}:{p.stack_config}" for p in ACCOUNT if p.stack_config}
+    keys = {p.name: f"stack config {project}:{p.stack_config}" for p in ACCOUNT if p.stack_config}
     return ProviderConfig(values={name: str(value) for name, value in values.items() if value}, keys=keys)
 
 
@@ -456,7 +459,9 @@ class StorageProvider(ResourceProvider):
     config: ProviderConfig = ProviderConfig()
 
     def configure(self, req: ConfigureRequest) -> None:
-        self.config = stack_config(req.config)
+        # The provider process sets the project (PULUMI_PROJECT, from the engine) before it calls configure(), and
+        # req.config reads `<that project>:<key>`: messages name the keys in the user's own namespace.
+        self.config = stack_config(req.config, pulumi.get_project())
 
     def __getstate__(self) -> dict[str, Any]:
         # Nothing about an instance is worth persisting, and what configure() set is secret.

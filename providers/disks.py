@@ -1,5 +1,6 @@
-"""What both disk providers (BlankVhd, VhdImage) do alike: find the disk a state records again (read, refresh) and
-remove it (delete), with one set of rules and messages.
+"""What both disk providers (BlankVhd, VhdImage) do alike: look at check (so at preview) for the container a new disk
+goes into, find the disk a state records again (read, refresh) and remove it (delete), with one set of rules and
+messages.
 
 A disk is ours to delete only with the unique id its state records (vhdcore refuses any other); a disk taken over
 (adopt_existing, `pulumi import`, `get`) that this tool did not make is never deleted at all.
@@ -11,10 +12,13 @@ import contextlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-import vhdcore
-from vhdcore import ContainerNotFoundError
+from pulumi.dynamic import CheckFailure
 
-from .common import Account, NamingProvider, StoredDisk, warn
+import vhdcore
+from vhdcore import ClientOptions, ContainerNotFoundError, StorageError, VhdError
+
+from .common import PLACE_FIELDS, Account, NamingProvider, StoredDisk, is_unknown, warn
+from .schema import ACCOUNT_FIELDS
 
 if TYPE_CHECKING:
     from vhdcore import BlobInspection
@@ -38,8 +42,47 @@ class DiskRecord(StoredDisk, Protocol):
     def inputs(self) -> DiskPlace: ...
 
 
+# The look for a disk's container at check: one request, no write. Kept short, because a preview waits for it and a
+# failure to look only warns; the create asks again with the full retries.
+_LOOK_OPTIONS = ClientOptions(retry_total=1, initial_backoff=0.5, retry_connect=0, connection_timeout=5.0,
+                              read_timeout=10.0)
+
+
 class DiskProvider(NamingProvider):
-    """Base of the disk providers: `recorded` reads a state's outputs; read and delete build on `find`."""
+    """Base of the disk providers: `recorded` reads a state's outputs; read and delete build on `find`.
+
+    `missing_container_fails`: whether check fails for a container that does not exist, or only warns. The plugin's
+    door warns: its BlobContainer's name is known at a preview that is about to make it (the engine echoes the inputs
+    of a resource it will create), where the dynamic BlobContainer's waits for the container's id.
+    """
+
+    missing_container_fails = True
+
+    def check_container(
+        self, olds: Mapping[str, Any], inputs: Mapping[str, Any], failures: list[CheckFailure]
+    ) -> list[CheckFailure]:
+        """At check, so at preview and before anything is written: a failure if the container a disk is to be made
+        in does not exist (the message says how to make one). Asked only for a disk to be made (not in the state yet,
+        or moving to another container or account), once every input is known and valid, so never while a
+        container declared beside it is being made (BlobContainer.container_name is unknown until it exists). One
+        HEAD of the disk's blob; an account that cannot be reached, or refuses, only warns (the create tells)."""
+        name, blob = inputs.get("container_name"), inputs.get("blob_name")
+        if failures or not isinstance(name, str) or not isinstance(blob, str):
+            return []
+        if self.config.unknown or any(is_unknown(inputs.get(key)) for key in ACCOUNT_FIELDS):
+            return []
+        if olds.get("container_name") == name and all(olds.get(key) == inputs.get(key) for key in PLACE_FIELDS):
+            return []  # a disk that exists, staying where it is
+        try:
+            vhdcore.require_container(self.target(Account.from_props(inputs)), name, blob=blob, options=_LOOK_OPTIONS)
+        except ContainerNotFoundError as exc:
+            if self.missing_container_fails:
+                return [CheckFailure("container_name", str(exc))]
+            warn(f"{exc.what}; unless this update makes it, creating the disk will fail: {exc.fix}.")
+        except VhdError as exc:
+            why = exc.what if isinstance(exc, StorageError) else str(exc).rstrip(".")
+            warn(f"container {name!r} could not be checked ({why}); if it does not exist, creating the disk will fail.")
+        return []
 
     def recorded(self, props: Mapping[str, Any]) -> DiskRecord:
         raise NotImplementedError

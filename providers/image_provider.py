@@ -75,6 +75,7 @@ class VhdImageProvider(DiskProvider):
             # Named once; a new image is a new disk beside the old one, so it gets its own name.
             inputs["blob_name"] = olds["blob_name"] if same else auto_name(self.auto_name_prefix, self.identity,
                                                                             str(inputs[FINGERPRINT]))
+        failures += self.check_container(olds, inputs, failures)
         return CheckResult(inputs, failures)
 
     def _check_image(self, olds: dict[str, Any], news: dict[str, Any], inputs: dict[str, Any],

@@ -53,6 +53,7 @@ class BlankVhdProvider(DiskProvider):
             olds, news, name_prefix=self.auto_name_prefix, identity=self.identity, cloud=self.cloud_for(news)
         )
         failures += self.check_account(news)
+        failures += self.check_container(olds, inputs, failures)
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:

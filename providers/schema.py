@@ -149,8 +149,10 @@ BLANK_VHD = ResourceDecl(
         Prop("size_gb", "integer", "Disk size in whole GiB, 1 to 8191 (1023 on Azure Stack: see `cloud`). Growing it "
              "is an in-place update that keeps the data; shrinking is refused at preview unless "
              "`allow_shrink_by_replace` is set.", required=True),
-        Prop("container_name", "string", "The blob container that holds the disk; it must exist (declare it beside "
-             "the disk). Changing it replaces the disk.", required=True),
+        Prop("container_name", "string", "The blob container that holds the disk. It must exist: check looks for a new "
+             "disk's container, and a missing one fails the preview (through the plugin, whose preview cannot tell a "
+             "container the same update makes, it warns). Take the name from the `BlobContainer` that makes it, or "
+             "make it with `vhdcore container create`. Changing it replaces the disk.", required=True),
         Prop("blob_name", "string", "The blob's name, for example `data.vhd`. Changing it replaces the disk; a "
              "replacement deletes the old disk first.", default="`<resource name>-<8 hex>.vhd`, the hex derived from "
              "the resource's identity: the same in every run, kept on updates"),
@@ -176,8 +178,8 @@ VHD_IMAGE = ResourceDecl(
         Prop("source", "string", "Path of the disk image file (relative to the program's directory). Moving or "
              "renaming the file changes nothing; new content replaces the disk (the preview shows both "
              "fingerprints).", required=True),
-        Prop("container_name", "string", "The blob container that holds the disk; it must exist. Changing it replaces "
-             "the disk.", required=True),
+        Prop("container_name", "string", "The blob container that holds the disk; it must exist, as for "
+             "BlankVhd's. Changing it replaces the disk.", required=True),
         Prop("blob_name", "string", "The blob's name. Changing it replaces the disk.", default="`<resource "
              "name>-<8 hex>.vhd`, the hex derived from the resource's identity and the image's fingerprint: a killed "
              "`pulumi up` resumes its upload, and a new image gets a new name, made before the old disk is deleted"),

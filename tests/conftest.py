@@ -104,6 +104,21 @@ def no_storage_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def no_container_lookup(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """For check() tests whose accounts are made up (hosts that do not exist): the disk providers' look for the
+    container (StorageProvider.check_container) is recorded as (container, blob) instead of sent."""
+    import vhdcore
+
+    asked: list[tuple[str, str]] = []
+
+    def record(target: StorageTarget, name: str, *, blob: str, options: object = None) -> None:
+        asked.append((name, blob))
+
+    monkeypatch.setattr(vhdcore, "require_container", record)
+    return asked
+
+
+@pytest.fixture
 def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
     """A fault-injecting, counting proxy in front of the session's Azurite."""
     with FaultProxy(f"http://127.0.0.1:{azurite.port}") as running:

@@ -278,6 +278,7 @@ def check(provider: BlankVhdProvider, **news: Any) -> list[tuple[str, str]]:
     return [(f.property, f.reason) for f in provider.check({}, bag).failures]
 
 
+@pytest.mark.usefixtures("no_container_lookup")  # made-up accounts: no request
 def test_check_refuses_at_preview_what_the_cloud_cannot_hold() -> None:
     provider = BlankVhdProvider(auto_name_prefix="vhd")
     hub = {"account_url": "https://acct.blob.hub.contoso.com", "cloud": "AzureStackHub"}
@@ -315,7 +316,8 @@ def outputs(provider: BlankVhdProvider, **news: Any) -> dict[str, Any]:
     ({"storage_account_name": "acct"}, {"storage_account_name": "acct", "api_version": "2021-12-02"}, []),
 ])
 def test_cloud_or_api_version_alone_is_an_update_unless_the_endpoint_moves(
-    old: dict[str, str], new: dict[str, str], replaces: list[str], no_storage_env: None
+    old: dict[str, str], new: dict[str, str], replaces: list[str], no_storage_env: None,
+    no_container_lookup: list[tuple[str, str]],
 ) -> None:
     provider = BlankVhdProvider()
     olds = outputs(provider, **old)

@@ -26,7 +26,7 @@ from vhdcore import BlobExistsError, GiB
 ROOT = Path(__file__).resolve().parent.parent
 CONN = "UseDevelopmentStorage=true"
 URN = "urn:pulumi:dev::proj::blank-vhd:index:BlankVhd::data"
-pytestmark = pytest.mark.usefixtures("no_storage_env")
+pytestmark = pytest.mark.usefixtures("no_storage_env", "no_container_lookup")  # made-up accounts: no request
 
 
 def pv(value: Any, secret: bool = False) -> PropertyValue:

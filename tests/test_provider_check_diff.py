@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pulumi.runtime.settings
 import pytest
 from pulumi.dynamic import CheckFailure, ConfigureRequest
 from pulumi.dynamic.config import Config
@@ -17,7 +18,7 @@ from vhdcore.format.sizes import GiB
 
 CONN = "UseDevelopmentStorage=true"
 OTHER_CONN = "DefaultEndpointsProtocol=https;AccountName=other;AccountKey=a2V5;EndpointSuffix=core.windows.net"
-pytestmark = pytest.mark.usefixtures("no_storage_env")
+pytestmark = pytest.mark.usefixtures("no_storage_env", "no_container_lookup")
 
 
 class DeclaredProvider(BlankVhdProvider):
@@ -147,13 +148,18 @@ def test_check_refuses_account_inputs_that_conflict_or_say_nowhere(
 def test_a_failing_credential_from_stack_config_or_the_environment_is_named_by_its_source(
     provider: BlankVhdProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    raw = {"blank-vhd:storageAccountKey": "config key!"}
-    provider.configure(ConfigureRequest(Config(raw_config=raw, project_name="blank-vhd")))
+    # The user's project, set as the provider process sets it (from PULUMI_PROJECT) before configure().
+    monkeypatch.setattr(pulumi.runtime.settings.SETTINGS, "project", "my-disks")
+    raw = {"my-disks:storageAccountKey": "config key!"}
+    provider.configure(ConfigureRequest(Config(raw_config=raw, project_name="my-disks")))
     found = failures(provider, news(connection_string=None, storage_account_name="acct"))
     assert [(f.property, f.reason) for f in found] == [("", (
-        "stack config blank-vhd:storageAccountKey: the account key is not base64; copy key1 or key2 again from the "
+        "stack config my-disks:storageAccountKey: the account key is not base64; copy key1 or key2 again from the "
         "storage account."))]
-    provider.configure(ConfigureRequest(Config(raw_config={}, project_name="blank-vhd")))
+    provider.configure(ConfigureRequest(Config(raw_config={}, project_name="my-disks")))
+    nowhere = failures(provider, news(connection_string=None))
+    assert [f.property for f in nowhere] == ["storage_account_name"]
+    assert "the stack config my-disks:storageConnectionString, or AZURE_STORAGE_CONNECTION_STRING" in nowhere[0].reason
     monkeypatch.setenv("AZURE_STORAGE_ACCOUNT", "acct")
     monkeypatch.setenv("AZURE_STORAGE_SAS_TOKEN", "sv=1&sig=x y")
     found = failures(provider, news(connection_string=None))

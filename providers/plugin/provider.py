@@ -200,6 +200,12 @@ class BlankVhdPlugin(Provider):
         else:
             core = cls(auto_name_prefix=urn.rpartition("::")[2] if auto_named else None, identity=urn)
         core.config = self.config
+        from ..disks import DiskProvider  # with the core modules, on first use
+
+        if isinstance(core, DiskProvider):
+            # A BlobContainer this update makes has its name known at preview (the engine echoes the inputs of what it
+            # will create), so a missing container only warns here: the create still refuses it, nothing written.
+            core.missing_container_fails = False
         return core
 
     async def _run(self, urn: str, call: Callable[..., T], *args: Any) -> T:
