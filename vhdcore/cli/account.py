@@ -28,6 +28,7 @@ from ..azure.credentials import (
 from ..errors import CredentialsError, UsageError
 from ..format.sizes import AZURE_LIMIT, SizeLimit
 from .common import EXIT_CODES_HELP, add_output_option
+from .parser import Parser
 
 # The command line's opt-in to plain http with a key or SAS, for scripts that cannot add the flag.
 ENV_ALLOW_PLAIN_HTTP = "VHDCORE_ALLOW_PLAIN_HTTP"
@@ -38,9 +39,6 @@ EPILOG = f"""credentials (the az CLI's names and precedence):
   AZURE_STORAGE_KEY; with no key or SAS (or --auth-mode login), Entra ID (az login, managed identity) over https.
 
 {EXIT_CODES_HELP}"""
-
-# The flags whose value is a credential (the command line's argument errors never show what follows them).
-SECRET_FLAGS = ("--connection-string", "--account-key", "--sas-token")
 
 # StorageTarget setting -> (its flag, its variable): a failing setting is named by where it came from.
 _SOURCES = {
@@ -53,20 +51,20 @@ _SOURCES = {
 }
 
 
-def add_account_options(
-    parser: argparse.ArgumentParser, run: Callable[[argparse.Namespace], int], *, rows: str | None = None
-) -> None:
+def add_account_options(parser: Parser, run: Callable[[argparse.Namespace], int], *, rows: str | None = None) -> None:
     """The account flags and `-o` (`rows`: see add_output_option), and `run` as the command (settings that cannot
     work named by their source)."""
     account = parser.add_argument_group("storage account (default: AZURE_STORAGE_* variables)")
-    account.add_argument("--blob-endpoint", "--account-url", dest="account_url", metavar="URL",
-                         help="the account's blob endpoint, e.g. https://acct.blob.core.windows.net "
-                         "(--account-url is the older spelling)")
+    # Flags whose value is, or may hold (a URL with a SAS), a credential: see Parser.add_secret_argument.
+    secret = parser.add_secret_argument
+    secret(account, "--blob-endpoint", "--account-url", dest="account_url", metavar="URL",
+           help="the account's blob endpoint, e.g. https://acct.blob.core.windows.net (--account-url is the older "
+           "spelling)")
     account.add_argument("--account-name")
     account.add_argument("--endpoint-suffix", help="sovereign clouds, e.g. core.chinacloudapi.cn")
-    account.add_argument("--connection-string", help="includes its secret; prefer the variable to the flag")
-    account.add_argument("--account-key", help="prefer AZURE_STORAGE_KEY: flags show up in process lists")
-    account.add_argument("--sas-token", help="prefer AZURE_STORAGE_SAS_TOKEN: flags show up in process lists")
+    secret(account, "--connection-string", help="includes its secret; prefer the variable to the flag")
+    secret(account, "--account-key", help="prefer AZURE_STORAGE_KEY: flags show up in process lists")
+    secret(account, "--sas-token", help="prefer AZURE_STORAGE_SAS_TOKEN: flags show up in process lists")
     account.add_argument("--auth-mode", choices=("key", "login"),
                          help="key: an account key, SAS or connection string (flags or variables) must be given; "
                          f"login: Entra ID only, ignoring keys in the variables (default: {ENV_AUTH_MODE}, else "

@@ -21,6 +21,7 @@ from ..format.unique_id import UniqueId
 from .account import EPILOG, add_account_options, size_limit, status, storage_target
 from .common import EXIT_OK, EXIT_PROBLEMS, parse_timestamp, print_result
 from .images import FORMAT_HELP
+from .parser import Parser
 
 DEFAULT_CONNECTIONS = 8  # vhdcore.azure.upload.DEFAULT_CONNECTIONS, without importing the Azure SDK here
 
@@ -67,7 +68,7 @@ def add_blob_commands(commands: Any) -> None:
 
 def _command(sub: Any, name: str, help: str, run: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
     """A blob command with az's names first (`az storage blob`), today's older names as aliases."""
-    parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help, epilog=EPILOG)
+    parser: Parser = sub.add_parser(name, help=help, description=help, epilog=EPILOG)
     parser.add_argument("--container-name", "-c", "--container", dest="container", required=True,
                         help="the blob container (--container is the older spelling)")
     parser.add_argument("--name", "-n", required=True, help="blob name, e.g. disks/data-01.vhd")

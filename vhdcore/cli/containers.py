@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import UsageError
 from .account import EPILOG, add_account_options, status, storage_target
 from .common import EXIT_OK, print_result, print_rows
+from .parser import Parser
 
 LIST_LIMIT = 5000  # vhdcore.azure.containers.LIST_LIMIT (az's default), without importing the Azure SDK here
 # List's columns for people, as `az storage container list -o table` titles them.
@@ -44,7 +45,7 @@ def add_container_commands(commands: Any) -> None:
 
 def _command(sub: Any, name: str, help: str, run: Callable[[argparse.Namespace], int], *,
              named: bool) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help, epilog=EPILOG)
+    parser: Parser = sub.add_parser(name, help=help, description=help, epilog=EPILOG)
     if named:
         parser.add_argument("--name", "-n", required=True, help="the container's name: 3 to 63 lowercase letters, "
                             "digits and single hyphens")

@@ -31,7 +31,7 @@ from .common import (
 )
 from .containers import add_container_commands
 from .images import FORMAT_HELP, add_convert_command
-from .parser import Parser
+from .parser import Parser, hide_credentials
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; every error becomes one line on stderr and its exit code (common.exit_code)."""
+    """Run the command line; every error becomes one line on stderr (never showing a credential of `argv`) and its
+    exit code (common.exit_code)."""
     try:
         args = build_parser().parse_args(argv)
         code: int = args.run(args)
@@ -89,5 +90,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (Exception, KeyboardInterrupt) as exc:
         if os.environ.get(DEBUG_ENV) == "1":
             raise
-        print(error_line(exc), file=sys.stderr)
+        # A credential given where a path or a name was expected would be quoted by the error about it.
+        print(hide_credentials(error_line(exc), sys.argv[1:] if argv is None else argv), file=sys.stderr)
         return exit_code(exc)
