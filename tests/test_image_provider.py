@@ -69,7 +69,7 @@ def other_images(tmp_path_factory: pytest.TempPathFactory) -> TestImages:
                        names=["qcow2"])
 
 
-# --- check: before any request -------------------------------------------------------------------------------
+# --- check: before any write ---------------------------------------------------------------------------------
 
 
 def test_check_takes_the_fingerprint_and_names_the_blob_after_it(engine: Engine, test_images: TestImages) -> None:

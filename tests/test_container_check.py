@@ -1,0 +1,112 @@
+"""The disk providers' check (which the engine runs at preview) looks for the container a new disk goes into, on a
+real Azurite behind a counting proxy: a missing one is a failure that says how to make it, before anything is written;
+nothing is asked while a name or the account is unknown (a BlobContainer being made in the same program) or for a
+disk that stays where it is; an account that cannot be reached only warns."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azurite_server import ACCOUNT_KEY, free_port
+from pulumi.output import Unknown
+
+from providers.image_provider import VhdImageProvider
+from providers.provider import BlankVhdProvider
+from tests.faultproxy import FaultProxy, Seen
+from tests.images import TestImages
+
+pytestmark = pytest.mark.usefixtures("no_storage_env")
+
+
+def account(proxy: FaultProxy) -> dict[str, Any]:
+    return {"account_url": proxy.endpoint(), "account_key": ACCOUNT_KEY}
+
+
+def disk(container: Any, **over: Any) -> dict[str, Any]:
+    return {"size_gb": 1.0, "container_name": container, "blob_name": "d.vhd", **over}
+
+
+def sent(proxy: FaultProxy, start: int = 0) -> list[Seen]:
+    proxy.drain()
+    return proxy.log[start:]
+
+
+def missing(name: str, endpoint: str) -> str:
+    return (f"container {name!r} does not exist in {endpoint}; create it first, with `vhdcore container create -n "
+            f"{name} --blob-endpoint {endpoint}` (credentials as for `vhdcore blob`) or, in a Pulumi program, a "
+            "BlobContainer whose container_name output the disk takes.")
+
+
+def test_a_new_disk_in_a_missing_container_fails_check_with_one_head_and_no_write(proxy: FaultProxy) -> None:
+    found = BlankVhdProvider().check({}, disk("no-such-box", **account(proxy))).failures
+    assert [(f.property, f.reason) for f in found] == [("container_name", missing("no-such-box", proxy.endpoint()))]
+    assert [(s.method, s.path, s.status) for s in sent(proxy)] == [
+        ("HEAD", "/devstoreaccount1/no-such-box/d.vhd", 404)]
+
+
+def test_a_container_that_exists_passes_whether_the_blob_does_or_not(proxy: FaultProxy, container: str) -> None:
+    provider = BlankVhdProvider()
+    assert provider.check({}, disk(container, **account(proxy))).failures == []
+    assert [(s.method, s.status) for s in sent(proxy)] == [("HEAD", 404)]  # BlobNotFound: the container is there
+    auto = provider.check({}, {"size_gb": 1.0, "container_name": container, **account(proxy)})
+    assert auto.failures == [] and sent(proxy)[-1].path.endswith(f"/{container}/{auto.inputs['blob_name']}")
+
+
+def test_nothing_is_asked_while_the_container_or_account_is_unknown(proxy: FaultProxy) -> None:
+    provider = BlankVhdProvider()
+    # A BlobContainer being made in the same program: its container_name output is unknown at preview.
+    assert provider.check({}, disk(Unknown(), **account(proxy))).failures == []
+    assert provider.check({}, disk("no-such-box", account_url=Unknown(), account_key=ACCOUNT_KEY)).failures == []
+    assert provider.check({}, disk("no-such-box", **{**account(proxy), "account_key": Unknown()})).failures == []
+    # A bad input fails on its own, without asking.
+    assert [f.property for f in provider.check({}, {**disk("no-such-box", **account(proxy)), "size_gb": 0.0}).failures
+            ] == ["size_gb"]
+    assert sent(proxy) == []
+
+
+def test_a_disk_that_stays_where_it_is_is_not_asked_about_and_a_move_is(proxy: FaultProxy, container: str) -> None:
+    provider = BlankVhdProvider()
+    olds = provider.check({}, disk(container, **account(proxy))).inputs
+    start = len(sent(proxy))
+    grown = {**disk(container, **account(proxy)), "size_gb": 2.0, "account_key": "A" * 86 + "=="}
+    assert provider.check(olds, grown).failures == []
+    assert sent(proxy, start) == []  # a grow, or a rotated key: the container was there at create
+    moved = provider.check(olds, disk("no-such-box", **account(proxy))).failures
+    assert [f.property for f in moved] == ["container_name"] and len(sent(proxy, start)) == 1
+
+
+def test_an_account_that_cannot_be_reached_only_warns(capsys: pytest.CaptureFixture[str]) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}/devstoreaccount1"  # nothing listens there
+    checked = BlankVhdProvider().check({}, disk("vhds", account_url=endpoint, account_key=ACCOUNT_KEY))
+    assert checked.failures == []
+    warning = capsys.readouterr().err
+    assert warning == (f"warning: container 'vhds' could not be checked (could not connect to {endpoint} (connection "
+                       "refused) while looking for container 'vhds', so nothing was changed); if it does not exist, "
+                       "creating the disk will fail.\n")
+
+
+def test_refused_credentials_only_warn(proxy: FaultProxy, capsys: pytest.CaptureFixture[str]) -> None:
+    wrong = "A" * 86 + "=="
+    checked = BlankVhdProvider().check({}, disk("vhds", account_url=proxy.endpoint(), account_key=wrong))
+    assert checked.failures == []
+    warning = capsys.readouterr().err
+    assert warning.startswith("warning: container 'vhds' could not be checked (storage account")
+    assert "refused the credentials" in warning and wrong not in warning
+
+
+def test_an_image_into_a_missing_container_fails_check_too(
+    proxy: FaultProxy, container: str, test_images: TestImages, tmp_path: Path
+) -> None:
+    source = shutil.copy(test_images["qcow2"], tmp_path / "disk.qcow2")
+    provider = VhdImageProvider(auto_name_prefix="img")
+    news = {"source": str(source), "container_name": "no-such-box", **account(proxy)}
+    checked = provider.check({}, news)
+    assert [(f.property, f.reason) for f in checked.failures] == [
+        ("container_name", missing("no-such-box", proxy.endpoint()))]
+    assert [s.method for s in sent(proxy)] == ["HEAD"]
+    assert provider.check({}, {**news, "container_name": container}).failures == []
+    assert provider.check({}, {**news, "container_name": Unknown()}).failures == []
+    assert [s.method for s in sent(proxy)] == ["HEAD", "HEAD"]
