@@ -126,11 +126,14 @@ def azure_disks() -> list[BlankVhd]:
     else:
         keys = storage.list_storage_account_keys_output(account_name=account.name, resource_group_name=group.name)
         credentials["account_key"] = pulumi.Output.secret(keys.keys[0].value)
+    # The container's name once it exists (its id is known): a preview that is about to make the container gives
+    # the disks an unknown name, so their check does not refuse a container this same update creates.
+    made = pulumi.Output.all(container.id, container.name).apply(lambda known: str(known[1]))
     vhds, disks = [], []
     for i in range(disk_count):
         vhd = BlankVhd(
             f"vhd-{i}",
-            disk_args(i, container.name, storage_account_name=account.name, **credentials),
+            disk_args(i, made, storage_account_name=account.name, **credentials),
             opts=pulumi.ResourceOptions(depends_on=waits_for),
         )
         disks.append(compute.Disk(

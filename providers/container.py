@@ -21,7 +21,9 @@ __all__ = ["BlobContainer", "BlobContainerArgs"]  # the Args keep their old home
 
 class BlobContainer(pulumi.dynamic.Resource, BlobContainerOutputs, module="azureblob", name="BlobContainer"):
     """A blob container; `created` tells whether this stack made it (and so may delete it). Its inputs and outputs:
-    BlobContainerArgs and BlobContainerOutputs (generated from providers/schema.py; docs/reference.md)."""
+    BlobContainerArgs and BlobContainerOutputs (generated from providers/schema.py; docs/reference.md). Its
+    `container_name` output is known once the container exists: pass it as a disk's container_name, so that the
+    disk's check at preview does not look for a container the same update is about to make."""
 
     @overload
     def __init__(
@@ -51,3 +53,8 @@ class BlobContainer(pulumi.dynamic.Resource, BlobContainerOutputs, module="azure
         given, opts = resource_inputs(BlobContainerArgs, resource_name, args, kwargs)
         props = engine_props(given, (p.name for p in BLOB_CONTAINER.outputs))
         super().__init__(BlobContainerProvider(), resource_name, props, with_secret_outputs(opts))
+        # The name as disks take it: known only once the container exists (when its id is; an update in place keeps
+        # the id known at preview, a create or replacement does not). A preview echoes an input as the output of a
+        # resource it will create, so without this a disk's check would look for the container before the update
+        # makes it, and refuse the disk.
+        self.container_name = pulumi.Output.all(self.id, self.container_name).apply(lambda made: str(made[1]))

@@ -57,16 +57,18 @@ def program() -> None:
 
 
 def stack(name: str, *, config: Mapping[str, Any] | None = None, secret_config: Mapping[str, str] | None = None,
-          env: Mapping[str, str] | None = None, run: Callable[[], None] = program) -> auto.Stack:
+          env: Mapping[str, str] | None = None, run: Callable[[], None] = program, project: str = PROJECT,
+          work_dir: Path = ROOT) -> auto.Stack:
     """Select (or create) a stack of this project and set its config; values are stored as strings. `run` is the
-    program: the project's own unless a test brings another."""
+    program: the project's own unless a test brings another; `project` and `work_dir` (its Pulumi.yaml) name
+    another project (its provider process must then find `providers`, e.g. by PYTHONPATH in `env`)."""
     opts = auto.LocalWorkspaceOptions(
-        work_dir=str(ROOT),  # the provider process imports `providers` from here
+        work_dir=str(work_dir),  # the provider process imports `providers` from here
         pulumi_home=str(STATE / "home"),
         env_vars={**pulumi_env(), **(env or {})},
         pulumi_command=auto.PulumiCommand(root=str(ROOT / ".tools")),
     )
-    selected = auto.create_or_select_stack(stack_name=name, project_name=PROJECT, program=run, opts=opts)
+    selected = auto.create_or_select_stack(stack_name=name, project_name=project, program=run, opts=opts)
     values = {k: auto.ConfigValue(value=str(v)) for k, v in (config or {}).items()}
     values |= {k: auto.ConfigValue(value=v, secret=True) for k, v in (secret_config or {}).items()}
     if values:
