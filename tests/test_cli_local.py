@@ -270,6 +270,10 @@ def test_random_unique_id_and_clock_by_default(tmp_path: Path) -> None:
     ("vhdcore.cli.main", ()),
     ("vhdcore.cli.blob", ("vhdcore.cli.main",)),
     ("vhdcore.cli.common", ("vhdcore.cli.main", "vhdcore.cli.blob")),
+    ("vhdcore.cli.containers", ("vhdcore.cli.main", "vhdcore.cli.blob")),
+    ("vhdcore.cli.account", ("vhdcore.cli.main", "vhdcore.cli.blob", "vhdcore.cli.containers")),
+    ("vhdcore.cli.parser", ("vhdcore.cli.main", "vhdcore.cli.blob", "vhdcore.cli.containers", "vhdcore.cli.account",
+                            "vhdcore.cli.common")),
 ])
 def test_cli_modules_import_one_way_and_only_the_standard_library(module: str, forbidden: tuple[str, ...]) -> None:
     code = (f"import sys; before = set(sys.modules); import {module}; print(sorted(m for m in set(sys.modules) - "

@@ -154,3 +154,13 @@ def test_a_disk_goes_into_a_container_the_command_made(azurite: Azurite, env: di
     assert vhdcore("container", "create", "-n", names[0], env=env).returncode == 0
     made = vhdcore("blob", "create", "-c", names[0], "-n", "d.vhd", "--size", "1MiB", env=env)
     assert made.returncode == 0, made.stderr
+
+
+@pytest.mark.parametrize("command", [["container"], ["container", "create"], ["container", "delete"],
+                                     ["container", "list"]])
+def test_help_names_the_account_flags_and_the_exit_codes(command: list[str]) -> None:
+    shown = vhdcore(*command, "--help")
+    assert shown.returncode == 0, shown.stderr
+    assert "AZURE_STORAGE_CONNECTION_STRING" in shown.stdout and "\n  130 " in shown.stdout
+    if command != ["container"]:
+        assert "--blob-endpoint URL" in shown.stdout and "--sas-token" in shown.stdout

@@ -1,9 +1,10 @@
 """The `vhdcore` command (also `python -m vhdcore`): fixed VHDs locally and in Azure page blobs.
 
 Modules: main (the parser, local commands, and the one place errors become exit codes) -> blob (the
-`blob` commands) and images (`convert`, image facts for `inspect`) -> progress (tqdm: byte bars and the
-status line, imported when a command runs) and common (exit codes, parsing and printing helpers); imports
-flow that way only.
+`blob` commands), containers (the `container` commands) and images (`convert`, image facts for `inspect`)
+-> account (the storage account flags both share) -> progress (tqdm: byte bars and the status line,
+imported when a command runs), parser (argparse with argument errors that show no secret) and common (exit
+codes, parsing and printing helpers); imports flow that way only.
 """
 
 from __future__ import annotations
