@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from ..azure.credentials import ClientOptions, StorageTarget
 from ..errors import UsageError
 from .account import EPILOG, add_account_options, status, storage_target
 from .common import EXIT_OK, print_result, print_rows
@@ -56,25 +57,26 @@ def _command(sub: Any, name: str, help: str, run: Callable[[argparse.Namespace],
 def _create(args: argparse.Namespace) -> int:
     from ..azure.containers import create_container
 
-    target = storage_target(args)
-    with status(target, "creating container", args.name) as options:
-        created = create_container(target, args.name, options=options)
-    url = f"{target.blob_endpoint}/{args.name}"
-    print_result({"name": args.name, "url": url, "created": created},
-                 f"created container {url}" if created else f"container {url} already exists; left as it is",
-                 args.output)
-    return EXIT_OK
+    return _change(args, "creating container", "created", lambda target, options: create_container(
+        target, args.name, options=options), "created container {url}", "container {url} already exists; left as it is")
 
 
 def _delete(args: argparse.Namespace) -> int:
     from ..azure.containers import delete_container
 
+    return _change(args, "deleting container", "deleted", lambda target, options: delete_container(
+        target, args.name, delete_blobs=args.delete_blobs, options=options), "deleted container {url}",
+        "container {url} does not exist; nothing to delete")
+
+
+def _change(args: argparse.Namespace, doing: str, key: str, call: Callable[[StorageTarget, ClientOptions], bool],
+            done: str, not_needed: str) -> int:
+    """Run `call` on container -n, and print whether it changed anything (`key`: true or false) as -o asks."""
     target = storage_target(args)
-    with status(target, "deleting container", args.name) as options:
-        deleted = delete_container(target, args.name, delete_blobs=args.delete_blobs, options=options)
+    with status(target, doing, args.name) as options:
+        changed = call(target, options)
     url = f"{target.blob_endpoint}/{args.name}"
-    print_result({"name": args.name, "url": url, "deleted": deleted},
-                 f"deleted container {url}" if deleted else f"container {url} does not exist; nothing to delete",
+    print_result({"name": args.name, "url": url, key: changed}, (done if changed else not_needed).format(url=url),
                  args.output)
     return EXIT_OK
 
