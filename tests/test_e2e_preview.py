@@ -76,20 +76,27 @@ def test_a_disk_into_a_missing_container_fails_the_preview_and_writes_nothing(
 def test_a_blob_container_and_its_disks_in_one_program_preview_and_come_up(e2e: E2E, wire: FaultProxy) -> None:
     fresh, connection = f"box-{uuid.uuid4().hex[:8]}", e2e.azurite.connection_string
 
-    def program() -> None:
-        from providers import BlankVhd, BlobContainer
+    def declared(**more: str) -> Callable[[], None]:
+        def program() -> None:
+            from providers import BlankVhd, BlobContainer
 
-        box = BlobContainer("box", container_name=fresh, connection_string=connection)
-        BlankVhd("vhd", size_gb=1, container_name=box.container_name, connection_string=connection)
+            box = BlobContainer("box", container_name=fresh, connection_string=connection, **more)
+            BlankVhd("vhd", size_gb=1, container_name=box.container_name, connection_string=connection)
+
+        return program
 
     start = len(wire.log)
-    preview, run = e2e.preview(program=program)
+    preview, run = e2e.preview(program=declared())
     assert preview.change_summary.get("create") == 3  # the stack, the container, the disk
     assert run.steps() == [("create", [])] and run.errors() == []
     assert writes(wire, start) == [] and fresh not in containers(e2e.azurite)
-    e2e.up(program=program)
+    e2e.up(program=declared())
     assert fresh in containers(e2e.azurite)
-    e2e.destroy(program=program)
+    # The container updated in place (here its API version): the disk's name stays known, so the disk stays.
+    _, run = e2e.preview(program=declared(api_version="2019-02-02"))
+    assert run.steps() == [("same", [])]
+    assert run.steps("pulumi-python:dynamic/azureblob:BlobContainer") == [("update", ["api_version"])]
+    e2e.destroy(program=declared())
     assert fresh not in containers(e2e.azurite)
 
 
