@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import importlib
 import secrets
 import subprocess
 import sys
@@ -20,9 +21,8 @@ from pathlib import Path
 import pytest
 from azurite_server import Azurite
 
-import vhdcore.cli.main
 from tests.secrets_scan import SecretScan
-from vhdcore.cli.main import main
+from vhdcore.cli import main
 from vhdcore.cli.parser import HIDDEN, hide_values, looks_like_credential
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +91,10 @@ def commands(tmp_path: Path, container: str) -> dict[str, list[str]]:
 def one_parser(monkeypatch: pytest.MonkeyPatch) -> None:
     """main() as it is, with its parser built once for the thousands of runs (building it is most of a run that
     fails at parsing; an argparse parser keeps nothing from one parse to the next)."""
-    monkeypatch.setattr(vhdcore.cli.main, "build_parser", functools.cache(vhdcore.cli.main.build_parser))
+    # The module by its import name: once imported, `vhdcore.cli.main` is the package's attribute for the module,
+    # no longer for the function main() (which this file bound at its import, before any call).
+    command = importlib.import_module("vhdcore.cli.main")
+    monkeypatch.setattr(command, "build_parser", functools.cache(command.build_parser))
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
