@@ -110,3 +110,33 @@ def test_an_image_into_a_missing_container_fails_check_too(
     assert provider.check({}, {**news, "container_name": container}).failures == []
     assert provider.check({}, {**news, "container_name": Unknown()}).failures == []
     assert [s.method for s in sent(proxy)] == ["HEAD", "HEAD"]
+
+
+def test_through_the_plugin_a_missing_container_only_warns(proxy: FaultProxy, container: str) -> None:
+    """The plugin's BlobContainer has its name known at a preview that is about to make it (the engine echoes the
+    inputs of what it will create), so its door warns in the engine's log instead of failing the preview."""
+    import asyncio
+
+    from pulumi.provider.experimental.property_value import PropertyValue
+    from pulumi.provider.experimental.provider import CheckRequest
+
+    from providers.plugin import wire
+    from providers.plugin.provider import BlankVhdPlugin
+
+    logged: list[tuple[str, str, str]] = []
+    plugin = BlankVhdPlugin(lambda severity, message, urn: logged.append((severity, message, urn)))
+    plugin.config = wire.provider_config({"accountUrl": PropertyValue(proxy.endpoint()),
+                                          "accountKey": PropertyValue(ACCOUNT_KEY)})
+    urn = "urn:pulumi:dev::proj::blank-vhd:index:BlankVhd::data"
+
+    def check(box: str) -> Any:
+        news = {"sizeGb": PropertyValue(1.0), "containerName": PropertyValue(box), "blobName": PropertyValue("d.vhd")}
+        return asyncio.run(plugin.check(CheckRequest(urn, {}, news, b"")))
+
+    assert check("no-such-box").failures == []
+    assert logged == [("warning", f"container 'no-such-box' does not exist in {proxy.endpoint()}; unless this update "
+                       "makes it, creating the disk will fail: create it first, with `vhdcore container create -n "
+                       f"no-such-box --blob-endpoint {proxy.endpoint()}` (credentials as for `vhdcore blob`) or, in a "
+                       "Pulumi program, a BlobContainer whose containerName output the disk takes.", urn)]
+    assert check(container).failures == [] and len(logged) == 1
+    assert [s.method for s in sent(proxy)] == ["HEAD", "HEAD"]
