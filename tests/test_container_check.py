@@ -131,7 +131,13 @@ def test_through_the_plugin_a_missing_container_only_warns(proxy: FaultProxy, co
 
     def check(box: str) -> Any:
         news = {"sizeGb": PropertyValue(1.0), "containerName": PropertyValue(box), "blobName": PropertyValue("d.vhd")}
-        return asyncio.run(plugin.check(CheckRequest(urn, {}, news, b"")))
+        # A loop of its own, left as it was: asyncio.run() would unset the thread's loop, which later tests that run
+        # programs under pulumi's mocks need.
+        loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(plugin.check(CheckRequest(urn, {}, news, b"")))
+        finally:
+            loop.close()
 
     assert check("no-such-box").failures == []
     assert logged == [("warning", f"container 'no-such-box' does not exist in {proxy.endpoint()}; unless this update "

@@ -306,7 +306,7 @@ def test_plain_http_to_this_machine_is_fine_for_azurite(endpoint: str) -> None:
 def test_the_command_line_refuses_plain_http_before_any_request_and_takes_the_opt_in(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from vhdcore.cli import main
+    from vhdcore.cli.main import main  # the function: once imported, the package's `main` is the submodule
 
     for name in ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY",
                  "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_ACCOUNT_URL", "VHDCORE_ALLOW_PLAIN_HTTP"):
