@@ -97,7 +97,7 @@ export class BlankVhd extends pulumi.CustomResource {
      */
     declare public readonly connectionString: pulumi.Output<string | undefined>;
     /**
-     * The blob container that holds the disk; it must exist (declare it beside the disk). Changing it replaces the disk.
+     * The blob container that holds the disk. It must exist: check looks for a new disk's container, and a missing one fails the preview (through the plugin, whose preview cannot tell a container the same update makes, it warns). Take the name from the `BlobContainer` that makes it, or make it with `vhdcore container create`. Changing it replaces the disk.
      */
     declare public readonly containerName: pulumi.Output<string>;
     /**
@@ -244,7 +244,7 @@ export interface BlankVhdArgs {
      */
     connectionString?: pulumi.Input<string | undefined>;
     /**
-     * The blob container that holds the disk; it must exist (declare it beside the disk). Changing it replaces the disk.
+     * The blob container that holds the disk. It must exist: check looks for a new disk's container, and a missing one fails the preview (through the plugin, whose preview cannot tell a container the same update makes, it warns). Take the name from the `BlobContainer` that makes it, or make it with `vhdcore container create`. Changing it replaces the disk.
      */
     containerName: pulumi.Input<string>;
     /**

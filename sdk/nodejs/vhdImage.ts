@@ -97,7 +97,7 @@ export class VhdImage extends pulumi.CustomResource {
      */
     declare public readonly connectionString: pulumi.Output<string | undefined>;
     /**
-     * The blob container that holds the disk; it must exist. Changing it replaces the disk.
+     * The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk.
      */
     declare public readonly containerName: pulumi.Output<string>;
     /**
@@ -282,7 +282,7 @@ export interface VhdImageArgs {
      */
     connectionString?: pulumi.Input<string | undefined>;
     /**
-     * The blob container that holds the disk; it must exist. Changing it replaces the disk.
+     * The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk.
      */
     containerName: pulumi.Input<string>;
     /**

@@ -42,7 +42,7 @@ type BlankVhd struct {
 	Cloud pulumi.StringPtrOutput `pulumi:"cloud"`
 	// A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
 	ConnectionString pulumi.StringPtrOutput `pulumi:"connectionString"`
-	// The blob container that holds the disk; it must exist (declare it beside the disk). Changing it replaces the disk.
+	// The blob container that holds the disk. It must exist: check looks for a new disk's container, and a missing one fails the preview (through the plugin, whose preview cannot tell a container the same update makes, it warns). Take the name from the `BlobContainer` that makes it, or make it with `vhdcore container create`. Changing it replaces the disk.
 	ContainerName pulumi.StringOutput `pulumi:"containerName"`
 	// With `storageAccountName`: the cloud's storage endpoint suffix, for example `core.chinacloudapi.cn`, `core.usgovcloudapi.net` or an Azure Stack deployment's `local.azurestack.external` (then `cloud` follows it). Default: the cloud's (`core.windows.net`).
 	EndpointSuffix pulumi.StringPtrOutput `pulumi:"endpointSuffix"`
@@ -147,7 +147,7 @@ type blankVhdArgs struct {
 	Cloud *string `pulumi:"cloud"`
 	// A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
 	ConnectionString *string `pulumi:"connectionString"`
-	// The blob container that holds the disk; it must exist (declare it beside the disk). Changing it replaces the disk.
+	// The blob container that holds the disk. It must exist: check looks for a new disk's container, and a missing one fails the preview (through the plugin, whose preview cannot tell a container the same update makes, it warns). Take the name from the `BlobContainer` that makes it, or make it with `vhdcore container create`. Changing it replaces the disk.
 	ContainerName string `pulumi:"containerName"`
 	// With `storageAccountName`: the cloud's storage endpoint suffix, for example `core.chinacloudapi.cn`, `core.usgovcloudapi.net` or an Azure Stack deployment's `local.azurestack.external` (then `cloud` follows it). Default: the cloud's (`core.windows.net`).
 	EndpointSuffix *string `pulumi:"endpointSuffix"`
@@ -181,7 +181,7 @@ type BlankVhdArgs struct {
 	Cloud pulumi.StringPtrInput
 	// A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
 	ConnectionString pulumi.StringPtrInput
-	// The blob container that holds the disk; it must exist (declare it beside the disk). Changing it replaces the disk.
+	// The blob container that holds the disk. It must exist: check looks for a new disk's container, and a missing one fails the preview (through the plugin, whose preview cannot tell a container the same update makes, it warns). Take the name from the `BlobContainer` that makes it, or make it with `vhdcore container create`. Changing it replaces the disk.
 	ContainerName pulumi.StringInput
 	// With `storageAccountName`: the cloud's storage endpoint suffix, for example `core.chinacloudapi.cn`, `core.usgovcloudapi.net` or an Azure Stack deployment's `local.azurestack.external` (then `cloud` follows it). Default: the cloud's (`core.windows.net`).
 	EndpointSuffix pulumi.StringPtrInput
@@ -347,7 +347,7 @@ func (o BlankVhdOutput) ConnectionString() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *BlankVhd) pulumi.StringPtrOutput { return v.ConnectionString }).(pulumi.StringPtrOutput)
 }
 
-// The blob container that holds the disk; it must exist (declare it beside the disk). Changing it replaces the disk.
+// The blob container that holds the disk. It must exist: check looks for a new disk's container, and a missing one fails the preview (through the plugin, whose preview cannot tell a container the same update makes, it warns). Take the name from the `BlobContainer` that makes it, or make it with `vhdcore container create`. Changing it replaces the disk.
 func (o BlankVhdOutput) ContainerName() pulumi.StringOutput {
 	return o.ApplyT(func(v *BlankVhd) pulumi.StringOutput { return v.ContainerName }).(pulumi.StringOutput)
 }

@@ -42,7 +42,7 @@ type VhdImage struct {
 	Cloud pulumi.StringPtrOutput `pulumi:"cloud"`
 	// A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
 	ConnectionString pulumi.StringPtrOutput `pulumi:"connectionString"`
-	// The blob container that holds the disk; it must exist. Changing it replaces the disk.
+	// The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk.
 	ContainerName pulumi.StringOutput `pulumi:"containerName"`
 	// Bytes of the image's non-zero 512-byte pages (0 when imported or read).
 	DataBytes pulumi.Float64PtrOutput `pulumi:"dataBytes"`
@@ -159,7 +159,7 @@ type vhdImageArgs struct {
 	Cloud *string `pulumi:"cloud"`
 	// A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
 	ConnectionString *string `pulumi:"connectionString"`
-	// The blob container that holds the disk; it must exist. Changing it replaces the disk.
+	// The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk.
 	ContainerName string `pulumi:"containerName"`
 	// With `storageAccountName`: the cloud's storage endpoint suffix, for example `core.chinacloudapi.cn`, `core.usgovcloudapi.net` or an Azure Stack deployment's `local.azurestack.external` (then `cloud` follows it). Default: the cloud's (`core.windows.net`).
 	EndpointSuffix *string `pulumi:"endpointSuffix"`
@@ -197,7 +197,7 @@ type VhdImageArgs struct {
 	Cloud pulumi.StringPtrInput
 	// A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
 	ConnectionString pulumi.StringPtrInput
-	// The blob container that holds the disk; it must exist. Changing it replaces the disk.
+	// The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk.
 	ContainerName pulumi.StringInput
 	// With `storageAccountName`: the cloud's storage endpoint suffix, for example `core.chinacloudapi.cn`, `core.usgovcloudapi.net` or an Azure Stack deployment's `local.azurestack.external` (then `cloud` follows it). Default: the cloud's (`core.windows.net`).
 	EndpointSuffix pulumi.StringPtrInput
@@ -369,7 +369,7 @@ func (o VhdImageOutput) ConnectionString() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *VhdImage) pulumi.StringPtrOutput { return v.ConnectionString }).(pulumi.StringPtrOutput)
 }
 
-// The blob container that holds the disk; it must exist. Changing it replaces the disk.
+// The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk.
 func (o VhdImageOutput) ContainerName() pulumi.StringOutput {
 	return o.ApplyT(func(v *VhdImage) pulumi.StringOutput { return v.ContainerName }).(pulumi.StringOutput)
 }

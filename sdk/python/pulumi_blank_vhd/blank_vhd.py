@@ -37,7 +37,7 @@ class BlankVhdArgs:
         """
         The set of arguments for constructing a BlankVhd resource.
 
-        :param pulumi.Input[_builtins.str] container_name: The blob container that holds the disk; it must exist (declare it beside the disk). Changing it replaces the disk.
+        :param pulumi.Input[_builtins.str] container_name: The blob container that holds the disk. It must exist: check looks for a new disk's container, and a missing one fails the preview (through the plugin, whose preview cannot tell a container the same update makes, it warns). Take the name from the `BlobContainer` that makes it, or make it with `vhdcore container create`. Changing it replaces the disk.
         :param pulumi.Input[_builtins.int] size_gb: Disk size in whole GiB, 1 to 8191 (1023 on Azure Stack: see `cloud`). Growing it is an in-place update that keeps the data; shrinking is refused at preview unless `allowShrinkByReplace` is set.
         :param pulumi.Input[_builtins.str] account_key: The account's shared key. Stored as a secret.
         :param pulumi.Input[_builtins.str] account_url: The account's blob endpoint instead of its name, for example `https://acct.blob.core.windows.net` (Azure Stack Hub, Azurite); never with a SAS in it.
@@ -86,7 +86,7 @@ class BlankVhdArgs:
     @pulumi.getter(name="containerName")
     def container_name(self) -> pulumi.Input[_builtins.str]:
         """
-        The blob container that holds the disk; it must exist (declare it beside the disk). Changing it replaces the disk.
+        The blob container that holds the disk. It must exist: check looks for a new disk's container, and a missing one fails the preview (through the plugin, whose preview cannot tell a container the same update makes, it warns). Take the name from the `BlobContainer` that makes it, or make it with `vhdcore container create`. Changing it replaces the disk.
         """
         return pulumi.get(self, "container_name")
 
@@ -299,7 +299,7 @@ class BlankVhd(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] blob_name: The blob's name, for example `data.vhd`. Changing it replaces the disk; a replacement deletes the old disk first. Default: `<resource name>-<8 hex>.vhd`, the hex derived from the resource's identity: the same in every run, kept on updates.
         :param pulumi.Input[_builtins.str] cloud: The cloud the account is in, as `az cloud list` names it: `AzureCloud`, `AzureChinaCloud`, `AzureUSGovernment`, `AzureStackHub` or `AzureStackEdge`. It sets the endpoint suffix for `storageAccountName` (Azure Stack has none: give `accountUrl` or `endpointSuffix`), the storage API version sent, and the limits checked at preview (page blobs of 8 TiB and disks of 8191 GiB; on Azure Stack 1 TiB, 1023 GiB and blob names of 880 characters). A change is an in-place update that writes nothing, unless it moves the endpoint (then the resource is replaced). Default: the public cloud whose endpoint the account has, else `AzureCloud`.
         :param pulumi.Input[_builtins.str] connection_string: A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
-        :param pulumi.Input[_builtins.str] container_name: The blob container that holds the disk; it must exist (declare it beside the disk). Changing it replaces the disk.
+        :param pulumi.Input[_builtins.str] container_name: The blob container that holds the disk. It must exist: check looks for a new disk's container, and a missing one fails the preview (through the plugin, whose preview cannot tell a container the same update makes, it warns). Take the name from the `BlobContainer` that makes it, or make it with `vhdcore container create`. Changing it replaces the disk.
         :param pulumi.Input[_builtins.str] endpoint_suffix: With `storageAccountName`: the cloud's storage endpoint suffix, for example `core.chinacloudapi.cn`, `core.usgovcloudapi.net` or an Azure Stack deployment's `local.azurestack.external` (then `cloud` follows it). Default: the cloud's (`core.windows.net`).
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] metadata: Blob metadata (names are C# identifiers, not starting with `vhdcore_`). A change is an in-place update that replaces the disk's metadata and keeps this tool's own `vhdcore_*` entries.
         :param pulumi.Input[_builtins.str] sas_token: A SAS token for the account or container, with or without the leading `?`. Stored as a secret.
@@ -542,7 +542,7 @@ class BlankVhd(pulumi.CustomResource):
     @pulumi.getter(name="containerName")
     def container_name(self) -> pulumi.Output[_builtins.str]:
         """
-        The blob container that holds the disk; it must exist (declare it beside the disk). Changing it replaces the disk.
+        The blob container that holds the disk. It must exist: check looks for a new disk's container, and a missing one fails the preview (through the plugin, whose preview cannot tell a container the same update makes, it warns). Take the name from the `BlobContainer` that makes it, or make it with `vhdcore container create`. Changing it replaces the disk.
         """
         return pulumi.get(self, "container_name")
 

@@ -39,7 +39,7 @@ class VhdImageArgs:
         """
         The set of arguments for constructing a VhdImage resource.
 
-        :param pulumi.Input[_builtins.str] container_name: The blob container that holds the disk; it must exist. Changing it replaces the disk.
+        :param pulumi.Input[_builtins.str] container_name: The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk.
         :param pulumi.Input[_builtins.str] source: Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
         :param pulumi.Input[_builtins.str] account_key: The account's shared key. Stored as a secret.
         :param pulumi.Input[_builtins.str] account_url: The account's blob endpoint instead of its name, for example `https://acct.blob.core.windows.net` (Azure Stack Hub, Azurite); never with a SAS in it.
@@ -94,7 +94,7 @@ class VhdImageArgs:
     @pulumi.getter(name="containerName")
     def container_name(self) -> pulumi.Input[_builtins.str]:
         """
-        The blob container that holds the disk; it must exist. Changing it replaces the disk.
+        The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk.
         """
         return pulumi.get(self, "container_name")
 
@@ -332,7 +332,7 @@ class VhdImage(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] blob_name: The blob's name. Changing it replaces the disk. Default: `<resource name>-<8 hex>.vhd`, the hex derived from the resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets a new name, made before the old disk is deleted.
         :param pulumi.Input[_builtins.str] cloud: The cloud the account is in, as `az cloud list` names it: `AzureCloud`, `AzureChinaCloud`, `AzureUSGovernment`, `AzureStackHub` or `AzureStackEdge`. It sets the endpoint suffix for `storageAccountName` (Azure Stack has none: give `accountUrl` or `endpointSuffix`), the storage API version sent, and the limits checked at preview (page blobs of 8 TiB and disks of 8191 GiB; on Azure Stack 1 TiB, 1023 GiB and blob names of 880 characters). A change is an in-place update that writes nothing, unless it moves the endpoint (then the resource is replaced). Default: the public cloud whose endpoint the account has, else `AzureCloud`.
         :param pulumi.Input[_builtins.str] connection_string: A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
-        :param pulumi.Input[_builtins.str] container_name: The blob container that holds the disk; it must exist. Changing it replaces the disk.
+        :param pulumi.Input[_builtins.str] container_name: The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk.
         :param pulumi.Input[_builtins.str] endpoint_suffix: With `storageAccountName`: the cloud's storage endpoint suffix, for example `core.chinacloudapi.cn`, `core.usgovcloudapi.net` or an Azure Stack deployment's `local.azurestack.external` (then `cloud` follows it). Default: the cloud's (`core.windows.net`).
         :param pulumi.Input[_builtins.str] format: The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] metadata: Blob metadata; a change is an in-place update (this tool's `vhdcore_*` entries are kept).
@@ -594,7 +594,7 @@ class VhdImage(pulumi.CustomResource):
     @pulumi.getter(name="containerName")
     def container_name(self) -> pulumi.Output[_builtins.str]:
         """
-        The blob container that holds the disk; it must exist. Changing it replaces the disk.
+        The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk.
         """
         return pulumi.get(self, "container_name")
 
