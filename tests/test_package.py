@@ -110,8 +110,8 @@ def lower_bounds() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     bounds = {}
     for requirement in project["dependencies"]:
-        found = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+),<[0-9.]+", requirement.replace(" ", ""))
-        assert found, f"{requirement!r} is not written as name>=low,<high"
+        found = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+),<[0-9.]+(;.*)?", requirement.replace(" ", ""))
+        assert found, f"{requirement!r} is not written as name>=low,<high (with an environment marker or none)"
         bounds[found[1]] = found[2]
     return bounds
 

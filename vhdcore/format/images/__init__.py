@@ -10,7 +10,7 @@ headers and tables is read to open an image, and ranges the image does not store
         for run in Scan(image): ...                 # non-zero 512-byte pages, in order
 """
 
-from .detect import FORMATS, check_format, detect_format, open_image
+from .detect import FORMATS, check_format, detect_format, format_from_head, open_image
 from .fixed import Converted, DiskSize, convert_to_fixed_vhd, disk_size
 from .pages import PAGE, Fingerprint, PageRun, Scan, fingerprint, nonzero_pages
 from .source import CHUNK, DiskImage, Extent
@@ -31,6 +31,7 @@ __all__ = [
     "detect_format",
     "disk_size",
     "fingerprint",
+    "format_from_head",
     "nonzero_pages",
     "open_image",
 ]

@@ -30,7 +30,13 @@ PARSERS: dict[str, Callable[[ImageFile], Parsed]] = {
 def detect_format(image: ImageFile) -> str:
     if vhd.has_footer(image):
         return "vhd"
-    head = image.pread(0, SECTOR)
+    return format_from_head(image.pread(0, SECTOR)) or "raw"
+
+
+def format_from_head(head: bytes) -> str | None:
+    """The format whose magic the image's first 512 bytes hold, or None (raw, or a fixed VHD: only its end says).
+
+    All a compressed stream tells at its start (vhdcore.sources): each of these needs random access to be read."""
     if head.startswith(qcow2.MAGIC):
         return "qcow2"
     if head.startswith(vhdx.SIGNATURE):
@@ -39,9 +45,9 @@ def detect_format(image: ImageFile) -> str:
         return "vmdk"
     if vdi.is_vdi(head):
         return "vdi"
-    if head.startswith(b"conectix"):
+    if head.startswith(b"conectix"):  # a dynamic VHD's footer copy
         return "vhd"
-    return "raw"
+    return None
 
 
 def check_format(name: str | None, *, field: str = "--format") -> str | None:
@@ -89,4 +95,4 @@ def open_image(path: str | os.PathLike[str], format: str | None = None) -> DiskI
         raise
 
 
-__all__ = ["CHUNK", "FORMATS", "check_format", "detect_format", "open_image"]
+__all__ = ["CHUNK", "FORMATS", "check_format", "detect_format", "format_from_head", "open_image"]
