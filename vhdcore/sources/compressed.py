@@ -220,7 +220,7 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, lzma.LZMAError) and "Memory usage limit" in text:
         return (f"it needs more than {MEMORY_LIMIT >> 20} MiB of memory to decompress (its dictionary), which "
                 "this tool does not allow; recompress it with a smaller dictionary (xz -9 needs 65 MiB)")
-    if isinstance(exc, zstd.ZstdError) and "window" in text.lower():
+    if isinstance(exc, zstd.ZstdError) and "too much memory" in text.lower():
         return (f"it needs a window larger than {1 << _ZSTD_WINDOW_LOG >> 20} MiB to decompress, which this tool "
                 "does not allow; recompress it without --long=29 or more")
     return f"the decoder says {text.rstrip('.')}"
