@@ -45,6 +45,7 @@ from ..errors import (
     BlobExistsError,
     BlobLeasedError,
     ContainerNotFoundError,
+    ImageError,
     InputError,
     RefusedError,
     ServiceError,
@@ -52,7 +53,7 @@ from ..errors import (
     ThrottledError,
 )
 from ..format.footer import COOKIE, Footer, fixed_footer
-from ..format.images import DiskImage, Fingerprint, Scan, disk_size, nonzero_pages
+from ..format.images import Fingerprint, ReadableImage, Scan, disk_size, nonzero_pages
 from ..format.sizes import FOOTER_SIZE, KiB
 from ..format.unique_id import UniqueId
 from .accounts import account_notes
@@ -135,7 +136,7 @@ Notes = Callable[[str], None]
 
 def upload_image(
     target: StorageTarget,
-    image: DiskImage,
+    image: ReadableImage,
     *,
     container: str,
     name: str,
@@ -194,7 +195,7 @@ _Piece = tuple[int, int, list[tuple[int, int]]]  # a read: offset, length, and t
 
 
 class _Upload:
-    def __init__(self, s: _Session, image: DiskImage, size: int, unique_id: UniqueId, metadata: dict[str, str],
+    def __init__(self, s: _Session, image: ReadableImage, size: int, unique_id: UniqueId, metadata: dict[str, str],
                  fingerprint: str | None, connections: int, progress: Callable[[UploadProgress], None] | None,
                  say: Notes) -> None:
         self.s, self.image, self.size, self.unique_id = s, image, size, unique_id
@@ -431,6 +432,8 @@ class _Upload:
                     break
             while pending:
                 reap(block=True)
+        except ImageError as exc:  # the image refused at its end (a stream cut short, a checksum that differs)
+            raise _unfinished(exc, self.s.url, blob.unique_id) from None
         finally:
             executor.shutdown(wait=failure is None, cancel_futures=True)
         if failure is not None:
@@ -525,6 +528,14 @@ class _Upload:
                 "no footer was written and the blob is not a disk",
                 "delete it by its unique id and upload again; if it happens again, check what else writes to it and "
                 "the network path")
+
+
+def _unfinished(exc: ImageError, url: str, unique_id: UniqueId) -> ImageError:
+    """The image's own refusal, saying what it left: the blob, without a footer (a stream is checked only at its
+    end, after its data was sent)."""
+    return type(exc)(f"{str(exc).removesuffix('.')}; the upload to {url} stopped before its footer, so that blob is no "
+                     f"disk (run the same upload again once the source is right, or delete it by its unique id "
+                     f"{unique_id}).")
 
 
 class _ReadBackDiffers(ServiceError):

@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..azure.credentials import ClientOptions
 from ..errors import BlobNotFoundError, UsageError
-from ..format.images import open_image
 from ..format.sizes import parse_size
 from ..format.unique_id import UniqueId
 from .account import EPILOG, add_account_options, size_limit, status, storage_target
 from .common import EXIT_OK, EXIT_PROBLEMS, parse_timestamp, print_result
-from .images import FORMAT_HELP
+from .images import SOURCE_HELP, add_source_options, open_source_args, shown_source, source_facts
 from .parser import Parser
 
 DEFAULT_CONNECTIONS = 8  # vhdcore.azure.upload.DEFAULT_CONNECTIONS, without importing the Azure SDK here
@@ -55,8 +54,8 @@ def add_blob_commands(commands: Any) -> None:
 
     upload = _command(sub, "upload", "upload a disk image as a fixed VHD, sending only its data; a re-run resumes",
                       _upload)
-    upload.add_argument("source", help="the disk image: raw, VHD (fixed or dynamic), VHDX, QCOW2, VMDK or VDI")
-    upload.add_argument("--format", help=FORMAT_HELP)
+    upload.add_argument("source", help=SOURCE_HELP)
+    add_source_options(upload)
     upload.add_argument("--size", help="disk size, at least the image's rounded up to whole MiB (the default)")
     upload.add_argument("--verify", action="store_true",
                         help="before the footer, read every written page back and compare it with the image")
@@ -142,22 +141,23 @@ def _upload(args: argparse.Namespace) -> int:
 
     size = parse_size(args.size, field="--size") if args.size is not None else None
     unique_id, metadata, target = _unique_id(args.unique_id), _metadata(args.metadata), storage_target(args)
-    with open_image(args.source, args.format) as image:  # a refused image stops here, before any request
+    with open_source_args(args) as image:  # a refused image stops here, before any request
         with Progress(image.allocated_bytes, "uploading") as bar:
             done = upload_image(target, image, container=args.container, name=args.name, size=size, metadata=metadata,
                                 unique_id=unique_id, verify=args.verify, max_connections=args.max_connections,
                                 options=ClientOptions(on_retry=bar.retrying),
                                 progress=lambda p: bar.update(p.read, p.sent), notes=bar.note)
         kind = image.kind
+        facts = source_facts(image)
     for warning in done.warnings:
         print(f"vhdcore: warning: {warning}", file=sys.stderr)
-    doc = asdict(done) | {"unique_id": str(done.unique_id), "source": args.source}
+    doc = asdict(done) | {"unique_id": str(done.unique_id), "source": shown_source(args.source), **facts}
     if done.already_complete:
-        table = (f"{done.url} already holds {args.source} as a fixed VHD of {done.size} bytes, unique id "
+        table = (f"{done.url} already holds {shown_source(args.source)} as a fixed VHD of {done.size} bytes, unique id "
                  f"{done.unique_id}; nothing was sent")
     else:
-        table = (f"uploaded {args.source} ({kind}, {done.image_size} bytes, {done.data_bytes} bytes of data) to "
-                 f"{done.url}{' (resumed)' if done.resumed else ''}: a fixed VHD of {done.size} bytes (blob "
+        table = (f"uploaded {shown_source(args.source)} ({kind}, {done.image_size} bytes, {done.data_bytes} bytes of "
+                 f"data) to {done.url}{' (resumed)' if done.resumed else ''}: a fixed VHD of {done.size} bytes (blob "
                  f"{done.blob_length} bytes), unique id {done.unique_id}, {done.bytes_sent} bytes sent"
                  f"{', verified' if done.verified else ''}")
     print_result(doc, table, args.output)

@@ -10,11 +10,14 @@ import argparse
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DEBUG_ENV, InputError, InternalError, UsageError, VhdError, scrub
 from ..format.images.report import FileReport, ImageReport
 from ..format.report import DiskReport
+
+if TYPE_CHECKING:
+    from ..sources.report import SourceReport
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
@@ -124,7 +127,7 @@ def tsv_line(doc: Mapping[str, Any]) -> str:
     return "\t".join(cell(value) for value in doc.values())
 
 
-def print_report(report: DiskReport | FileReport | ImageReport, *, output: str) -> int:
+def print_report(report: DiskReport | FileReport | ImageReport | SourceReport, *, output: str) -> int:
     print_result(report.to_json(), report.to_table(), output)
     return EXIT_OK if report.azure_ready else EXIT_PROBLEMS
 

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import DEBUG_ENV
 from ..format.footer import fixed_footer
-from ..format.images.report import inspect_image
 from ..format.local_disk import create_fixed_vhd
 from ..format.sizes import FOOTER_SIZE, parse_size
 from ..format.unique_id import UniqueId
@@ -49,7 +48,10 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    return print_report(inspect_image(args.path, args.format), output=args.output)
+    from ..sources.report import inspect_source  # a plain local file gets format.images' report, as before
+
+    return print_report(inspect_source(args.path, args.format, compression=args.compression, sha256=args.sha256),
+                        output=args.output)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,8 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser("inspect", help="check a fixed VHD file, or any disk image and the fixed VHD it "
                                   "would become", epilog=EXIT_CODES_HELP)
-    inspect.add_argument("path")
+    inspect.add_argument("path", help="a file, or an https:// URL (http:// only to this machine)")
     inspect.add_argument("--format", help=FORMAT_HELP + "; a detected fixed VHD or raw file gets the footer report")
+    inspect.add_argument("--compression", metavar="NAME", help="xz, gzip, bzip2, zstd, or none (default: detected "
+                         "from the magic bytes); a compressed image is read as an upload reads it")
+    inspect.add_argument("--sha256", metavar="HEX", help="the published SHA-256, checked when the image is read whole")
     add_output_option(inspect)
     inspect.set_defaults(run=_inspect)
 

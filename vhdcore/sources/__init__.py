@@ -27,7 +27,7 @@ from .compressed import COMPRESSIONS, NONE, check_compression
 from .published import ChecksumMismatch, LocalOrigin, Published, check_sha256, compression_of, origin_for
 from .spool import SpooledImage, spool
 from .stream import StreamImage, layout_of, learn_content
-from .web import WebError, check_url, is_url, shown_url
+from .urls import WebError, check_url, is_url, shown_url
 
 SourceImage = Union[DiskImage, StreamImage, SpooledImage]  # noqa: UP007 - a runtime alias
 HEAD_BYTES = 64 << 10  # what detection reads of a stream's start

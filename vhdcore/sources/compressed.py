@@ -22,14 +22,10 @@ import lzma
 import sys
 import zlib
 from collections.abc import Callable
+from types import ModuleType
 from typing import Protocol
 
 from ..errors import CorruptImageError, UsageError
-
-if sys.version_info >= (3, 14):  # pragma: no cover - the standard library's own, from 3.14
-    from compression import zstd
-else:
-    from backports import zstd
 
 COMPRESSIONS = ("xz", "gzip", "bzip2", "zstd")
 NONE = "none"  # --compression none: take the file as it is, even if it starts like a compressed one
@@ -115,8 +111,19 @@ class _Gzip:
                                   max(max_length, 0))
 
 
+def _zstd_module() -> ModuleType:
+    """The zstd module, imported on first use (the other compressions need no package)."""
+    if sys.version_info >= (3, 14):  # pragma: no cover - the standard library's own, from 3.14
+        from compression import zstd
+    else:
+        from backports import zstd
+    return zstd
+
+
 def _zstd() -> _Decoder:
-    return zstd.ZstdDecompressor(options={zstd.DecompressionParameter.window_log_max: _ZSTD_WINDOW_LOG})
+    zstd = _zstd_module()
+    decoder: _Decoder = zstd.ZstdDecompressor(options={zstd.DecompressionParameter.window_log_max: _ZSTD_WINDOW_LOG})
+    return decoder
 
 
 DECODERS: dict[str, Callable[[], _Decoder]] = {
@@ -126,7 +133,7 @@ DECODERS: dict[str, Callable[[], _Decoder]] = {
     "zstd": _zstd,
 }
 _NAMES = {"xz": "xz", "gzip": "gzip", "bzip2": "bzip2", "zstd": "zstd"}
-_ERRORS = (lzma.LZMAError, zlib.error, OSError, EOFError, ValueError, zstd.ZstdError, MemoryError)
+_ERRORS: tuple[type[BaseException], ...] = (lzma.LZMAError, zlib.error, OSError, EOFError, ValueError, MemoryError)
 
 
 class RawReader(Protocol):
@@ -152,6 +159,7 @@ class Decompressed:
         self.produced = 0  # decompressed bytes returned so far
         self.consumed = 0  # compressed bytes read so far
         self._decoder: _Decoder | None = DECODERS[compression]()
+        self._errors = (*_ERRORS, _zstd_module().ZstdError) if compression == "zstd" else _ERRORS
         self._pending = b""  # compressed bytes read but not yet given to a decoder
         self._done = False
 
@@ -179,7 +187,7 @@ class Decompressed:
             data, self._pending = self._pending, b""
             try:
                 out = decoder.decompress(data, size)
-            except _ERRORS as exc:
+            except self._errors as exc:
                 raise self._corrupt(_reason(exc)) from None
             if decoder.eof:
                 self._pending = decoder.unused_data
@@ -220,7 +228,7 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, lzma.LZMAError) and "Memory usage limit" in text:
         return (f"it needs more than {MEMORY_LIMIT >> 20} MiB of memory to decompress (its dictionary), which "
                 "this tool does not allow; recompress it with a smaller dictionary (xz -9 needs 65 MiB)")
-    if isinstance(exc, zstd.ZstdError) and "too much memory" in text.lower():
+    if "zstd" in type(exc).__module__ and "too much memory" in text.lower():
         return (f"it needs a window larger than {1 << _ZSTD_WINDOW_LOG >> 20} MiB to decompress, which this tool "
                 "does not allow; recompress it without --long=29 or more")
     return f"the decoder says {text.rstrip('.')}"

@@ -14,12 +14,15 @@ import os
 import re
 import stat
 from collections.abc import Callable
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from ..errors import ImageError, InputError
 from ..format.sizes import PAGE_BLOB_MAX
 from .compressed import HEAD, NONE, READ, Decompressed, detect_compression
-from .web import WebFile, WebStream, is_url
+from .urls import is_url
+
+if TYPE_CHECKING:
+    from .web import WebFile, WebStream
 
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 _READ_RAW = 1 << 20
@@ -153,6 +156,8 @@ class WebOrigin:
     """A file on a web server (web.WebFile): its size, ranges and validators come from the first answer."""
 
     def __init__(self, url: str) -> None:
+        from .web import WebFile  # requests, loaded for URLs only
+
         self.web = WebFile(url)
         self.name = self.web.name
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from typing import IO
 
 from ..errors import ImageError
@@ -44,10 +45,6 @@ class SpooledImage:
         return self.image.allocated_bytes
 
     @property
-    def extents(self) -> object:
-        return self.image.extents
-
-    @property
     def file_size(self) -> int | None:
         return self.published.origin.size
 
@@ -69,7 +66,7 @@ class SpooledImage:
     def read(self, offset: int, length: int) -> bytes:
         return self.image.read(offset, length)
 
-    def windows(self, limit: int, align: int) -> object:
+    def windows(self, limit: int, align: int) -> Iterator[tuple[int, bytes, int]]:
         return self.image.windows(limit, align)
 
     def close(self) -> None:

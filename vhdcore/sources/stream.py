@@ -35,6 +35,7 @@ class Content:
     length: int
     tail: bytes  # the last min(512, length) bytes; b"" when not needed (the format was given)
     learned: str  # for people: "the xz index and its last block", "a counting pass", ...
+    sha256: str | None = None  # the published bytes' SHA-256, when learning read them all (and checked it)
 
 
 def learn_content(published: Published, *, need_tail: bool) -> Content:
@@ -104,12 +105,14 @@ def _count(published: Published) -> Content:
             if not data:
                 break
             tail = (tail + data[-SECTOR:])[-SECTOR:]
+        if stream.pos == 0:
+            raise ImageError(f"image {published.name} holds no data (it decompresses to 0 bytes); give an image that "
+                             "holds a disk.")
+        found = stream.finish()  # a wrong checksum is refused here, before anything is sent
     finally:
         stream.close()
-    if stream.pos == 0:
-        raise ImageError(f"image {published.name} holds no data (it decompresses to 0 bytes); give an image that "
-                         "holds a disk.")
-    return Content(stream.pos, tail, "a counting pass (the stream decompressed once before the upload, nothing kept)")
+    return Content(stream.pos, tail, "a counting pass (the stream decompressed once before the upload, nothing kept)",
+                   found)
 
 
 def _too_big(limit: int) -> str:

@@ -20,7 +20,6 @@ with REQUESTS_CA_BUNDLE or the system's, connection reuse.
 from __future__ import annotations
 
 import collections
-import ipaddress
 import re
 import time
 import urllib.parse
@@ -29,7 +28,8 @@ from dataclasses import dataclass
 import requests
 import urllib3
 
-from ..errors import ImageError, InputError
+from ..errors import InputError
+from .urls import WebError, check_url, shown_url
 
 CONNECT_TIMEOUT = 15.0
 READ_TIMEOUT = 60.0  # seconds without a byte
@@ -42,53 +42,6 @@ CACHED = 16
 CHUNK = 1 << 20  # the most one sequential read asks the connection for
 _BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
-
-
-class WebError(ImageError):
-    """The web server could not give the image: unreachable, an error status, a broken or inconsistent answer."""
-
-
-def is_url(location: str) -> bool:
-    return location.lower().startswith(("http://", "https://"))
-
-
-def shown_url(url: str) -> str:
-    """The URL without its user, password, query string and fragment: what messages may print."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "<a URL that cannot be parsed>"
-    hidden = "?<query hidden>" if parts.query else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}{hidden}"
-
-
-def _loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str, *, field: str = "source") -> str:
-    """The URL if this tool may fetch it (https, or http to this machine), else InputError naming `field`."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-        host = parts.hostname
-        _ = parts.port
-    except ValueError as exc:
-        raise InputError(f"{field} {shown_url(url)} is not a valid URL ({exc}); give an https:// URL.") from None
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        raise InputError(f"{field} {shown_url(url)} is not an http(s) URL with a host; give an https:// URL.")
-    if parts.scheme.lower() == "http" and not _loopback(host):
-        raise InputError(f"{field} {shown_url(url)} is plain http to another machine, where anyone on the way can "
-                         "change the image; give its https:// URL (plain http is taken only from this machine).")
-    return url
 
 
 @dataclass(frozen=True)
@@ -455,4 +408,4 @@ def _short(exc: BaseException) -> str:
     return text[:160] + ("..." if len(text) > 160 else "")
 
 
-__all__ = ["Answer", "WebError", "WebFile", "WebStream", "check_url", "is_url", "shown_url"]
+__all__ = ["Answer", "WebError", "WebFile", "WebStream", "check_url", "shown_url"]

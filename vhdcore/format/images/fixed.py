@@ -12,7 +12,7 @@ from ..footer import Footer, fixed_footer
 from ..local_disk import create_fixed_vhd
 from ..sizes import MAX_DISK_SIZE, MiB, check_disk_size
 from .pages import Scan
-from .source import DiskImage
+from .readable import ReadableImage
 
 Progress = Callable[[Scan], None]
 
@@ -26,7 +26,7 @@ class DiskSize:
     note: str | None
 
 
-def disk_size(image: DiskImage, requested: int | None = None, *, field: str = "--size") -> DiskSize:
+def disk_size(image: ReadableImage, requested: int | None = None, *, field: str = "--size") -> DiskSize:
     """The image's virtual size rounded up to whole MiB (Azure's rule), or `requested` if that is at least as big."""
     virtual = image.virtual_size
     rounded = -(-virtual // MiB) * MiB
@@ -60,7 +60,7 @@ class Converted:
 
 
 def convert_to_fixed_vhd(
-    image: DiskImage,
+    image: ReadableImage,
     dest: str | os.PathLike[str],
     *,
     size: int | None = None,

@@ -21,7 +21,8 @@ import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .source import CHUNK, DiskImage
+from .readable import ReadableImage
+from .source import CHUNK
 
 PAGE = 512
 _ZEROS = bytes(CHUNK)
@@ -117,7 +118,7 @@ class Scan:
     `progress(scan)` is called after each window; `fingerprint` is complete once the loop has finished.
     """
 
-    def __init__(self, image: DiskImage, *, limit: int = CHUNK, granularity: int = PAGE,
+    def __init__(self, image: ReadableImage, *, limit: int = CHUNK, granularity: int = PAGE,
                  progress: Callable[[Scan], None] | None = None) -> None:
         if granularity % PAGE or limit % granularity:
             raise ValueError(f"granularity {granularity} must be a multiple of {PAGE} dividing limit {limit}")
@@ -166,7 +167,7 @@ def _widened(runs: list[tuple[int, int]], page: int) -> list[tuple[int, int]]:
     return merged
 
 
-def fingerprint(image: DiskImage) -> str:
+def fingerprint(image: ReadableImage) -> str:
     """The content fingerprint of an image: reads its stored data once."""
     scan = Scan(image)
     for _ in scan:
