@@ -39,6 +39,12 @@ class Faults:
     encoding: str | None = None  # a Content-Encoding header to send
     status: int | None = None  # answer every request with this status
     redirect: str | None = None  # answer every request with a 302 to this URL
+    wall: int | None = None  # no answer goes past this byte of the file (cut there, however it was asked)
+
+
+class _Quiet(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hangs up (as the tests make it) is no news
 
 
 class WebServer:
@@ -50,7 +56,7 @@ class WebServer:
         self.faults = Faults()
         self.served: list[Served] = []
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Quiet(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -167,6 +173,8 @@ class WebServer:
                         if faults.drops is not None:
                             faults.drops -= 1
                 limit = length if cut is None else cut
+                if faults.wall is not None and first + limit > faults.wall:
+                    cut = limit = max(0, faults.wall - first)
                 with open(path, "rb") as fh:
                     fh.seek(first)
                     sent = 0
