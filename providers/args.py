@@ -214,20 +214,36 @@ class BlankVhdOutputs:
 
 @dataclass
 class VhdImageArgs:
-    """The inputs of a VhdImage. A disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI) uploaded as a fixed VHD page blob,
-    ready for Azure to import as a managed disk or to attach. The image's content fingerprint, not its file name,
-    decides: new content replaces the disk. Say where the account is with at most one of `storage_account_name`,
-    `account_url` and `connection_string` (or none, to use the provider's configuration); credentials come from
-    the resource, then the provider's configuration, then the `AZURE_STORAGE_*` variables, then Entra ID.
+    """The inputs of a VhdImage. A disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI; a file or an https URL, compressed
+    with xz, gzip, bzip2 or zstd or not) uploaded as a fixed VHD page blob, streamed with no full-size copy, ready
+    for Azure to import as a managed disk or to attach. The image's content fingerprint (a local file) or
+    published SHA-256 (a URL or a compressed file), not its name, decides: new content replaces the disk. Say
+    where the account is with at most one of `storage_account_name`, `account_url` and `connection_string` (or
+    none, to use the provider's configuration); credentials come from the resource, then the provider's
+    configuration, then the `AZURE_STORAGE_*` variables, then Entra ID.
     """
 
     source: pulumi.Input[str]
-    """Path of the disk image file (relative to the program's directory). Moving or renaming the file changes
-    nothing; new content replaces the disk (the preview shows both fingerprints).
+    """The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to
+    this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or
+    renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or
+    checksums). A URL that carries a token should be given as a secret.
     """
 
     container_name: pulumi.Input[str]
     """The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk."""
+
+    source_sha256: pulumi.Input[str] | None = None
+    """The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits:
+    checked before the disk's footer is written (a mismatch leaves no disk), and the identity of a URL or
+    compressed image (a change replaces the disk). Required with a URL, which a preview does not download.
+    Default: for a local compressed file, computed from the file; none for an uncompressed one.
+    """
+
+    compression: pulumi.Input[str] | None = None
+    """How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default:
+    detected from the magic bytes.
+    """
 
     blob_name: pulumi.Input[str] | None = None
     """The blob's name. Changing it replaces the disk. Default: `<resource name>-<8 hex>.vhd`, the hex derived from
@@ -236,7 +252,9 @@ class VhdImageArgs:
     """
 
     format: pulumi.Input[str] | None = None
-    """The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content."""
+    """The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a
+    compressed image that holds no recognizable format needs `raw`.
+    """
 
     size_gb: pulumi.Input[int] | None = None
     """Disk size in whole GiB, at least the image's virtual size. Raising it grows the disk in place; lowering it is
@@ -294,7 +312,8 @@ class VhdImageArgs:
 
     adopt_existing: pulumi.Input[bool] | None = None
     """Take over an existing blob of that name if it is a finished upload of this same image (its recorded
-    fingerprint matches); nothing is written. Default: false.
+    fingerprint matches; for a URL or a compressed image, its data read back equals the image's); nothing is
+    written. Default: false.
     """
 
     verify: pulumi.Input[bool] | None = None
@@ -305,8 +324,22 @@ class VhdImageOutputs:
     """What a VhdImage shows: every input, echoed, and what it computes."""
 
     source: pulumi.Output[str]
-    """Path of the disk image file (relative to the program's directory). Moving or renaming the file changes
-    nothing; new content replaces the disk (the preview shows both fingerprints).
+    """The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to
+    this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or
+    renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or
+    checksums). A URL that carries a token should be given as a secret.
+    """
+
+    source_sha256: pulumi.Output[str]
+    """The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits:
+    checked before the disk's footer is written (a mismatch leaves no disk), and the identity of a URL or
+    compressed image (a change replaces the disk). Required with a URL, which a preview does not download.
+    Default: for a local compressed file, computed from the file; none for an uncompressed one.
+    """
+
+    compression: pulumi.Output[str]
+    """How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default:
+    detected from the magic bytes.
     """
 
     container_name: pulumi.Output[str]
@@ -319,7 +352,9 @@ class VhdImageOutputs:
     """
 
     format: pulumi.Output[str]
-    """The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content."""
+    """The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a
+    compressed image that holds no recognizable format needs `raw`.
+    """
 
     size_gb: pulumi.Output[int]
     """Disk size in whole GiB, at least the image's virtual size. Raising it grows the disk in place; lowering it is
@@ -377,7 +412,8 @@ class VhdImageOutputs:
 
     adopt_existing: pulumi.Output[bool]
     """Take over an existing blob of that name if it is a finished upload of this same image (its recorded
-    fingerprint matches); nothing is written. Default: false.
+    fingerprint matches; for a URL or a compressed image, its data read back equals the image's); nothing is
+    written. Default: false.
     """
 
     verify: pulumi.Output[bool]

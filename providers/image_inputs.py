@@ -4,6 +4,11 @@ typed objects the provider methods work with (as vhd_inputs.py does for BlankVhd
 check() adds inputs of its own, computed from the image file: `fingerprint` (the image's content
 fingerprint, which drives replacement) and `source_stamp` (size, times and inode of the file when the
 fingerprint was taken, so an untouched file is not read again at every preview).
+
+An image as published (a URL, or a compressed file: `is_published`) is never downloaded or decompressed by a
+preview: its identity is the SHA-256 of its published bytes, `source_sha256` (given, or for a local file computed
+by check from the compressed bytes, also kept by its stamp), and its content fingerprint is learned by the upload
+(an output, carried by check while `source_sha256` stays the same).
 """
 
 from __future__ import annotations
@@ -31,13 +36,14 @@ from vhdcore import (
 from .common import Account, flag, given, is_unknown, stored_disk_from_outputs, stored_disk_outputs
 from .schema import ACCOUNT_FIELDS
 
-FINGERPRINT, STAMP = "fingerprint", "source_stamp"
+FINGERPRINT, STAMP, SHA256 = "fingerprint", "source_stamp", "source_sha256"
 FLAGS = ("adopt_existing", "verify")
 # Every input the user sets; diff compares these, and the fingerprint (never __provider or the stamp).
-INPUTS = ("source", "format", "size_gb", "container_name", "blob_name", *ACCOUNT_FIELDS, "metadata", *FLAGS)
+INPUTS = ("source", SHA256, "format", "compression", "size_gb", "container_name", "blob_name", *ACCOUNT_FIELDS,
+          "metadata", *FLAGS)
 REPLACE_ON_CHANGE = ("container_name", "blob_name")
-# Changing these alone changes nothing on storage: the disk is what the fingerprint says.
-CONTENT_ONLY = ("source", "format", "verify", "adopt_existing")
+# Changing these alone changes nothing on storage: the disk is what the fingerprint (or source_sha256) says.
+CONTENT_ONLY = ("source", "format", "compression", "verify", "adopt_existing")
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class ImageInputs:
     verify: bool
     fingerprint: str
     source_stamp: str
+    source_sha256: str | None = None
+    compression: str | None = None
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> ImageInputs:
@@ -71,6 +79,8 @@ class ImageInputs:
             verify=flag(props, "verify"),
             fingerprint=str(props.get(FINGERPRINT) or ""),
             source_stamp=str(props.get(STAMP) or ""),
+            source_sha256=str(props[SHA256]) if given(props, SHA256) else None,
+            compression=str(props["compression"]) if given(props, "compression") else None,
         )
 
     @property
@@ -90,6 +100,10 @@ class ImageInputs:
         }
         if self.format is not None:
             props["format"] = self.format
+        if self.source_sha256 is not None:
+            props[SHA256] = self.source_sha256
+        if self.compression is not None:
+            props["compression"] = self.compression
         if self.size_gb is not None:
             props["size_gb"] = self.size_gb
         if self.metadata:
@@ -136,6 +150,15 @@ class ImageState:
         return {key: value for key, value in outs.items() if value is not None}
 
 
+def is_published(source: object, compression: object = None) -> bool:
+    """Whether the source is an image as published (a URL, or a compressed file), identified by source_sha256."""
+    if not isinstance(source, str) or not source:
+        return False
+    if vhdcore.is_image_url(source) or compression not in (None, "none"):
+        return compression != "none"
+    return bool(vhdcore.is_compressed_file(source))
+
+
 def auto_name(prefix: str | None, identity: str | None, fingerprint: str) -> str:
     """`<resource>-<8 hex>.vhd`, the hex from the resource's identity and the image's fingerprint: the same
     image for the same resource gets the same name, so a `pulumi up` killed mid-upload finds its unfinished
@@ -153,10 +176,36 @@ def check_plain_inputs(news: Mapping[str, Any], *, limit: SizeLimit = AZURE_LIMI
     failures: list[CheckFailure] = []
     source = news.get("source")
     if source is None and require_source:
-        failures.append(CheckFailure("source", "source is required; give the path of a disk image (raw, VHD, VHDX, "
-                                               "QCOW2, VMDK or VDI)."))
+        failures.append(CheckFailure("source", "source is required; give the path or https:// URL of a disk image "
+                                               "(raw, VHD, VHDX, QCOW2, VMDK or VDI, compressed or not)."))
     elif source is not None and not is_unknown(source) and (not isinstance(source, str) or not source):
-        failures.append(CheckFailure("source", f"source {source!r} is not a path; give the image file's path."))
+        failures.append(CheckFailure("source", f"source {source!r} is not a path; give the image file's path or "
+                                               "its https:// URL."))
+    elif isinstance(source, str) and vhdcore.is_image_url(source):
+        # A URL's user, password or query (a SAS) may be a secret, and the engine prints the value of a property a
+        # failure names: such a URL's failure names none (the sentence shows the URL without them).
+        prop = "source" if vhdcore.shown_url(source) == source else ""
+        try:
+            vhdcore.check_image_url(source)
+        except VhdError as exc:
+            failures.append(CheckFailure(prop, str(exc)))
+        if news.get(SHA256) is None:
+            failures.append(CheckFailure(SHA256, f"source_sha256 is required with an image URL "
+                                                 f"({vhdcore.shown_url(source)}): "
+                                                 "a preview does not download the image, so its published SHA-256 is "
+                                                 "what identifies it; give the checksum its publisher lists."))
+    checksum = news.get(SHA256)
+    if checksum is not None and not is_unknown(checksum):
+        try:
+            inputs[SHA256] = vhdcore.check_sha256(str(checksum), field=SHA256)
+        except VhdError as exc:
+            failures.append(CheckFailure(SHA256, str(exc)))
+    compression = news.get("compression")
+    if compression is not None and not is_unknown(compression):
+        try:
+            inputs["compression"] = vhdcore.check_compression(str(compression), field="compression")
+        except VhdError as exc:
+            failures.append(CheckFailure("compression", str(exc)))
     fmt = news.get("format")
     if fmt is not None and not is_unknown(fmt):
         try:

@@ -8,9 +8,11 @@ declares no resources and does not import the Azure SDK (the program process imp
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
@@ -34,12 +36,14 @@ from .image_inputs import (
     CONTENT_ONLY,
     FINGERPRINT,
     REPLACE_ON_CHANGE,
+    SHA256,
     STAMP,
     ImageInputs,
     ImageState,
     auto_name,
     changed_inputs,
     check_plain_inputs,
+    is_published,
 )
 
 if TYPE_CHECKING:
@@ -68,15 +72,54 @@ class VhdImageProvider(DiskProvider):
             olds.get(FINGERPRINT) == news[FINGERPRINT]
         inputs, failures = check_plain_inputs(news, limit=limit, require_source=not imported)
         failures += self.check_account(news)
-        if not imported and not any(f.property in ("source", "format", "size_gb") for f in failures):
-            failures += self._check_image(olds, news, inputs, limit)
-        if not given(news, "blob_name") and given(inputs, FINGERPRINT):
-            same = given(olds, "blob_name") and olds.get(FINGERPRINT) == inputs[FINGERPRINT]
+        checked = not imported and not any(f.property in ("", "source", SHA256, "format", "compression", "size_gb")
+                                           for f in failures)
+        published = not imported and is_published(inputs.get("source"), inputs.get("compression"))
+        if checked:
+            failures += self._check_published(olds, inputs) if published else \
+                self._check_image(olds, news, inputs, limit)
+        # The identity that names the blob and decides replacement: the content fingerprint of a local image, the
+        # published SHA-256 of a URL or a compressed file (its fingerprint is learned by the upload).
+        key = SHA256 if published else FINGERPRINT
+        if not given(news, "blob_name") and given(inputs, key) and inputs[key]:
+            same = given(olds, "blob_name") and olds.get(key) == inputs[key]
             # Named once; a new image is a new disk beside the old one, so it gets its own name.
+            identity = f"sha256:{inputs[key]}" if published else str(inputs[key])
             inputs["blob_name"] = olds["blob_name"] if same else auto_name(self.auto_name_prefix, self.identity,
-                                                                            str(inputs[FINGERPRINT]))
+                                                                            identity)
         failures += self.check_container(olds, inputs, failures)
         return CheckResult(inputs, failures)
+
+    def _check_published(self, olds: dict[str, Any], inputs: dict[str, Any]) -> list[CheckFailure]:
+        """An image as published is neither downloaded nor decompressed at preview. A local compressed file's
+        SHA-256 is computed from its compressed bytes (once per change of the file: its stamp), to name it when
+        source_sha256 is not given and to refuse a given one that does not match; a URL needs source_sha256 (checked
+        with the plain inputs). The content fingerprint stays the state's while the SHA-256 does."""
+        source = str(inputs["source"])
+        given_sha = inputs.get(SHA256)
+        if not vhdcore.is_image_url(source):
+            try:
+                stamp = _stamp(os.stat(source))
+            except OSError as exc:
+                return [CheckFailure("source", f"cannot open image {source}: {exc.strerror}; check the path and "
+                                               "permissions.")]
+            same_file = olds.get("source") == source and olds.get(STAMP) == stamp and given(olds, SHA256)
+            try:
+                found = str(olds[SHA256]) if same_file and olds.get(SHA256) == (given_sha or olds[SHA256]) else \
+                    _file_sha256(source)
+            except OSError as exc:
+                return [CheckFailure("source", f"cannot read image {source}: {exc.strerror}; check the path and "
+                                               "permissions.")]
+            if given_sha is not None and found != given_sha:
+                return [CheckFailure(SHA256, f"source_sha256 {given_sha} is not the SHA-256 of {source} ({found}); "
+                                             "give the checksum of this file, or leave source_sha256 out to take the "
+                                             "file as it is.")]
+            inputs[SHA256], inputs[STAMP] = found, stamp
+        else:
+            inputs[STAMP] = ""
+        same_image = olds.get(SHA256) == inputs.get(SHA256) and given(olds, FINGERPRINT)
+        inputs[FINGERPRINT] = olds[FINGERPRINT] if same_image else ""
+        return []
 
     def _check_image(self, olds: dict[str, Any], news: dict[str, Any], inputs: dict[str, Any],
                      limit: SizeLimit) -> list[CheckFailure]:
@@ -115,38 +158,54 @@ class VhdImageProvider(DiskProvider):
         moved = self.account_replaces(olds, news)
         if "size_gb" in changes and not _grows(olds, news):
             changes.remove("size_gb")  # unset, or not above the disk's size: the disk already is big enough
-        real = [key for key in changes if key not in CONTENT_ONLY]
+        published = is_published(news.get("source"), news.get("compression"))
+        # A published image is what its SHA-256 says (its fingerprint is known once uploaded); a local one is what
+        # its content fingerprint says, whatever checksum is written beside it.
+        key, other = (SHA256, FINGERPRINT) if published else (FINGERPRINT, SHA256)
+        if other in changes and key not in changes and not (published and not given(olds, SHA256)):
+            changes.remove(other)
+        real = [k for k in changes if k not in CONTENT_ONLY]
         if not real and not moved:
             return no_change()  # a moved or renamed image file with the same content: nothing to do
-        replaces = [key for key in (*REPLACE_ON_CHANGE, FINGERPRINT) if key in changes] + moved
-        if FINGERPRINT in changes and not is_unknown(news.get(FINGERPRINT)):
-            warn(f"the image {news.get('source')} has new content (fingerprint {olds.get(FINGERPRINT)} is now "
-                 f"{news.get(FINGERPRINT)}), so the disk will be replaced by a new upload; data written to the old "
-                 "disk is lost.")
+        replaces = [k for k in (*REPLACE_ON_CHANGE, key) if k in changes] + moved
+        if key in changes and not is_unknown(news.get(key)):
+            what = "fingerprint" if key == FINGERPRINT else "source_sha256"
+            warn(f"the image {_shown(news.get('source'))} has new content ({what} {olds.get(key)} is now "
+                 f"{news.get(key)}), so the disk will be replaced by a new upload; data written to the old disk is "
+                 "lost.")
         explicit_name = self.auto_name_prefix is None and not (bool(moved) and self.endpoint(news) is not None)
         return changed(olds, news, real, replaces, delete_before_replace=explicit_name)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         wanted = ImageInputs.from_props(props)
         target = self.target(wanted.account)
-        with vhdcore.open_image(wanted.source, wanted.format) as image:
-            if wanted.adopt_existing:
+        published = is_published(wanted.source, wanted.compression)
+        with vhdcore.open_source(wanted.source, wanted.format, compression=wanted.compression,
+                                 sha256=wanted.source_sha256) as image:
+            if wanted.adopt_existing and not published:  # a published image is adopted by the upload (below)
                 adopted = self._adopt(target, wanted, image.format, image.virtual_size)
                 if adopted is not None:
                     return CreateResult(adopted.url, adopted.to_outputs())
-            progress = _EngineLog(wanted.source, image.allocated_bytes)
+            progress = _EngineLog(_shown(wanted.source), image.allocated_bytes)
             progress.start(f"{wanted.container_name}/{wanted.blob_name}")
             try:
                 done = vhdcore.upload_image(
                     target, image, container=wanted.container_name, name=wanted.blob_name, size=wanted.size_bytes,
-                    metadata=wanted.metadata, fingerprint=wanted.fingerprint or None, verify=wanted.verify,
-                    progress=progress.update, notes=progress.note)
+                    metadata=wanted.metadata, fingerprint=None if published else wanted.fingerprint or None,
+                    verify=wanted.verify, progress=progress.update, notes=progress.note)
             except BlobExistsError as exc:
                 raise BlobExistsError(
                     f"blob {wanted.blob_name!r} already exists in container {wanted.container_name!r} and was left "
                     f"untouched{''.join(exc.notes)}" if exc.code == "BlobAlreadyExists" else exc.what,
                     "choose another blob_name, delete that blob, or set adopt_existing to true to take it over if it "
                     "holds this image", status=exc.status, code=exc.code) from None
+            wanted = replace(wanted, fingerprint=done.fingerprint)  # a published image's is learned only now
+            if done.already_complete and published and wanted.adopt_existing:
+                # Its pages were read back and compared with the image, and it lacks none of its data.
+                state = ImageState(wanted, done.url, target.blob_endpoint, done.size, done.blob_length,
+                                   done.unique_id, azure_ready=True, adopted=True, bytes_sent=0,
+                                   image_format=image.format, image_size=image.virtual_size, data_bytes=0)
+                return CreateResult(done.url, state.to_outputs())
             if done.already_complete:
                 raise BlobExistsError(
                     f"blob {wanted.blob_name!r} in container {wanted.container_name!r} already holds this image as a "
@@ -251,6 +310,20 @@ class VhdImageProvider(DiskProvider):
 def _grows(olds: dict[str, Any], news: dict[str, Any]) -> bool:
     size, old = news.get("size_gb"), olds.get("size_bytes")
     return is_unknown(size) or (isinstance(size, (int, float)) and isinstance(old, (int, float)) and size * GiB > old)
+
+
+def _shown(source: object) -> str:
+    """A source as the engine's log and messages may show it: a URL without credentials or query string."""
+    text = str(source)
+    return vhdcore.shown_url(text) if vhdcore.is_image_url(text) else text
+
+
+def _file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _stamp(info: os.stat_result) -> str:

@@ -171,27 +171,38 @@ BLANK_VHD = ResourceDecl(
 
 VHD_IMAGE = ResourceDecl(
     python_name="VhdImage",
-    description="A disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI) uploaded as a fixed VHD page blob, ready for Azure "
-    "to import as a managed disk or to attach. The image's content fingerprint, not its file name, decides: new "
-    "content replaces the disk." + _ACCOUNT_NOTE,
+    description="A disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI; a file or an https URL, compressed with xz, gzip, "
+    "bzip2 or zstd or not) uploaded as a fixed VHD page blob, streamed with no full-size copy, ready for Azure to "
+    "import as a managed disk or to attach. The image's content fingerprint (a local file) or published SHA-256 (a "
+    "URL or a compressed file), not its name, decides: new content replaces the disk." + _ACCOUNT_NOTE,
     inputs=(
-        Prop("source", "string", "Path of the disk image file (relative to the program's directory). Moving or "
-             "renaming the file changes nothing; new content replaces the disk (the preview shows both "
-             "fingerprints).", required=True),
+        Prop("source", "string", "The disk image: a file's path (relative to the program's directory) or an "
+             "`https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: "
+             "detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the "
+             "disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as "
+             "a secret.", required=True),
+        Prop("source_sha256", "string", "The SHA-256 the image is published with (of the compressed file, for a "
+             "compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no "
+             "disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, "
+             "which a preview does not download.", default="for a local compressed file, computed from the file; "
+             "none for an uncompressed one"),
+        Prop("compression", "string", "How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to "
+             "take the file as it is.", default="detected from the magic bytes"),
         Prop("container_name", "string", "The blob container that holds the disk; it must exist, as for "
              "BlankVhd's. Changing it replaces the disk.", required=True),
         Prop("blob_name", "string", "The blob's name. Changing it replaces the disk.", default="`<resource "
              "name>-<8 hex>.vhd`, the hex derived from the resource's identity and the image's fingerprint: a killed "
              "`pulumi up` resumes its upload, and a new image gets a new name, made before the old disk is deleted"),
         Prop("format", "string", "The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`.",
-             default="detected from the content"),
+             default="detected from the content; a compressed image that holds no recognizable format needs `raw`"),
         Prop("size_gb", "integer", "Disk size in whole GiB, at least the image's virtual size. Raising it grows the "
              "disk in place; lowering it is refused.", default="the image's virtual size rounded up to whole MiB"),
         *ACCOUNT,
         Prop("metadata", "map", "Blob metadata; a change is an in-place update (this tool's `vhdcore_*` entries are "
              "kept)."),
         Prop("adopt_existing", "boolean", "Take over an existing blob of that name if it is a finished upload of this "
-             "same image (its recorded fingerprint matches); nothing is written.", default="false"),
+             "same image (its recorded fingerprint matches; for a URL or a compressed image, its data read back "
+             "equals the image's); nothing is written.", default="false"),
         Prop("verify", "boolean", "Read every written page back before the footer and compare it with the image.",
              default="false"),
     ),

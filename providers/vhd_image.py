@@ -41,6 +41,8 @@ class VhdImage(pulumi.dynamic.Resource, VhdImageOutputs, module="azureblob", nam
         opts: pulumi.ResourceOptions | None = None,
         *,
         source: pulumi.Input[str],
+        source_sha256: pulumi.Input[str] | None = None,
+        compression: pulumi.Input[str] | None = None,
         container_name: pulumi.Input[str],
         blob_name: pulumi.Input[str] | None = None,
         format: pulumi.Input[str] | None = None,

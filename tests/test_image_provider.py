@@ -4,6 +4,8 @@ update (grow, metadata), read and delete."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 import re
 import shutil
@@ -104,7 +106,13 @@ def test_check_reads_an_untouched_file_once(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(("over", "expected"), [
-    ({"source": None}, "source: source is required; give the path of a disk image"),
+    ({"source": None}, "source: source is required; give the path or https:// URL of a disk image"),
+    ({"source": "https://example.com/disk.vhd.xz"}, "source_sha256: source_sha256 is required with an image URL "
+                                                    "(https://example.com/disk.vhd.xz): a preview does not download"),
+    ({"source": "http://user:pw@example.com/d.xz?sig=S", "source_sha256": "a" * 64},
+     ": source http://example.com/d.xz?<query hidden> is plain http to another machine"),
+    ({"source_sha256": "abc"}, "source_sha256: source_sha256 'abc' is not a SHA-256; give its 64 hexadecimal digits"),
+    ({"compression": "lz4"}, "compression: compression 'lz4' is not a compression this tool reads"),
     ({"source": "/nonexistent/disk.qcow2"}, "source: cannot open image /nonexistent/disk.qcow2: No such file"),
     ({"format": "iso"}, "format: format 'iso' is not a format this tool reads"),
     ({"format": "vmdk"}, "source: image {source} does not start with the VMDK magic"),
@@ -116,6 +124,36 @@ def test_check_refuses_bad_inputs_in_one_sentence_per_field(over: dict[str, Any]
                                                             engine: Engine) -> None:
     _, failures = engine.check(olds={}, **over)
     assert any(f.startswith(expected.format(source=engine.source)) for f in failures), failures
+
+
+def test_a_compressed_image_is_identified_by_its_published_sha256_at_preview(
+        engine: Engine, test_images: TestImages, tmp_path: Path, service: BlobServiceClient) -> None:
+    """Neither decompressed nor read as an image by a preview: check hashes the compressed bytes (the identity and the
+    name), refuses a source_sha256 that does not match, and carries the content fingerprint the upload learned."""
+    packed = tmp_path / "disk.vhd.gz"
+    packed.write_bytes(gzip.compress(test_images["vhd-fixed"].read_bytes()))
+    published = hashlib.sha256(packed.read_bytes()).hexdigest()
+    inputs, failures = engine.check(source=str(packed))
+    assert failures == [] and inputs["source_sha256"] == published and inputs["fingerprint"] == ""
+    assert inputs["blob_name"] == f"img-{published[:8]}.vhd"
+    _, failures = engine.check(source=str(packed), source_sha256="0" * 64)
+    assert failures == [f"source_sha256: source_sha256 {'0' * 64} is not the SHA-256 of {packed} ({published}); "
+                        "give the checksum of this file, or leave source_sha256 out to take the file as it is."]
+    # create: streamed, the fingerprint learned and kept by the next check while the checksum stays.
+    outs = engine.create(source=str(packed))
+    with open_image(test_images["raw"]) as image:
+        assert outs["fingerprint"] == fingerprint(image) and outs["image_format"] == "vhd"
+    assert stored(service, engine.container, outs["blob_name"]) is not None
+    again, _ = engine.check(olds=outs, source=str(packed))
+    assert again["fingerprint"] == outs["fingerprint"] and again["blob_name"] == outs["blob_name"]
+    assert engine.provider.diff(engine.id, outs, again).changes is False
+    # Another release: a replacement, said with both checksums.
+    newer = tmp_path / "newer.vhd.gz"
+    newer.write_bytes(gzip.compress(test_images["vhd-fixed"].read_bytes()[:-PAGE] + bytes(PAGE)))
+    other, _ = engine.check(olds=outs, source=str(newer))
+    assert other["fingerprint"] == "" and other["blob_name"] != outs["blob_name"]
+    diff = engine.provider.diff(engine.id, outs, other)
+    assert diff.changes is not False and "source_sha256" in diff.replaces and "blob_name" in diff.replaces
 
 
 def test_check_refuses_an_image_too_big_for_the_cloud(engine: Engine, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import vhdcore.azure
 import vhdcore.errors
 import vhdcore.format
 import vhdcore.format.images
+import vhdcore.sources
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +38,7 @@ def test_every_operation_and_every_error_is_in_the_supported_surface() -> None:
 
 
 def test_each_exported_name_is_the_object_its_layer_defines() -> None:
-    layers = (vhdcore.errors, vhdcore.format, vhdcore.format.images, vhdcore.azure)
+    layers = (vhdcore.errors, vhdcore.format, vhdcore.format.images, vhdcore.sources, vhdcore.azure)
     for name in vhdcore.__all__:
         assert not name.startswith("_") or name == "__version__", name
         value = getattr(vhdcore, name)

@@ -19,9 +19,15 @@ import pytest
 
 from tests.images import PAGE, QEMU_FORMAT, SIZE, MiB, TestImages, qemu_img, tool
 from tests.webserver import WebServer
-from vhdcore.errors import CorruptImageError, InputError, UnsupportedImageError
+from vhdcore.errors import (
+    ChecksumMismatchError,
+    CorruptImageError,
+    ImageDownloadError,
+    InputError,
+    UnsupportedImageError,
+)
 from vhdcore.format.images import convert_to_fixed_vhd, fingerprint, open_image
-from vhdcore.sources import ChecksumMismatch, SpooledImage, StreamImage, WebError, open_source
+from vhdcore.sources import SpooledImage, StreamImage, open_source
 from vhdcore.sources import compressed as compressed_module
 from vhdcore.sources import web as web_module
 from vhdcore.sources.compressed import Decompressed
@@ -265,7 +271,7 @@ def test_the_checksum_of_the_published_bytes_is_checked_before_the_last_window(p
         converted(image, tmp_path / "out.vhd")
         assert image.checksum == good
     wrong = "0" * 64
-    with pytest.raises(ChecksumMismatch) as caught, open_source(str(path), sha256=wrong) as image:
+    with pytest.raises(ChecksumMismatchError) as caught, open_source(str(path), sha256=wrong) as image:
         converted(image, tmp_path / "other.vhd")
     assert str(caught.value).startswith(f"image {path} does not have the SHA-256 that was given: expected {wrong}, "
                                         f"found {good} over its {path.stat().st_size} published bytes")
@@ -276,7 +282,7 @@ def test_the_checksum_of_the_published_bytes_is_checked_before_the_last_window(p
 
 def test_a_spooled_image_is_opened_only_after_its_checksum_matched(packed: dict[tuple[str, str], Path],
                                                                   no_temporary_files: Path) -> None:
-    with pytest.raises(ChecksumMismatch, match=r"expected f{64}"):
+    with pytest.raises(ChecksumMismatchError, match=r"expected f{64}"):
         open_source(str(packed[("qcow2", "gzip")]), sha256="f" * 64)
 
 
@@ -284,7 +290,7 @@ def test_an_uncompressed_local_file_is_checked_whole_before_it_is_read_in_place(
     good = hashlib.sha256(test_images["qcow2"].read_bytes()).hexdigest()
     with open_source(str(test_images["qcow2"]), sha256=good) as image:
         assert image.format == "qcow2"
-    with pytest.raises(ChecksumMismatch, match=f"found {good}"):
+    with pytest.raises(ChecksumMismatchError, match=f"found {good}"):
         open_source(str(test_images["qcow2"]), sha256="1" * 64)
 
 
@@ -354,7 +360,7 @@ def test_a_dropped_connection_is_resumed_where_it_broke(ranges: bool, served: Pa
 
 
 def test_a_server_that_keeps_dropping_fails_in_one_line_after_the_retries(served: Path, tmp_path: Path) -> None:
-    with WebServer(served, ranges=True) as server, pytest.raises(WebError) as caught, \
+    with WebServer(served, ranges=True) as server, pytest.raises(ImageDownloadError) as caught, \
             open_source(server.url("vhd-fixed"), "vhd") as image:
         # Answers broken after 1 MiB each still make progress, so they are resumed to the end...
         server.faults.drop_after, server.faults.drops = 1 * MiB, 3
@@ -373,8 +379,8 @@ def test_a_server_that_sends_less_than_it_announced_is_a_broken_answer(served: P
     with WebServer(served, ranges=False) as server:
         server.faults.short_by = 1000
         size = (served / "vhd-fixed").stat().st_size
-        with pytest.raises(WebError, match=rf"could not be read at byte {size}: the answer broke off after byte {size} "
-                                           r".*IncompleteRead.* \(5 retries did not help\)"):
+        with pytest.raises(ImageDownloadError, match=rf"could not be read at byte {size}: the answer broke off after "
+                                                     rf"byte {size} .*IncompleteRead.* \(5 retries did not help\)"):
             open_source(server.url("vhd-fixed"), "vhd")
 
 
@@ -384,7 +390,7 @@ def test_urls_are_refused_or_shown_without_credentials_and_query(served: Path) -
         open_source("http://user:secret@example.com/disk.vhd.xz?sig=SECRET")
     with WebServer(served) as server:
         url = server.url("missing.xz", query="sv=2024&sig=SECRETSIG", userinfo="alice:SECRETPW")
-        with pytest.raises(WebError) as caught:
+        with pytest.raises(ImageDownloadError) as caught:
             open_source(url)
         message = str(caught.value)
         assert message == (f"image http://127.0.0.1:{server.port}/missing.xz?<query hidden> could not be fetched: the "
@@ -394,13 +400,13 @@ def test_urls_are_refused_or_shown_without_credentials_and_query(served: Path) -
         (request,) = server.served
         assert request.headers.get("Authorization", "").startswith("Basic ") and "sig=SECRETSIG" in request.path
         server.faults.redirect = "http://192.0.2.1/elsewhere.xz"
-        with pytest.raises(WebError, match=r"redirects to http://192\.0\.2\.1/elsewhere\.xz, which is refused: .*"
-                                           r"plain http to another machine"):
+        with pytest.raises(ImageDownloadError, match=r"redirects to http://192\.0\.2\.1/elsewhere\.xz, which is "
+                                                     r"refused: .*plain http to another machine"):
             open_source(server.url("vhd-fixed.xz"))
         server.faults.redirect = None
         server.faults.encoding = "gzip"
-        with pytest.raises(WebError, match=r"was sent with Content-Encoding gzip although this tool asked for the "
-                                           r"file's own bytes"):
+        with pytest.raises(ImageDownloadError, match=r"was sent with Content-Encoding gzip although this tool asked "
+                                                     r"for the file's own bytes"):
             open_source(server.url("vhd-fixed.xz"))
 
 
@@ -408,5 +414,5 @@ def test_a_file_that_changes_on_the_server_between_requests_is_refused(served: P
     with WebServer(served, ranges=True) as server, open_source(server.url("vhd-fixed.xz")) as image:
         path = served / "vhd-fixed.xz"
         os.utime(path, ns=(1, 1))  # another ETag from now on
-        with pytest.raises(WebError, match=r"changed on the server while it was being read \(412"):
+        with pytest.raises(ImageDownloadError, match=r"changed on the server while it was being read \(412"):
             converted(image, tmp_path / "out.vhd")

@@ -23,9 +23,9 @@ from tests.test_sources import COMPRESSORS, compress
 from tests.test_upload import download_sparse, page_ranges
 from tests.webserver import WebServer
 from vhdcore.azure.upload import upload_image
-from vhdcore.errors import ImageError
+from vhdcore.errors import ChecksumMismatchError, ImageDownloadError, ImageError
 from vhdcore.format.report import DiskReport
-from vhdcore.sources import ChecksumMismatch, WebError, open_source
+from vhdcore.sources import open_source
 from vhdcore.sources import web as web_module
 
 BIG = 200 * MiB  # larger than the 64 MiB any file may grow to while an upload runs
@@ -225,7 +225,7 @@ def test_a_server_that_drops_the_connection_midway_then_the_re_run_resumes(
         url = server.url(what)
         with open_source(url, sha256=good) as image:  # the probe and the counting pass (gzip holds no size)
             server.faults.wall = size * 3 // 4  # from now on nothing past three quarters of the file is served
-            with pytest.raises(WebError) as caught:
+            with pytest.raises(ImageDownloadError) as caught:
                 upload_image(via(proxy), image, container=container, name=BLOB)
         message = str(caught.value)
         assert "\n" not in message and "retries did not help" in message and "stopped before its footer" in message
@@ -257,7 +257,7 @@ def test_an_image_error_at_the_end_of_a_stream_names_the_unfinished_blob(blocks_
                                                                          service: BlobServiceClient,
                                                                          container: str) -> None:
     with open_source(str(blocks_xz), sha256="0" * 64) as image, \
-            pytest.raises(ChecksumMismatch) as caught:
+            pytest.raises(ChecksumMismatchError) as caught:
         upload_image(via(proxy), image, container=container, name=BLOB)
     message = str(caught.value)
     assert isinstance(caught.value, ImageError) and "\n" not in message

@@ -39,12 +39,14 @@ from .errors import (
     BlobLeasedError,
     BlobNameError,
     BlobNotFoundError,
+    ChecksumMismatchError,
     CloudError,
     ContainerNotEmptyError,
     ContainerNotFoundError,
     CorruptImageError,
     CredentialsError,
     HeaderRefusedError,
+    ImageDownloadError,
     ImageError,
     InputError,
     InternalError,
@@ -111,10 +113,20 @@ if TYPE_CHECKING:
         upload_image,
     )
     from .format.images import DiskImage, Scan, check_format, convert_to_fixed_vhd, disk_size, fingerprint, open_image
+    from .sources import (
+        SourceImage,
+        check_compression,
+        check_image_url,
+        check_sha256,
+        is_compressed_file,
+        is_image_url,
+        open_source,
+        shown_url,
+    )
 
 __version__ = "0.2.0"
 
-# Loaded on first use: the Azure operations (they load the Azure SDK) and the image readers.
+# Loaded on first use: the Azure operations (they load the Azure SDK), the image readers and the image sources.
 _LAZY = {
     **dict.fromkeys(
         ("BlankVhdBlob", "BlobInspection", "ContainerInfo", "ContainerListing", "ImageUpload", "UploadProgress",
@@ -125,6 +137,8 @@ _LAZY = {
     ),
     **dict.fromkeys(("DiskImage", "Scan", "check_format", "convert_to_fixed_vhd", "disk_size", "fingerprint",
                      "open_image"), ".format.images"),
+    **dict.fromkeys(("SourceImage", "check_compression", "check_image_url", "check_sha256", "is_compressed_file",
+                     "is_image_url", "open_source", "shown_url"), ".sources"),
 }
 
 __all__ = [
@@ -141,6 +155,7 @@ __all__ = [
     "BlobLeasedError",
     "BlobNameError",
     "BlobNotFoundError",
+    "ChecksumMismatchError",
     "ClientOptions",
     "Cloud",
     "CloudError",
@@ -157,6 +172,7 @@ __all__ = [
     "Geometry",
     "GiB",
     "HeaderRefusedError",
+    "ImageDownloadError",
     "ImageError",
     "ImageUpload",
     "InputError",
@@ -171,6 +187,7 @@ __all__ = [
     "ShrinkRefusedError",
     "SizeError",
     "SizeLimit",
+    "SourceImage",
     "StorageError",
     "StorageTarget",
     "ThrottledError",
@@ -184,8 +201,11 @@ __all__ = [
     "VhdError",
     "VhdFormatError",
     "__version__",
+    "check_compression",
     "check_disk_size",
     "check_format",
+    "check_image_url",
+    "check_sha256",
     "chs_geometry",
     "container_exists",
     "convert_to_fixed_vhd",
@@ -202,8 +222,11 @@ __all__ = [
     "grow_blank_vhd",
     "inspect_blank_vhd",
     "inspect_file",
+    "is_compressed_file",
+    "is_image_url",
     "list_containers",
     "open_image",
+    "open_source",
     "owner_tag",
     "parse_size",
     "parse_size_gb",
@@ -211,6 +234,7 @@ __all__ = [
     "require_container",
     "scrub",
     "set_blank_vhd_metadata",
+    "shown_url",
     "split_blob_url",
     "split_container_url",
     "upload_image",

@@ -79,6 +79,15 @@ class CorruptImageError(ImageError):
     """An image whose structures are inconsistent or point past the end of the file (truncated)."""
 
 
+class ChecksumMismatchError(ImageError):
+    """An image's published bytes do not have the SHA-256 that was given: nothing made from them is sealed."""
+
+
+class ImageDownloadError(ImageError):
+    """An image URL's server could not give the image: unreachable, an error status, a broken or inconsistent
+    answer, after the retries."""
+
+
 class CloudError(InputError):
     """A cloud name, storage API version or endpoint that does not fit the cloud the disk is in."""
 
@@ -176,12 +185,14 @@ __all__ = [
     "BlobLeasedError",
     "BlobNameError",
     "BlobNotFoundError",
+    "ChecksumMismatchError",
     "CloudError",
     "ContainerNotEmptyError",
     "ContainerNotFoundError",
     "CorruptImageError",
     "CredentialsError",
     "HeaderRefusedError",
+    "ImageDownloadError",
     "ImageError",
     "InputError",
     "InternalError",

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as utilities from "./utilities";
 
 /**
- * A disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI) uploaded as a fixed VHD page blob, ready for Azure to import as a managed disk or to attach. The image's content fingerprint, not its file name, decides: new content replaces the disk. Say where the account is with at most one of `storageAccountName`, `accountUrl` and `connectionString` (or none, to use the provider's configuration); credentials come from the resource, then the provider's configuration, then the `AZURE_STORAGE_*` variables, then Entra ID.
+ * A disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI; a file or an https URL, compressed with xz, gzip, bzip2 or zstd or not) uploaded as a fixed VHD page blob, streamed with no full-size copy, ready for Azure to import as a managed disk or to attach. The image's content fingerprint (a local file) or published SHA-256 (a URL or a compressed file), not its name, decides: new content replaces the disk. Say where the account is with at most one of `storageAccountName`, `accountUrl` and `connectionString` (or none, to use the provider's configuration); credentials come from the resource, then the provider's configuration, then the `AZURE_STORAGE_*` variables, then Entra ID.
  */
 export class VhdImage extends pulumi.CustomResource {
     /**
@@ -53,7 +53,7 @@ export class VhdImage extends pulumi.CustomResource {
      */
     declare public readonly accountUrl: pulumi.Output<string | undefined>;
     /**
-     * Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches); nothing is written. Default: false.
+     * Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches; for a URL or a compressed image, its data read back equals the image's); nothing is written. Default: false.
      */
     declare public readonly adoptExisting: pulumi.Output<boolean | undefined>;
     /**
@@ -93,6 +93,10 @@ export class VhdImage extends pulumi.CustomResource {
      */
     declare public readonly cloud: pulumi.Output<string | undefined>;
     /**
+     * How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+     */
+    declare public readonly compression: pulumi.Output<string | undefined>;
+    /**
      * A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
      */
     declare public readonly connectionString: pulumi.Output<string | undefined>;
@@ -113,7 +117,7 @@ export class VhdImage extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly fingerprint: pulumi.Output<string>;
     /**
-     * The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+     * The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
      */
     declare public readonly format: pulumi.Output<string | undefined>;
     /**
@@ -141,9 +145,13 @@ export class VhdImage extends pulumi.CustomResource {
      */
     declare public readonly sizeGb: pulumi.Output<number | undefined>;
     /**
-     * Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+     * The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
      */
     declare public readonly source: pulumi.Output<string | undefined>;
+    /**
+     * The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+     */
+    declare public readonly sourceSha256: pulumi.Output<string | undefined>;
     /**
      * The storage account's name; the blob endpoint is `https://<name>.blob.<endpoint suffix>`.
      */
@@ -185,6 +193,7 @@ export class VhdImage extends pulumi.CustomResource {
             resourceInputs["apiVersion"] = args?.apiVersion;
             resourceInputs["blobName"] = args?.blobName;
             resourceInputs["cloud"] = args?.cloud;
+            resourceInputs["compression"] = args?.compression;
             resourceInputs["connectionString"] = args?.connectionString ? pulumi.secret(args.connectionString) : undefined;
             resourceInputs["containerName"] = args?.containerName;
             resourceInputs["endpointSuffix"] = args?.endpointSuffix;
@@ -193,6 +202,7 @@ export class VhdImage extends pulumi.CustomResource {
             resourceInputs["sasToken"] = args?.sasToken ? pulumi.secret(args.sasToken) : undefined;
             resourceInputs["sizeGb"] = args?.sizeGb;
             resourceInputs["source"] = args?.source;
+            resourceInputs["sourceSha256"] = args?.sourceSha256;
             resourceInputs["storageAccountName"] = args?.storageAccountName;
             resourceInputs["verify"] = args?.verify;
             resourceInputs["adopted"] = undefined /*out*/;
@@ -220,6 +230,7 @@ export class VhdImage extends pulumi.CustomResource {
             resourceInputs["blobName"] = undefined /*out*/;
             resourceInputs["bytesSent"] = undefined /*out*/;
             resourceInputs["cloud"] = undefined /*out*/;
+            resourceInputs["compression"] = undefined /*out*/;
             resourceInputs["connectionString"] = undefined /*out*/;
             resourceInputs["containerName"] = undefined /*out*/;
             resourceInputs["dataBytes"] = undefined /*out*/;
@@ -233,6 +244,7 @@ export class VhdImage extends pulumi.CustomResource {
             resourceInputs["sizeBytes"] = undefined /*out*/;
             resourceInputs["sizeGb"] = undefined /*out*/;
             resourceInputs["source"] = undefined /*out*/;
+            resourceInputs["sourceSha256"] = undefined /*out*/;
             resourceInputs["storageAccountName"] = undefined /*out*/;
             resourceInputs["uniqueId"] = undefined /*out*/;
             resourceInputs["url"] = undefined /*out*/;
@@ -258,7 +270,7 @@ export interface VhdImageArgs {
      */
     accountUrl?: pulumi.Input<string | undefined>;
     /**
-     * Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches); nothing is written. Default: false.
+     * Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches; for a URL or a compressed image, its data read back equals the image's); nothing is written. Default: false.
      */
     adoptExisting?: pulumi.Input<boolean | undefined>;
     /**
@@ -278,6 +290,10 @@ export interface VhdImageArgs {
      */
     cloud?: pulumi.Input<string | undefined>;
     /**
+     * How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+     */
+    compression?: pulumi.Input<string | undefined>;
+    /**
      * A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
      */
     connectionString?: pulumi.Input<string | undefined>;
@@ -290,7 +306,7 @@ export interface VhdImageArgs {
      */
     endpointSuffix?: pulumi.Input<string | undefined>;
     /**
-     * The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+     * The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
      */
     format?: pulumi.Input<string | undefined>;
     /**
@@ -306,9 +322,13 @@ export interface VhdImageArgs {
      */
     sizeGb?: pulumi.Input<number | undefined>;
     /**
-     * Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+     * The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
      */
     source: pulumi.Input<string>;
+    /**
+     * The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+     */
+    sourceSha256?: pulumi.Input<string | undefined>;
     /**
      * The storage account's name; the blob endpoint is `https://<name>.blob.<endpoint suffix>`.
      */

@@ -41,9 +41,9 @@ def open_source_args(args: argparse.Namespace) -> Any:
 
 def shown_source(source: str) -> str:
     """A source as results may print it: a URL without its credentials or query string."""
-    from ..sources.urls import is_url, shown_url
+    from ..sources.urls import is_image_url, shown_url
 
-    return shown_url(source) if is_url(source) else source
+    return shown_url(source) if is_image_url(source) else source
 
 
 def source_facts(image: Any) -> dict[str, Any]:

@@ -21,13 +21,13 @@ from __future__ import annotations
 import hashlib
 from typing import Union
 
-from ..errors import ImageError, UnsupportedImageError
+from ..errors import ChecksumMismatchError, UnsupportedImageError
 from ..format.images import DiskImage, check_format, format_from_head, open_image
-from .compressed import COMPRESSIONS, NONE, check_compression
-from .published import ChecksumMismatch, LocalOrigin, Published, check_sha256, compression_of, origin_for
+from .compressed import COMPRESSIONS, HEAD, NONE, check_compression, detect_compression
+from .published import LocalOrigin, Published, check_sha256, compression_of, origin_for
 from .spool import SpooledImage, spool
 from .stream import StreamImage, layout_of, learn_content
-from .urls import WebError, check_url, is_url, shown_url
+from .urls import check_image_url, is_image_url, shown_url
 
 SourceImage = Union[DiskImage, StreamImage, SpooledImage]  # noqa: UP007 - a runtime alias
 HEAD_BYTES = 64 << 10  # what detection reads of a stream's start
@@ -58,8 +58,8 @@ def open_source(location: str, format: str | None = None, *, compression: str | 
     wanted = check_format(format)
     packed = check_compression(compression)
     expected = check_sha256(sha256)
-    if is_url(location):
-        check_url(location)
+    if is_image_url(location):
+        check_image_url(location)
     origin = origin_for(location)
     try:
         kind = compression_of(origin, packed)
@@ -129,6 +129,16 @@ def _refuse_foreign(name: str, head: bytes, packed: str) -> None:
                                         f"image; {fix}, or give --format raw to take it as a raw disk.")
 
 
+def is_compressed_file(path: str) -> bool:
+    """Whether a local file starts with the magic of a compression this tool reads (a regular file; False for
+    anything it cannot read, which opening it will then report)."""
+    try:
+        with open(path, "rb") as file:
+            return detect_compression(file.read(HEAD)) is not None
+    except OSError:
+        return False
+
+
 def _check_file(published: Published) -> None:
     """A local uncompressed file's SHA-256, read whole before it is used (it is then read in place)."""
     digest = hashlib.sha256()
@@ -140,7 +150,7 @@ def _check_file(published: Published) -> None:
         stream.close()
     found = digest.hexdigest()
     if found != published.sha256:
-        raise ChecksumMismatch(f"image {published.name} does not have the SHA-256 that was given: expected "
+        raise ChecksumMismatchError(f"image {published.name} does not have the SHA-256 that was given: expected "
                                f"{published.sha256}, found {found}; check that the file and the checksum belong to "
                                "the same release.")
 
@@ -148,16 +158,14 @@ def _check_file(published: Published) -> None:
 __all__ = [
     "COMPRESSIONS",
     "RANDOM_ACCESS",
-    "ChecksumMismatch",
-    "ImageError",
     "SourceImage",
     "SpooledImage",
     "StreamImage",
-    "WebError",
     "check_compression",
+    "check_image_url",
     "check_sha256",
-    "check_url",
-    "is_url",
+    "is_compressed_file",
+    "is_image_url",
     "open_source",
     "shown_url",
 ]

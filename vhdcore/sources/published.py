@@ -16,20 +16,16 @@ import stat
 from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-from ..errors import ImageError, InputError
+from ..errors import ChecksumMismatchError, ImageError, InputError
 from ..format.sizes import PAGE_BLOB_MAX
 from .compressed import HEAD, NONE, READ, Decompressed, detect_compression
-from .urls import is_url
+from .urls import is_image_url
 
 if TYPE_CHECKING:
     from .web import WebFile, WebStream
 
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 _READ_RAW = 1 << 20
-
-
-class ChecksumMismatch(ImageError):
-    """The published bytes do not have the SHA-256 that was given: nothing made from them is sealed."""
 
 
 def check_sha256(text: str | None, *, field: str = "--sha256") -> str | None:
@@ -305,7 +301,7 @@ class Pass:
 
     def finish(self) -> str:
         """Read what is left of the published bytes (they must hold no more data), then check the SHA-256: the
-        hex digest, or ChecksumMismatch."""
+        hex digest, or ChecksumMismatchError."""
         if not self.at_end():
             raise AssertionError("finish() before the end of the data")
         while self._hashed.read(_READ_RAW):
@@ -313,7 +309,7 @@ class Pass:
         found = self.hash.hexdigest()
         expected = self.published.sha256
         if expected is not None and found != expected:
-            raise ChecksumMismatch(
+            raise ChecksumMismatchError(
                 f"image {self.published.name} does not have the SHA-256 that was given: expected {expected}, found "
                 f"{found} over its {self.consumed} published bytes; check that the URL and the checksum belong to the "
                 "same release, or download it again.")
@@ -356,7 +352,7 @@ class _Limited:
 
 
 def origin_for(location: str) -> Origin:
-    return WebOrigin(location) if is_url(location) else LocalOrigin(location)
+    return WebOrigin(location) if is_image_url(location) else LocalOrigin(location)
 
 
 def compression_of(origin: Origin, wanted: str | None) -> str:
@@ -364,5 +360,5 @@ def compression_of(origin: Origin, wanted: str | None) -> str:
     return wanted or detect_compression(origin.head(HEAD)) or NONE
 
 
-__all__ = ["ChecksumMismatch", "LocalOrigin", "Origin", "Pass", "Published", "WebOrigin", "check_sha256",
+__all__ = ["LocalOrigin", "Origin", "Pass", "Published", "WebOrigin", "check_sha256",
            "compression_of", "origin_for"]

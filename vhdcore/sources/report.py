@@ -14,7 +14,7 @@ from ..format.images.report import FileReport, ImageReport, inspect_image
 from ..format.report import size_text
 from . import SourceImage, SpooledImage, StreamImage, open_source
 from .compressed import HEAD, NONE, check_compression, detect_compression
-from .urls import is_url, shown_url
+from .urls import is_image_url, shown_url
 
 # Appended to the image report's keys, always all of them, in this order.
 FACTS = ("source", "compression", "published_size", "route", "size_learned_from", "sha256")
@@ -68,13 +68,13 @@ def inspect_source(location: str, format: str | None = None, *, compression: str
     """`vhdcore inspect`: a local file that is not compressed gets inspect_image's report; anything else is opened
     as an upload would open it (decompressed, counted or spooled as needed) and reported."""
     packed = check_compression(compression)
-    if not is_url(location) and packed in (None, NONE) and (packed == NONE or not _starts_compressed(location)):
+    if not is_image_url(location) and packed in (None, NONE) and (packed == NONE or not _starts_compressed(location)):
         return inspect_image(location, format)
-    facts: dict[str, Any] = {"source": shown_url(location) if is_url(location) else location}
+    facts: dict[str, Any] = {"source": shown_url(location) if is_image_url(location) else location}
     try:
         image = open_source(location, format, compression=compression, sha256=sha256)
     except ImageError as exc:
-        length = None if is_url(location) else os.path.getsize(location) if os.path.exists(location) else None
+        length = None if is_image_url(location) else os.path.getsize(location) if os.path.exists(location) else None
         return SourceReport(ImageReport(length or 0, format or "unknown", None, None, None, None, None, (str(exc),)),
                             facts)
     with image:

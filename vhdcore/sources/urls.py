@@ -7,15 +7,11 @@ from __future__ import annotations
 import ipaddress
 import urllib.parse
 
-from ..errors import ImageError, InputError
+from ..errors import InputError
 
 
-def is_url(location: str) -> bool:
+def is_image_url(location: str) -> bool:
     return location.lower().startswith(("http://", "https://"))
-
-
-class WebError(ImageError):
-    """The web server could not give the image: unreachable, an error status, a broken or inconsistent answer."""
 
 
 def shown_url(url: str) -> str:
@@ -41,7 +37,7 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def check_url(url: str, *, field: str = "source") -> str:
+def check_image_url(url: str, *, field: str = "source") -> str:
     """The URL if this tool may fetch it (https, or http to this machine), else InputError naming `field`."""
     try:
         parts = urllib.parse.urlsplit(url)
@@ -57,4 +53,4 @@ def check_url(url: str, *, field: str = "source") -> str:
     return url
 
 
-__all__ = ["WebError", "check_url", "is_url", "shown_url"]
+__all__ = ["check_image_url", "is_image_url", "shown_url"]

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import requests
 import urllib3
 
-from ..errors import InputError
-from .urls import WebError, check_url, shown_url
+from ..errors import ImageDownloadError, InputError
+from .urls import check_image_url, shown_url
 
 CONNECT_TIMEOUT = 15.0
 READ_TIMEOUT = 60.0  # seconds without a byte
@@ -60,7 +60,7 @@ class WebFile:
     """An image at a URL: one probe (a GET of its first PROBE bytes), then sequential or random reads."""
 
     def __init__(self, url: str, *, session: requests.Session | None = None) -> None:
-        self.url = check_url(url)
+        self.url = check_image_url(url)
         self.name = shown_url(url)
         parts = urllib.parse.urlsplit(url)
         self._origin = (parts.scheme.lower(), parts.hostname, parts.port)
@@ -92,25 +92,27 @@ class WebFile:
                     url, headers={"Accept-Encoding": "identity", **headers}, stream=True, allow_redirects=False,
                     timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), auth=self._auth if same else None)
             except requests.exceptions.SSLError as exc:
-                raise WebError(f"image {self.name} could not be fetched: the TLS connection to {parts.hostname} "
-                               f"failed ({_short(exc)}); check the URL, or the certificate bundle "
-                               "(REQUESTS_CA_BUNDLE).") from None
+                raise ImageDownloadError(
+                    f"image {self.name} could not be fetched: the TLS connection to {parts.hostname} "
+                    f"failed ({_short(exc)}); check the URL, or the certificate bundle "
+                    "(REQUESTS_CA_BUNDLE).") from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 raise _Broken(f"could not connect to {parts.hostname} ({_short(exc)})") from None
             except requests.exceptions.RequestException as exc:
-                raise WebError(f"image {self.name} could not be fetched ({_short(exc)}); check the URL.") from None
+                raise ImageDownloadError(
+                    f"image {self.name} could not be fetched ({_short(exc)}); check the URL.") from None
             if response.is_redirect:
                 target = response.headers.get("Location", "")
                 response.close()
                 url = urllib.parse.urljoin(url, target)
                 try:
-                    check_url(url, field="a redirect of")
+                    check_image_url(url, field="a redirect of")
                 except InputError as exc:
-                    raise WebError(f"image {self.name} redirects to {shown_url(url)}, which is refused: "
+                    raise ImageDownloadError(f"image {self.name} redirects to {shown_url(url)}, which is refused: "
                                    f"{str(exc).split(': ', 1)[-1]}") from None
                 continue
             return response
-        raise WebError(f"image {self.name} redirects more than {REDIRECTS} times; give the URL it ends at.")
+        raise ImageDownloadError(f"image {self.name} redirects more than {REDIRECTS} times; give the URL it ends at.")
 
     def probe(self) -> Answer:
         """The first request: the file's first PROBE bytes, its size, whether it answers ranges, its validators."""
@@ -130,7 +132,7 @@ class WebFile:
         try:
             final = response.url or self._bare
             if response.status_code == 416:
-                raise WebError(f"image {self.name} is an empty file on the server; check the URL.")
+                raise ImageDownloadError(f"image {self.name} is an empty file on the server; check the URL.")
             self._status_ok(response, (200, 206))
             etag = response.headers.get("ETag")
             etag = etag if etag and not etag.startswith("W/") else None  # weak ETags do not promise the same bytes
@@ -138,8 +140,9 @@ class WebFile:
             if response.status_code == 206:
                 first, last, total = self._content_range(response)
                 if first != 0 or total is None:
-                    raise WebError(f"image {self.name}: the server answered a range request for its start with "
-                                   f"bytes {first}-{last} of {total}; it does not serve ranges correctly.")
+                    raise ImageDownloadError(
+                        f"image {self.name}: the server answered a range request for its start with "
+                        f"bytes {first}-{last} of {total}; it does not serve ranges correctly.")
                 head = self._body(response, last + 1)
                 answer = Answer(final, total, True, etag, modified, head)
             else:
@@ -149,7 +152,7 @@ class WebFile:
         finally:
             response.close()
         if answer.size == 0 or not answer.head:
-            raise WebError(f"image {self.name} is an empty file on the server; check the URL.")
+            raise ImageDownloadError(f"image {self.name} is an empty file on the server; check the URL.")
         self._answer = answer
         return answer
 
@@ -158,29 +161,33 @@ class WebFile:
         if status in wanted:
             encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
             if encoding not in ("", "identity"):
-                raise WebError(f"image {self.name} was sent with Content-Encoding {encoding} although this tool asked "
-                               "for the file's own bytes; fetch it from a server that sends the file as it is.")
+                raise ImageDownloadError(
+                    f"image {self.name} was sent with Content-Encoding {encoding} although this tool asked "
+                    "for the file's own bytes; fetch it from a server that sends the file as it is.")
             return
         if status in (408, 429) or status >= 500:
             raise _Broken(f"the server answered {status} {response.reason}")
         if status == 412:
-            raise WebError(f"image {self.name} changed on the server while it was being read (412 Precondition "
-                           "Failed); run again to read the new file from its start.")
+            raise ImageDownloadError(
+                f"image {self.name} changed on the server while it was being read (412 Precondition "
+                "Failed); run again to read the new file from its start.")
         hint = {401: "give credentials in the URL (https://user:password@host/...) or a signed URL",
                 403: "check the URL's signature or your access to it", 404: "check the URL",
                 410: "check the URL"}.get(status, "check the URL")
-        raise WebError(f"image {self.name} could not be fetched: the server answered {status} {response.reason}; "
-                       f"{hint}.")
+        raise ImageDownloadError(
+            f"image {self.name} could not be fetched: the server answered {status} {response.reason}; "
+            f"{hint}.")
 
     def _content_range(self, response: requests.Response) -> tuple[int, int, int | None]:
         match = _CONTENT_RANGE.match(response.headers.get("Content-Range", "").strip())
         if not match:
-            raise WebError(f"image {self.name}: the server answered 206 without a valid Content-Range; it does not "
-                           "serve ranges correctly.")
+            raise ImageDownloadError(
+                f"image {self.name}: the server answered 206 without a valid Content-Range; it does not "
+                "serve ranges correctly.")
         first, last = int(match[1]), int(match[2])
         total = None if match[3] == "*" else int(match[3])
         if last < first or (total is not None and last >= total):
-            raise WebError(f"image {self.name}: the server answered with Content-Range bytes {first}-{last}/"
+            raise ImageDownloadError(f"image {self.name}: the server answered with Content-Range bytes {first}-{last}/"
                            f"{match[3]}, which is not a range of the file; it does not serve ranges correctly.")
         return first, last, total
 
@@ -212,9 +219,10 @@ class WebFile:
             return {"If-Unmodified-Since": answer.last_modified}
         return {}
 
-    def _gave_up(self, exc: _Broken, at: int) -> WebError:
-        return WebError(f"image {self.name} could not be read at byte {at}: {exc} ({RETRIES} retries did not help); "
-                        "check the network and the server, then run again.")
+    def _gave_up(self, exc: _Broken, at: int) -> ImageDownloadError:
+        return ImageDownloadError(
+            f"image {self.name} could not be read at byte {at}: {exc} ({RETRIES} retries did not help); "
+            "check the network and the server, then run again.")
 
     # --- random access -------------------------------------------------------------------------------------------
 
@@ -231,8 +239,9 @@ class WebFile:
         blocks, the last CACHED of them kept, a larger read fetched in one request."""
         answer = self.probe()
         if not answer.ranges or answer.size is None:
-            raise WebError(f"image {self.name}: the server does not answer range requests, which reading this image "
-                           "at random offsets needs; download it and give the file.")
+            raise ImageDownloadError(
+                f"image {self.name}: the server does not answer range requests, which reading this image "
+                "at random offsets needs; download it and give the file.")
         end = min(offset + length, answer.size)
         if offset >= end:
             return b""
@@ -268,9 +277,10 @@ class WebFile:
                     self._status_ok(response, (206,))
                     first, last, total = self._content_range(response)
                     if (first, last) != (offset + got, offset + length - 1) or total != self.size:
-                        raise WebError(f"image {self.name}: asked for bytes {offset + got}-{offset + length - 1}, the "
-                                       f"server answered bytes {first}-{last}/{total}; it does not serve ranges "
-                                       "correctly, or the file changed.")
+                        raise ImageDownloadError(
+                            f"image {self.name}: asked for bytes {offset + got}-{offset + length - 1}, the "
+                            f"server answered bytes {first}-{last}/{total}; it does not serve ranges "
+                            "correctly, or the file changed.")
                     data = self._body(response, length - got)
                 finally:
                     response.close()
@@ -313,8 +323,9 @@ class WebStream:
             first, _last, total = web._content_range(response)
             if first != self.pos or total != answer.size:
                 response.close()
-                raise WebError(f"image {web.name}: asked for the bytes from {self.pos} on, the server answered from "
-                               f"{first} of {total}; it does not serve ranges correctly, or the file changed.")
+                raise ImageDownloadError(
+                    f"image {web.name}: asked for the bytes from {self.pos} on, the server answered from "
+                    f"{first} of {total}; it does not serve ranges correctly, or the file changed.")
             self._skip = 0
         else:
             response = web._get(web._validators())
@@ -322,8 +333,9 @@ class WebStream:
             length = _content_length(response)
             if answer.size is not None and length is not None and length != answer.size:
                 response.close()
-                raise WebError(f"image {web.name} changed on the server while it was being read ({answer.size} bytes "
-                               f"at first, now {length}); run again to read the new file from its start.")
+                raise ImageDownloadError(
+                    f"image {web.name} changed on the server while it was being read ({answer.size} bytes "
+                    f"at first, now {length}); run again to read the new file from its start.")
             self._skip = self.pos
         return response
 
@@ -378,8 +390,9 @@ class WebStream:
         while len(window) > 1 and now - window[1][0] >= STALL:
             window.popleft()
         if now - window[0][0] >= STALL and self.pos - window[0][1] < MIN_BYTES:
-            raise WebError(f"image {self.web.name} arrives too slowly: less than {MIN_BYTES} bytes in {STALL:.0f} "
-                           "seconds; try again later or from another mirror.")
+            raise ImageDownloadError(
+                f"image {self.web.name} arrives too slowly: less than {MIN_BYTES} bytes in {STALL:.0f} "
+                "seconds; try again later or from another mirror.")
 
     def _close_response(self) -> None:
         if self._response is not None:
@@ -408,4 +421,4 @@ def _short(exc: BaseException) -> str:
     return text[:160] + ("..." if len(text) > 160 else "")
 
 
-__all__ = ["Answer", "WebError", "WebFile", "WebStream", "check_url", "shown_url"]
+__all__ = ["Answer", "WebFile", "WebStream", "check_image_url", "shown_url"]

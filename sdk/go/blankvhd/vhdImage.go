@@ -12,7 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// A disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI) uploaded as a fixed VHD page blob, ready for Azure to import as a managed disk or to attach. The image's content fingerprint, not its file name, decides: new content replaces the disk. Say where the account is with at most one of `storageAccountName`, `accountUrl` and `connectionString` (or none, to use the provider's configuration); credentials come from the resource, then the provider's configuration, then the `AZURE_STORAGE_*` variables, then Entra ID.
+// A disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI; a file or an https URL, compressed with xz, gzip, bzip2 or zstd or not) uploaded as a fixed VHD page blob, streamed with no full-size copy, ready for Azure to import as a managed disk or to attach. The image's content fingerprint (a local file) or published SHA-256 (a URL or a compressed file), not its name, decides: new content replaces the disk. Say where the account is with at most one of `storageAccountName`, `accountUrl` and `connectionString` (or none, to use the provider's configuration); credentials come from the resource, then the provider's configuration, then the `AZURE_STORAGE_*` variables, then Entra ID.
 type VhdImage struct {
 	pulumi.CustomResourceState
 
@@ -20,7 +20,7 @@ type VhdImage struct {
 	AccountKey pulumi.StringPtrOutput `pulumi:"accountKey"`
 	// The account's blob endpoint instead of its name, for example `https://acct.blob.core.windows.net` (Azure Stack Hub, Azurite); never with a SAS in it.
 	AccountUrl pulumi.StringPtrOutput `pulumi:"accountUrl"`
-	// Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches); nothing is written. Default: false.
+	// Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches; for a URL or a compressed image, its data read back equals the image's); nothing is written. Default: false.
 	AdoptExisting pulumi.BoolPtrOutput `pulumi:"adoptExisting"`
 	// True when the disk was taken over with `adoptExisting` (or imported) rather than created.
 	Adopted pulumi.BoolOutput `pulumi:"adopted"`
@@ -40,6 +40,8 @@ type VhdImage struct {
 	BytesSent pulumi.Float64PtrOutput `pulumi:"bytesSent"`
 	// The cloud the account is in, as `az cloud list` names it: `AzureCloud`, `AzureChinaCloud`, `AzureUSGovernment`, `AzureStackHub` or `AzureStackEdge`. It sets the endpoint suffix for `storageAccountName` (Azure Stack has none: give `accountUrl` or `endpointSuffix`), the storage API version sent, and the limits checked at preview (page blobs of 8 TiB and disks of 8191 GiB; on Azure Stack 1 TiB, 1023 GiB and blob names of 880 characters). A change is an in-place update that writes nothing, unless it moves the endpoint (then the resource is replaced). Default: the public cloud whose endpoint the account has, else `AzureCloud`.
 	Cloud pulumi.StringPtrOutput `pulumi:"cloud"`
+	// How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+	Compression pulumi.StringPtrOutput `pulumi:"compression"`
 	// A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
 	ConnectionString pulumi.StringPtrOutput `pulumi:"connectionString"`
 	// The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk.
@@ -50,7 +52,7 @@ type VhdImage struct {
 	EndpointSuffix pulumi.StringPtrOutput `pulumi:"endpointSuffix"`
 	// The image's content fingerprint (`sha256:...`): the same for the same disk content in any format.
 	Fingerprint pulumi.StringOutput `pulumi:"fingerprint"`
-	// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+	// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
 	Format pulumi.StringPtrOutput `pulumi:"format"`
 	// The image's format (`raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`); empty for a disk that was imported or read, as the blob does not record it.
 	ImageFormat pulumi.StringPtrOutput `pulumi:"imageFormat"`
@@ -64,8 +66,10 @@ type VhdImage struct {
 	SizeBytes pulumi.Float64Output `pulumi:"sizeBytes"`
 	// Disk size in whole GiB, at least the image's virtual size. Raising it grows the disk in place; lowering it is refused. Default: the image's virtual size rounded up to whole MiB.
 	SizeGb pulumi.IntPtrOutput `pulumi:"sizeGb"`
-	// Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+	// The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
 	Source pulumi.StringPtrOutput `pulumi:"source"`
+	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+	SourceSha256 pulumi.StringPtrOutput `pulumi:"sourceSha256"`
 	// The storage account's name; the blob endpoint is `https://<name>.blob.<endpoint suffix>`.
 	StorageAccountName pulumi.StringPtrOutput `pulumi:"storageAccountName"`
 	// The footer's unique id (32 hex digits); delete removes only a blob carrying it.
@@ -147,7 +151,7 @@ type vhdImageArgs struct {
 	AccountKey *string `pulumi:"accountKey"`
 	// The account's blob endpoint instead of its name, for example `https://acct.blob.core.windows.net` (Azure Stack Hub, Azurite); never with a SAS in it.
 	AccountUrl *string `pulumi:"accountUrl"`
-	// Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches); nothing is written. Default: false.
+	// Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches; for a URL or a compressed image, its data read back equals the image's); nothing is written. Default: false.
 	AdoptExisting *bool `pulumi:"adoptExisting"`
 	// Send the account key or SAS over plain http to a host other than this machine: only for a private endpoint you trust. Without it, http is refused at preview except to localhost (Azurite). Default: false.
 	AllowPlainHttp *bool `pulumi:"allowPlainHttp"`
@@ -157,13 +161,15 @@ type vhdImageArgs struct {
 	BlobName *string `pulumi:"blobName"`
 	// The cloud the account is in, as `az cloud list` names it: `AzureCloud`, `AzureChinaCloud`, `AzureUSGovernment`, `AzureStackHub` or `AzureStackEdge`. It sets the endpoint suffix for `storageAccountName` (Azure Stack has none: give `accountUrl` or `endpointSuffix`), the storage API version sent, and the limits checked at preview (page blobs of 8 TiB and disks of 8191 GiB; on Azure Stack 1 TiB, 1023 GiB and blob names of 880 characters). A change is an in-place update that writes nothing, unless it moves the endpoint (then the resource is replaced). Default: the public cloud whose endpoint the account has, else `AzureCloud`.
 	Cloud *string `pulumi:"cloud"`
+	// How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+	Compression *string `pulumi:"compression"`
 	// A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
 	ConnectionString *string `pulumi:"connectionString"`
 	// The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk.
 	ContainerName string `pulumi:"containerName"`
 	// With `storageAccountName`: the cloud's storage endpoint suffix, for example `core.chinacloudapi.cn`, `core.usgovcloudapi.net` or an Azure Stack deployment's `local.azurestack.external` (then `cloud` follows it). Default: the cloud's (`core.windows.net`).
 	EndpointSuffix *string `pulumi:"endpointSuffix"`
-	// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+	// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
 	Format *string `pulumi:"format"`
 	// Blob metadata; a change is an in-place update (this tool's `vhdcore_*` entries are kept).
 	Metadata map[string]string `pulumi:"metadata"`
@@ -171,8 +177,10 @@ type vhdImageArgs struct {
 	SasToken *string `pulumi:"sasToken"`
 	// Disk size in whole GiB, at least the image's virtual size. Raising it grows the disk in place; lowering it is refused. Default: the image's virtual size rounded up to whole MiB.
 	SizeGb *int `pulumi:"sizeGb"`
-	// Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+	// The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
 	Source string `pulumi:"source"`
+	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+	SourceSha256 *string `pulumi:"sourceSha256"`
 	// The storage account's name; the blob endpoint is `https://<name>.blob.<endpoint suffix>`.
 	StorageAccountName *string `pulumi:"storageAccountName"`
 	// Read every written page back before the footer and compare it with the image. Default: false.
@@ -185,7 +193,7 @@ type VhdImageArgs struct {
 	AccountKey pulumi.StringPtrInput
 	// The account's blob endpoint instead of its name, for example `https://acct.blob.core.windows.net` (Azure Stack Hub, Azurite); never with a SAS in it.
 	AccountUrl pulumi.StringPtrInput
-	// Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches); nothing is written. Default: false.
+	// Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches; for a URL or a compressed image, its data read back equals the image's); nothing is written. Default: false.
 	AdoptExisting pulumi.BoolPtrInput
 	// Send the account key or SAS over plain http to a host other than this machine: only for a private endpoint you trust. Without it, http is refused at preview except to localhost (Azurite). Default: false.
 	AllowPlainHttp pulumi.BoolPtrInput
@@ -195,13 +203,15 @@ type VhdImageArgs struct {
 	BlobName pulumi.StringPtrInput
 	// The cloud the account is in, as `az cloud list` names it: `AzureCloud`, `AzureChinaCloud`, `AzureUSGovernment`, `AzureStackHub` or `AzureStackEdge`. It sets the endpoint suffix for `storageAccountName` (Azure Stack has none: give `accountUrl` or `endpointSuffix`), the storage API version sent, and the limits checked at preview (page blobs of 8 TiB and disks of 8191 GiB; on Azure Stack 1 TiB, 1023 GiB and blob names of 880 characters). A change is an in-place update that writes nothing, unless it moves the endpoint (then the resource is replaced). Default: the public cloud whose endpoint the account has, else `AzureCloud`.
 	Cloud pulumi.StringPtrInput
+	// How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+	Compression pulumi.StringPtrInput
 	// A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
 	ConnectionString pulumi.StringPtrInput
 	// The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk.
 	ContainerName pulumi.StringInput
 	// With `storageAccountName`: the cloud's storage endpoint suffix, for example `core.chinacloudapi.cn`, `core.usgovcloudapi.net` or an Azure Stack deployment's `local.azurestack.external` (then `cloud` follows it). Default: the cloud's (`core.windows.net`).
 	EndpointSuffix pulumi.StringPtrInput
-	// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+	// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
 	Format pulumi.StringPtrInput
 	// Blob metadata; a change is an in-place update (this tool's `vhdcore_*` entries are kept).
 	Metadata pulumi.StringMapInput
@@ -209,8 +219,10 @@ type VhdImageArgs struct {
 	SasToken pulumi.StringPtrInput
 	// Disk size in whole GiB, at least the image's virtual size. Raising it grows the disk in place; lowering it is refused. Default: the image's virtual size rounded up to whole MiB.
 	SizeGb pulumi.IntPtrInput
-	// Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+	// The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
 	Source pulumi.StringInput
+	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+	SourceSha256 pulumi.StringPtrInput
 	// The storage account's name; the blob endpoint is `https://<name>.blob.<endpoint suffix>`.
 	StorageAccountName pulumi.StringPtrInput
 	// Read every written page back before the footer and compare it with the image. Default: false.
@@ -314,7 +326,7 @@ func (o VhdImageOutput) AccountUrl() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *VhdImage) pulumi.StringPtrOutput { return v.AccountUrl }).(pulumi.StringPtrOutput)
 }
 
-// Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches); nothing is written. Default: false.
+// Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches; for a URL or a compressed image, its data read back equals the image's); nothing is written. Default: false.
 func (o VhdImageOutput) AdoptExisting() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v *VhdImage) pulumi.BoolPtrOutput { return v.AdoptExisting }).(pulumi.BoolPtrOutput)
 }
@@ -364,6 +376,11 @@ func (o VhdImageOutput) Cloud() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *VhdImage) pulumi.StringPtrOutput { return v.Cloud }).(pulumi.StringPtrOutput)
 }
 
+// How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+func (o VhdImageOutput) Compression() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *VhdImage) pulumi.StringPtrOutput { return v.Compression }).(pulumi.StringPtrOutput)
+}
+
 // A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
 func (o VhdImageOutput) ConnectionString() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *VhdImage) pulumi.StringPtrOutput { return v.ConnectionString }).(pulumi.StringPtrOutput)
@@ -389,7 +406,7 @@ func (o VhdImageOutput) Fingerprint() pulumi.StringOutput {
 	return o.ApplyT(func(v *VhdImage) pulumi.StringOutput { return v.Fingerprint }).(pulumi.StringOutput)
 }
 
-// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
 func (o VhdImageOutput) Format() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *VhdImage) pulumi.StringPtrOutput { return v.Format }).(pulumi.StringPtrOutput)
 }
@@ -424,9 +441,14 @@ func (o VhdImageOutput) SizeGb() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v *VhdImage) pulumi.IntPtrOutput { return v.SizeGb }).(pulumi.IntPtrOutput)
 }
 
-// Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+// The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
 func (o VhdImageOutput) Source() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *VhdImage) pulumi.StringPtrOutput { return v.Source }).(pulumi.StringPtrOutput)
+}
+
+// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+func (o VhdImageOutput) SourceSha256() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *VhdImage) pulumi.StringPtrOutput { return v.SourceSha256 }).(pulumi.StringPtrOutput)
 }
 
 // The storage account's name; the blob endpoint is `https://<name>.blob.<endpoint suffix>`.

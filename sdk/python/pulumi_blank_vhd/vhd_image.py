@@ -28,32 +28,36 @@ class VhdImageArgs:
                  api_version: pulumi.Input[Optional[_builtins.str]] = None,
                  blob_name: pulumi.Input[Optional[_builtins.str]] = None,
                  cloud: pulumi.Input[Optional[_builtins.str]] = None,
+                 compression: pulumi.Input[Optional[_builtins.str]] = None,
                  connection_string: pulumi.Input[Optional[_builtins.str]] = None,
                  endpoint_suffix: pulumi.Input[Optional[_builtins.str]] = None,
                  format: pulumi.Input[Optional[_builtins.str]] = None,
                  metadata: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
                  sas_token: pulumi.Input[Optional[_builtins.str]] = None,
                  size_gb: pulumi.Input[Optional[_builtins.int]] = None,
+                 source_sha256: pulumi.Input[Optional[_builtins.str]] = None,
                  storage_account_name: pulumi.Input[Optional[_builtins.str]] = None,
                  verify: pulumi.Input[Optional[_builtins.bool]] = None):
         """
         The set of arguments for constructing a VhdImage resource.
 
         :param pulumi.Input[_builtins.str] container_name: The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk.
-        :param pulumi.Input[_builtins.str] source: Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+        :param pulumi.Input[_builtins.str] source: The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
         :param pulumi.Input[_builtins.str] account_key: The account's shared key. Stored as a secret.
         :param pulumi.Input[_builtins.str] account_url: The account's blob endpoint instead of its name, for example `https://acct.blob.core.windows.net` (Azure Stack Hub, Azurite); never with a SAS in it.
-        :param pulumi.Input[_builtins.bool] adopt_existing: Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches); nothing is written. Default: false.
+        :param pulumi.Input[_builtins.bool] adopt_existing: Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches; for a URL or a compressed image, its data read back equals the image's); nothing is written. Default: false.
         :param pulumi.Input[_builtins.bool] allow_plain_http: Send the account key or SAS over plain http to a host other than this machine: only for a private endpoint you trust. Without it, http is refused at preview except to localhost (Azurite). Default: false.
         :param pulumi.Input[_builtins.str] api_version: The storage API version (`x-ms-version`) every request sends, for example `2019-07-07` for Azure Stack Hub 2008 and later. Changing it is an in-place update that writes nothing. Default: `VHDCORE_STORAGE_API_VERSION`, else the cloud's pinned one (`2019-07-07`; `2019-02-02` on Azure Stack).
         :param pulumi.Input[_builtins.str] blob_name: The blob's name. Changing it replaces the disk. Default: `<resource name>-<8 hex>.vhd`, the hex derived from the resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets a new name, made before the old disk is deleted.
         :param pulumi.Input[_builtins.str] cloud: The cloud the account is in, as `az cloud list` names it: `AzureCloud`, `AzureChinaCloud`, `AzureUSGovernment`, `AzureStackHub` or `AzureStackEdge`. It sets the endpoint suffix for `storageAccountName` (Azure Stack has none: give `accountUrl` or `endpointSuffix`), the storage API version sent, and the limits checked at preview (page blobs of 8 TiB and disks of 8191 GiB; on Azure Stack 1 TiB, 1023 GiB and blob names of 880 characters). A change is an in-place update that writes nothing, unless it moves the endpoint (then the resource is replaced). Default: the public cloud whose endpoint the account has, else `AzureCloud`.
+        :param pulumi.Input[_builtins.str] compression: How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
         :param pulumi.Input[_builtins.str] connection_string: A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
         :param pulumi.Input[_builtins.str] endpoint_suffix: With `storageAccountName`: the cloud's storage endpoint suffix, for example `core.chinacloudapi.cn`, `core.usgovcloudapi.net` or an Azure Stack deployment's `local.azurestack.external` (then `cloud` follows it). Default: the cloud's (`core.windows.net`).
-        :param pulumi.Input[_builtins.str] format: The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+        :param pulumi.Input[_builtins.str] format: The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] metadata: Blob metadata; a change is an in-place update (this tool's `vhdcore_*` entries are kept).
         :param pulumi.Input[_builtins.str] sas_token: A SAS token for the account or container, with or without the leading `?`. Stored as a secret.
         :param pulumi.Input[_builtins.int] size_gb: Disk size in whole GiB, at least the image's virtual size. Raising it grows the disk in place; lowering it is refused. Default: the image's virtual size rounded up to whole MiB.
+        :param pulumi.Input[_builtins.str] source_sha256: The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
         :param pulumi.Input[_builtins.str] storage_account_name: The storage account's name; the blob endpoint is `https://<name>.blob.<endpoint suffix>`.
         :param pulumi.Input[_builtins.bool] verify: Read every written page back before the footer and compare it with the image. Default: false.
         """
@@ -73,6 +77,8 @@ class VhdImageArgs:
             pulumi.set(__self__, "blob_name", blob_name)
         if cloud is not None:
             pulumi.set(__self__, "cloud", cloud)
+        if compression is not None:
+            pulumi.set(__self__, "compression", compression)
         if connection_string is not None:
             pulumi.set(__self__, "connection_string", connection_string)
         if endpoint_suffix is not None:
@@ -85,6 +91,8 @@ class VhdImageArgs:
             pulumi.set(__self__, "sas_token", sas_token)
         if size_gb is not None:
             pulumi.set(__self__, "size_gb", size_gb)
+        if source_sha256 is not None:
+            pulumi.set(__self__, "source_sha256", source_sha256)
         if storage_account_name is not None:
             pulumi.set(__self__, "storage_account_name", storage_account_name)
         if verify is not None:
@@ -106,7 +114,7 @@ class VhdImageArgs:
     @pulumi.getter
     def source(self) -> pulumi.Input[_builtins.str]:
         """
-        Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+        The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
         """
         return pulumi.get(self, "source")
 
@@ -142,7 +150,7 @@ class VhdImageArgs:
     @pulumi.getter(name="adoptExisting")
     def adopt_existing(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
-        Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches); nothing is written. Default: false.
+        Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches; for a URL or a compressed image, its data read back equals the image's); nothing is written. Default: false.
         """
         return pulumi.get(self, "adopt_existing")
 
@@ -199,6 +207,18 @@ class VhdImageArgs:
         pulumi.set(self, "cloud", value)
 
     @_builtins.property
+    @pulumi.getter
+    def compression(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+        """
+        return pulumi.get(self, "compression")
+
+    @compression.setter
+    def compression(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "compression", value)
+
+    @_builtins.property
     @pulumi.getter(name="connectionString")
     def connection_string(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -226,7 +246,7 @@ class VhdImageArgs:
     @pulumi.getter
     def format(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+        The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
         """
         return pulumi.get(self, "format")
 
@@ -271,6 +291,18 @@ class VhdImageArgs:
         pulumi.set(self, "size_gb", value)
 
     @_builtins.property
+    @pulumi.getter(name="sourceSha256")
+    def source_sha256(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+        """
+        return pulumi.get(self, "source_sha256")
+
+    @source_sha256.setter
+    def source_sha256(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "source_sha256", value)
+
+    @_builtins.property
     @pulumi.getter(name="storageAccountName")
     def storage_account_name(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -308,6 +340,7 @@ class VhdImage(pulumi.CustomResource):
                  api_version: pulumi.Input[Optional[_builtins.str]] = None,
                  blob_name: pulumi.Input[Optional[_builtins.str]] = None,
                  cloud: pulumi.Input[Optional[_builtins.str]] = None,
+                 compression: pulumi.Input[Optional[_builtins.str]] = None,
                  connection_string: pulumi.Input[Optional[_builtins.str]] = None,
                  container_name: pulumi.Input[Optional[_builtins.str]] = None,
                  endpoint_suffix: pulumi.Input[Optional[_builtins.str]] = None,
@@ -316,29 +349,32 @@ class VhdImage(pulumi.CustomResource):
                  sas_token: pulumi.Input[Optional[_builtins.str]] = None,
                  size_gb: pulumi.Input[Optional[_builtins.int]] = None,
                  source: pulumi.Input[Optional[_builtins.str]] = None,
+                 source_sha256: pulumi.Input[Optional[_builtins.str]] = None,
                  storage_account_name: pulumi.Input[Optional[_builtins.str]] = None,
                  verify: pulumi.Input[Optional[_builtins.bool]] = None,
                  __props__=None):
         """
-        A disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI) uploaded as a fixed VHD page blob, ready for Azure to import as a managed disk or to attach. The image's content fingerprint, not its file name, decides: new content replaces the disk. Say where the account is with at most one of `storageAccountName`, `accountUrl` and `connectionString` (or none, to use the provider's configuration); credentials come from the resource, then the provider's configuration, then the `AZURE_STORAGE_*` variables, then Entra ID.
+        A disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI; a file or an https URL, compressed with xz, gzip, bzip2 or zstd or not) uploaded as a fixed VHD page blob, streamed with no full-size copy, ready for Azure to import as a managed disk or to attach. The image's content fingerprint (a local file) or published SHA-256 (a URL or a compressed file), not its name, decides: new content replaces the disk. Say where the account is with at most one of `storageAccountName`, `accountUrl` and `connectionString` (or none, to use the provider's configuration); credentials come from the resource, then the provider's configuration, then the `AZURE_STORAGE_*` variables, then Entra ID.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] account_key: The account's shared key. Stored as a secret.
         :param pulumi.Input[_builtins.str] account_url: The account's blob endpoint instead of its name, for example `https://acct.blob.core.windows.net` (Azure Stack Hub, Azurite); never with a SAS in it.
-        :param pulumi.Input[_builtins.bool] adopt_existing: Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches); nothing is written. Default: false.
+        :param pulumi.Input[_builtins.bool] adopt_existing: Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches; for a URL or a compressed image, its data read back equals the image's); nothing is written. Default: false.
         :param pulumi.Input[_builtins.bool] allow_plain_http: Send the account key or SAS over plain http to a host other than this machine: only for a private endpoint you trust. Without it, http is refused at preview except to localhost (Azurite). Default: false.
         :param pulumi.Input[_builtins.str] api_version: The storage API version (`x-ms-version`) every request sends, for example `2019-07-07` for Azure Stack Hub 2008 and later. Changing it is an in-place update that writes nothing. Default: `VHDCORE_STORAGE_API_VERSION`, else the cloud's pinned one (`2019-07-07`; `2019-02-02` on Azure Stack).
         :param pulumi.Input[_builtins.str] blob_name: The blob's name. Changing it replaces the disk. Default: `<resource name>-<8 hex>.vhd`, the hex derived from the resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets a new name, made before the old disk is deleted.
         :param pulumi.Input[_builtins.str] cloud: The cloud the account is in, as `az cloud list` names it: `AzureCloud`, `AzureChinaCloud`, `AzureUSGovernment`, `AzureStackHub` or `AzureStackEdge`. It sets the endpoint suffix for `storageAccountName` (Azure Stack has none: give `accountUrl` or `endpointSuffix`), the storage API version sent, and the limits checked at preview (page blobs of 8 TiB and disks of 8191 GiB; on Azure Stack 1 TiB, 1023 GiB and blob names of 880 characters). A change is an in-place update that writes nothing, unless it moves the endpoint (then the resource is replaced). Default: the public cloud whose endpoint the account has, else `AzureCloud`.
+        :param pulumi.Input[_builtins.str] compression: How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
         :param pulumi.Input[_builtins.str] connection_string: A storage connection string: says where the account is and holds its key or SAS (`UseDevelopmentStorage=true` works). Stored as a secret.
         :param pulumi.Input[_builtins.str] container_name: The blob container that holds the disk; it must exist, as for BlankVhd's. Changing it replaces the disk.
         :param pulumi.Input[_builtins.str] endpoint_suffix: With `storageAccountName`: the cloud's storage endpoint suffix, for example `core.chinacloudapi.cn`, `core.usgovcloudapi.net` or an Azure Stack deployment's `local.azurestack.external` (then `cloud` follows it). Default: the cloud's (`core.windows.net`).
-        :param pulumi.Input[_builtins.str] format: The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+        :param pulumi.Input[_builtins.str] format: The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] metadata: Blob metadata; a change is an in-place update (this tool's `vhdcore_*` entries are kept).
         :param pulumi.Input[_builtins.str] sas_token: A SAS token for the account or container, with or without the leading `?`. Stored as a secret.
         :param pulumi.Input[_builtins.int] size_gb: Disk size in whole GiB, at least the image's virtual size. Raising it grows the disk in place; lowering it is refused. Default: the image's virtual size rounded up to whole MiB.
-        :param pulumi.Input[_builtins.str] source: Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+        :param pulumi.Input[_builtins.str] source: The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
+        :param pulumi.Input[_builtins.str] source_sha256: The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
         :param pulumi.Input[_builtins.str] storage_account_name: The storage account's name; the blob endpoint is `https://<name>.blob.<endpoint suffix>`.
         :param pulumi.Input[_builtins.bool] verify: Read every written page back before the footer and compare it with the image. Default: false.
         """
@@ -349,7 +385,7 @@ class VhdImage(pulumi.CustomResource):
                  args: VhdImageArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        A disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI) uploaded as a fixed VHD page blob, ready for Azure to import as a managed disk or to attach. The image's content fingerprint, not its file name, decides: new content replaces the disk. Say where the account is with at most one of `storageAccountName`, `accountUrl` and `connectionString` (or none, to use the provider's configuration); credentials come from the resource, then the provider's configuration, then the `AZURE_STORAGE_*` variables, then Entra ID.
+        A disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI; a file or an https URL, compressed with xz, gzip, bzip2 or zstd or not) uploaded as a fixed VHD page blob, streamed with no full-size copy, ready for Azure to import as a managed disk or to attach. The image's content fingerprint (a local file) or published SHA-256 (a URL or a compressed file), not its name, decides: new content replaces the disk. Say where the account is with at most one of `storageAccountName`, `accountUrl` and `connectionString` (or none, to use the provider's configuration); credentials come from the resource, then the provider's configuration, then the `AZURE_STORAGE_*` variables, then Entra ID.
 
         :param str resource_name: The name of the resource.
         :param VhdImageArgs args: The arguments to use to populate this resource's properties.
@@ -373,6 +409,7 @@ class VhdImage(pulumi.CustomResource):
                  api_version: pulumi.Input[Optional[_builtins.str]] = None,
                  blob_name: pulumi.Input[Optional[_builtins.str]] = None,
                  cloud: pulumi.Input[Optional[_builtins.str]] = None,
+                 compression: pulumi.Input[Optional[_builtins.str]] = None,
                  connection_string: pulumi.Input[Optional[_builtins.str]] = None,
                  container_name: pulumi.Input[Optional[_builtins.str]] = None,
                  endpoint_suffix: pulumi.Input[Optional[_builtins.str]] = None,
@@ -381,6 +418,7 @@ class VhdImage(pulumi.CustomResource):
                  sas_token: pulumi.Input[Optional[_builtins.str]] = None,
                  size_gb: pulumi.Input[Optional[_builtins.int]] = None,
                  source: pulumi.Input[Optional[_builtins.str]] = None,
+                 source_sha256: pulumi.Input[Optional[_builtins.str]] = None,
                  storage_account_name: pulumi.Input[Optional[_builtins.str]] = None,
                  verify: pulumi.Input[Optional[_builtins.bool]] = None,
                  __props__=None):
@@ -399,6 +437,7 @@ class VhdImage(pulumi.CustomResource):
             __props__.__dict__["api_version"] = api_version
             __props__.__dict__["blob_name"] = blob_name
             __props__.__dict__["cloud"] = cloud
+            __props__.__dict__["compression"] = compression
             __props__.__dict__["connection_string"] = None if connection_string is None else pulumi.Output.secret(connection_string)
             if container_name is None and not opts.urn:
                 raise TypeError("Missing required property 'container_name'")
@@ -411,6 +450,7 @@ class VhdImage(pulumi.CustomResource):
             if source is None and not opts.urn:
                 raise TypeError("Missing required property 'source'")
             __props__.__dict__["source"] = source
+            __props__.__dict__["source_sha256"] = source_sha256
             __props__.__dict__["storage_account_name"] = storage_account_name
             __props__.__dict__["verify"] = verify
             __props__.__dict__["adopted"] = None
@@ -461,6 +501,7 @@ class VhdImage(pulumi.CustomResource):
         __props__.__dict__["blob_name"] = None
         __props__.__dict__["bytes_sent"] = None
         __props__.__dict__["cloud"] = None
+        __props__.__dict__["compression"] = None
         __props__.__dict__["connection_string"] = None
         __props__.__dict__["container_name"] = None
         __props__.__dict__["data_bytes"] = None
@@ -474,6 +515,7 @@ class VhdImage(pulumi.CustomResource):
         __props__.__dict__["size_bytes"] = None
         __props__.__dict__["size_gb"] = None
         __props__.__dict__["source"] = None
+        __props__.__dict__["source_sha256"] = None
         __props__.__dict__["storage_account_name"] = None
         __props__.__dict__["unique_id"] = None
         __props__.__dict__["url"] = None
@@ -506,7 +548,7 @@ class VhdImage(pulumi.CustomResource):
     @pulumi.getter(name="adoptExisting")
     def adopt_existing(self) -> pulumi.Output[Optional[_builtins.bool]]:
         """
-        Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches); nothing is written. Default: false.
+        Take over an existing blob of that name if it is a finished upload of this same image (its recorded fingerprint matches; for a URL or a compressed image, its data read back equals the image's); nothing is written. Default: false.
         """
         return pulumi.get(self, "adopt_existing")
 
@@ -583,6 +625,14 @@ class VhdImage(pulumi.CustomResource):
         return pulumi.get(self, "cloud")
 
     @_builtins.property
+    @pulumi.getter
+    def compression(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+        """
+        return pulumi.get(self, "compression")
+
+    @_builtins.property
     @pulumi.getter(name="connectionString")
     def connection_string(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
@@ -626,7 +676,7 @@ class VhdImage(pulumi.CustomResource):
     @pulumi.getter
     def format(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+        The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
         """
         return pulumi.get(self, "format")
 
@@ -682,9 +732,17 @@ class VhdImage(pulumi.CustomResource):
     @pulumi.getter
     def source(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+        The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
         """
         return pulumi.get(self, "source")
+
+    @_builtins.property
+    @pulumi.getter(name="sourceSha256")
+    def source_sha256(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+        """
+        return pulumi.get(self, "source_sha256")
 
     @_builtins.property
     @pulumi.getter(name="storageAccountName")
