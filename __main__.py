@@ -56,6 +56,7 @@ size_gb = setting(config.get_int("sizeGb"), 1)
 disk_count = setting(config.get_int("diskCount"), 1)
 container_name = config.get("containerName") or "vhds"
 image_path = config.get("imagePath") or None
+image_sha256 = config.get("imageSha256") or None
 
 
 def disk_args(index: int, container: pulumi.Input[str], **account: Any) -> BlankVhdArgs:
@@ -82,8 +83,8 @@ def local_disks() -> list[BlankVhd]:
     )
     container = BlobContainer("container", container_name=container_name, connection_string=connection_string)
     if image_path:
-        image = VhdImage("image", source=image_path, container_name=container.container_name,
-                         connection_string=connection_string)
+        image = VhdImage("image", source=image_path, source_sha256=image_sha256,
+                         container_name=container.container_name, connection_string=connection_string)
         for key in ("url", "blob_name", "fingerprint", "bytes_sent", "size_bytes", "unique_id"):
             pulumi.export(f"image_{key}", getattr(image, key))
     return [

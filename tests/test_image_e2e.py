@@ -1,10 +1,13 @@
 """VhdImage end to end: the real `pulumi` CLI runs the project's program (config imagePath) and the dynamic
 provider against a real Azurite: up, an unchanged up, a second stack reading the disk with VhdImage.get, a
 changed image shown as a replacement with both fingerprints at preview, a refused image at preview, and
-destroy."""
+destroy; an image URL (a compressed fixed VHD on a loopback web server) up, a new release's checksum shown as a
+replacement with both values at preview, and destroy."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import re
 import shutil
 from pathlib import Path
@@ -17,6 +20,7 @@ from providers import VhdImage
 from tests.e2e_support import E2E, Run
 from tests.faultproxy import blob_service, stored
 from tests.images import PAGE, SIZE, STACK_PAGE, MiB, TestImages, make_images, nonzero_pages, qemu_img
+from tests.webserver import WebServer
 
 pytestmark = pytest.mark.e2e
 VHD_IMAGE = "pulumi-python:dynamic/azureblob:VhdImage"
@@ -118,3 +122,49 @@ def test_a_refused_image_fails_the_preview_in_one_line_and_creates_nothing(
     text = str(refused.value)
     assert "is a compressed qcow2" in text and "without -c." in text and "Traceback" not in text, text
     assert VHD_IMAGE not in str(e2e.stack.export_stack().deployment)
+
+
+def test_an_image_url_is_uploaded_replaced_when_its_checksum_changes_and_destroyed(
+    e2e: E2E, test_images: TestImages, second_images: TestImages, tmp_path: Path
+) -> None:
+    www = tmp_path / "www"
+    www.mkdir()
+    release = www / "disk.vhd.gz"
+    release.write_bytes(gzip.compress(test_images["vhd-fixed"].read_bytes()))
+    first_sha = hashlib.sha256(release.read_bytes()).hexdigest()
+    with WebServer(www, ranges=True) as server:
+        url = server.url("disk.vhd.gz")
+        e2e.configure(imagePath=url, imageSha256=first_sha)
+        _, run = e2e.up()
+        out = e2e.outputs()
+        data = sum(end - start for start, end in nonzero_pages(test_images.raw, STACK_PAGE))
+        assert out["image_bytes_sent"] == data + PAGE and out["image_size_bytes"] == ROUNDED
+        assert out["image_blob_name"].startswith("image-") and out["image_fingerprint"].startswith("sha256:")
+        service = blob_service(e2e.azurite.connection_string)
+        first = stored(service, e2e.container, out["image_blob_name"])
+        assert first is not None and first.is_valid_disk(ROUNDED, out["image_unique_id"])
+        assert first.content is not None and first.content[:SIZE] == test_images.raw
+        log = messages(run)
+        assert f"uploading {url} (5.0 MiB stored)" in log and f"uploaded {url} to {out['image_url']}" in log, log
+
+        # A preview downloads nothing: an unchanged stack asks the server nothing at all.
+        asked = len(server.served)
+        _, run = e2e.preview()
+        assert [op for op, _ in run.steps(VHD_IMAGE)] == ["same"] and len(server.served) == asked
+
+        # A new release at the same URL, with its checksum: a replacement, and the preview shows both values.
+        release.write_bytes(gzip.compress(second_images["raw"].read_bytes()))
+        second_sha = hashlib.sha256(release.read_bytes()).hexdigest()
+        e2e.configure(imagePath=url, imageSha256=second_sha)
+        seen = len(e2e.scan.seen)
+        _, preview_run = e2e.preview()
+        assert len(server.served) == asked  # still nothing downloaded
+        steps = dict(preview_run.steps(VHD_IMAGE))
+        assert "source_sha256" in steps["replace"] and "blob_name" in steps["replace"], steps
+        shown = [text for where, text in e2e.scan.seen[seen:] if where == "preview: output"]
+        text = "\n".join(shown) + messages(preview_run)
+        assert f"has new content (source_sha256 {first_sha} is now {second_sha})" in text, text
+        assert first_sha in text and second_sha in text
+
+        e2e.destroy()
+        assert stored(service, e2e.container, out["image_blob_name"]) is None
