@@ -53,6 +53,7 @@ from bench_upload import (  # noqa: E402 - after the path is set
     evict,
     layout,
     mib,
+    run_child,
     seconds,
     write_raw,
 )
@@ -134,13 +135,13 @@ class DiskWatch:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self._sample()
+        self.sample()
 
     def _run(self) -> None:
         while not self._stop.wait(0.05):
-            self._sample()
+            self.sample()
 
-    def _sample(self) -> None:
+    def sample(self) -> None:
         seen: dict[tuple[int, int], int] = {}
         for path in self.folder.rglob("*"):
             try:
@@ -171,31 +172,6 @@ class DiskWatch:
                     continue
                 seen[(info.st_dev, info.st_ino)] = info.st_blocks * 512
         self.peak = max(self.peak, sum(seen.values()))
-
-
-def run_child(argv: list[str], *, watch: DiskWatch, env: dict[str, str] | None = None,
-              json_out: bool = True) -> Measured:
-    """bench_upload.run_child, with the process's open files watched and an environment."""
-    start = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
-                               env={**os.environ, **(env or {})})
-    watch.pids.add(process.pid)
-    assert process.stdout is not None and process.stderr is not None
-    out, err = process.stdout.read(), process.stderr.read()
-    os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
-    wall = time.perf_counter() - start
-    watch._sample()  # the last VmHWM is gone once the process exits: the samples before it hold its peak
-    rchar = 0
-    with open(f"/proc/{process.pid}/io") as fh:
-        for line in fh:
-            if line.startswith("rchar:"):
-                rchar = int(line.split()[1])
-    _, status, usage = os.wait4(process.pid, 0)
-    watch.pids.discard(process.pid)
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"{argv[:4]} failed: {err.decode(errors='replace')[-2000:]}")
-    return Measured(wall, usage.ru_utime + usage.ru_stime, watch.hwm.get(process.pid, 0), rchar,
-                    json.loads(out) if json_out else {})
 
 
 def main() -> int:
@@ -275,7 +251,8 @@ def main() -> int:
                         served = web.body_bytes
                         with DiskWatch(scratch) as watch:
                             ours = run_child([*me, *connection, "--child", "stream", "--source", source, "--sha256",
-                                              sha, "--name", "ours.vhd"], watch=watch, env={"TMPDIR": str(scratch)})
+                                              sha, "--name", "ours.vhd"], json_out=True, watch=watch,
+                                             env={"TMPDIR": str(scratch)})
                         read = ours.result["read"] if where == "file" else web.body_bytes - served
                         valid = check_blob(azurite.connection_string, "ours.vhd", ours.result["size"], sent_pages,
                                            exact=True)
@@ -298,14 +275,14 @@ def main() -> int:
                             else:
                                 served = web.body_bytes
                                 steps.append(run_child([*me, "--child", "download", "--source", source, "--name",
-                                                        str(local)], watch=watch))
+                                                        str(local)], json_out=True, watch=watch))
                                 reads += web.body_bytes - served
                             steps.append(run_child([*decompress, str(local)], watch=watch, json_out=False))
                             reads += local.stat().st_size
                             out = Path(str(local).removesuffix(suffix))
                             evict(out)
                             naive = run_child([*me, *connection, "--child", "upload_blob", "--source", str(out),
-                                               "--name", "naive.vhd"], watch=watch)
+                                               "--name", "naive.vhd"], json_out=True, watch=watch)
                             steps.append(naive)
                             reads += naive.result["read"]
                         valid = check_blob(azurite.connection_string, "naive.vhd", size, nonzero, exact=False)

@@ -34,7 +34,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]  # run as a script from anywhere, without installing vhdcore
@@ -116,11 +116,25 @@ class Measured:
     result: dict[str, Any] = field(default_factory=dict)
 
 
-def run_child(argv: list[str], *, json_out: bool) -> Measured:
+class Watch(Protocol):
+    """Something that follows a child while it runs (bench_stream.DiskWatch): its peak memory and more."""
+
+    pids: set[int]
+    hwm: dict[int, int]
+
+    def sample(self) -> None: ...
+
+
+def run_child(argv: list[str], *, json_out: bool, env: dict[str, str] | None = None,
+              watch: Watch | None = None) -> Measured:
     """Run a process; wall time, CPU and peak RSS from wait4, read syscall bytes from /proc/<pid>/io (read
-    while it is a zombie, before it is reaped)."""
+    while it is a zombie, before it is reaped). With `watch`, the peak memory is the process's VmHWM as the watch
+    sampled it (wait4's ru_maxrss also counts the pages the process had before its exec: the parent's)."""
     start = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+                               env=None if env is None else {**os.environ, **env})
+    if watch is not None:
+        watch.pids.add(process.pid)
     out, err = b"", b""
     assert process.stdout is not None and process.stderr is not None
     out = process.stdout.read()
@@ -137,7 +151,11 @@ def run_child(argv: list[str], *, json_out: bool) -> Measured:
     if process.returncode:
         raise SystemExit(f"{argv[:3]} failed ({process.returncode}): {err.decode(errors='replace')[-2000:]}")
     result = json.loads(out) if json_out else {}
-    return Measured(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, rchar, result)
+    peak = usage.ru_maxrss * 1024
+    if watch is not None:
+        watch.pids.discard(process.pid)
+        peak = watch.hwm.get(process.pid, 0)
+    return Measured(wall, usage.ru_utime + usage.ru_stime, peak, rchar, result)
 
 
 def evict(path: Path) -> None:

@@ -194,18 +194,13 @@ def check_plain_inputs(news: Mapping[str, Any], *, limit: SizeLimit = AZURE_LIMI
                                                  f"({vhdcore.shown_url(source)}): "
                                                  "a preview does not download the image, so its published SHA-256 is "
                                                  "what identifies it; give the checksum its publisher lists."))
-    checksum = news.get(SHA256)
-    if checksum is not None and not is_unknown(checksum):
-        try:
-            inputs[SHA256] = vhdcore.check_sha256(str(checksum), field=SHA256)
-        except VhdError as exc:
-            failures.append(CheckFailure(SHA256, str(exc)))
-    compression = news.get("compression")
-    if compression is not None and not is_unknown(compression):
-        try:
-            inputs["compression"] = vhdcore.check_compression(str(compression), field="compression")
-        except VhdError as exc:
-            failures.append(CheckFailure("compression", str(exc)))
+    for key, canonical in ((SHA256, vhdcore.check_sha256), ("compression", vhdcore.check_compression)):
+        value = news.get(key)
+        if value is not None and not is_unknown(value):
+            try:
+                inputs[key] = canonical(str(value), field=key)
+            except VhdError as exc:
+                failures.append(CheckFailure(key, str(exc)))
     fmt = news.get("format")
     if fmt is not None and not is_unknown(fmt):
         try:

@@ -275,15 +275,7 @@ class Pass:
 
     def read_exactly(self, size: int) -> bytes:
         """`size` bytes, or fewer only at the end of the stream."""
-        parts: list[bytes] = []
-        got = 0
-        while got < size:
-            data = self.read(size - got)
-            if not data:
-                break
-            parts.append(data)
-            got += len(data)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        return read_exactly(self.read, size)
 
     def skip(self, size: int) -> int:
         """Read and drop `size` bytes (fewer at the end); how many were dropped."""
@@ -317,6 +309,19 @@ class Pass:
 
     def close(self) -> None:
         self.raw.close()
+
+
+def read_exactly(read: Callable[[int], bytes], size: int) -> bytes:
+    """`size` bytes from calls of `read` (each may return fewer), or fewer only where it returns b"": the end."""
+    parts: list[bytes] = []
+    got = 0
+    while got < size:
+        data = read(size - got)
+        if not data:
+            break
+        parts.append(data)
+        got += len(data)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 class _Reader(Protocol):

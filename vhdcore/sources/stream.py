@@ -20,7 +20,7 @@ from ..errors import CorruptImageError, ImageError, UnsupportedImageError
 from ..format.footer import COOKIE, DiskType, Footer
 from ..format.images import CHUNK
 from ..format.sizes import FOOTER_SIZE, MAX_DISK_SIZE, MiB
-from .published import Pass, Published
+from .published import Pass, Published, read_exactly
 
 SECTOR = 512
 TAIL_BLOCK_MAX = 64 * MiB  # the most an xz block may hold for its end to be read alone (decompressed in memory)
@@ -57,7 +57,7 @@ def learn_content(published: Published, *, need_tail: bool) -> Content:
         if need_tail:
             with _closing(origin.random_access()) as file:
                 file.seek(max(0, origin.size - SECTOR))
-                tail = _read_all(file, min(SECTOR, origin.size))
+                tail = read_exactly(file.read, min(SECTOR, origin.size))
         return Content(origin.size, tail, "its size, and a read of its last 512 bytes")
     if published.compression == "xz" and origin.seekable:
         found = _xz_content(published, need_tail)
@@ -353,17 +353,6 @@ class _closing:
 
     def __exit__(self, *exc: object) -> None:
         self.file.close()
-
-
-def _read_all(file: BinaryIO, size: int) -> bytes:
-    parts, got = [], 0
-    while got < size:
-        data = file.read(size - got)
-        if not data:
-            break
-        parts.append(data)
-        got += len(data)
-    return b"".join(parts)
 
 
 __all__ = ["Content", "Layout", "StreamImage", "layout_of", "learn_content"]
