@@ -129,7 +129,11 @@ class VhdImageProvider(DiskProvider):
         if is_unknown(source) or is_unknown(fmt) or is_unknown(size):
             return []
         try:
-            with vhdcore.open_image(str(source), fmt) as image:
+            # A local file that is not compressed (is_published decided): read in place, as a DiskImage; open_source
+            # also refuses what only looks raw (lz4, zip, a tar archive...). Its source_sha256, if any, is checked
+            # by the create, which reads the file whole anyway.
+            with vhdcore.open_source(str(source), fmt, compression=inputs.get("compression")) as image:
+                assert isinstance(image, vhdcore.DiskImage)
                 stamp = _stamp(image.file.stat)
                 same_file = all(olds.get(k) == inputs.get(k) for k in ("source", "format")) and \
                     olds.get(STAMP) == stamp and given(olds, FINGERPRINT)
