@@ -1,22 +1,25 @@
 """Start and stop the pinned Azurite blob emulator on 127.0.0.1, and wait until it answers.
 
-Used by the pytest fixture (in-memory, free port, one per run) and by the demo (`start`: its own server on a
-free port, data in .azurite/; `connection-string` prints how to reach it).
+Used by the pytest fixture (in-memory, on a port Azurite picks, one per test process) and by the demo (`start`: its
+own server on a free port, data in .azurite/; `connection-string` prints how to reach it).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # also run as a script from tools/
@@ -37,9 +40,16 @@ def free_port() -> int:
         return port
 
 
+# What Azurite prints on stdout (even with --silent) once it listens; with --blobPort 0 it is how the port is known.
+LISTENING = re.compile(rb"successfully listens on http://127\.0\.0\.1:([0-9]+)")
+
+
 class Azurite:
+    """One Azurite blob service. Port 0 (the default): Azurite binds a free port itself and `start` reads which from
+    its output, so no other process can take the port between choosing it and binding it (tests run several at once)."""
+
     def __init__(self, *, port: int = 0, location: Path | None = None) -> None:
-        self.port = port or free_port()
+        self.port = port
         self.location = location
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -71,15 +81,37 @@ class Azurite:
     def start(self, *, detach: bool = False, timeout: float = 60) -> Azurite:
         if self.location:
             self.location.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            self.command(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL if detach else None,
-            start_new_session=detach,
-            env=self.environment(),
-        )
+        # Its stdout goes to a file, read for the port: a pipe nobody drains could fill up and stall the server.
+        with tempfile.TemporaryFile() as output:
+            self.process = subprocess.Popen(
+                self.command(),
+                stdout=subprocess.DEVNULL if self.port else output,
+                stderr=subprocess.DEVNULL if detach else None,
+                start_new_session=detach,
+                env=self.environment(),
+            )
+            if not self.port:
+                self.port = self.wait_for_port(output, timeout)
         self.wait_until_up(timeout)
         return self
+
+    def wait_for_port(self, output: IO[bytes], timeout: float) -> int:
+        """The port a server started with --blobPort 0 says it listens on."""
+        deadline = time.monotonic() + timeout
+        while True:
+            output.seek(0)
+            if found := LISTENING.search(output.read()):
+                return int(found[1])
+            self.check_running()
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"Azurite did not say which port it listens on within {timeout:.0f} s.")
+            time.sleep(0.05)
+
+    def check_running(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"Azurite exited with code {self.process.returncode} before answering on port "
+                               f"{self.port or '(not chosen yet)'}.")
 
     def answers(self) -> bool:
         try:
@@ -93,9 +125,7 @@ class Azurite:
     def wait_until_up(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not self.answers():
-            if self.process is not None and self.process.poll() is not None:
-                code = self.process.returncode
-                raise RuntimeError(f"Azurite exited with code {code} before answering on port {self.port}.")
+            self.check_running()
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"Azurite did not answer on port {self.port} within {timeout:.0f} s.")

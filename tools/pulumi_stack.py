@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import os
 import re
 import runpy
@@ -44,10 +45,29 @@ def pulumi_env() -> dict[str, str]:
     if not (os.environ.get("PULUMI_CONFIG_PASSPHRASE") or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")):
         passphrase = STATE / "passphrase"
         if not passphrase.exists():
-            passphrase.touch(mode=0o600)
-            passphrase.write_text(secrets.token_urlsafe(24))
+            make_passphrase(passphrase)
         env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(passphrase)
     return env
+
+
+def make_passphrase(path: Path) -> None:
+    """A new random passphrase at `path`, readable by its owner only, unless one is there already. It appears whole
+    or not at all: processes that start at once (test workers) all use the first one written, never an empty file."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    draft.touch(mode=0o600)
+    try:
+        draft.write_text(secrets.token_urlsafe(24))
+        os.link(draft, path)  # fails if another process got there first: theirs is kept
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
+
+
+@functools.cache
+def pulumi_command() -> auto.PulumiCommand:
+    """The CLI in .tools. Made once per process: making one runs `pulumi version` to check it."""
+    return auto.PulumiCommand(root=str(ROOT / ".tools"))
 
 
 def program() -> None:
@@ -66,7 +86,7 @@ def stack(name: str, *, config: Mapping[str, Any] | None = None, secret_config: 
         work_dir=str(work_dir),  # the provider process imports `providers` from here
         pulumi_home=str(STATE / "home"),
         env_vars={**pulumi_env(), **(env or {})},
-        pulumi_command=auto.PulumiCommand(root=str(ROOT / ".tools")),
+        pulumi_command=pulumi_command(),
     )
     selected = auto.create_or_select_stack(stack_name=name, project_name=project, program=run, opts=opts)
     values = {k: auto.ConfigValue(value=str(v)) for k, v in (config or {}).items()}
