@@ -1,26 +1,122 @@
-"""Shared fixtures: one real Azurite per test run behind a recording proxy, and a fresh container per test.
+"""Shared fixtures: one real Azurite per test process behind a recording proxy, and a fresh container per test.
 
 Every request a test makes to Azurite (through vhdcore, the SDK helpers here, the command line or the
 Pulumi provider processes) passes `wire`, which records its x-ms-version; after each test that used
 Azurite, `pinned_version` asserts that all of them carried the pinned storage API version (or one of
 the versions a test declares with @pytest.mark.api_versions(...)). Azurite itself runs without
 --skipApiVersionCheck, so it refuses any version newer than its own.
+
+The suite runs on pytest-xdist workers (pyproject.toml: -n auto --dist loadgroup; the count is chosen here, in
+pytest_xdist_auto_num_workers). Session fixtures are per worker: each worker has its own Azurite and `wire`, so
+request counts only ever see that worker's tests, which run one at a time.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
 from azurite_server import ACCOUNT_KEY, Azurite
+from xdist.scheduler import LoadScopeScheduling
 
 from tests.e2e_support import E2E
 from tests.faultproxy import FaultProxy, blob_service
 from tests.images import TestImages, make_images
 from vhdcore.azure.clouds import API_VERSION
 from vhdcore.azure.credentials import StorageTarget
+
+# Test processes for a run of the whole suite (or of a folder, or of more than FEW files). Most of a test's time
+# is spent waiting (on the pulumi CLI and its provider processes, Azurite, qemu-img, retries' back-off), so on
+# this 2-core machine 4 workers keep both cores busy; more only add contention (README, "Tests").
+WORKERS = 4
+FEW = 2
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """How many workers `-n auto` starts: WORKERS for the suite, a folder or many files; none (the tests run in
+    this process, with no start-up cost) for a few named files or tests. PYTEST_XDIST_AUTO_NUM_WORKERS or an
+    explicit -n N decide instead."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
+    files: set[Path] = set()
+    for arg in config.args:
+        path = Path(config.invocation_params.dir, arg.split("::")[0])
+        if path.is_dir():
+            return WORKERS
+        files.add(path)
+    return WORKERS if len(files) > FEW else 0
+
+
+# Modules that run whole on one worker: their tests share state (test_interop's corruption table is filled by the
+# cases before it) or costly module fixtures (test_package's wheel and virtualenvs, made once, not once per worker).
+WHOLE_MODULES = ("tests/test_interop.py", "tests/test_package.py")
+
+
+class SuiteScheduling(LoadScopeScheduling):
+    """How the controller hands out tests (`--dist load`, the default here): one test at a time, whichever worker is
+    free, except WHOLE_MODULES, each sent to one worker as a unit (xdist's `xdist_group` marks would do that, but
+    its loadgroup mode finds no group under pytest 9.2, pytest-xdist issue #1386). Units go out in the order the
+    workers collected them (pytest_collection_modifyitems: the engine tests first), the whole modules before all."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = nodeid.split("::", 1)[0]
+        return module if module in WHOLE_MODULES else nodeid
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadScopeScheduling | None:
+    return SuiteScheduling(config, log) if config.getvalue("dist") == "load" else None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a worker: the `e2e` tests (the real pulumi CLI, 5 to 80 s each) first, in file order, then the rest in file
+    order. Handed out in that order, the long tests start while every worker has work, and the run ends on short
+    ones instead of waiting on one long test that began last. Every worker sorts the same way, as xdist requires."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
+# Lines for the end-of-run summary (tables that tests build for the reader). A worker's own terminal is not
+# shown, so a worker hands its lines to the controller when it finishes; the controller prints them all.
+SUMMARY = pytest.StashKey[list[str]]()
+
+
+def summary_lines(config: pytest.Config) -> list[str]:
+    return config.stash.setdefault(SUMMARY, [])
+
+
+@pytest.fixture
+def summary(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Adds a line to what the run prints after the tests (pytest's terminal summary)."""
+    return summary_lines(request.config).append
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: the controller prints them
+        session.config.workeroutput["summary"] = summary_lines(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist's controller, as each worker finishes: its summary lines."""
+    summary_lines(node.config).extend(getattr(node, "workeroutput", {}).get("summary", []))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    lines = summary_lines(terminalreporter.config)
+    if lines:
+        terminalreporter.write_sep("-", "tables")
+        for line in lines:
+            terminalreporter.write_line(line)
+
 
 # The storage variables a developer's shell may hold; tests that resolve credentials must not see them.
 STORAGE_ENV = (
@@ -130,7 +226,32 @@ def via(proxy: FaultProxy) -> StorageTarget:
     return StorageTarget(account_url=proxy.endpoint(), account_key=ACCOUNT_KEY)
 
 
+@contextmanager
+def run_wide(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, bool]]:
+    """A folder that every test process of this run shares, and whether it is made already. The first process to
+    ask makes it (its `with` block); the others wait on a file lock meanwhile, then find it made. Session fixtures
+    are per worker: this is how the workers share what costs time to make and never changes."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the workers' basetemps share a parent
+    directory, made = root / name, root / f"{name}.made"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = made.exists()
+        if not done:
+            shutil.rmtree(directory, ignore_errors=True)  # what a process that failed half-way left
+            directory.mkdir()
+        yield directory, done
+        made.touch()
+
+
+def shared_images(tmp_path_factory: pytest.TempPathFactory, name: str, **options: Any) -> TestImages:
+    """make_images(**options), made by qemu-img once per run, in a folder all test processes read."""
+    with run_wide(tmp_path_factory, name) as (directory, done):
+        return make_images(directory, write=not done, **options)
+
+
 @pytest.fixture(scope="session")
 def test_images(tmp_path_factory: pytest.TempPathFactory) -> TestImages:
-    """The known 5 MiB + 1536 raw disk and qemu-img's conversions of it to every format (tests/images.py)."""
-    return make_images(tmp_path_factory.mktemp("images"))
+    """The known 5 MiB + 1536 raw disk and qemu-img's conversions of it to every format (tests/images.py). Tests
+    only read them."""
+    return shared_images(tmp_path_factory, "images")

@@ -124,19 +124,23 @@ class TestImages:
 
 
 def make_images(directory: Path, *, size: int = SIZE, layout: list[tuple[int, int]] = LAYOUT, seed: int = 1,
-                names: list[str] | None = None) -> TestImages:
+                names: list[str] | None = None, write: bool = True) -> TestImages:
+    """The raw disk and its conversions in `directory`; with write=False, only where the files already are (another
+    test process made them with the same arguments: conftest.shared_images)."""
     directory.mkdir(parents=True, exist_ok=True)
     raw = directory / "disk.raw"
-    write_raw(raw, size, layout, seed=seed)
-    if layout is LAYOUT:
-        with open(raw, "r+b") as fh:
-            fh.seek(ZEROED_PAGE)
-            fh.write(bytes(PAGE))
+    if write:
+        write_raw(raw, size, layout, seed=seed)
+        if layout is LAYOUT:
+            with open(raw, "r+b") as fh:
+                fh.seek(ZEROED_PAGE)
+                fh.write(bytes(PAGE))
     paths = {"raw": raw}
     for name in names or list(CONVERSIONS):
         if name == "raw":
             continue
         suffix = {"vpc": "vhd"}.get(CONVERSIONS[name][1], CONVERSIONS[name][1])
         paths[name] = directory / f"disk.{name}.{suffix}"
-        qemu_img("convert", "-f", "raw", *CONVERSIONS[name], raw, paths[name])
+        if write:
+            qemu_img("convert", "-f", "raw", *CONVERSIONS[name], raw, paths[name])
     return TestImages(directory, paths)

@@ -17,9 +17,10 @@ import pytest
 from pulumi import automation as auto
 
 from providers import VhdImage
+from tests.conftest import shared_images
 from tests.e2e_support import E2E, Run
 from tests.faultproxy import blob_service, stored
-from tests.images import PAGE, SIZE, STACK_PAGE, MiB, TestImages, make_images, nonzero_pages, qemu_img
+from tests.images import PAGE, SIZE, STACK_PAGE, MiB, TestImages, nonzero_pages, qemu_img
 from tests.webserver import WebServer
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +30,7 @@ ROUNDED = 6 * MiB
 
 @pytest.fixture(scope="module")
 def second_images(tmp_path_factory: pytest.TempPathFactory) -> TestImages:
-    return make_images(tmp_path_factory.mktemp("second"), layout=[(0, PAGE), (3 * MiB, 96 * 1024)], seed=3,
+    return shared_images(tmp_path_factory, "second", layout=[(0, PAGE), (3 * MiB, 96 * 1024)], seed=3,
                        names=["qcow2"])
 
 

@@ -19,8 +19,9 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
 from providers.image_provider import VhdImageProvider
+from tests.conftest import shared_images
 from tests.faultproxy import stored
-from tests.images import PAGE, SIZE, STACK_PAGE, MiB, TestImages, make_images, nonzero_pages, qemu_img
+from tests.images import PAGE, SIZE, STACK_PAGE, MiB, TestImages, nonzero_pages, qemu_img
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.page_blob import create_blank_vhd
 from vhdcore.azure.upload import upload_image
@@ -67,7 +68,7 @@ def engine(azurite: Azurite, container: str, test_images: TestImages, tmp_path: 
 
 @pytest.fixture(scope="module")
 def other_images(tmp_path_factory: pytest.TempPathFactory) -> TestImages:
-    return make_images(tmp_path_factory.mktemp("other-provider"), layout=[(0, PAGE), (MiB, 8192)], seed=11,
+    return shared_images(tmp_path_factory, "other-provider", layout=[(0, PAGE), (MiB, 8192)], seed=11,
                        names=["qcow2"])
 
 

@@ -19,6 +19,7 @@ from dissect.hypervisor.disk import vmdk as dissect_vmdk
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import shared_images
 from tests.images import (
     KINDS,
     LAYOUT,
@@ -29,7 +30,6 @@ from tests.images import (
     ZEROED_PAGE,
     MiB,
     TestImages,
-    make_images,
     nonzero_pages,
     qemu_img,
     qemu_info,
@@ -356,7 +356,7 @@ def test_a_fixed_vhd_without_its_footer_is_raw_unless_the_format_is_given(test_i
 
 @pytest.fixture(scope="module")
 def tiny_images(tmp_path_factory: pytest.TempPathFactory) -> TestImages:
-    return make_images(tmp_path_factory.mktemp("tiny"), size=MiB + PAGE, layout=[(0, 4096), (MiB - 100, 612)])
+    return shared_images(tmp_path_factory, "tiny", size=MiB + PAGE, layout=[(0, 4096), (MiB - 100, 612)])
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n != "raw"])

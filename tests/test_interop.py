@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -260,6 +260,8 @@ def base_disk(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 VERDICTS: dict[str, dict[str, str]] = {}
 
 
+# The table is filled by the corruption cases and printed after them: this module runs whole on one test worker, in
+# file order (WHOLE_MODULES in tests/conftest.py).
 @pytest.mark.parametrize("case", CORRUPTIONS)
 def test_corruption_reported_by_inspect(workdir: Path, base_disk: bytes, case: str) -> None:
     path = workdir / "bad.vhd"
@@ -280,12 +282,12 @@ def test_corruption_reported_by_inspect(workdir: Path, base_disk: bytes, case: s
     }
 
 
-def test_zz_corruption_table(capsys: pytest.CaptureFixture[str]) -> None:
-    """Prints the accept/reject table; runs after the corruption cases (file order)."""
+def test_zz_corruption_table(summary: Callable[[str], None]) -> None:
+    """The accept/reject table, printed after the tests; runs after the corruption cases (file order)."""
     if set(VERDICTS) != set(CORRUPTIONS):
         pytest.fail("run the whole module: the table needs every corruption case")
     columns = list(next(iter(VERDICTS.values())))
     lines = ["| case | " + " | ".join(columns) + " |", "|" + "---|" * (len(columns) + 1)]
     lines += [f"| {case} | " + " | ".join(row[c] for c in columns) + " |" for case, row in VERDICTS.items()]
-    with capsys.disabled():
-        print("\n\nCorrupt 20 MiB disks: what each reader says\n" + "\n".join(lines))
+    for line in ("Corrupt 20 MiB disks: what each reader says", *lines):
+        summary(line)

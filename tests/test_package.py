@@ -2,7 +2,8 @@
 fresh virtualenvs, used from folders outside the repository, by `mypy --strict`, and by a new Pulumi project
 driven through the real CLI, with the newest pinned SDK and with the oldest the package metadata allows.
 
-Each virtualenv is made once per run (module fixtures); pip takes the packages from its cache.
+Each virtualenv is made once per run (module fixtures; the module runs whole on one test worker, WHOLE_MODULES in
+conftest.py); pip takes the packages from its cache.
 """
 
 from __future__ import annotations
@@ -89,11 +90,16 @@ def dist(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Dist:
     return Dist(wheel, sdist)
 
 
+# pip compiles every installed module to bytecode by default: most of an install's time here (pulumi, grpcio,
+# protobuf, the Azure SDK), for modules these tests never import. Python compiles what is imported when it is.
+NO_COMPILE = "--no-compile"
+
+
 def make_venv(path: Path, *requirements: str | Path) -> Path:
     """A fresh virtualenv at `path` with `requirements` installed; returns its python."""
     run([sys.executable, "-m", "venv", path], cwd=path.parent)
     python = path / "bin" / "python"
-    run([python, "-m", "pip", "install", "-q", *requirements], cwd=path.parent)
+    run([python, "-m", "pip", "install", "-q", NO_COMPILE, *requirements], cwd=path.parent)
     return python
 
 
@@ -271,7 +277,7 @@ def test_pip_installs_the_source_tree_and_a_git_url(source: Path, tmp_path: Path
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     for spec in (".", f"git+{repo.as_uri()}"):
-        run([python, "-m", "pip", "install", "-q", spec, "-c", ROOT / "requirements.txt"], cwd=repo)
+        run([python, "-m", "pip", "install", "-q", NO_COMPILE, spec, "-c", ROOT / "requirements.txt"], cwd=repo)
         version = run([venv / "bin" / "vhdcore", "--version"], cwd=elsewhere).stdout.strip()
         assert version == f"vhdcore {__version__}", spec
         where = run([python, "-c", "import providers; print(providers.__file__)"], cwd=elsewhere).stdout.strip()

@@ -4,6 +4,7 @@ made up here the way the providers would make them; numbers arrive as floats, as
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
@@ -71,17 +72,26 @@ class Recorder(pulumi.runtime.Mocks):
 
 def run_program(**config: object) -> Recorder:
     """Run __main__.py once with this stack config (values as the CLI stores them: strings)."""
-    recorder = Recorder()
-    pulumi.runtime.set_mocks(recorder, project="blank-vhd", stack="test", preview=False)
-    values = {f"blank-vhd:{k}": str(v).lower() if isinstance(v, bool) else str(v) for k, v in config.items()}
-    pulumi.runtime.set_all_config(values, [])
+    # The mocks run on this thread's current event loop. A test that ran asyncio.run() in this process before
+    # (tests/test_plugin_wire.py) leaves the thread with none, and pulumi's Stack() would fail: each run brings its
+    # own loop, whatever ran before it.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        recorder = Recorder()
+        pulumi.runtime.set_mocks(recorder, project="blank-vhd", stack="test", preview=False)
+        values = {f"blank-vhd:{k}": str(v).lower() if isinstance(v, bool) else str(v) for k, v in config.items()}
+        pulumi.runtime.set_all_config(values, [])
 
-    @pulumi.runtime.test
-    def program() -> None:
-        # A fresh module name per run: the program's top level must run every time.
-        runpy.run_path(str(ROOT / "__main__.py"), run_name=f"blank_vhd_program_{next(_runs)}")
+        @pulumi.runtime.test
+        def program() -> None:
+            # A fresh module name per run: the program's top level must run every time.
+            runpy.run_path(str(ROOT / "__main__.py"), run_name=f"blank_vhd_program_{next(_runs)}")
 
-    program()
+        program()
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
     return recorder
 
 

@@ -22,7 +22,7 @@ from dissect.hypervisor.disk.vhd import VHD
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import via
+from tests.conftest import shared_images, via
 from tests.faultproxy import Fault, FaultProxy, StackProxy, fast_options, stored
 from tests.images import (
     NAMES,
@@ -32,7 +32,6 @@ from tests.images import (
     STACK_PAGE,
     MiB,
     TestImages,
-    make_images,
     nonzero_pages,
     qemu_img,
     qemu_info,
@@ -63,7 +62,7 @@ BLOB = "disk.vhd"
 @pytest.fixture(scope="module")
 def other_images(tmp_path_factory: pytest.TempPathFactory) -> TestImages:
     """Another disk of the same size, other data: a different image for the same blob."""
-    return make_images(tmp_path_factory.mktemp("other"), layout=[(0, PAGE), (2 * MiB, 64 * 1024)], seed=7,
+    return shared_images(tmp_path_factory, "other", layout=[(0, PAGE), (2 * MiB, 64 * 1024)], seed=7,
                        names=["qcow2"])
 
 
