@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import run_wide
+
 ROOT = Path(__file__).resolve().parent.parent
 SDKGEN = ROOT / "tools" / "sdkgen"
 FIXTURE = ROOT / "tests" / "fixtures" / "sdkgen-schema.json"
@@ -29,11 +31,12 @@ GO_ENV = {"GOTOOLCHAIN": "local", "GOFLAGS": "-mod=readonly", "CGO_ENABLED": "0"
 
 @pytest.fixture(scope="session")
 def sdkgen_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tools/sdkgen, built once."""
-    binary = tmp_path_factory.mktemp("sdkgen") / "sdkgen"
-    subprocess.run(["go", "build", "-o", str(binary), "."], cwd=SDKGEN, env={**os.environ, **GO_ENV}, check=True,
-                   timeout=900)
-    return binary
+    """tools/sdkgen, built once per run (the first test worker to ask builds it; linking it takes seconds)."""
+    with run_wide(tmp_path_factory, "sdkgen") as (folder, built):
+        if not built:
+            subprocess.run(["go", "build", "-o", str(folder / "sdkgen"), "."], cwd=SDKGEN,
+                           env={**os.environ, **GO_ENV}, check=True, timeout=900)
+    return folder / "sdkgen"
 
 
 def sdkgen(binary: Path, schema: Path, out: Path, *languages: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
