@@ -55,9 +55,9 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return WORKERS if len(files) > FEW else 0
 
 
-# Modules that run whole on one worker: their tests share state (test_interop's corruption table is filled by the
-# cases before it) or costly module fixtures (test_package's wheel and virtualenvs, made once, not once per worker).
-WHOLE_MODULES = ("tests/test_interop.py", "tests/test_package.py")
+# Modules that run whole on one worker, in file order: their tests share state (test_interop's corruption table is
+# filled by the cases before it). What tests only share because it is costly to make goes in run_wide instead.
+WHOLE_MODULES = ("tests/test_interop.py",)
 
 
 class SuiteScheduling(LoadScopeScheduling):

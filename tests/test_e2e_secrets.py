@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
-from tests.e2e_support import E2E
+from tests.e2e_support import E2E, without_sdk_cancellation
 
 pytestmark = pytest.mark.e2e
 
@@ -73,9 +73,10 @@ def disk_program(container: str, **account: Any) -> Callable[[], None]:
 
 
 def refused(operation: Callable[[], object]) -> str:
+    """What the CLI showed of the failure, less the inline host's report of a cancelled call (SDK_CANCELLED)."""
     with pytest.raises(auto.CommandError) as failed:
         operation()
-    return str(failed.value)
+    return without_sdk_cancellation(str(failed.value))
 
 
 @contextmanager

@@ -2,8 +2,8 @@
 fresh virtualenvs, used from folders outside the repository, by `mypy --strict`, and by a new Pulumi project
 driven through the real CLI, with the newest pinned SDK and with the oldest the package metadata allows.
 
-Each virtualenv is made once per run (module fixtures; the module runs whole on one test worker, WHOLE_MODULES in
-conftest.py); pip takes the packages from its cache.
+The wheel and each virtualenv are made once per run, by the first test worker that needs them (conftest.run_wide);
+pip takes the packages from its cache.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 from azurite_server import ACCOUNT_KEY, Azurite
 
+from tests.conftest import run_wide
+from tests.e2e_support import without_sdk_cancellation
 from tests.faultproxy import blob_service
 from tests.secrets_scan import SecretScan
 from vhdcore import __version__
@@ -67,10 +69,13 @@ def source_files() -> list[str]:
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    copy = tmp_path_factory.mktemp("clone") / "blank-vhd"
-    for name in source_files():
-        (copy / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, copy / name)
+    """What a clone holds, copied once per run for every test worker (run_wide); tests copy it again to write."""
+    with run_wide(tmp_path_factory, "package-clone") as (folder, made):
+        copy = folder / "blank-vhd"
+        if not made:
+            for name in source_files():
+                (copy / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / name, copy / name)
     return copy
 
 
@@ -82,9 +87,11 @@ class Dist:
 
 @pytest.fixture(scope="module")
 def dist(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Dist:
-    """`python -m build`: the sdist, then the wheel built from that sdist (so the sdist must be complete)."""
-    out = tmp_path_factory.mktemp("dist")
-    run([sys.executable, "-m", "build", "--outdir", out, source], cwd=source)
+    """`python -m build`: the sdist, then the wheel built from that sdist (so the sdist must be complete). Built once
+    per run for every test worker."""
+    with run_wide(tmp_path_factory, "package-dist") as (out, made):
+        if not made:
+            run([sys.executable, "-m", "build", "--outdir", out, source], cwd=source)
     (wheel,) = out.glob("*.whl")
     (sdist,) = out.glob("*.tar.gz")
     return Dist(wheel, sdist)
@@ -105,10 +112,12 @@ def make_venv(path: Path, *requirements: str | Path) -> Path:
 
 @pytest.fixture(scope="module")
 def installed(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel in a fresh virtualenv, its dependencies at this repository's pins; returns the venv."""
-    venv = tmp_path_factory.mktemp("wheel-venv") / "venv"
-    make_venv(venv, dist.wheel, "-c", ROOT / "requirements.txt")
-    return venv
+    """The wheel in a fresh virtualenv, its dependencies at this repository's pins; returns the venv. Made once per
+    run for every test worker; the tests only run what it holds."""
+    with run_wide(tmp_path_factory, "package-wheel-venv") as (folder, made):
+        if not made:
+            make_venv(folder / "venv", dist.wheel, "-c", ROOT / "requirements.txt")
+    return folder / "venv"
 
 
 def lower_bounds() -> dict[str, str]:
@@ -124,10 +133,12 @@ def lower_bounds() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def oldest(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel in a fresh virtualenv with every runtime dependency at its lower bound; returns the venv."""
-    venv = tmp_path_factory.mktemp("oldest-venv") / "venv"
-    make_venv(venv, dist.wheel, *(f"{name}=={version}" for name, version in lower_bounds().items()))
-    return venv
+    """The wheel in a fresh virtualenv with every runtime dependency at its lower bound; returns the venv. Made once
+    per run for every test worker."""
+    with run_wide(tmp_path_factory, "package-oldest-venv") as (folder, made):
+        if not made:
+            make_venv(folder / "venv", dist.wheel, *(f"{name}=={version}" for name, version in lower_bounds().items()))
+    return folder / "venv"
 
 
 def site_packages(venv: Path) -> Path:
@@ -346,7 +357,7 @@ def only_from(venv: Path, outputs: dict[str, Any]) -> None:
 
 def one_line_error(text: str, needle: str) -> None:
     """The CLI's report of a provider failure: the sentence, once per line it appears on, no traceback."""
-    assert "Traceback" not in text, text
+    assert "Traceback" not in without_sdk_cancellation(text), text
     lines = [line for line in text.splitlines() if needle in line]
     assert lines, text
     assert all(line.count(needle) == 1 for line in lines), lines
