@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -178,6 +179,15 @@ def e2e(azurite: Azurite) -> Iterator[E2E]:
     env = E2E(azurite)
     yield env
     env.finish()
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A 127.0.0.1 port where nothing listens, for this test: bound by a socket that never listens, so connections
+    are refused and no other process (test workers start servers on free ports all the time) can take it meanwhile."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 @pytest.fixture

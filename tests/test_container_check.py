@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azurite_server import ACCOUNT_KEY, free_port
+from azurite_server import ACCOUNT_KEY
 from pulumi.output import Unknown
 
 from providers.image_provider import VhdImageProvider
@@ -78,8 +78,8 @@ def test_a_disk_that_stays_where_it_is_is_not_asked_about_and_a_move_is(proxy: F
     assert [f.property for f in moved] == ["container_name"] and len(sent(proxy, start)) == 1
 
 
-def test_an_account_that_cannot_be_reached_only_warns(capsys: pytest.CaptureFixture[str]) -> None:
-    endpoint = f"http://127.0.0.1:{free_port()}/devstoreaccount1"  # nothing listens there
+def test_an_account_that_cannot_be_reached_only_warns(capsys: pytest.CaptureFixture[str], closed_port: int) -> None:
+    endpoint = f"http://127.0.0.1:{closed_port}/devstoreaccount1"  # nothing listens there
     checked = BlankVhdProvider().check({}, disk("vhds", account_url=endpoint, account_key=ACCOUNT_KEY))
     assert checked.failures == []
     warning = capsys.readouterr().err

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from azure.core.credentials import AccessToken
 from azure.storage.blob import ContainerSasPermissions, ExponentialRetry, LinearRetry, generate_container_sas
-from azurite_server import ACCOUNT, ACCOUNT_KEY, Azurite, free_port
+from azurite_server import ACCOUNT, ACCOUNT_KEY, Azurite
 
 from tests.faultproxy import CountingTransport, fast_options
 from vhdcore.azure.credentials import DEV_ACCOUNT_KEY, ClientOptions, StorageTarget
@@ -208,9 +208,9 @@ def test_a_read_only_sas_is_an_auth_failure_without_the_signature(azurite: Azuri
     assert signature not in str(caught.value) and caught.value.code == "AuthorizationPermissionMismatch"
 
 
-def test_connection_errors_do_not_leak_the_sas(container: str) -> None:
+def test_connection_errors_do_not_leak_the_sas(container: str, closed_port: int) -> None:
     sas = container_sas(container, ContainerSasPermissions(read=True))
-    target = StorageTarget(account_url=f"http://127.0.0.1:{free_port()}/{ACCOUNT}", sas_token=sas)
+    target = StorageTarget(account_url=f"http://127.0.0.1:{closed_port}/{ACCOUNT}", sas_token=sas)
     with pytest.raises(StorageError, match="could not reach") as caught:
         inspect_blank_vhd(target, container=container, name="x", options=fast_options())
     signature = sas.split("sig=")[1].split("&")[0]

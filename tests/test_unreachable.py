@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from azurite_server import ACCOUNT_KEY, free_port
+from azurite_server import ACCOUNT_KEY
 
 from providers.provider import BlankVhdProvider
 from tests.faultproxy import Fault, FaultProxy
@@ -31,8 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BOUND = 15.0
 
 
-def closed_endpoint() -> str:
-    return f"http://127.0.0.1:{free_port()}/devstoreaccount1"  # nothing listens there
+@pytest.fixture
+def closed_endpoint(closed_port: int) -> str:
+    return f"http://127.0.0.1:{closed_port}/devstoreaccount1"  # nothing listens there
 
 
 def vhdcore(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
@@ -46,9 +47,9 @@ def vhdcore(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
 @pytest.mark.parametrize("command", [["create", "--size", "1GiB"], ["inspect"], ["grow", "--size", "2GiB"],
                                      ["delete"]])
 def test_a_refused_connection_ends_a_command_fast_with_one_line(
-    command: list[str], record_property: pytest.RecordProperty
+    command: list[str], record_property: pytest.RecordProperty, closed_endpoint: str
 ) -> None:
-    endpoint = closed_endpoint()
+    endpoint = closed_endpoint
     run, seconds = vhdcore("blob", command[0], "-c", "vhds", "-n", "d.vhd", "--blob-endpoint", endpoint,
                            "--account-key", ACCOUNT_KEY, *command[1:])
     record_property("seconds", round(seconds, 2))
@@ -68,8 +69,8 @@ def test_a_host_that_does_not_resolve_is_named_as_such() -> None:
         inspect_blank_vhd(target, container="vhds", name="d.vhd")
 
 
-def test_the_provider_fails_fast_too(record_property: pytest.RecordProperty) -> None:
-    endpoint = closed_endpoint()
+def test_the_provider_fails_fast_too(record_property: pytest.RecordProperty, closed_endpoint: str) -> None:
+    endpoint = closed_endpoint
     props = {"size_gb": 1, "container_name": "vhds", "blob_name": "d.vhd", "account_url": endpoint,
              "account_key": ACCOUNT_KEY, "adopt_existing": False, "allow_shrink_by_replace": False}
     start = time.monotonic()
