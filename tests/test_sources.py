@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_wide
 from tests.images import PAGE, QEMU_FORMAT, SIZE, MiB, TestImages, qemu_img, tool
 from tests.webserver import WebServer
 from vhdcore.errors import (
@@ -52,14 +53,16 @@ def compress(path: Path, kind: str, out: Path | None = None) -> Path:
 
 @pytest.fixture(scope="module")
 def packed(test_images: TestImages, tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
-    """Every test image compressed with every compression, by (image name, compression)."""
-    folder = tmp_path_factory.mktemp("packed")
+    """Every test image compressed with every compression, by (image name, compression); made once per run for every
+    test worker."""
     made = {}
-    for name in ["raw", "vhd-fixed", *RANDOM]:
-        copy = folder / test_images[name].name
-        shutil.copyfile(test_images[name], copy)
-        for kind in COMPRESSORS:
-            made[(name, kind)] = compress(copy, kind)
+    with run_wide(tmp_path_factory, "packed") as (folder, done):
+        for name in ["raw", "vhd-fixed", *RANDOM]:
+            copy = folder / test_images[name].name
+            if not done:
+                shutil.copyfile(test_images[name], copy)
+            for kind in COMPRESSORS:
+                made[(name, kind)] = Path(f"{copy}{COMPRESSORS[kind][1]}") if done else compress(copy, kind)
     return made
 
 

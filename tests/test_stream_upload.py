@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from tests.conftest import via
+from tests.conftest import run_wide, shared_images, via
 from tests.faultproxy import FaultProxy, stored
-from tests.images import PAGE, STACK_PAGE, MiB, TestImages, make_images, nonzero_pages, qemu_img
+from tests.images import PAGE, STACK_PAGE, MiB, TestImages, nonzero_pages, qemu_img
 from tests.test_image_cli import clean_env, command, through
 from tests.test_sources import COMPRESSORS, compress
 from tests.test_upload import download_sparse, page_ranges
@@ -38,20 +38,23 @@ LAYOUT = [(0, PAGE), (3 * MiB + 100, 70_000), (4 * MiB - 2048, 8192), (57 * MiB,
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory: pytest.TempPathFactory) -> TestImages:
-    """A 200 MiB disk (raw, and qemu-img's fixed VHD and qcow2 of it) with the data of LAYOUT."""
-    return make_images(tmp_path_factory.mktemp("big"), size=BIG, layout=LAYOUT, names=["vhd-fixed", "qcow2"])
+    """A 200 MiB disk (raw, and qemu-img's fixed VHD and qcow2 of it) with the data of LAYOUT, made once per run for
+    every test worker."""
+    return shared_images(tmp_path_factory, "big", size=BIG, layout=LAYOUT, names=["vhd-fixed", "qcow2"])
 
 
 @pytest.fixture(scope="module")
 def big_packed(big: TestImages, tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
-    folder = tmp_path_factory.mktemp("big-packed")
+    """Each of them compressed each way, once per run for every test worker (xz of 200 MiB takes seconds)."""
     made = {}
-    for name in ["raw", "vhd-fixed", "qcow2"]:
-        copy = folder / big[name].name
-        shutil.copyfile(big[name], copy)
-        for kind in COMPRESSORS if name != "qcow2" else ["xz"]:
-            made[(name, kind)] = compress(copy, kind)
-        copy.unlink()
+    with run_wide(tmp_path_factory, "big-packed") as (folder, done):
+        for name in ["raw", "vhd-fixed", "qcow2"]:
+            copy = folder / big[name].name
+            if not done:
+                shutil.copyfile(big[name], copy)
+            for kind in COMPRESSORS if name != "qcow2" else ["xz"]:
+                made[(name, kind)] = Path(f"{copy}{COMPRESSORS[kind][1]}") if done else compress(copy, kind)
+            copy.unlink(missing_ok=True)
     return made
 
 
@@ -174,10 +177,12 @@ def www(big_packed: dict[tuple[str, str], Path], tmp_path: Path) -> Path:
 def blocks_xz(big: TestImages, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fixed VHD as a multi-block xz (as xz -T0 and pixz write): its index gives the size, its last block the
     footer, so no counting pass is needed and the data goes out before the checksum can be known."""
-    made = tmp_path_factory.mktemp("blocks") / "vhd-fixed.blocks.xz"
-    with open(made, "wb") as out:
-        subprocess.run(["xz", "-c", "-T1", "--block-size=16MiB", str(big["vhd-fixed"])], stdout=out, check=True,
-                       timeout=300)
+    with run_wide(tmp_path_factory, "blocks-xz") as (folder, done):
+        made = folder / "vhd-fixed.blocks.xz"
+        if not done:
+            with open(made, "wb") as out:
+                subprocess.run(["xz", "-c", "-T1", "--block-size=16MiB", str(big["vhd-fixed"])], stdout=out,
+                               check=True, timeout=300)
     return made
 
 
