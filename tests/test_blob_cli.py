@@ -123,8 +123,8 @@ def test_wrong_key_exits_1_without_showing_it(azurite: Azurite, container: str) 
 
 
 def test_the_cli_imports_azure_only_for_blob_commands() -> None:
-    code = ("import sys, vhdcore.cli.main as c; c.build_parser().parse_args(['blob', 'inspect', '--container', 'abc', "
-            "'--name', 'x']); print(sorted(m for m in sys.modules if m.startswith('azure')))")
+    code = ("import sys, vhdcore.cli.command as c; c.build_parser().parse_args(['blob', 'inspect', '--container', "
+            "'abc', '--name', 'x']); print(sorted(m for m in sys.modules if m.startswith('azure')))")
     run: Any = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert run.stdout.strip() == "[]", run.stderr
 

@@ -267,12 +267,12 @@ def test_random_unique_id_and_clock_by_default(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("module", "forbidden"), [
-    ("vhdcore.cli.main", ()),
-    ("vhdcore.cli.blob", ("vhdcore.cli.main",)),
-    ("vhdcore.cli.common", ("vhdcore.cli.main", "vhdcore.cli.blob")),
-    ("vhdcore.cli.containers", ("vhdcore.cli.main", "vhdcore.cli.blob")),
-    ("vhdcore.cli.account", ("vhdcore.cli.main", "vhdcore.cli.blob", "vhdcore.cli.containers")),
-    ("vhdcore.cli.parser", ("vhdcore.cli.main", "vhdcore.cli.blob", "vhdcore.cli.containers", "vhdcore.cli.account",
+    ("vhdcore.cli.command", ()),
+    ("vhdcore.cli.blob", ("vhdcore.cli.command",)),
+    ("vhdcore.cli.common", ("vhdcore.cli.command", "vhdcore.cli.blob")),
+    ("vhdcore.cli.containers", ("vhdcore.cli.command", "vhdcore.cli.blob")),
+    ("vhdcore.cli.account", ("vhdcore.cli.command", "vhdcore.cli.blob", "vhdcore.cli.containers")),
+    ("vhdcore.cli.parser", ("vhdcore.cli.command", "vhdcore.cli.blob", "vhdcore.cli.containers", "vhdcore.cli.account",
                             "vhdcore.cli.common")),
 ])
 def test_cli_modules_import_one_way_and_only_the_standard_library(module: str, forbidden: tuple[str, ...]) -> None:
@@ -280,3 +280,15 @@ def test_cli_modules_import_one_way_and_only_the_standard_library(module: str, f
             f"before if m.split('.')[0] not in sys.stdlib_module_names | {{'vhdcore'}} or m in {forbidden!r}))")
     run: Any = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert run.returncode == 0 and run.stdout.strip() == "[]", (run.stdout, run.stderr)
+
+
+def test_the_library_entry_point_runs_again_and_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # vhdcore.cli.main is the function each time: the command's module has another name, so importing it never
+    # rebinds the package attribute (with a submodule named main, the second call found a module and failed).
+    from vhdcore import cli
+
+    for n in range(3):
+        assert cli.main(["create", str(tmp_path / f"d{n}.vhd"), "--size", "1MiB"]) == 0
+        assert callable(cli.main)
+    assert len(list(tmp_path.glob("d*.vhd"))) == 3
+    capsys.readouterr()

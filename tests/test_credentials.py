@@ -306,7 +306,7 @@ def test_plain_http_to_this_machine_is_fine_for_azurite(endpoint: str) -> None:
 def test_the_command_line_refuses_plain_http_before_any_request_and_takes_the_opt_in(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from vhdcore.cli.main import main  # the function: once imported, the package's `main` is the submodule
+    from vhdcore.cli import main
 
     for name in ("AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY",
                  "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_ACCOUNT_URL", "VHDCORE_ALLOW_PLAIN_HTTP"):
@@ -318,7 +318,7 @@ def test_the_command_line_refuses_plain_http_before_any_request_and_takes_the_op
     assert err.count("\n") == 1 and "plain http on another machine" in err and SAS not in err
     # The flag and the variable are taken as the opt-in (checked by validation alone: no request is sent).
     from vhdcore.cli.account import storage_target
-    from vhdcore.cli.main import build_parser
+    from vhdcore.cli.command import build_parser
 
     for opt_in, env in (([ "--allow-plain-http"], None), ([], "1")):
         if env:

@@ -91,9 +91,7 @@ def commands(tmp_path: Path, container: str) -> dict[str, list[str]]:
 def one_parser(monkeypatch: pytest.MonkeyPatch) -> None:
     """main() as it is, with its parser built once for the thousands of runs (building it is most of a run that
     fails at parsing; an argparse parser keeps nothing from one parse to the next)."""
-    # The module by its import name: once imported, `vhdcore.cli.main` is the package's attribute for the module,
-    # no longer for the function main() (which this file bound at its import, before any call).
-    command = importlib.import_module("vhdcore.cli.main")
+    command = importlib.import_module("vhdcore.cli.command")
     monkeypatch.setattr(command, "build_parser", functools.cache(command.build_parser))
 
 

@@ -1,6 +1,6 @@
 """What the command modules share: exit codes (decided here, once), argument parsing helpers, printing.
 
-Standard library only, and it imports neither main nor blob, so imports flow one way:
+Standard library only, and it imports neither command nor blob, so imports flow one way:
 main -> blob -> common.
 """
 
