@@ -7,6 +7,7 @@
 
     Header.unpack(raw)          # decode from the first Header.struct_size() bytes of raw
     Header.struct_size()        # bytes on disk
+    Header.offset_of("size")    # where a field starts (for messages that name it)
 
 The same idea as the VHD footer (footer.py), shared by the image formats (images/). Pure: no I/O.
 """
@@ -38,6 +39,16 @@ class Layout:
     @classmethod
     def struct_size(cls) -> int:
         return _struct(cls).size
+
+    @classmethod
+    def offset_of(cls, name: str) -> int:
+        """The byte offset of field `name` inside the structure."""
+        layout = cls.BYTE_ORDER
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.name == name:
+                return struct.calcsize(layout)
+            layout += f.metadata["fmt"]
+        raise KeyError(name)
 
     @classmethod
     def unpack(cls: type[L], raw: bytes | bytearray | memoryview, offset: int = 0) -> L:
