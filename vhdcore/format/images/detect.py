@@ -14,6 +14,8 @@ from ...errors import CorruptImageError, ImageError, UsageError
 from . import qcow2, vdi, vhd, vhdx, vmdk
 from .source import CHUNK, SECTOR, DiskImage, ImageFile, Parsed, data_extents, without_holes
 
+_NAMES = {"raw": "raw", "vhd": "VHD", "vhdx": "VHDX", "qcow2": "qcow2", "vmdk": "VMDK", "vdi": "VDI"}
+
 FORMATS = ("raw", "vhd", "vhdx", "qcow2", "vmdk", "vdi")
 ALIASES = {"vpc": "vhd"}  # qemu's name for VHD
 
@@ -75,18 +77,18 @@ def open_image(path: str | os.PathLike[str], format: str | None = None) -> DiskI
             parsed = PARSERS[name](image)
         except ImageError:
             raise
-        except (ValueError, OverflowError, MemoryError) as exc:  # struct.error is a ValueError
-            raise CorruptImageError(f"image {image.path} is not a valid {name} image ({type(exc).__name__}: {exc}); "
-                                    "check the file, or give the right --format.") from None
-        for extent in parsed.extents:  # before the holes are cut out: a truncated file ends in a "hole"
-            if extent.host + extent.length > image.size or extent.host < 0:
-                raise CorruptImageError(
-                    f"image {image.path} maps guest bytes {extent.guest}..{extent.guest + extent.length} to host byte "
-                    f"{extent.host}, past the end of the {image.size}-byte file: it is truncated or corrupt; copy it "
-                    "again from its source.")
+        except Exception as exc:  # anything else a damaged file provokes: struct.error, IndexError, MemoryError...
+            what, offset = image.reading
+            raise CorruptImageError(
+                f"image {image.path} is not a valid {_NAMES[name]} image: reading its {what} at byte {offset} failed "
+                f"({type(exc).__name__}: {exc}); it is corrupt; copy it again from its source, or give the right "
+                "--format.") from None
+        if parsed.extents.host_end > image.size:  # the parsers check each entry; this is the last line of defence
+            raise CorruptImageError(
+                f"image {image.path} maps data past the end of the {image.size}-byte file: it is truncated or corrupt; "
+                "copy it again from its source.")
         if not parsed.holes_known:
-            parsed = Parsed(parsed.format, parsed.variant, parsed.virtual_size,
-                            without_holes(image, parsed.extents, parsed.virtual_size))
+            parsed = Parsed(parsed.format, parsed.variant, parsed.virtual_size, without_holes(image, parsed.extents))
         if parsed.virtual_size <= 0:
             raise ImageError(f"image {image.path} is an empty {name} image (0 bytes); give an image that holds a disk.")
         return DiskImage(image, parsed)

@@ -5,24 +5,48 @@ size and the L1 table; each L1 entry points at an L2 table of cluster_size / 8 e
 mapping one cluster. An L2 entry's bits 9-55 are the cluster's host offset (0: not allocated), bit 0
 (version 3) marks a zero cluster, bit 62 a compressed one. Every L2 table is read before anything is
 sent, so a compressed cluster anywhere refuses the image up front. Refused as well: encryption,
-backing files, external data files and extended L2 entries (subclusters).
+backing files, external data files, extended L2 entries (subclusters) and persistent dirty bitmaps.
+
+What qemu refuses when it opens or reads an image is refused here too, with qemu's limits (an L1 table of
+at most 32 MiB, a refcount table of at most 8 MiB, 65536 snapshots); and more: every table and cluster
+must lie inside the file, the header cluster, the refcount structures, the L1 and L2 tables and the data
+clusters must not overlap, and no cluster may be mapped twice. The virtual size is qemu's: the header's
+size rounded down to whole 512-byte sectors.
 """
 
 from __future__ import annotations
 
 import struct
+from array import array
 from dataclasses import dataclass
 
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
-from .source import ExtentMap, ImageFile, Parsed
+from .claims import Claims, corrupt
+from .source import SECTOR, ExtentMap, ImageFile, Parsed, table_entries
 
 MAGIC = b"QFI\xfb"
-OFFSET_MASK = 0x00FFFFFFFFFFFE00  # bits 9-55 of L1 and L2 entries
+OFFSET_MASK = 0x00FFFFFFFFFFFE00  # bits 9-55 of L1, L2 and refcount table entries
 COMPRESSED = 1 << 62
 ZERO_CLUSTER = 1
 INCOMPAT_DIRTY, INCOMPAT_CORRUPT, INCOMPAT_DATA_FILE, INCOMPAT_COMPRESSION, INCOMPAT_EXTL2 = 1, 2, 4, 8, 16
-_MAX_L1_BYTES = 32 << 20  # qemu's own limit
+AUTOCLEAR_BITMAPS, AUTOCLEAR_DATA_FILE_RAW = 1, 2
+COMPRESSION_ZLIB, COMPRESSION_ZSTD = 0, 1
+# qemu's limits (block/qcow2.h)
+MIN_CLUSTER_BITS, MAX_CLUSTER_BITS = 9, 21
+MAX_L1_BYTES = 32 << 20
+MAX_REFTABLE_BYTES = 8 << 20
+MAX_SNAPSHOTS = 65536
+MAX_SNAPSHOT_EXTRA = 1024
+MAX_SNAPSHOTS_BYTES = 1024 * MAX_SNAPSHOTS
+MAX_BACKING_FORMAT = 16
+# Header extensions (qemu's magics)
+EXT_END, EXT_BACKING_FORMAT, EXT_CRYPTO, EXT_BITMAPS = 0, 0xE2792ACA, 0x0537BE77, 0x23852875
+_L2_MEANING = OFFSET_MASK | COMPRESSED | ZERO_CLUSTER  # the rest of an L2 entry qemu ignores when reading
+_REFTABLE_MASK = 0xFFFFFFFFFFFFFE00
+_INT64_MAX = (1 << 63) - 1
+_INT_MAX = (1 << 31) - 1
+_FIX = "copy it again from its source (qemu-img check may say more)"
 
 
 @dataclass(frozen=True)
@@ -53,7 +77,44 @@ class V3Fields(Layout, byte_order=">"):
     header_length: int = at("I")
 
 
-assert Header.struct_size() == 72 and V3Fields.struct_size() == 32
+@dataclass(frozen=True)
+class SnapshotHeader(Layout, byte_order=">"):
+    l1_table_offset: int = at("Q")
+    l1_size: int = at("I")
+    id_str_size: int = at("H")
+    name_size: int = at("H")
+    date_sec: int = at("I")
+    date_nsec: int = at("I")
+    vm_clock_nsec: int = at("Q")
+    vm_state_size: int = at("I")
+    extra_data_size: int = at("I")
+
+
+assert Header.struct_size() == 72 and V3Fields.struct_size() == 32 and SnapshotHeader.struct_size() == 40
+_V3_END = Header.struct_size() + V3Fields.struct_size()  # 104: the compression type byte follows, if present
+
+
+class _Reader:
+    """One qcow2 file being parsed: its path, header and cluster geometry, for the checks and their messages."""
+
+    def __init__(self, image: ImageFile, header: Header) -> None:
+        self.image, self.path, self.header = image, image.path, header
+        self.cluster = 1 << header.cluster_bits
+
+    def corrupt(self, what: str, problem: str) -> CorruptImageError:
+        return corrupt(self.path, "qcow2", what, problem, _FIX)
+
+    def field(self, name: str, problem: str) -> CorruptImageError:
+        value = getattr(self.header, name)
+        return self.corrupt(f"its header's {name} (byte {Header.offset_of(name)}) is {value}, which", problem)
+
+    def validate_table(self, name: str, offset_field: str, offset: int, entries: int, entry_bytes: int,
+                       max_bytes: int) -> None:
+        """qemu's qcow2_validate_table: at most `max_bytes`, cluster-aligned, no overflow (even when empty)."""
+        if entries > max_bytes // entry_bytes:
+            raise self.corrupt(f"its {name} ({entries} entries)", f"is larger than qemu's limit of {max_bytes} bytes")
+        if _INT64_MAX - entries * entry_bytes < offset or offset % self.cluster:
+            raise self.field(offset_field, f"is not a {self.cluster}-byte aligned offset for its {name}")
 
 
 def parse(image: ImageFile) -> Parsed:
@@ -62,21 +123,104 @@ def parse(image: ImageFile) -> Parsed:
     if header.magic != MAGIC:
         raise CorruptImageError(f"image {path} does not start with the qcow2 magic: it is not a qcow2; give the right "
                                 "--format.")
-    if header.version not in (2, 3) or not 9 <= header.cluster_bits <= 21:
-        raise CorruptImageError(f"image {path} is a qcow2 header with version {header.version} and cluster_bits "
-                                f"{header.cluster_bits}, which qcow2 does not have: it is corrupt.")
-    incompatible = 0
+    if header.version not in (2, 3):
+        raise UnsupportedImageError(f"image {path} is a qcow2 of version {header.version} (byte 4), which neither "
+                                    "this tool nor qemu reads; convert it with a tool that does.")
+    q = _Reader(image, header)
+    if not MIN_CLUSTER_BITS <= header.cluster_bits <= MAX_CLUSTER_BITS:
+        raise q.field("cluster_bits", f"is outside {MIN_CLUSTER_BITS}..{MAX_CLUSTER_BITS}")
+    cluster = q.cluster
+    incompatible, autoclear, refcount_order, header_length = 0, 0, 4, Header.struct_size()
     if header.version == 3:
         v3 = V3Fields.unpack(image.exact(Header.struct_size(), V3Fields.struct_size(), "qcow2 version 3 header"))
-        incompatible = v3.incompatible_features
+        incompatible, autoclear, refcount_order = v3.incompatible_features, v3.autoclear_features, v3.refcount_order
+        header_length = v3.header_length
+        if header_length < _V3_END:
+            raise q.corrupt(f"its header_length (byte {_V3_END - 4}) is {header_length}, which",
+                            f"is shorter than a version 3 header ({_V3_END} bytes)")
+    if header_length > cluster:
+        raise q.corrupt(f"its header_length (byte {_V3_END - 4}) is {header_length}, which",
+                        f"is longer than a cluster ({cluster} bytes)")
+    if header.backing_file_offset > cluster:
+        raise q.field("backing_file_offset", "lies outside the header cluster")
+    compression = image.exact(_V3_END, 1, "qcow2 compression type")[0] if header_length > _V3_END else 0
+    if compression not in (COMPRESSION_ZLIB, COMPRESSION_ZSTD) or \
+            bool(compression) != bool(incompatible & INCOMPAT_COMPRESSION):
+        raise q.corrupt(f"its compression type (byte {_V3_END}) is {compression}, which",
+                        "is unknown or disagrees with the compression-type feature bit")
+    _features(q, incompatible)
+    if autoclear & AUTOCLEAR_DATA_FILE_RAW:
+        raise q.corrupt(f"its autoclear features (byte {Header.struct_size() + 16}) are {autoclear:#x}, which",
+                        "mark a raw external data file, but the image has no external data file")
+    if refcount_order > 6:
+        raise q.corrupt(f"its refcount_order (byte {_V3_END - 8}) is {refcount_order}, which",
+                        "is wider than 64 bits")
     if header.crypt_method:
         method = {1: "AES", 2: "LUKS"}.get(header.crypt_method, str(header.crypt_method))
         raise UnsupportedImageError(f"image {path} is an encrypted qcow2 ({method}); decrypt it first, e.g. qemu-img "
                                     "convert with --object secret and --image-opts to an unencrypted qcow2 or raw.")
+    if header.refcount_table_clusters == 0:
+        raise q.field("refcount_table_clusters", "leaves the image without a refcount table")
+    q.validate_table("refcount table", "refcount_table_offset", header.refcount_table_offset,
+                     header.refcount_table_clusters, cluster, MAX_REFTABLE_BYTES)
+    q.validate_table("snapshot table", "snapshots_offset", header.snapshots_offset, header.nb_snapshots,
+                     SnapshotHeader.struct_size(), SnapshotHeader.struct_size() * MAX_SNAPSHOTS)
+    q.validate_table("L1 table", "l1_table_offset", header.l1_table_offset, header.l1_size, 8, MAX_L1_BYTES)
+    entries_per_l2 = cluster // 8
+    needed = -(-header.size // (cluster * entries_per_l2))
+    if needed > _INT_MAX:
+        raise q.field("size", "is too big for qemu")
+    if header.l1_size < needed:
+        raise q.field("l1_size", f"cannot map the {header.size}-byte disk ({needed} entries needed)")
+    ext_end = header.backing_file_offset or cluster
+    _extensions(q, header_length, ext_end, header.crypt_method, autoclear)
     if header.backing_file_offset:
         raise UnsupportedImageError(
             f"image {path} is a qcow2 with a backing file, which holds only changes to it; flatten it first: "
             "qemu-img convert -O qcow2 of this image to a new file (or qemu-img rebase -b '').")
+
+    virtual_size = header.size // SECTOR * SECTOR  # what qemu reads: whole sectors
+    tables = array("q")  # (L1 index, L2 offset) pairs: every table is claimed before any data cluster
+    for i, entry in table_entries(image, header.l1_table_offset, needed, ">Q", "qcow2 L1 table", mask=OFFSET_MASK):
+        table_offset = entry & OFFSET_MASK
+        if table_offset % cluster:
+            raise q.corrupt(f"its L1 entry {i} (byte {header.l1_table_offset + 8 * i})",
+                            f"points at unaligned offset {table_offset} for an L2 table")
+        if table_offset:
+            tables.extend((i, table_offset))
+    found = ExtentMap(virtual_size)
+    claims = Claims(image, "qcow2", cluster)
+    try:
+        claims.table(0, max(header_length, ext_end), "header")
+        reftable_bytes = header.refcount_table_clusters * cluster
+        claims.table(header.refcount_table_offset, reftable_bytes, "refcount table")
+        claims.table(header.l1_table_offset, 8 * header.l1_size, "L1 table")
+        if header.nb_snapshots:
+            _snapshots(q, claims)
+        for i, entry in table_entries(image, header.refcount_table_offset, reftable_bytes // 8, ">Q",
+                                      "qcow2 refcount table", mask=_REFTABLE_MASK):
+            block = entry & OFFSET_MASK
+            if block % cluster:
+                raise q.corrupt(f"its refcount table entry {i} (byte {header.refcount_table_offset + 8 * i})",
+                                f"points at unaligned offset {block}")
+            if block:
+                claims.table(block, cluster, "refcount block", i)
+        for k in range(0, len(tables), 2):
+            claims.table(tables[k + 1], cluster, "L2 table of L1 entry", tables[k])
+        for k in range(0, len(tables), 2):
+            _l2_table(q, claims, found, tables[k], tables[k + 1], virtual_size)
+    finally:
+        claims.close()
+    return Parsed("qcow2", f"v{header.version}", virtual_size, found)
+
+
+def _features(q: _Reader, incompatible: int) -> None:
+    path = q.path
+    unknown = incompatible & ~(INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_DATA_FILE | INCOMPAT_COMPRESSION |
+                               INCOMPAT_EXTL2)
+    if unknown:
+        raise UnsupportedImageError(f"image {path} is a qcow2 with incompatible features {unknown:#x} this tool does "
+                                    "not know; convert it with qemu-img convert -O qcow2 first.")
     if incompatible & INCOMPAT_CORRUPT:
         raise CorruptImageError(f"image {path} is a qcow2 that qemu marked corrupt; repair it with qemu-img check "
                                 "-r all first.")
@@ -86,42 +230,75 @@ def parse(image: ImageFile) -> Parsed:
     if incompatible & INCOMPAT_EXTL2:
         raise UnsupportedImageError(f"image {path} is a qcow2 with extended L2 entries (subclusters), which this tool "
                                     "does not read; convert it with qemu-img convert -O qcow2 first.")
-    unknown = incompatible & ~(INCOMPAT_DIRTY | INCOMPAT_COMPRESSION)  # compression type matters only if compressed
-    if unknown:
-        raise UnsupportedImageError(f"image {path} is a qcow2 with incompatible features {unknown:#x} this tool does "
-                                    "not know; convert it with qemu-img convert -O qcow2 first.")
-    cluster_bits, size = header.cluster_bits, header.size
-    cluster = 1 << cluster_bits
+
+
+def _extensions(q: _Reader, start: int, end: int, crypt_method: int, autoclear: int) -> None:
+    """Walk the header extensions as qemu does (qcow2_read_extensions), refusing what it refuses."""
+    offset = start
+    while offset < end:
+        magic, length = struct.unpack(">II", q.image.padded(offset, 8, "qcow2 header extension"))
+        what = f"its header extension {magic:#010x} at byte {offset}"
+        offset += 8
+        if offset > end or length > end - offset:
+            raise q.corrupt(what, f"is {length} bytes long, past the end of the header area (byte {end})")
+        if magic == EXT_END:
+            return
+        if magic == EXT_BACKING_FORMAT and length >= MAX_BACKING_FORMAT:
+            raise q.corrupt(what, f"names a backing format {length} bytes long (qemu allows {MAX_BACKING_FORMAT - 1})")
+        if magic == EXT_CRYPTO and crypt_method != 2:
+            raise q.corrupt(what, "is an encryption header in an image that is not LUKS-encrypted")
+        if magic == EXT_BITMAPS and autoclear & AUTOCLEAR_BITMAPS:
+            raise UnsupportedImageError(
+                f"image {q.path} is a qcow2 with persistent dirty bitmaps, which this tool does not read; remove them "
+                "(qemu-img bitmap --remove) or convert it with qemu-img convert -O qcow2 first.")
+        offset += -(-length // 8) * 8
+
+
+def _snapshots(q: _Reader, claims: Claims) -> None:
+    """The internal snapshot table: each entry within qemu's limits and inside the file (the snapshots' own
+    tables are never read: only the active L1 table is the disk)."""
+    header, image = q.header, q.image
+    start = offset = header.snapshots_offset
+    for i in range(header.nb_snapshots):
+        offset += -offset % 8
+        raw = image.exact(offset, SnapshotHeader.struct_size(), f"qcow2 snapshot {i}")
+        snapshot = SnapshotHeader.unpack(raw)
+        if snapshot.extra_data_size > MAX_SNAPSHOT_EXTRA:
+            raise q.corrupt(f"its snapshot {i} (byte {offset})",
+                            f"has {snapshot.extra_data_size} bytes of extra data (qemu allows {MAX_SNAPSHOT_EXTRA})")
+        offset += SnapshotHeader.struct_size() + snapshot.extra_data_size + snapshot.id_str_size + snapshot.name_size
+        if offset - start > MAX_SNAPSHOTS_BYTES:
+            raise q.corrupt(f"its snapshot table (byte {start})", f"is larger than qemu's limit of "
+                            f"{MAX_SNAPSHOTS_BYTES} bytes")
+        image.exact(offset - 1, 1, f"qcow2 snapshot {i}")
+    claims.table(start, offset - start, "snapshot table")
+
+
+def _l2_table(q: _Reader, claims: Claims, found: ExtentMap, index: int, table_offset: int, virtual_size: int) -> None:
+    cluster, version, path = q.cluster, q.header.version, q.path
     entries_per_l2 = cluster // 8
-    needed = -(-size // (cluster * entries_per_l2))
-    if header.l1_size < needed or header.l1_size * 8 > _MAX_L1_BYTES or header.l1_table_offset % cluster:
-        raise CorruptImageError(f"image {path} has a qcow2 L1 table of {header.l1_size} entries at "
-                                f"{header.l1_table_offset}, which cannot map its {size}-byte disk: it is corrupt.")
-    l1 = struct.unpack(f">{needed}Q", image.exact(header.l1_table_offset, 8 * needed, "qcow2 L1 table"))
-    zero_flag = ZERO_CLUSTER if header.version == 3 else 0
-    found = ExtentMap(size)
-    for i, l1_entry in enumerate(l1):
-        table_offset = l1_entry & OFFSET_MASK
-        if not table_offset:
-            continue
-        if table_offset % cluster:
-            raise CorruptImageError(f"image {path} has qcow2 L1 entry {i} pointing at unaligned offset {table_offset}: "
-                                    "it is corrupt.")
-        table = struct.unpack(f">{entries_per_l2}Q", image.exact(table_offset, cluster, f"qcow2 L2 table {i}"))
-        base = i * entries_per_l2
-        for j, entry in enumerate(table):
-            if not entry:
-                continue
-            guest = (base + j) << cluster_bits
-            if entry & COMPRESSED:
-                raise UnsupportedImageError(
-                    f"image {path} is a compressed qcow2 (the cluster at guest byte {guest} is compressed), which "
-                    "cannot be sent page by page; decompress it first: qemu-img convert -O qcow2 without -c.")
-            host = entry & OFFSET_MASK
-            if entry & zero_flag or not host:
-                continue  # a zero cluster (maybe preallocated), or not allocated: reads as zeros
+    base = index * entries_per_l2
+    count = min(entries_per_l2, -(-(virtual_size - (base * cluster)) // cluster))  # entries qemu reads
+    where = "its L2 entry {} of L1 entry {} (byte {}, guest byte {})"
+    for j, entry in table_entries(q.image, table_offset, max(count, 0), ">Q", f"qcow2 L2 table of L1 entry {index}",
+                                  mask=_L2_MEANING):
+        guest = (base + j) * cluster
+        here = (j, index, table_offset + 8 * j, guest)
+        if entry & COMPRESSED:
+            raise UnsupportedImageError(
+                f"image {path} is a compressed qcow2 (the cluster at guest byte {guest} is compressed), which "
+                "cannot be sent page by page; decompress it first: qemu-img convert -O qcow2 without -c.")
+        host = entry & OFFSET_MASK
+        if entry & ZERO_CLUSTER:
+            if version < 3:
+                raise q.corrupt(where.format(*here), "marks a zero cluster, which a version 2 image cannot have "
+                                "(qemu: \"Zero cluster entry found in pre-v3 image\")")
             if host % cluster:
-                raise CorruptImageError(f"image {path} maps guest byte {guest} to unaligned host offset {host}: it is "
-                                        "corrupt.")
-            found.add(guest, cluster, host)
-    return Parsed("qcow2", f"v{header.version}", size, found.extents)
+                raise q.corrupt(where.format(*here), f"points at unaligned offset {host}")
+            continue  # a zero cluster (maybe preallocated): reads as zeros
+        if not host:
+            continue  # not allocated: reads as zeros
+        if host % cluster:
+            raise q.corrupt(where.format(*here), f"points at unaligned offset {host}")
+        claims.data(host, cluster, min(cluster, virtual_size - guest), where, *here)
+        found.add(guest, cluster, host)

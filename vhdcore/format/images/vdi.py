@@ -2,25 +2,32 @@
 
 Layout (VirtualBox VDICore.h): a 64-byte text line, the signature 0xBEDA107F and the version at 64;
 the header at 72 gives the image type (1 normal/dynamic, 2 fixed, 3 undo, 4 differencing), the block
-map offset, the data offset, the disk size and the block size. The block map holds one i32 per block:
--1 free, -2 zero, else the index of the block in the data area. Refused: undo and differencing images,
-and blocks with extra per-block data (cbBlockExtra), which VirtualBox does not write.
+map offset, the data offset, the disk size and the block size. The block map holds one u32 per block:
+0xFFFFFFFF free, 0xFFFFFFFE zero, else the index of the block in the data area. Refused: undo and
+differencing images, and blocks with extra per-block data (cbBlockExtra), which VirtualBox does not write.
+
+What qemu refuses when it opens the file is refused here too (1 MiB blocks, 512-byte sectors, sector-aligned
+block map and data, no link or parent UUID, at most 0x3fffffff blocks); and more: every block index must be
+below the header's count of allocated blocks, every block inside the file, and no block mapped twice. The
+virtual size is qemu's: the header's size rounded up to whole 512-byte sectors (VBoxManage convertfromraw
+writes odd sizes).
 """
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
-from .source import SECTOR, ExtentMap, ImageFile, Parsed
+from .claims import Claims, corrupt
+from .source import SECTOR, ExtentMap, ImageFile, Parsed, table_entries
 
 SIGNATURE = 0xBEDA107F
 VERSION_1_1 = 0x00010001
 NORMAL, FIXED, UNDO, DIFF = 1, 2, 3, 4
-FREE, ZERO = -1, -2
-_MAX_BLOCKS = 1 << 26
+FREE, ZERO = 0xFFFFFFFF, 0xFFFFFFFE
+BLOCK = 1 << 20  # the only block size qemu (and VirtualBox) uses
+MAX_BLOCKS = 0x3FFFFFFF  # qemu's limit
 
 
 @dataclass(frozen=True)
@@ -73,28 +80,52 @@ def parse(image: ImageFile) -> Parsed:
         raise UnsupportedImageError(f"image {path} is a VDI of header version {pre.version:#010x}; only 1.1 is read. "
                                     "Convert it with VBoxManage clonemedium or qemu-img convert -O raw first.")
     header = Header.unpack(image.exact(PreHeader.struct_size(), Header.struct_size(), "VDI header"))
-    if header.image_type in (UNDO, DIFF):
+    if header.image_type in (UNDO, DIFF) or header.uuid_linkage != bytes(16) or header.uuid_parent_modify != bytes(16):
+        kind = {UNDO: "undo", DIFF: "diff"}.get(header.image_type, "it names a parent")
         raise UnsupportedImageError(
-            f"image {path} is a differencing VDI ({'undo' if header.image_type == UNDO else 'diff'}), which holds only "
-            "changes to a parent disk; clone it into a standalone disk first (VBoxManage clonemedium).")
+            f"image {path} is a differencing VDI ({kind}), which holds only changes to a parent disk; clone it into a "
+            "standalone disk first (VBoxManage clonemedium).")
     if header.image_type not in (NORMAL, FIXED):
-        raise CorruptImageError(f"image {path} is a VDI of unknown type {header.image_type}: it is corrupt.")
+        raise CorruptImageError(f"image {path} is a VDI of unknown image type {header.image_type}: it is corrupt.")
     if header.block_extra:
         raise UnsupportedImageError(
             f"image {path} is a VDI with {header.block_extra} extra bytes per block, which this tool does not read; "
             "convert it with VBoxManage clonemedium or qemu-img convert -O vdi first.")
-    size, block, count = header.disk_size, header.block_size, header.blocks
-    if block < SECTOR or block % SECTOR or count > _MAX_BLOCKS or count * block < size or size <= 0 \
-            or header.blocks_allocated > count:
-        raise CorruptImageError(f"image {path} is a VDI with {count} blocks of {block} bytes for a {size}-byte "
-                                "disk, which does not add up: it is corrupt.")
-    table = struct.unpack(f"<{count}i", image.exact(header.blocks_offset, 4 * count, "VDI block map"))
+
+    def field(name: str, problem: str) -> CorruptImageError:
+        return corrupt(path, "VDI", f"its header's {name} (byte {PreHeader.struct_size() + Header.offset_of(name)}) "
+                       f"is {getattr(header, name)}, which", problem)
+
+    if header.sector_size != SECTOR:
+        raise field("sector_size", f"is not {SECTOR}")
+    if header.block_size != BLOCK:
+        raise field("block_size", f"is not {BLOCK} (the only block size qemu reads)")
+    for name in ("blocks_offset", "data_offset"):
+        if getattr(header, name) % SECTOR:
+            raise field(name, f"is not a multiple of {SECTOR}")
+    count = header.blocks
+    if count > MAX_BLOCKS:
+        raise field("blocks", f"is more than qemu allows ({MAX_BLOCKS})")
+    size = -(-header.disk_size // SECTOR) * SECTOR  # qemu rounds an odd size up to whole sectors
+    if not 0 < size <= count * BLOCK:
+        raise field("disk_size", f"does not fit its {count} blocks of {BLOCK} bytes")
+    if header.blocks_allocated > count:
+        raise field("blocks_allocated", f"is more than its {count} blocks")
+    map_at, data_at = header.blocks_offset, header.data_offset
     found = ExtentMap(size)
-    for index, entry in enumerate(table):
-        if entry in (FREE, ZERO):
-            continue
-        if not 0 <= entry < header.blocks_allocated:
-            raise CorruptImageError(f"image {path} maps VDI block {index} to {entry}, outside its "
-                                    f"{header.blocks_allocated} allocated blocks: it is corrupt.")
-        found.add(index * block, block, header.data_offset + entry * block)
-    return Parsed("vdi", "fixed" if header.image_type == FIXED else "dynamic", size, found.extents)
+    claims = Claims(image, "VDI", SECTOR)
+    try:
+        claims.table(0, SECTOR, "header")
+        claims.table(map_at, 4 * count, "block map")
+        # Free and zero blocks both read as zeros.
+        for index, entry in table_entries(image, map_at, -(-size // BLOCK), "<I", "VDI block map", empty=(FREE, ZERO)):
+            where = f"its block map entry {index} (byte {map_at + 4 * index}, guest byte {index * BLOCK})"
+            if entry >= header.blocks_allocated:
+                raise corrupt(path, "VDI", where, f"names data block {entry}, but the header counts "
+                              f"{header.blocks_allocated} allocated blocks")
+            host = data_at + entry * BLOCK
+            claims.data(host, BLOCK, min(BLOCK, size - index * BLOCK), "{}", where)
+            found.add(index * BLOCK, BLOCK, host)
+    finally:
+        claims.close()
+    return Parsed("vdi", "fixed" if header.image_type == FIXED else "dynamic", size, found)

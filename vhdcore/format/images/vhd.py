@@ -3,24 +3,33 @@
 Layout (VHD specification 1.0): a 512-byte footer at the end of the file (footer.Footer). A fixed disk
 is its data followed by the footer. A dynamic disk has a copy of the footer at 0, a dynamic header at
 footer.data_offset, a block allocation table (BAT) of big-endian u32 sector numbers (0xFFFFFFFF: not
-allocated), and per allocated block a sector bitmap (padded to 512 bytes; the most significant bit of
-byte 0 is the block's first sector, 1 = written) followed by the block's data. Unwritten sectors read
-as zeros. Differencing disks (type 4) need their parent: refused.
+allocated), and per allocated block a sector bitmap (padded to 512 bytes) followed by the block's data.
+Differencing disks (type 4) need their parent: refused.
+
+Read as qemu's vpc driver reads it: a file that starts with a footer copy is a dynamic disk described by
+that copy (and refused here unless the footer at the end says the same); any other file is a fixed disk
+described by the footer at its end. Sector bitmaps are not consulted: qemu reads every sector of an
+allocated block from the block (and writes bitmaps all ones). Every BAT entry must point inside the file
+(qemu's own check), at a block that overlaps no header, no table and no other block. A disk's size is the
+footer's current_size (what Hyper-V and Azure use).
 """
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..footer import COOKIE, DiskType, Footer
 from ..layout import Layout, at
-from .source import SECTOR, Extent, ExtentMap, ImageFile, Parsed, data_extents
+from .claims import Claims, corrupt
+from .source import SECTOR, ExtentMap, ImageFile, Parsed, data_extents, table_entries
 
 DYNAMIC_COOKIE = b"cxsparse"
 UNALLOCATED = 0xFFFFFFFF
-_MAX_BAT_ENTRIES = 1 << 24  # 32 TiB of 2 MiB blocks; more is a corrupt header, not a disk
+MIN_BLOCK, MAX_BLOCK = 4096, 1 << 31  # smaller blocks have no room for qemu's bitmap arithmetic
+MAX_BAT_ENTRIES = ((1 << 31) - 1) // 4  # qemu's limit
+MAX_DYNAMIC_SIZE = 0xFF000000 * SECTOR  # 2040 GiB: qemu's (and Hyper-V's) limit for a VHD
+_DATA_OFFSET, _CURRENT_SIZE, _DISK_TYPE = 16, 48, 60  # footer fields named in messages
 
 
 @dataclass(frozen=True)
@@ -57,67 +66,103 @@ def parse(image: ImageFile) -> Parsed:
     path = image.path
     if image.size < SECTOR:
         raise CorruptImageError(f"image {path} is {image.size} bytes, too short for a VHD footer; check the file.")
-    footer = Footer.unpack(image.exact(image.size - SECTOR, SECTOR, "VHD footer"))
-    if footer.cookie != COOKIE:
-        head = image.pread(0, 8)
-        what = "is truncated or damaged (a dynamic VHD's footer copy is at its start, but its end holds no footer)" \
-            if head == COOKIE else "does not end in a VHD footer"
-        raise CorruptImageError(f"image {path} {what}; copy it again, or give the right --format.")
-    if not footer.checksum_valid:
-        raise CorruptImageError(f"image {path} has a VHD footer with a bad checksum: it is corrupt; copy it again.")
+    head = image.exact(0, SECTOR, "VHD footer copy")
+    tail_at = image.size - SECTOR
+    tail = image.exact(tail_at, SECTOR, "VHD footer")
+    if head.startswith(COOKIE):  # qemu reads a dynamic disk from its footer copy
+        footer = Footer.unpack(head)
+        if not footer.checksum_valid:
+            raise corrupt(path, "VHD", "its footer copy at byte 0", "has a bad checksum")
+        _not_differencing(path, footer)
+        if footer.disk_type != DiskType.DYNAMIC:
+            raise corrupt(path, "VHD", f"its footer copy at byte 0 says disk type {footer.disk_type} (byte "
+                          f"{_DISK_TYPE}), but", "only a dynamic disk starts with a footer copy")
+        if tail != head:
+            if not tail.startswith(COOKIE):
+                raise CorruptImageError(
+                    f"image {path} is truncated or damaged (a dynamic VHD's footer copy is at its start, but its end "
+                    "holds no footer); copy it again, or give the right --format.")
+            raise corrupt(path, "VHD", f"its footer copy at byte 0 and its footer at byte {tail_at}",
+                          "disagree, and readers differ on which to trust (qemu reads the copy, others the footer)")
+    else:
+        footer = Footer.unpack(tail)
+        if footer.cookie != COOKIE:
+            raise CorruptImageError(f"image {path} does not end in a VHD footer; copy it again, or give the right "
+                                    "--format.")
+        if not footer.checksum_valid:
+            raise CorruptImageError(f"image {path} has a VHD footer with a bad checksum: it is corrupt; copy it "
+                                    "again.")
+        _not_differencing(path, footer)
+        if footer.disk_type == DiskType.DYNAMIC:
+            raise corrupt(path, "VHD", f"its footer at byte {tail_at} says dynamic, but",
+                          "the file does not start with the footer copy every dynamic disk has (qemu reads it as a "
+                          "fixed disk)")
+        if footer.disk_type != DiskType.FIXED:
+            raise CorruptImageError(f"image {path} is a VHD of unknown disk type {footer.disk_type}: it is corrupt.")
     size = footer.current_size
     if size % SECTOR:
         raise CorruptImageError(f"image {path} is a VHD of {size} bytes, not a multiple of 512: it is corrupt.")
-    if footer.disk_type == DiskType.DIFFERENCING:
-        raise UnsupportedImageError(
-            f"image {path} is a differencing VHD, which holds only changes to a parent disk; merge it into its parent "
-            "first (Merge-VHD, or qemu-img convert of the child to a new image).")
     if footer.disk_type == DiskType.FIXED:
         if image.size != size + SECTOR:
             raise CorruptImageError(f"image {path} is a fixed VHD of {size} bytes, but the file holds "
                                     f"{image.size - SECTOR} bytes before its footer: it is corrupt or truncated.")
         return Parsed("vhd", "fixed", size, data_extents(image, size), holes_known=True)
-    if footer.disk_type != DiskType.DYNAMIC:
-        raise CorruptImageError(f"image {path} is a VHD of unknown disk type {footer.disk_type}: it is corrupt.")
+    if size > MAX_DYNAMIC_SIZE:
+        raise corrupt(path, "VHD", f"its current_size (byte {_CURRENT_SIZE}) is {size}, which",
+                      f"is more than a dynamic VHD can hold ({MAX_DYNAMIC_SIZE} bytes)")
     return Parsed("vhd", "dynamic", size, _dynamic_extents(image, footer))
 
 
-def _dynamic_extents(image: ImageFile, footer: Footer) -> list[Extent]:
+def _not_differencing(path: str, footer: Footer) -> None:
+    if footer.disk_type == DiskType.DIFFERENCING:
+        raise UnsupportedImageError(
+            f"image {path} is a differencing VHD, which holds only changes to a parent disk; merge it into its parent "
+            "first (Merge-VHD, or qemu-img convert of the child to a new image).")
+
+
+def _dynamic_extents(image: ImageFile, footer: Footer) -> ExtentMap:
     path, size = image.path, footer.current_size
-    raw = image.exact(footer.data_offset, DynamicHeader.struct_size(), "VHD dynamic header")
+    header_at = footer.data_offset
+    raw = image.exact(header_at, DynamicHeader.struct_size(), "VHD dynamic header")
     header = DynamicHeader.unpack(raw)
     if header.cookie != DYNAMIC_COOKIE:
-        raise CorruptImageError(f"image {path} has no VHD dynamic header at byte {footer.data_offset}: it is corrupt.")
+        raise CorruptImageError(f"image {path} has no VHD dynamic header at byte {header_at}: it is corrupt.")
     checksum = ~(sum(raw) - sum(raw[36:40])) & 0xFFFFFFFF
     if checksum != header.checksum:
         raise CorruptImageError(f"image {path} has a VHD dynamic header with a bad checksum: it is corrupt.")
     block, entries = header.block_size, header.max_table_entries
-    if block < SECTOR or block & (block - 1) or entries > _MAX_BAT_ENTRIES or entries * block < size:
-        raise CorruptImageError(f"image {path} has a VHD dynamic header with {entries} blocks of {block} bytes, "
-                                f"which cannot hold its {size}-byte disk: it is corrupt.")
-    bat = struct.unpack(f">{entries}I", image.exact(header.table_offset, 4 * entries, "VHD block allocation table"))
-    sectors = block // SECTOR
-    bitmap_length = -(-sectors // 8 // SECTOR) * SECTOR
-    full = b"\xff" * (sectors // 8)
+    field = f"its dynamic header at byte {header_at}"
+    if not MIN_BLOCK <= block <= MAX_BLOCK or block & (block - 1):
+        raise corrupt(path, "VHD", f"{field} gives a block size of {block} (byte "
+                      f"{header_at + DynamicHeader.offset_of('block_size')}), which",
+                      f"is not a power of two from {MIN_BLOCK} to {MAX_BLOCK}")
+    if entries > MAX_BAT_ENTRIES or entries * block < size:
+        raise corrupt(path, "VHD", f"{field} gives {entries} blocks of {block} bytes (byte "
+                      f"{header_at + DynamicHeader.offset_of('max_table_entries')}), which",
+                      f"cannot hold its {size}-byte disk, or is more than qemu allows ({MAX_BAT_ENTRIES})")
+    bitmap = (block // (8 * SECTOR) + SECTOR - 1) & ~(SECTOR - 1)  # qemu's formula; the spec's for these sizes
+    span = bitmap + block
+    bat_at = header.table_offset
+    blocks = -(-size // block)
     found = ExtentMap(size)
-    for index in range(-(-size // block)):
-        entry = bat[index]
-        if entry == UNALLOCATED:
-            continue
-        start = entry * SECTOR
-        bitmap = image.exact(start, bitmap_length, f"sector bitmap of block {index}")
-        data, guest = start + bitmap_length, index * block
-        if bitmap[: len(full)] == full:
-            found.add(guest, block, data)  # qemu and Hyper-V write whole blocks: the usual case
-            continue
-        first = 0
-        while first < sectors:  # only the sectors the bitmap marks as written hold data
-            if not bitmap[first >> 3] & (0x80 >> (first & 7)):
-                first += 1
+    claims = Claims(image, "VHD", SECTOR)
+    try:
+        claims.table(0, SECTOR, "footer copy")
+        claims.table(image.size - SECTOR, SECTOR, "footer")
+        claims.table(header_at, DynamicHeader.struct_size(), "dynamic header")
+        claims.table(bat_at, -(-4 * entries // SECTOR) * SECTOR, "block allocation table")
+        for index, entry in table_entries(image, bat_at, entries, ">I", "VHD block allocation table",
+                                          empty=(UNALLOCATED,)):
+            start = entry * SECTOR
+            if index >= blocks:  # past the disk: never read, but qemu refuses one past the end of the file
+                if start + span > image.size:
+                    raise corrupt(path, "VHD", f"its BAT entry {index} (byte {bat_at + 4 * index})",
+                                  f"points at bytes {start}..{start + span}, past the end of the {image.size}-byte "
+                                  "file")
                 continue
-            last = first
-            while last < sectors and bitmap[last >> 3] & (0x80 >> (last & 7)):
-                last += 1
-            found.add(guest + first * SECTOR, (last - first) * SECTOR, data + first * SECTOR)
-            first = last
-    return found.extents
+            claims.data(start, span, span, "its BAT entry {} (byte {}, guest byte {})", index, bat_at + 4 * index,
+                        index * block)
+            found.add(index * block, block, start + bitmap)
+    finally:
+        claims.close()
+    return found

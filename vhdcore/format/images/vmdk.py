@@ -4,26 +4,39 @@ Layout (VMware Virtual Disk Format 5.0): a 512-byte sparse extent header ("KDMV"
 descriptor, a grain directory (GD) of u32 sector offsets of grain tables (GT), each GT mapping
 `num_gtes_per_gt` grains: 0 not allocated, 1 a zeroed grain (with the zeroed-grain flag), else the
 grain's sector offset. Refused: compressed extents (streamOptimized), differencing disks (parentCID
-set), descriptor files with separate extents (monolithicFlat, twoGbMaxExtent*), and ESX COWD/SESparse.
+set, or a parentFileNameHint), descriptor files with separate extents (monolithicFlat,
+twoGbMaxExtent*), and ESX COWD/SESparse.
+
+What qemu refuses when it opens the file is refused here too, with qemu's limits (at most 512 entries a
+grain table, at most 32M grain-directory entries, grains of at most 1 GiB, a file at least as long as
+the header's overhead, a descriptor at byte 512 naming the CID and parentCID); and more: every grain table
+and grain must lie inside the file, grains after the overhead, and nothing may overlap or be mapped twice.
 """
 
 from __future__ import annotations
 
 import re
-import struct
+from array import array
 from dataclasses import dataclass
 
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
-from .source import SECTOR, ExtentMap, ImageFile, Parsed
+from .claims import Claims, corrupt
+from .source import SECTOR, ExtentMap, ImageFile, Parsed, table_entries
 
 MAGIC = b"KDMV"
 DESCRIPTOR_MAGIC = b"# Disk DescriptorFile"
 COWD_MAGIC = b"COWD"
+FLAG_REDUNDANT_GD = 1 << 1
 FLAG_ZEROED_GRAIN_GTE = 1 << 2
 FLAG_COMPRESSED = 1 << 16
 FLAG_MARKERS = 1 << 17
 GD_AT_END = 0xFFFFFFFFFFFFFFFF
+ZEROED_GRAIN = 1
+MAX_GTES_PER_GT = 512  # qemu's limit ("L2 table size too big")
+MAX_GD_ENTRIES = 32 << 20  # qemu's limit ("L1 size too big")
+MAX_GRAIN_SECTORS = 1 << 16  # qemu allows up to 1 GiB; VMware writes 64 KiB
+DESCRIPTOR_AT, DESCRIPTOR_SIZE = 512, 20 * 512  # where and how much qemu reads of the descriptor
 _NO_PARENT = "ffffffff"
 _CONVERT = "convert it first: qemu-img convert -O vmdk -o subformat=monolithicSparse (or -O raw)"
 
@@ -72,8 +85,8 @@ def parse(image: ImageFile) -> Parsed:
         raise CorruptImageError(f"image {path} does not start with the VMDK magic: it is not a VMDK; give the right "
                                 "--format.")
     grain, per_gt, capacity = header.grain_size, header.num_gtes_per_gt, header.capacity
-    if header.version not in (1, 2, 3) or grain < 1 or grain & (grain - 1) or grain > 1 << 16 \
-            or not 1 <= per_gt <= 1 << 16 or not 0 < capacity < 1 << 40 or not header.gd_offset:
+    if header.version not in (1, 2, 3) or grain < 1 or grain & (grain - 1) or grain > MAX_GRAIN_SECTORS \
+            or not 1 <= per_gt <= MAX_GTES_PER_GT or not 0 < capacity < 1 << 40 or not header.gd_offset:
         raise CorruptImageError(f"image {path} has a VMDK header with version {header.version}, grain size {grain} "
                                 f"and {per_gt} entries per grain table, which the format does not allow: it is "
                                 "corrupt.")
@@ -82,26 +95,73 @@ def parse(image: ImageFile) -> Parsed:
         raise UnsupportedImageError(
             f"image {path} is a compressed VMDK (streamOptimized, as exported in OVAs), which cannot be sent page by "
             f"page; {_CONVERT}.")
+    tables = -(-capacity // (grain * per_gt))
+    if tables > MAX_GD_ENTRIES:
+        raise corrupt(path, "VMDK", f"its header (capacity {capacity} sectors at byte "
+                      f"{SparseExtentHeader.offset_of('capacity')})",
+                      f"needs {tables} grain-directory entries, more than qemu allows ({MAX_GD_ENTRIES})")
+    overhead = header.overhead * SECTOR
+    if overhead > image.size:
+        raise corrupt(path, "VMDK", f"its header's overhead (byte {SparseExtentHeader.offset_of('overhead')}) is "
+                      f"{header.overhead} sectors, but", f"the file holds only {image.size} bytes (truncated)")
     if header.descriptor_size:
         descriptor = image.exact(header.descriptor_offset * SECTOR, header.descriptor_size * SECTOR,
                                  "VMDK embedded descriptor").split(b"\0", 1)[0].decode("utf-8", "replace")
         _check_descriptor(path, descriptor)
+    _check_qemu_descriptor(image)
     grain_bytes = grain * SECTOR
-    tables = -(-capacity // (grain * per_gt))
-    directory = struct.unpack(f"<{tables}I", image.exact(header.gd_offset * SECTOR, 4 * tables,
-                                                         "VMDK grain directory"))
+    gt_bytes = 4 * per_gt
     size = capacity * SECTOR
+    gd_at = header.gd_offset * SECTOR
     zeroed_grains = bool(header.flags & FLAG_ZEROED_GRAIN_GTE)
     found = ExtentMap(size)
-    for d, table_sector in enumerate(directory):
-        if not table_sector:
-            continue
-        table = struct.unpack(f"<{per_gt}I", image.exact(table_sector * SECTOR, 4 * per_gt, f"VMDK grain table {d}"))
-        for t, entry in enumerate(table):
-            if entry == 0 or (entry == 1 and zeroed_grains):
-                continue  # not allocated, or a zeroed grain: reads as zeros
-            found.add((d * per_gt + t) * grain_bytes, grain_bytes, entry * SECTOR)
-    return Parsed("vmdk", "monolithicSparse", size, found.extents)
+    directory = array("q")  # (GD index, GT offset): every table is claimed before any grain
+    for d, table_sector in table_entries(image, gd_at, tables, "<I", "VMDK grain directory"):
+        directory.extend((d, table_sector * SECTOR))
+    claims = Claims(image, "VMDK", SECTOR)
+    try:
+        claims.table(0, SECTOR, "header")
+        if header.descriptor_size:
+            claims.table(header.descriptor_offset * SECTOR, header.descriptor_size * SECTOR, "descriptor")
+        claims.table(gd_at, 4 * tables, "grain directory")
+        if header.flags & FLAG_REDUNDANT_GD:  # qemu reads it (and fails on one it cannot read)
+            claims.table(header.rgd_offset * SECTOR, 4 * tables, "redundant grain directory")
+        for k in range(0, len(directory), 2):
+            claims.table(directory[k + 1], gt_bytes, "grain table of grain-directory entry", directory[k])
+        for k in range(0, len(directory), 2):
+            d, table_at = directory[k], directory[k + 1]
+            first = d * per_gt
+            count = min(per_gt, -(-(capacity - first * grain) // grain))  # entries inside the disk
+            for t, entry in table_entries(image, table_at, count, "<I", f"VMDK grain table {d}"):
+                if entry == ZEROED_GRAIN and zeroed_grains:
+                    continue  # a zeroed grain: reads as zeros
+                guest = (first + t) * grain_bytes
+                where = "its grain table entry {} of grain-directory entry {} (byte {}, guest byte {})"
+                host = entry * SECTOR
+                if host < overhead:
+                    raise corrupt(path, "VMDK", where.format(t, d, table_at + 4 * t, guest), f"points at sector "
+                                  f"{entry}, inside the metadata before the first grain (sector {header.overhead})")
+                claims.data(host, grain_bytes, min(grain_bytes, size - guest), where, t, d, table_at + 4 * t, guest)
+                found.add(guest, grain_bytes, host)
+    finally:
+        claims.close()
+    return Parsed("vmdk", "monolithicSparse", size, found)
+
+
+def _check_qemu_descriptor(image: ImageFile) -> None:
+    """What qemu requires of the descriptor it reads at byte 512 (vmdk_read_cid, vmdk_parent_open): a CID and a
+    parentCID in hexadecimal, and no parentFileNameHint (which would make it a differencing disk)."""
+    text = image.padded(DESCRIPTOR_AT, DESCRIPTOR_SIZE, "VMDK descriptor").split(b"\0", 1)[0][: DESCRIPTOR_SIZE - 1]
+    if b"parentFileNameHint" in text:
+        raise UnsupportedImageError(
+            f"image {image.path} is a differencing VMDK (its descriptor names a parentFileNameHint), which holds only "
+            "changes to a parent disk; flatten it first: qemu-img convert -O vmdk of this image to a new file.")
+    for name in (b"CID", b"parentCID"):
+        at = text.find(name)
+        value = text[at + len(name) + 1 :] if at >= 0 else b""
+        if at < 0 or not re.match(rb"[ \t\n\v\f\r]*(0[xX][0-9a-fA-F]|(?!0[xX])[0-9a-fA-F])", value):
+            raise corrupt(image.path, "VMDK", f"its descriptor at byte {DESCRIPTOR_AT}",
+                          f"has no hexadecimal {name.decode()} (qemu refuses it)")
 
 
 def _check_descriptor(path: str, text: str) -> None:

@@ -1,0 +1,114 @@
+"""Which bytes of the image file each structure of an image claims, so that a parser trusts no table entry it
+has not checked: before anything is read at an offset a table gives, or an extent is made of it, the range must
+lie inside the file and overlap no header, no table and no range another entry already maps.
+
+One bit per `unit` bytes of the file (the format's cluster, grain or block alignment), in an anonymous
+memory map: the kernel backs only the pages a claim touches, so memory follows the file's size and what its
+tables point at, never the virtual disk's size. Tables and headers are named as they are claimed, so that an
+entry pointing into one says which.
+"""
+
+from __future__ import annotations
+
+import mmap
+from array import array
+
+from ...errors import CorruptImageError
+from .source import ImageFile
+
+FIX = "copy it again from its source (qemu-img check may say more)"
+
+
+def corrupt(path: str, fmt: str, what: str, problem: str, fix: str = FIX) -> CorruptImageError:
+    """The one sentence for a corrupt image: `what` names the field and where it is in the file."""
+    return CorruptImageError(f"image {path} is a corrupt {fmt}: {what} {problem}; {fix}.")
+
+
+class Claims:
+    """The file's bytes spoken for so far, by tables (named) and by mapped data."""
+
+    def __init__(self, image: ImageFile, fmt: str, unit: int) -> None:
+        self.path, self.size, self.fmt, self.unit = image.path, image.size, fmt, unit
+        units = -(-self.size // unit)
+        self._bits = mmap.mmap(-1, max(1, -(-units // 8)), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        self._starts, self._ends = array("q"), array("q")  # the tables, in the order claimed
+        self._labels: list[str] = []  # a name per kind of table ("L2 table", ...)
+        self._label_of = array("H")
+        self._number = array("q")  # which one of its kind (-1: the only one)
+        self._label_index: dict[str, int] = {}
+
+    def table(self, offset: int, length: int, name: str, number: int = -1) -> None:
+        """Claim a header or table of `length` bytes at `offset`; `name` (with `number`) is what it is."""
+        what = f"its {name}{'' if number < 0 else f' {number}'} at byte {offset} ({length} bytes)"
+        self._check(offset, length, length, what)
+        index = self._label_index.setdefault(name, len(self._labels))
+        if index == len(self._labels):
+            self._labels.append(name)
+        self._starts.append(offset)
+        self._ends.append(offset + length)
+        self._label_of.append(index)
+        self._number.append(number)
+
+    def data(self, offset: int, length: int, needed: int, what: str, *args: object) -> None:
+        """Claim `length` bytes at `offset` that an entry maps (`what`, formatted with `args` only if it must be
+        told, names the entry and where it is); the first `needed` of them (the part inside the disk) must lie
+        inside the file."""
+        if offset >= 0 and offset + needed <= self.size and length == self.unit and offset % length == 0:
+            bit = offset // length  # the common case, one whole unit: no range arithmetic
+            if not self._bits[bit >> 3] >> (bit & 7) & 1:
+                self._bits[bit >> 3] |= 1 << (bit & 7)
+                return
+        self._check(offset, length, needed, what.format(*args))
+
+    def _check(self, offset: int, length: int, needed: int, what: str) -> None:
+        if offset < 0 or offset + needed > self.size:
+            raise corrupt(self.path, self.fmt, what, f"points at bytes {offset}..{offset + needed}, past the end of "
+                          f"the {self.size}-byte file (the image is truncated or its table is damaged)")
+        if length <= 0:
+            return
+        first, stop = offset // self.unit, -(-min(offset + length, self.size) // self.unit)
+        if first >= stop:  # nothing of it inside the file, and none of it needed
+            return
+        if self._taken(first, stop):
+            owner = self._owner(offset, offset + length)
+            problem = (f"points at bytes {offset}..{offset + length}, inside {owner}" if owner else
+                       f"points at bytes {offset}..{offset + length}, which another entry already maps (two parts of "
+                       "the disk cannot be stored in the same place)")
+            raise corrupt(self.path, self.fmt, what, problem)
+        self._take(first, stop)
+
+    def _owner(self, start: int, end: int) -> str | None:
+        for i in range(len(self._starts)):  # only on the way to an error
+            if self._starts[i] < end and start < self._ends[i]:
+                number = self._number[i]
+                return (f"its {self._labels[self._label_of[i]]}{'' if number < 0 else f' {number}'} "
+                        f"(bytes {self._starts[i]}..{self._ends[i]})")
+        return None
+
+    def _taken(self, first: int, stop: int) -> bool:
+        bits = self._bits
+        lo, hi = first >> 3, (stop - 1) >> 3
+        low_mask = (0xFF << (first & 7)) & 0xFF
+        high_mask = (1 << (((stop - 1) & 7) + 1)) - 1
+        if lo == hi:
+            return bool(bits[lo] & low_mask & high_mask)
+        if bits[lo] & low_mask or bits[hi] & high_mask:
+            return True
+        middle = bits[lo + 1 : hi]
+        return middle.count(0) != len(middle)
+
+    def _take(self, first: int, stop: int) -> None:
+        bits = self._bits
+        lo, hi = first >> 3, (stop - 1) >> 3
+        low_mask = (0xFF << (first & 7)) & 0xFF
+        high_mask = (1 << (((stop - 1) & 7) + 1)) - 1
+        if lo == hi:
+            bits[lo] |= low_mask & high_mask
+            return
+        bits[lo] |= low_mask
+        bits[hi] |= high_mask
+        if hi > lo + 1:
+            bits[lo + 1 : hi] = b"\xff" * (hi - lo - 1)
+
+    def close(self) -> None:
+        self._bits.close()
