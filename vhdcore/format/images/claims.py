@@ -10,8 +10,10 @@ entry pointing into one says which.
 
 from __future__ import annotations
 
+import functools
 import mmap
 from array import array
+from collections.abc import Callable, Sequence
 
 from ...errors import CorruptImageError
 from .source import ImageFile
@@ -40,7 +42,7 @@ class Claims:
     def table(self, offset: int, length: int, name: str, number: int = -1) -> None:
         """Claim a header or table of `length` bytes at `offset`; `name` (with `number`) is what it is."""
         what = f"its {name}{'' if number < 0 else f' {number}'} at byte {offset} ({length} bytes)"
-        self._check(offset, length, length, what)
+        self._check(offset, length, length, lambda: what)
         index = self._label_index.setdefault(name, len(self._labels))
         if index == len(self._labels):
             self._labels.append(name)
@@ -53,16 +55,29 @@ class Claims:
         """Claim `length` bytes at `offset` that an entry maps (`what`, formatted with `args` only if it must be
         told, names the entry and where it is); the first `needed` of them (the part inside the disk) must lie
         inside the file."""
-        if offset >= 0 and offset + needed <= self.size and length == self.unit and offset % length == 0:
-            bit = offset // length  # the common case, one whole unit: no range arithmetic
-            if not self._bits[bit >> 3] >> (bit & 7) & 1:
-                self._bits[bit >> 3] |= 1 << (bit & 7)
-                return
-        self._check(offset, length, needed, what.format(*args))
+        self._check(offset, length, needed, lambda: what.format(*args))
 
-    def _check(self, offset: int, length: int, needed: int, what: str) -> None:
+    def units(self, offsets: Sequence[int], needed_last: int, describe: Callable[[int], str]) -> None:
+        """Claim one whole unit at each of `offsets` (unit-aligned), as entries map clusters or blocks: each must
+        lie inside the file (the last one only its first `needed_last` bytes, the part inside the disk) and
+        overlap nothing claimed. `describe(k)` names the entry of offsets[k], only if it must be told."""
+        bits, size, unit = self._bits, self.size, self.unit
+        last = len(offsets) - 1
+        for k, offset in enumerate(offsets):
+            if offset + unit <= size and offset >= 0 and not offset % unit:
+                bit = offset // unit
+                byte, flag = bits[bit >> 3], 1 << (bit & 7)
+                if not byte & flag:
+                    bits[bit >> 3] = byte | flag
+                    continue
+            # Refused, unless it is the disk's last unit and the file holds the part inside the disk.
+            self._check(offset, unit, needed_last if k == last else unit, functools.partial(describe, k))
+
+    def _check(self, offset: int, length: int, needed: int, name: Callable[[], str]) -> None:
+        """Refuse the claim if it leaves the file or overlaps one before it, else take it. `name()` says what
+        claims it (called only on the way to an error)."""
         if offset < 0 or offset + needed > self.size:
-            raise corrupt(self.path, self.fmt, what, f"points at bytes {offset}..{offset + needed}, past the end of "
+            raise corrupt(self.path, self.fmt, name(), f"points at bytes {offset}..{offset + needed}, past the end of "
                           f"the {self.size}-byte file (the image is truncated or its table is damaged)")
         if length <= 0:
             return
@@ -74,7 +89,7 @@ class Claims:
             problem = (f"points at bytes {offset}..{offset + length}, inside {owner}" if owner else
                        f"points at bytes {offset}..{offset + length}, which another entry already maps (two parts of "
                        "the disk cannot be stored in the same place)")
-            raise corrupt(self.path, self.fmt, what, problem)
+            raise corrupt(self.path, self.fmt, name(), problem)
         self._take(first, stop)
 
     def _owner(self, start: int, end: int) -> str | None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
 from .claims import Claims, corrupt
-from .source import SECTOR, ExtentMap, ImageFile, Parsed, table_entries
+from .source import SECTOR, ExtentMap, ImageFile, Parsed, contiguous_runs, table_entries
 
 MAGIC = b"QFI\xfb"
 OFFSET_MASK = 0x00FFFFFFFFFFFE00  # bits 9-55 of L1, L2 and refcount table entries
@@ -207,8 +207,8 @@ def parse(image: ImageFile) -> Parsed:
                 claims.table(block, cluster, "refcount block", i)
         for k in range(0, len(tables), 2):
             claims.table(tables[k + 1], cluster, "L2 table of L1 entry", tables[k])
-        for k in range(0, len(tables), 2):
-            _l2_table(q, claims, found, tables[k], tables[k + 1], virtual_size)
+        for i0, tables_at, n in contiguous_runs(tables, cluster):
+            _l2_tables(q, claims, found, i0, tables_at, n, virtual_size)
     finally:
         claims.close()
     return Parsed("qcow2", f"v{header.version}", virtual_size, found)
@@ -274,31 +274,43 @@ def _snapshots(q: _Reader, claims: Claims) -> None:
     claims.table(start, offset - start, "snapshot table")
 
 
-def _l2_table(q: _Reader, claims: Claims, found: ExtentMap, index: int, table_offset: int, virtual_size: int) -> None:
+def _l2_tables(q: _Reader, claims: Claims, found: ExtentMap, i0: int, tables_at: int, tables: int,
+               virtual_size: int) -> None:
+    """The L2 tables of L1 entries i0..i0+tables-1, which lie one after the other from `tables_at`: read as one."""
     cluster, version, path = q.cluster, q.header.version, q.path
-    entries_per_l2 = cluster // 8
-    base = index * entries_per_l2
-    count = min(entries_per_l2, -(-(virtual_size - (base * cluster)) // cluster))  # entries qemu reads
-    where = "its L2 entry {} of L1 entry {} (byte {}, guest byte {})"
-    for j, entry in table_entries(q.image, table_offset, max(count, 0), ">Q", f"qcow2 L2 table of L1 entry {index}",
+    per_l2 = cluster // 8
+    first = i0 * per_l2  # the first cluster they map
+    count = min(tables * per_l2, -(-virtual_size // cluster) - first)  # entries qemu reads
+    special = COMPRESSED | ZERO_CLUSTER | (cluster - 1) & OFFSET_MASK  # anything but a data cluster (reserved
+    # bits 1-8, 56-61 and the COPIED flag are ignored, as qemu ignores them when it reads)
+    guests: list[int] = []
+    hosts: list[int] = []
+
+    def where(e: int) -> str:
+        return (f"its L2 entry {e % per_l2} of L1 entry {i0 + e // per_l2} (byte {tables_at + 8 * e}, guest byte "
+                f"{(first + e) * cluster})")
+
+    for e, entry in table_entries(q.image, tables_at, max(count, 0), ">Q", f"qcow2 L2 table of L1 entry {i0}",
                                   mask=_L2_MEANING):
-        guest = (base + j) * cluster
-        here = (j, index, table_offset + 8 * j, guest)
+        if not entry & special:  # the usual case, kept short: a data cluster
+            guests.append((first + e) * cluster)
+            hosts.append(entry & OFFSET_MASK)
+            continue
         if entry & COMPRESSED:
             raise UnsupportedImageError(
-                f"image {path} is a compressed qcow2 (the cluster at guest byte {guest} is compressed), which "
-                "cannot be sent page by page; decompress it first: qemu-img convert -O qcow2 without -c.")
+                f"image {path} is a compressed qcow2 (the cluster at guest byte {(first + e) * cluster} is "
+                "compressed), which cannot be sent page by page; decompress it first: qemu-img convert -O qcow2 "
+                "without -c.")
         host = entry & OFFSET_MASK
         if entry & ZERO_CLUSTER:
             if version < 3:
-                raise q.corrupt(where.format(*here), "marks a zero cluster, which a version 2 image cannot have "
+                raise q.corrupt(where(e), "marks a zero cluster, which a version 2 image cannot have "
                                 "(qemu: \"Zero cluster entry found in pre-v3 image\")")
             if host % cluster:
-                raise q.corrupt(where.format(*here), f"points at unaligned offset {host}")
+                raise q.corrupt(where(e), f"points at unaligned offset {host}")
             continue  # a zero cluster (maybe preallocated): reads as zeros
-        if not host:
-            continue  # not allocated: reads as zeros
-        if host % cluster:
-            raise q.corrupt(where.format(*here), f"points at unaligned offset {host}")
-        claims.data(host, cluster, min(cluster, virtual_size - guest), where, *here)
-        found.add(guest, cluster, host)
+        raise q.corrupt(where(e), f"points at unaligned offset {host}")
+
+    if hosts:
+        claims.units(hosts, min(cluster, virtual_size - guests[-1]), lambda k: where(guests[k] // cluster - first))
+        found.add_batch(guests, cluster, hosts)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import errno
+import functools
 import hashlib
 import os
 import stat
@@ -21,6 +22,7 @@ import struct
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Literal, NamedTuple, overload
 
 from ...errors import CorruptImageError, ImageError
@@ -102,19 +104,27 @@ def truncated(path: str, what: str, offset: int, length: int, size: int) -> Corr
 
 def table_entries(image: ImageFile, offset: int, count: int, code: str, what: str, *, empty: tuple[int, ...] = (0,),
                   mask: int = -1, marks: Callable[[bytes], bytes] | None = None) -> Iterator[tuple[int, int]]:
-    """(index, value) of the entries of a table of `count` integers (struct `code`, byte order included, e.g.
-    ">Q") at `offset` that mean something: whose bits under `mask` differ from every value in `empty` (empty
-    values may differ in one byte only, as VDI's free and zero markers do), or that `marks` (one byte per entry
-    of a chunk, non-zero: keep it) keeps.
+    """(index, value) of the entries of a table that mean something (see table_batches)."""
+    for indices, values in table_batches(image, offset, count, code, what, empty=empty, mask=mask, marks=marks):
+        yield from zip(indices, values, strict=True)
 
-    Read a bounded chunk at a time, and sifted with byte operations that run in C (translate, big integers): a
-    table costs its own size in time and a chunk in memory, and Python-level work is done only per entry that
-    means something. An attacker's table of entries that are empty in meaning but not in bytes costs no more
-    than a blank one."""
+
+def table_batches(image: ImageFile, offset: int, count: int, code: str, what: str, *, empty: tuple[int, ...] = (0,),
+                  mask: int = -1, marks: Callable[[bytes], bytes] | None = None
+                  ) -> Iterator[tuple[list[int], list[int]]]:
+    """The entries of a table of `count` integers (struct `code`, byte order included, e.g. ">Q") at `offset` that
+    mean something, a chunk at a time as (indices, values): those whose bits under `mask` differ from every value
+    in `empty` (empty values may differ in one byte only, as VDI's free and zero markers do), or that `marks`
+    (one byte per entry of a chunk, non-zero: keep it) keeps.
+
+    Read a bounded chunk at a time, and sifted with operations that run in C (translate, big integers,
+    itertools.compress): a table costs its own size in time and a chunk in memory, and no Python code runs per
+    entry here. An attacker's table of entries that are empty in meaning but not in bytes costs no more than a
+    blank one."""
     width = struct.calcsize(code)
-    order: Literal["little", "big"] = "big" if code[0] == ">" else "little"
     full = (1 << 8 * width) - 1
     mask &= full
+    order: Literal["little", "big"] = "big" if code[0] == ">" else "little"
     blank = ((empty[0] & mask).to_bytes(width, order)) * (_TABLE_CHUNK // width)
     sift = marks or _sifter(width, order, empty, mask)
     per_chunk = _TABLE_CHUNK // width
@@ -124,15 +134,25 @@ def table_entries(image: ImageFile, offset: int, count: int, code: str, what: st
         if mask == full and raw == blank[: len(raw)]:
             continue
         kept = sift(raw)
-        i = kept.find(1)
-        while i >= 0:
-            yield first + i, int.from_bytes(raw[i * width : (i + 1) * width], order)
-            i = kept.find(1, i + 1)
+        ones = n - kept.count(0)
+        if ones == n:
+            yield list(range(first, first + n)), list(struct.unpack(f"{code[0]}{n}{code[1:]}", raw))
+        elif ones * 16 > n:
+            values = struct.unpack(f"{code[0]}{n}{code[1:]}", raw)
+            yield list(compress(range(first, first + n), kept)), list(compress(values, kept))
+        elif ones:  # a few: found one by one, without making an int of every entry
+            indices, i = [], kept.find(1)
+            while i >= 0:
+                indices.append(i)
+                i = kept.find(1, i + 1)
+            yield [first + i for i in indices], [int.from_bytes(raw[i * width : (i + 1) * width], order)
+                                                 for i in indices]
 
 
+@functools.lru_cache(maxsize=32)
 def _sifter(width: int, order: str, empty: tuple[int, ...], mask: int) -> Callable[[bytes], bytes]:
     """One byte per entry, 1 where the entry's bits under `mask` match no value in `empty`."""
-    def column(j: int) -> int:  # byte j of an entry (in file order) holds bits 8*shift.. of the value
+    def column(j: int) -> int:  # byte j of an entry (in file order) holds bits 8*column(j).. of the value
         return j if order == "little" else width - 1 - j
 
     tables: list[tuple[int, bytes]] = []
@@ -155,6 +175,21 @@ def _sifter(width: int, order: str, empty: tuple[int, ...], mask: int) -> Callab
     return sift
 
 
+def contiguous_runs(pairs: Sequence[int], table_bytes: int) -> Iterator[tuple[int, int, int]]:
+    """(first index, offset, tables) for runs of tables that follow each other in the file and in the directory
+    that names them (`pairs`: index, offset, index, offset...), so that many small tables (a VMDK's 2 KiB grain
+    tables, a qcow2's 512-byte L2 tables) are read as one: what each table costs is then its bytes, not a call."""
+    k = 0
+    while k < len(pairs):
+        first, offset = pairs[k], pairs[k + 1]
+        n = 1
+        while k + 2 * n < len(pairs) and pairs[k + 2 * n] == first + n \
+                and pairs[k + 2 * n + 1] == offset + n * table_bytes:
+            n += 1
+        yield first, offset, n
+        k += 2 * n
+
+
 class ExtentMap(Sequence[Extent]):
     """Extents in guest order, as a parser adds them: clipped to the disk, merged when contiguous in guest and
     host, and stored as three arrays of 64-bit integers (24 bytes an extent, whatever their number)."""
@@ -162,26 +197,35 @@ class ExtentMap(Sequence[Extent]):
     def __init__(self, virtual_size: int) -> None:
         self.virtual_size = virtual_size
         self.guests = array("q")  # sorted: bisect finds the extent holding a guest offset
-        self._lengths = array("q")
-        self._hosts = array("q")
+        self.lengths = array("q")
+        self.hosts = array("q")
         self.stored = 0  # bytes of the disk the extents hold
         self.host_end = 0  # the largest host offset + length
+        self._end = self._host_end = -1  # where the last extent ends, in guest and host
 
     def add(self, guest: int, length: int, host: int) -> None:
-        length = min(length, self.virtual_size - guest)  # the last block or cluster may pass the disk's end
-        if length <= 0:
-            return
-        self.stored += length
-        self.host_end = max(self.host_end, host + length)
-        if self.guests:
-            last = len(self.guests) - 1
-            end = self.guests[last] + self._lengths[last]
-            if end == guest and self._hosts[last] + self._lengths[last] == host:
-                self._lengths[last] += length
-                return
-        self.guests.append(guest)
-        self._lengths.append(length)
-        self._hosts.append(host)
+        self.add_batch([guest], length, [host])
+
+    def add_batch(self, guests: Sequence[int], length: int, hosts: Sequence[int]) -> None:
+        """Extents of `length` bytes at each guest offset (increasing) and its host offset."""
+        starts, lengths, places = self.guests, self.lengths, self.hosts
+        end, host_end, limit = self._end, self._host_end, self.virtual_size
+        stored, top = self.stored, self.host_end
+        for guest, host in zip(guests, hosts, strict=True):
+            n = length if guest + length <= limit else limit - guest  # the last block may pass the disk's end
+            if n <= 0:
+                continue
+            stored += n
+            if host + n > top:
+                top = host + n
+            if guest == end and host == host_end:
+                lengths[-1] += n
+            else:
+                starts.append(guest)
+                lengths.append(n)
+                places.append(host)
+            end, host_end = guest + n, host + n
+        self._end, self._host_end, self.stored, self.host_end = end, host_end, stored, top
 
     def __len__(self) -> int:
         return len(self.guests)
@@ -195,10 +239,10 @@ class ExtentMap(Sequence[Extent]):
     def __getitem__(self, index: int | slice) -> Extent | list[Extent]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        return Extent(self.guests[index], self._lengths[index], self._hosts[index])
+        return Extent(self.guests[index], self.lengths[index], self.hosts[index])
 
     def __iter__(self) -> Iterator[Extent]:
-        return map(Extent, self.guests, self._lengths, self._hosts)
+        return map(Extent, self.guests, self.lengths, self.hosts)
 
 
 class DataRuns:
@@ -284,6 +328,7 @@ class DiskImage:
         self.variant = parsed.variant
         self.virtual_size = parsed.virtual_size
         self.extents: Sequence[Extent] = parsed.extents
+        self._map = parsed.extents
         self._starts = parsed.extents.guests
         self._stored = parsed.extents.stored
         self.metadata_bytes_read = file.bytes_read
@@ -339,35 +384,56 @@ class DiskImage:
         """The stored data as whole `align`-byte pages: (guest offset, bytes, bytes read from the file) per
         `limit`-aligned window of the disk that holds any extent, from the first page with stored bytes to
         the last, with the gaps between extents filled with zeros (never read). Offsets and lengths are
-        multiples of `align` (the disk's end is padded with zeros to a whole page)."""
-        end_of_disk = -(-self.virtual_size // align) * align
-        window: list[Extent] = []
-        current = -1
-        for extent in self.extents:
-            pos, end = extent.guest, extent.guest + extent.length
-            while pos < end:
-                index = pos // limit
-                stop = min(end, (index + 1) * limit)
-                if index != current and window:
-                    yield self._window(window, align, end_of_disk)
-                    window = []
-                current = index
-                window.append(Extent(pos, stop - pos, extent.host + pos - extent.guest))
-                pos = stop
-        if window:
-            yield self._window(window, align, end_of_disk)
+        multiples of `align` (the disk's end is padded with zeros to a whole page).
 
-    def _window(self, pieces: list[Extent], align: int, end_of_disk: int) -> tuple[int, bytes, int]:
-        start = pieces[0].guest - pieces[0].guest % align
-        last = pieces[-1].guest + pieces[-1].length
-        stop = min(last + -last % align, end_of_disk)
-        if len(pieces) == 1 and pieces[0].guest == start and pieces[0].length == stop - start:
-            return start, self._host(pieces[0].host, pieces[0].length), pieces[0].length  # no copy needed
-        buffer = bytearray(stop - start)
-        for piece in pieces:
-            at = piece.guest - start
-            buffer[at : at + piece.length] = self._host(piece.host, piece.length)
-        return start, bytes(buffer), sum(piece.length for piece in pieces)
+        Works on the extent arrays directly: a window of thousands of small extents (512-byte clusters in
+        scrambled order) costs a pread each and little else."""
+        guests, lengths, hosts = self._map.guests, self._map.lengths, self._map.hosts
+        count = len(guests)
+        end_of_disk = -(-self.virtual_size // align) * align
+        i, skip = 0, 0  # the next extent, and how much of it earlier windows took
+        while i < count:
+            start = guests[i] + skip
+            window_end = (start // limit + 1) * limit
+            first = start - start % align
+            j = bisect.bisect_left(guests, window_end, i + 1)  # extents i..j-1 start before the window's end
+            last_end = min(guests[j - 1] + lengths[j - 1], window_end)
+            stop = min(last_end + -last_end % align, end_of_disk)
+            if j == i + 1 and start == first and last_end == stop:  # one piece, whole pages: no copy
+                yield first, self._host(hosts[i] + skip, stop - start), stop - start
+            else:
+                yield (first, *self._gather(i, j, skip, first, stop, window_end))
+            if guests[j - 1] + lengths[j - 1] > window_end:  # the last extent goes on into the next window
+                i, skip = j - 1, window_end - guests[j - 1]
+            else:
+                i, skip = j, 0
+
+    def _gather(self, i: int, j: int, skip: int, first: int, stop: int, window_end: int) -> tuple[bytes, int]:
+        """Extents i..j-1 (the first from `skip` on, the last up to `window_end`) read into one window's buffer
+        (guest bytes first..stop), zeros between them, and the bytes read; one pread per extent and little else."""
+        guests, lengths, hosts = self._map.guests, self._map.lengths, self._map.hosts
+        buffer = bytearray(stop - first)
+        pread, fd = os.pread, self.file.fd
+        ends = [guests[j - 1] + lengths[j - 1]]
+        expected, got = 0, 0
+        try:
+            for k in range(i, j):
+                at, n, host = guests[k], lengths[k], hosts[k]
+                if k == i and skip:
+                    at, n, host = at + skip, n - skip, host + skip
+                if k == j - 1 and ends[0] > window_end:
+                    n = window_end - at
+                data = pread(fd, n, host)
+                buffer[at - first : at - first + n] = data
+                expected += n
+                got += len(data)
+        except OSError as exc:
+            raise ImageError(f"cannot read image {self.path}: {exc.strerror}; check the file and the disk it is "
+                             "on.") from None
+        self.file.bytes_read += got
+        if got != expected or len(buffer) != stop - first:  # the file shrank after it was opened
+            raise truncated(self.path, "data", hosts[i], expected, self.file.size)
+        return bytes(buffer), got
 
     def _host(self, offset: int, length: int) -> bytes:
         data = self.file.pread(offset, length)

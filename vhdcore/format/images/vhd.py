@@ -16,13 +16,14 @@ footer's current_size (what Hyper-V and Azure use).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..footer import COOKIE, DiskType, Footer
 from ..layout import Layout, at
 from .claims import Claims, corrupt
-from .source import SECTOR, ExtentMap, ImageFile, Parsed, data_extents, table_entries
+from .source import SECTOR, ExtentMap, ImageFile, Parsed, data_extents, table_batches
 
 DYNAMIC_COOKIE = b"cxsparse"
 UNALLOCATED = 0xFFFFFFFF
@@ -151,18 +152,20 @@ def _dynamic_extents(image: ImageFile, footer: Footer) -> ExtentMap:
         claims.table(image.size - SECTOR, SECTOR, "footer")
         claims.table(header_at, DynamicHeader.struct_size(), "dynamic header")
         claims.table(bat_at, -(-4 * entries // SECTOR) * SECTOR, "block allocation table")
-        for index, entry in table_entries(image, bat_at, entries, ">I", "VHD block allocation table",
-                                          empty=(UNALLOCATED,)):
-            start = entry * SECTOR
-            if index >= blocks:  # past the disk: never read, but qemu refuses one past the end of the file
+        for indices, values in table_batches(image, bat_at, entries, ">I", "VHD block allocation table",
+                                             empty=(UNALLOCATED,)):
+            starts = [entry * SECTOR for entry in values]
+            inside = bisect.bisect_left(indices, blocks)  # entries past the disk are never read, but qemu refuses
+            for index, start in zip(indices[inside:], starts[inside:], strict=True):  # one past the end of the file
                 if start + span > image.size:
                     raise corrupt(path, "VHD", f"its BAT entry {index} (byte {bat_at + 4 * index})",
                                   f"points at bytes {start}..{start + span}, past the end of the {image.size}-byte "
                                   "file")
-                continue
-            claims.data(start, span, span, "its BAT entry {} (byte {}, guest byte {})", index, bat_at + 4 * index,
-                        index * block)
-            found.add(index * block, block, start + bitmap)
+            for k in range(inside):
+                claims.data(starts[k], span, span, "its BAT entry {} (byte {}, guest byte {})", indices[k],
+                            bat_at + 4 * indices[k], indices[k] * block)
+            found.add_batch([index * block for index in indices[:inside]], block,
+                            [start + bitmap for start in starts[:inside]])
     finally:
         claims.close()
     return found

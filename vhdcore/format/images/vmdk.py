@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
 from .claims import Claims, corrupt
-from .source import SECTOR, ExtentMap, ImageFile, Parsed, table_entries
+from .source import SECTOR, ExtentMap, ImageFile, Parsed, contiguous_runs, table_batches, table_entries
 
 MAGIC = b"KDMV"
 DESCRIPTOR_MAGIC = b"# Disk DescriptorFile"
@@ -109,11 +109,10 @@ def parse(image: ImageFile) -> Parsed:
                                  "VMDK embedded descriptor").split(b"\0", 1)[0].decode("utf-8", "replace")
         _check_descriptor(path, descriptor)
     _check_qemu_descriptor(image)
-    grain_bytes = grain * SECTOR
     gt_bytes = 4 * per_gt
     size = capacity * SECTOR
     gd_at = header.gd_offset * SECTOR
-    zeroed_grains = bool(header.flags & FLAG_ZEROED_GRAIN_GTE)
+    empty = (0, ZEROED_GRAIN) if header.flags & FLAG_ZEROED_GRAIN_GTE else (0,)
     found = ExtentMap(size)
     directory = array("q")  # (GD index, GT offset): every table is claimed before any grain
     for d, table_sector in table_entries(image, gd_at, tables, "<I", "VMDK grain directory"):
@@ -128,24 +127,40 @@ def parse(image: ImageFile) -> Parsed:
             claims.table(header.rgd_offset * SECTOR, 4 * tables, "redundant grain directory")
         for k in range(0, len(directory), 2):
             claims.table(directory[k + 1], gt_bytes, "grain table of grain-directory entry", directory[k])
-        for k in range(0, len(directory), 2):
-            d, table_at = directory[k], directory[k + 1]
-            first = d * per_gt
-            count = min(per_gt, -(-(capacity - first * grain) // grain))  # entries inside the disk
-            for t, entry in table_entries(image, table_at, count, "<I", f"VMDK grain table {d}"):
-                if entry == ZEROED_GRAIN and zeroed_grains:
-                    continue  # a zeroed grain: reads as zeros
-                guest = (first + t) * grain_bytes
-                where = "its grain table entry {} of grain-directory entry {} (byte {}, guest byte {})"
-                host = entry * SECTOR
-                if host < overhead:
-                    raise corrupt(path, "VMDK", where.format(t, d, table_at + 4 * t, guest), f"points at sector "
-                                  f"{entry}, inside the metadata before the first grain (sector {header.overhead})")
-                claims.data(host, grain_bytes, min(grain_bytes, size - guest), where, t, d, table_at + 4 * t, guest)
-                found.add(guest, grain_bytes, host)
+        for d0, tables_at, n in contiguous_runs(directory, gt_bytes):
+            _grain_tables(image, claims, found, header, d0, tables_at, n, empty)
     finally:
         claims.close()
     return Parsed("vmdk", "monolithicSparse", size, found)
+
+
+def _grain_tables(image: ImageFile, claims: Claims, found: ExtentMap, header: SparseExtentHeader, d0: int,
+                  tables_at: int, tables: int, empty: tuple[int, ...]) -> None:
+    """Grain tables d0..d0+tables-1, which lie one after the other from `tables_at`: read as one table."""
+    grain, per_gt, size = header.grain_size, header.num_gtes_per_gt, header.capacity * SECTOR
+    grain_bytes = grain * SECTOR
+    first = d0 * per_gt  # the first grain they map
+    count = min(tables * per_gt, -(-header.capacity // grain) - first)  # entries inside the disk
+    # Not allocated (0), or a zeroed grain (1, with the flag): reads as zeros.
+    for indices, values in table_batches(image, tables_at, count, "<I", f"VMDK grain table {d0}", empty=empty):
+        guests = [(first + e) * grain_bytes for e in indices]
+        hosts = [entry * SECTOR for entry in values]
+
+        def describe(k: int, indices: list[int] = indices) -> str:
+            e = indices[k]
+            return (f"its grain table entry {e % per_gt} of grain-directory entry {d0 + e // per_gt} (byte "
+                    f"{tables_at + 4 * e}, guest byte {(first + e) * grain_bytes})")
+
+        low = min(hosts)
+        if low < header.overhead * SECTOR:
+            raise corrupt(image.path, "VMDK", describe(hosts.index(low)), f"points at sector {low // SECTOR}, inside "
+                          f"the metadata before the first grain (sector {header.overhead})")
+        if grain_bytes == SECTOR:
+            claims.units(hosts, min(grain_bytes, size - guests[-1]), describe)
+        else:
+            for k, host in enumerate(hosts):
+                claims.data(host, grain_bytes, min(grain_bytes, size - guests[k]), "{}", describe(k))
+        found.add_batch(guests, grain_bytes, hosts)
 
 
 def _check_qemu_descriptor(image: ImageFile) -> None:
