@@ -77,8 +77,8 @@ class Claims:
         """Refuse the claim if it leaves the file or overlaps one before it, else take it. `name()` says what
         claims it (called only on the way to an error)."""
         if offset < 0 or offset + needed > self.size:
-            raise corrupt(self.path, self.fmt, name(), f"points at bytes {offset}..{offset + needed}, past the end of "
-                          f"the {self.size}-byte file (the image is truncated or its table is damaged)")
+            raise CorruptImageError(f"image {self.path} is truncated or corrupt ({self.fmt}): {name()} points at bytes "
+                                    f"{offset}..{offset + needed}, past the end of the {self.size}-byte file; {FIX}.")
         if length <= 0:
             return
         first, stop = offset // self.unit, -(-min(offset + length, self.size) // self.unit)

@@ -16,14 +16,16 @@ size rounded down to whole 512-byte sectors.
 
 from __future__ import annotations
 
+import functools
 import struct
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
 from .claims import Claims, corrupt
-from .source import SECTOR, ExtentMap, ImageFile, Parsed, contiguous_runs, table_entries
+from .source import SECTOR, ExtentMap, ImageFile, Parsed, contiguous_runs, table_batches, table_entries
 
 MAGIC = b"QFI\xfb"
 OFFSET_MASK = 0x00FFFFFFFFFFFE00  # bits 9-55 of L1, L2 and refcount table entries
@@ -274,6 +276,10 @@ def _snapshots(q: _Reader, claims: Claims) -> None:
     claims.table(start, offset - start, "snapshot table")
 
 
+def _named(where: Callable[[int], str], guests: list[int], k: int) -> str:
+    return where(guests[k])
+
+
 def _l2_tables(q: _Reader, claims: Claims, found: ExtentMap, i0: int, tables_at: int, tables: int,
                virtual_size: int) -> None:
     """The L2 tables of L1 entries i0..i0+tables-1, which lie one after the other from `tables_at`: read as one."""
@@ -283,34 +289,35 @@ def _l2_tables(q: _Reader, claims: Claims, found: ExtentMap, i0: int, tables_at:
     count = min(tables * per_l2, -(-virtual_size // cluster) - first)  # entries qemu reads
     special = COMPRESSED | ZERO_CLUSTER | (cluster - 1) & OFFSET_MASK  # anything but a data cluster (reserved
     # bits 1-8, 56-61 and the COPIED flag are ignored, as qemu ignores them when it reads)
-    guests: list[int] = []
-    hosts: list[int] = []
 
-    def where(e: int) -> str:
+    def where(guest: int) -> str:
+        e = guest // cluster - first
         return (f"its L2 entry {e % per_l2} of L1 entry {i0 + e // per_l2} (byte {tables_at + 8 * e}, guest byte "
-                f"{(first + e) * cluster})")
+                f"{guest})")
 
-    for e, entry in table_entries(q.image, tables_at, max(count, 0), ">Q", f"qcow2 L2 table of L1 entry {i0}",
-                                  mask=_L2_MEANING):
-        if not entry & special:  # the usual case, kept short: a data cluster
-            guests.append((first + e) * cluster)
-            hosts.append(entry & OFFSET_MASK)
-            continue
-        if entry & COMPRESSED:
-            raise UnsupportedImageError(
-                f"image {path} is a compressed qcow2 (the cluster at guest byte {(first + e) * cluster} is "
-                "compressed), which cannot be sent page by page; decompress it first: qemu-img convert -O qcow2 "
-                "without -c.")
-        host = entry & OFFSET_MASK
-        if entry & ZERO_CLUSTER:
-            if version < 3:
-                raise q.corrupt(where(e), "marks a zero cluster, which a version 2 image cannot have "
-                                "(qemu: \"Zero cluster entry found in pre-v3 image\")")
-            if host % cluster:
-                raise q.corrupt(where(e), f"points at unaligned offset {host}")
-            continue  # a zero cluster (maybe preallocated): reads as zeros
-        raise q.corrupt(where(e), f"points at unaligned offset {host}")
-
-    if hosts:
-        claims.units(hosts, min(cluster, virtual_size - guests[-1]), lambda k: where(guests[k] // cluster - first))
-        found.add_batch(guests, cluster, hosts)
+    for indices, values in table_batches(q.image, tables_at, max(count, 0), ">Q", f"qcow2 L2 table of L1 entry {i0}",
+                                         mask=_L2_MEANING):
+        guests: list[int] = []
+        hosts: list[int] = []
+        for e, entry in zip(indices, values, strict=True):
+            if not entry & special:  # the usual case, kept short: a data cluster
+                guests.append((first + e) * cluster)
+                hosts.append(entry & OFFSET_MASK)
+                continue
+            if entry & COMPRESSED:
+                raise UnsupportedImageError(
+                    f"image {path} is a compressed qcow2 (the cluster at guest byte {(first + e) * cluster} is "
+                    "compressed), which cannot be sent page by page; decompress it first: qemu-img convert -O qcow2 "
+                    "without -c.")
+            host = entry & OFFSET_MASK
+            if entry & ZERO_CLUSTER:
+                if version < 3:
+                    raise q.corrupt(where((first + e) * cluster), "marks a zero cluster, which a version 2 image "
+                                    "cannot have (qemu: \"Zero cluster entry found in pre-v3 image\")")
+                if host % cluster:
+                    raise q.corrupt(where((first + e) * cluster), f"points at unaligned offset {host}")
+                continue  # a zero cluster (maybe preallocated): reads as zeros
+            raise q.corrupt(where((first + e) * cluster), f"points at unaligned offset {host}")
+        if hosts:
+            claims.units(hosts, min(cluster, virtual_size - guests[-1]), functools.partial(_named, where, guests))
+            found.add_batch(guests, cluster, hosts)

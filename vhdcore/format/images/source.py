@@ -413,25 +413,26 @@ class DiskImage:
         (guest bytes first..stop), zeros between them, and the bytes read; one pread per extent and little else."""
         guests, lengths, hosts = self._map.guests, self._map.lengths, self._map.hosts
         buffer = bytearray(stop - first)
-        pread, fd = os.pread, self.file.fd
-        ends = [guests[j - 1] + lengths[j - 1]]
+        view = memoryview(buffer)
+        preadv, fd = os.preadv, self.file.fd
+        overrun = guests[j - 1] + lengths[j - 1] - window_end  # the last extent goes on into the next window
         expected, got = 0, 0
         try:
-            for k in range(i, j):
+            for k in range(i, j):  # read straight into the buffer: no bytes object per extent
                 at, n, host = guests[k], lengths[k], hosts[k]
                 if k == i and skip:
                     at, n, host = at + skip, n - skip, host + skip
-                if k == j - 1 and ends[0] > window_end:
-                    n = window_end - at
-                data = pread(fd, n, host)
-                buffer[at - first : at - first + n] = data
+                if k == j - 1 and overrun > 0:
+                    n -= overrun
+                got += preadv(fd, [view[at - first : at - first + n]], host)
                 expected += n
-                got += len(data)
         except OSError as exc:
             raise ImageError(f"cannot read image {self.path}: {exc.strerror}; check the file and the disk it is "
                              "on.") from None
+        finally:
+            view.release()
         self.file.bytes_read += got
-        if got != expected or len(buffer) != stop - first:  # the file shrank after it was opened
+        if got != expected:  # the file shrank after it was opened
             raise truncated(self.path, "data", hosts[i], expected, self.file.size)
         return bytes(buffer), got
 

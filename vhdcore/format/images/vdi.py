@@ -86,7 +86,8 @@ def parse(image: ImageFile) -> Parsed:
             f"image {path} is a differencing VDI ({kind}), which holds only changes to a parent disk; clone it into a "
             "standalone disk first (VBoxManage clonemedium).")
     if header.image_type not in (NORMAL, FIXED):
-        raise CorruptImageError(f"image {path} is a VDI of unknown image type {header.image_type}: it is corrupt.")
+        raise CorruptImageError(f"image {path} is a VDI of unknown image type {header.image_type}: it is "
+                                "corrupt; copy it again from its source.")
     if header.block_extra:
         raise UnsupportedImageError(
             f"image {path} is a VDI with {header.block_extra} extra bytes per block, which this tool does not read; "

@@ -99,10 +99,12 @@ def parse(image: ImageFile) -> Parsed:
                           "the file does not start with the footer copy every dynamic disk has (qemu reads it as a "
                           "fixed disk)")
         if footer.disk_type != DiskType.FIXED:
-            raise CorruptImageError(f"image {path} is a VHD of unknown disk type {footer.disk_type}: it is corrupt.")
+            raise CorruptImageError(f"image {path} is a VHD of unknown disk type {footer.disk_type}: it is corrupt; "
+                                    "copy it again from its source.")
     size = footer.current_size
     if size % SECTOR:
-        raise CorruptImageError(f"image {path} is a VHD of {size} bytes, not a multiple of 512: it is corrupt.")
+        raise CorruptImageError(f"image {path} is a VHD of {size} bytes, not a multiple of 512: it is corrupt; "
+                                "copy it again from its source.")
     if footer.disk_type == DiskType.FIXED:
         if image.size != size + SECTOR:
             raise CorruptImageError(f"image {path} is a fixed VHD of {size} bytes, but the file holds "
@@ -127,10 +129,12 @@ def _dynamic_extents(image: ImageFile, footer: Footer) -> ExtentMap:
     raw = image.exact(header_at, DynamicHeader.struct_size(), "VHD dynamic header")
     header = DynamicHeader.unpack(raw)
     if header.cookie != DYNAMIC_COOKIE:
-        raise CorruptImageError(f"image {path} has no VHD dynamic header at byte {header_at}: it is corrupt.")
+        raise CorruptImageError(f"image {path} has no VHD dynamic header at byte {header_at}: it is corrupt; "
+                                "copy it again from its source.")
     checksum = ~(sum(raw) - sum(raw[36:40])) & 0xFFFFFFFF
     if checksum != header.checksum:
-        raise CorruptImageError(f"image {path} has a VHD dynamic header with a bad checksum: it is corrupt.")
+        raise CorruptImageError(f"image {path} has a VHD dynamic header at byte {header_at} with a bad checksum: "
+                                "it is corrupt; copy it again from its source.")
     block, entries = header.block_size, header.max_table_entries
     field = f"its dynamic header at byte {header_at}"
     if not MIN_BLOCK <= block <= MAX_BLOCK or block & (block - 1):
@@ -155,17 +159,17 @@ def _dynamic_extents(image: ImageFile, footer: Footer) -> ExtentMap:
         for indices, values in table_batches(image, bat_at, entries, ">I", "VHD block allocation table",
                                              empty=(UNALLOCATED,)):
             starts = [entry * SECTOR for entry in values]
-            inside = bisect.bisect_left(indices, blocks)  # entries past the disk are never read, but qemu refuses
-            for index, start in zip(indices[inside:], starts[inside:], strict=True):  # one past the end of the file
-                if start + span > image.size:
-                    raise corrupt(path, "VHD", f"its BAT entry {index} (byte {bat_at + 4 * index})",
-                                  f"points at bytes {start}..{start + span}, past the end of the {image.size}-byte "
-                                  "file")
+            inside = bisect.bisect_left(indices, blocks)
             for k in range(inside):
                 claims.data(starts[k], span, span, "its BAT entry {} (byte {}, guest byte {})", indices[k],
                             bat_at + 4 * indices[k], indices[k] * block)
             found.add_batch([index * block for index in indices[:inside]], block,
                             [start + bitmap for start in starts[:inside]])
+            for index, start in zip(indices[inside:], starts[inside:], strict=True):  # past the disk: never read,
+                if start + span > image.size:  # but qemu refuses one past the end of the file
+                    raise corrupt(path, "VHD", f"its BAT entry {index} (byte {bat_at + 4 * index})",
+                                  f"points at bytes {start}..{start + span}, past the end of the {image.size}-byte "
+                                  "file")
     finally:
         claims.close()
     return found

@@ -157,7 +157,8 @@ def parse(image: ImageFile) -> Parsed:
         if block < MiB or block > 256 * MiB or block & (block - 1) or sector != 512 or size % sector \
                 or not 0 < size <= _MAX_SIZE:
             raise CorruptImageError(f"image {path} is a VHDX with block size {block}, sector size {sector} and size "
-                                    f"{size}, which the format does not allow: it is corrupt.")
+                                    f"{size}, which the format does not allow: it is corrupt; copy it again from "
+                                    "its source.")
         found = _blocks(image, claims, regions[BAT_REGION], size, block, sector)
     finally:
         claims.close()
@@ -173,7 +174,7 @@ def _blocks(image: ImageFile, claims: Claims, bat: tuple[int, int], size: int, b
     bat_at, bat_length = bat
     if 8 * count > bat_length:
         raise CorruptImageError(f"image {path} has a VHDX BAT region of {bat_length} bytes, too small for {blocks} "
-                                "blocks: it is corrupt.")
+                                "blocks: it is corrupt; copy it again from its source.")
     found = ExtentMap(size)
     for i, entry in table_entries(image, bat_at, count, "<Q", "VHDX block allocation table", marks=_stored):
         state, offset = entry & 7, (entry >> 20) << 20
@@ -191,7 +192,8 @@ def _blocks(image: ImageFile, claims: Claims, bat: tuple[int, int], size: int, b
         if state != FULLY_PRESENT or not offset:
             # PARTIALLY_PRESENT exists only in differencing disks, which were refused above.
             raise CorruptImageError(f"image {path} has VHDX block {index} in state {state} at file offset {offset}, "
-                                    "which a disk without a parent cannot have: it is corrupt.")
+                                    "which a disk without a parent cannot have: it is corrupt; copy it again from "
+                                    "its source.")
         guest = index * block
         claims.data(offset, block, min(block, size - guest), "{} (guest byte {})", where, guest)
         found.add(guest, block, offset)
@@ -218,7 +220,7 @@ def _current_header(image: ImageFile) -> tuple[Header, int]:
             valid.append((header, offset, raw))
     if not valid:
         raise CorruptImageError(f"image {image.path} has no VHDX header with a valid checksum and version 1: it is "
-                                "corrupt.")
+                                "corrupt; copy it again from its source.")
     if len(valid) == 2 and valid[0][0].sequence_number == valid[1][0].sequence_number and valid[0][2] != valid[1][2]:
         raise corrupt(image.path, "VHDX", f"its headers at bytes {_HEADER_OFFSETS[0]} and {_HEADER_OFFSETS[1]}",
                       "differ but carry the same sequence number, so neither is current")
@@ -232,7 +234,8 @@ def _regions(image: ImageFile, claims: Claims) -> dict[bytes, tuple[int, int]]:
     if table.signature != b"regi" or table.entry_count > _MAX_ENTRIES or \
             crc32c(raw[:4] + bytes(4) + raw[8:]) != table.checksum:
         raise CorruptImageError(f"image {image.path} has no valid VHDX region table at byte {_REGION_TABLE_AT} (its "
-                                "signature, entry count or checksum is wrong): it is corrupt.")
+                                "signature, entry count or checksum is wrong; qemu reads no other): it is corrupt; "
+                                "copy it again from its source.")
     regions = {}
     for i in range(table.entry_count):
         at_ = RegionTableHeader.struct_size() + i * RegionEntry.struct_size()
@@ -255,7 +258,8 @@ def _regions(image: ImageFile, claims: Claims) -> dict[bytes, tuple[int, int]]:
         claims.table(entry.file_offset, entry.length, "region", i)
     for guid, name in ((BAT_REGION, "BAT"), (METADATA_REGION, "metadata")):
         if guid not in regions:
-            raise CorruptImageError(f"image {image.path} is a VHDX without a {name} region: it is corrupt.")
+            raise CorruptImageError(f"image {image.path} is a VHDX without a {name} region: it is corrupt; "
+                                    "copy it again from its source.")
     return regions
 
 
@@ -265,7 +269,7 @@ def _metadata(image: ImageFile, offset: int, length: int) -> dict[bytes, tuple[i
     if table.signature != b"metadata" or table.entry_count > _MAX_ENTRIES or \
             MetadataTableHeader.struct_size() + table.entry_count * MetadataEntry.struct_size() > len(raw):
         raise CorruptImageError(f"image {image.path} has a damaged VHDX metadata table at byte {offset} (its "
-                                "signature or entry count is wrong): it is corrupt.")
+                                "signature or entry count is wrong): it is corrupt; copy it again from its source.")
     items: dict[bytes, tuple[int, int]] = {}
     for i in range(table.entry_count):
         at_ = MetadataTableHeader.struct_size() + i * MetadataEntry.struct_size()
@@ -287,7 +291,8 @@ def _metadata(image: ImageFile, offset: int, length: int) -> dict[bytes, tuple[i
         items[entry.item_id] = (offset + entry.offset, entry.length)
     for guid, name in _REQUIRED_ITEMS.items():
         if guid not in items:
-            raise CorruptImageError(f"image {image.path} is a VHDX without its {name} metadata: it is corrupt.")
+            raise CorruptImageError(f"image {image.path} is a VHDX without its {name} metadata: it is corrupt; "
+                                    "copy it again from its source.")
     return items
 
 
@@ -295,5 +300,5 @@ def _item(image: ImageFile, items: dict[bytes, tuple[int, int]], guid: bytes, le
     name = _REQUIRED_ITEMS[guid]
     if items[guid][1] < length:
         raise CorruptImageError(f"image {image.path} is a VHDX whose {name} metadata is {items[guid][1]} bytes, "
-                                f"shorter than {length}: it is corrupt.")
+                                f"shorter than {length}: it is corrupt; copy it again from its source.")
     return image.exact(items[guid][0], length, f"VHDX {name}")

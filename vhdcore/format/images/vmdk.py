@@ -89,7 +89,7 @@ def parse(image: ImageFile) -> Parsed:
             or not 1 <= per_gt <= MAX_GTES_PER_GT or not 0 < capacity < 1 << 40 or not header.gd_offset:
         raise CorruptImageError(f"image {path} has a VMDK header with version {header.version}, grain size {grain} "
                                 f"and {per_gt} entries per grain table, which the format does not allow: it is "
-                                "corrupt.")
+                                "corrupt; copy it again from its source.")
     if header.flags & FLAG_COMPRESSED or header.compress_algorithm or header.gd_offset == GD_AT_END \
             or header.flags & FLAG_MARKERS:
         raise UnsupportedImageError(
