@@ -101,7 +101,8 @@ class _Reader:
 
     def __init__(self, image: ImageFile, header: Header) -> None:
         self.image, self.path, self.header = image, image.path, header
-        self.cluster = 1 << header.cluster_bits
+        # Shifted only once the field is known to be sane: 1 << 0xdb09e7f4 is a 459 MB integer.
+        self.cluster = 1 << header.cluster_bits if MIN_CLUSTER_BITS <= header.cluster_bits <= MAX_CLUSTER_BITS else 0
 
     def corrupt(self, what: str, problem: str) -> CorruptImageError:
         return corrupt(self.path, "qcow2", what, problem, _FIX)
