@@ -4,7 +4,8 @@ behind `vhdcore inspect`) and, when vhdcore accepts it, to `qemu-img convert -O 
 
 Asserted for every mutant: an image vhdcore accepts reads byte for byte as qemu reads it (same virtual size;
 zeros past it, up to the fixed VHD's whole MiB); a refusal is one `vhdcore: error:` line with exit 2; nothing
-else happens (no internal error, no traceback, no hang: each mutant runs under a 10 s alarm). Seeded and
+else happens (no internal error, no traceback, no hang: each mutant runs under a 10 s alarm; no mutant raises
+the process's peak memory by more than 256 MiB). Seeded and
 bounded: MUTANTS per format, about 20 s on this 2-core machine. The per-format table (tried, refused in one
 line, accepted and equal to qemu, accepted but different, crashes) is printed in pytest's terminal summary.
 
@@ -18,6 +19,7 @@ import io
 import json
 import os
 import random
+import resource
 import signal
 import struct
 import subprocess
@@ -39,6 +41,7 @@ from vhdcore.format.images.report import inspect_image
 SEED = 16
 MUTANTS = 300  # per format
 ALARM = 10  # seconds a mutant may take in vhdcore before it counts as a hang
+GROWTH = 256 * MiB  # how much a mutant may raise this process's peak memory before it counts as a crash
 SIZE = 3 * MiB + 3 * PAGE
 LAYOUT = [(0, PAGE), (64 * KiB - 100, 300), (MiB + 5 * KiB, 200 * KiB), (2 * MiB - 700, 1400), (SIZE - PAGE, PAGE)]
 # The images mutated, per format: qemu-img convert options.
@@ -343,6 +346,10 @@ def _write_sparse(path: Path, data: bytes | bytearray) -> None:
 # --- running both --------------------------------------------------------------------------------------------
 
 
+def _peak() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * KiB  # KiB on Linux
+
+
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
     raise Hang
 
@@ -398,6 +405,7 @@ def check(fmt: str, base: Base, data: bytearray, how: str, work: Path, tally: Ta
         stale.unlink(missing_ok=True)
     _write_sparse(mutant, data)
     label = f"{base.name} [{how}]"
+    peak = _peak()
     try:
         inspected = _inspect(mutant)
         if inspected:
@@ -408,6 +416,10 @@ def check(fmt: str, base: Base, data: bytearray, how: str, work: Path, tally: Ta
     except Hang:
         tally.crashes += 1
         tally.problems.append(f"hang (over {ALARM} s) on {label}")
+        return
+    if _peak() - peak > GROWTH:  # the peak only grows, so a mutant that needed much is seen (unless an earlier
+        tally.crashes += 1  # test of the session already took this process that high)
+        tally.problems.append(f"memory: {label} raised the peak by {(_peak() - peak) // MiB} MiB")
         return
     if code != 0:
         if one_line_refusal(code, err):

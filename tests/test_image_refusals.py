@@ -88,6 +88,10 @@ def _crc_fix(path: Path, at: int, size: int) -> None:
 # --- the crafted files ---------------------------------------------------------------------------------------
 
 
+def qcow2_huge_cluster_bits(images: TestImages, tmp: Path) -> Path:
+    return _patch(_copy(images, "qcow2", tmp), 20, struct.pack(">I", 0xDB09E7F4))  # found by the fuzz test
+
+
 def qcow2_v2_zero_cluster(images: TestImages, tmp: Path) -> Path:
     path = _copy(images, "qcow2-v2", tmp)
     l2 = _qcow2_l2(path)
@@ -339,6 +343,9 @@ def vhdx_4k_sectors(images: TestImages, tmp: Path) -> Path:
 
 
 REFUSED: dict[str, tuple[Maker, type[ImageError], str]] = {
+    "qcow2 huge cluster_bits": (qcow2_huge_cluster_bits, CorruptImageError,
+                                r"corrupt qcow2: its header's cluster_bits \(byte 20\) is 3674859508, which is outside "
+                                r"9\.\.21"),
     "qcow2 v2 zero cluster": (qcow2_v2_zero_cluster, CorruptImageError,
                               r"corrupt qcow2: its L2 entry 0 of L1 entry 0 \(byte \d+, guest byte 0\) marks a zero "
                               r"cluster, which a version 2 image cannot have \(qemu: \"Zero cluster entry found in "

@@ -26,6 +26,10 @@ def corrupt(path: str, fmt: str, what: str, problem: str, fix: str = FIX) -> Cor
     return CorruptImageError(f"image {path} is a corrupt {fmt}: {what} {problem}; {fix}.")
 
 
+def _table_name(name: str, number: int, offset: int, length: int) -> str:
+    return f"its {name} {number} at byte {offset} ({length} bytes)"
+
+
 class Claims:
     """The file's bytes spoken for so far, by tables (named) and by mapped data."""
 
@@ -50,6 +54,27 @@ class Claims:
         self._ends.append(offset + length)
         self._label_of.append(index)
         self._number.append(number)
+
+    def tables(self, offsets: Sequence[int], length: int, name: str, numbers: Sequence[int]) -> None:
+        """Claim many tables of `length` bytes (a qcow2's L2 tables, a VMDK's grain tables), `name` with numbers."""
+        if not offsets:
+            return
+        index = self._label_index.setdefault(name, len(self._labels))
+        if index == len(self._labels):
+            self._labels.append(name)
+        self._starts.extend(offsets)  # recorded first, so that one overlapping an earlier one can name it
+        self._ends.extend(offset + length for offset in offsets)
+        self._label_of.extend([index] * len(offsets))
+        self._number.extend(numbers)
+        bits, size, unit = self._bits, self.size, self.unit
+        for offset, number in zip(offsets, numbers, strict=True):
+            if length == unit and offset + unit <= size and offset >= 0 and not offset % unit:
+                bit = offset // unit  # one whole unit, the usual case: no range arithmetic
+                byte, flag = bits[bit >> 3], 1 << (bit & 7)
+                if not byte & flag:
+                    bits[bit >> 3] = byte | flag
+                    continue
+            self._check(offset, length, length, functools.partial(_table_name, name, number, offset, length))
 
     def data(self, offset: int, length: int, needed: int, what: str, *args: object) -> None:
         """Claim `length` bytes at `offset` that an entry maps (`what`, formatted with `args` only if it must be
