@@ -153,6 +153,26 @@ def qcow2_scattered_tables(path: Path) -> str:
     return "qcow2"
 
 
+def qcow2_scattered_mapping_tables(path: Path) -> str:
+    """1,000,000 L2 tables of 512 bytes in scrambled order, each mapping one data cluster (1,000,000 of them,
+    also scrambled): none of the tables can be skipped or read with the next."""
+    cluster, tables = 512, 1000000
+    per_l2 = cluster // 8
+    l1_at = 3 * cluster
+    l2_at = l1_at + -(-8 * tables // cluster) * cluster
+    data_at = l2_at + tables * cluster
+    order, places = _scramble(tables), _scramble(tables)[::-1]
+    with open(path, "wb") as fh:
+        fh.write(_qcow2_header(9, tables * per_l2 * cluster, tables, l1_at))
+        fh.seek(l1_at)
+        fh.write(_be(array("Q", (l2_at + h * cluster for h in order))))
+        for i, h in enumerate(order):  # table h (in the file) is L1 entry i's: its entry i % 64 maps a cluster
+            fh.seek(l2_at + h * cluster + 8 * (i % per_l2))
+            fh.write(struct.pack(">Q", data_at + places[i] * cluster))
+        _data(fh, data_at, tables * cluster)
+    return "qcow2"
+
+
 def qcow2_largest_l1(path: Path) -> str:
     """The largest L1 table qemu allows (32 MiB, 4M entries), all zero: a 2 PiB disk."""
     cluster, l1_size = 64 * KiB, 4 << 20
@@ -452,6 +472,7 @@ CASES: dict[str, Callable[[Path], str]] = {
     "qcow2: 2,048,000 scrambled 512-byte clusters": qcow2_scrambled,
     "qcow2: 128M L2 entries with only the COPIED flag": qcow2_copied_only,
     "qcow2: 2,000,000 scattered 512-byte L2 tables, COPIED flags only": qcow2_scattered_tables,
+    "qcow2: 1,000,000 scattered 512-byte L2 tables, each mapping one cluster": qcow2_scattered_mapping_tables,
     "qcow2: the largest L1 table (32 MiB)": qcow2_largest_l1,
     "vhd: 8 BAT entries at one 2 GiB block, alternating bitmap": vhd_one_block,
     "vhd: 225,000 scrambled 4 KiB blocks": vhd_scrambled,

@@ -16,16 +16,18 @@ size rounded down to whole 512-byte sectors.
 
 from __future__ import annotations
 
+import bisect
 import functools
+import os
 import struct
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
 from .claims import Claims, corrupt
-from .source import SECTOR, ExtentMap, ImageFile, Parsed, contiguous_runs, emptiness, table_batches, table_entries
+from .source import SECTOR, ExtentMap, ImageFile, Parsed, contiguous_runs, entry_finder, table_batches, table_entries
 
 MAGIC = b"QFI\xfb"
 OFFSET_MASK = 0x00FFFFFFFFFFFE00  # bits 9-55 of L1, L2 and refcount table entries
@@ -209,13 +211,7 @@ def parse(image: ImageFile) -> Parsed:
             if block:
                 claims.table(block, cluster, "refcount block", i)
         claims.tables(tables[1::2], cluster, "L2 table of L1 entry", tables[0::2])
-        empty_table = emptiness(">Q", cluster, mask=_L2_MEANING)
-        for i0, tables_at, n in contiguous_runs(tables, cluster):
-            # Claimed, so inside the file; a short read (the file shrank since) pads to "not empty", and the
-            # full reading below reports it.
-            if n == 1 and empty_table(image.pread(tables_at, cluster).ljust(cluster, b"\x01")):
-                continue  # one of many scattered tables with nothing in them: one read, and no more
-            _l2_tables(q, claims, found, i0, tables_at, n, virtual_size)
+        _data_clusters(q, claims, found, tables, virtual_size)
     finally:
         claims.close()
     return Parsed("qcow2", f"v{header.version}", virtual_size, found)
@@ -281,48 +277,88 @@ def _snapshots(q: _Reader, claims: Claims) -> None:
     claims.table(start, offset - start, "snapshot table")
 
 
-def _named(where: Callable[[int], str], guests: list[int], k: int) -> str:
-    return where(guests[k])
+class _Clusters:
+    """The data clusters the L2 tables map, gathered in guest order from any number of tables and taken into the
+    claims and the extent map a large batch at a time: what a table costs is its entries, not calls."""
 
+    FLUSH = 1 << 16
 
-def _l2_tables(q: _Reader, claims: Claims, found: ExtentMap, i0: int, tables_at: int, tables: int,
-               virtual_size: int) -> None:
-    """The L2 tables of L1 entries i0..i0+tables-1, which lie one after the other from `tables_at`: read as one."""
-    cluster, version, path = q.cluster, q.header.version, q.path
-    per_l2 = cluster // 8
-    first = i0 * per_l2  # the first cluster they map
-    count = min(tables * per_l2, -(-virtual_size // cluster) - first)  # entries qemu reads
-    special = COMPRESSED | ZERO_CLUSTER | (cluster - 1) & OFFSET_MASK  # anything but a data cluster (reserved
-    # bits 1-8, 56-61 and the COPIED flag are ignored, as qemu ignores them when it reads)
+    def __init__(self, q: _Reader, claims: Claims, found: ExtentMap, tables: Sequence[int], virtual_size: int) -> None:
+        self.q, self.claims, self.found, self.virtual_size = q, claims, found, virtual_size
+        self.l1_indices, self.l2_offsets = tables[0::2], tables[1::2]
+        self.guests: list[int] = []
+        self.hosts: list[int] = []
+        # Anything but a data cluster (reserved bits 1-8, 56-61 and the COPIED flag are ignored, as qemu ignores
+        # them when it reads).
+        self.special = COMPRESSED | ZERO_CLUSTER | (q.cluster - 1) & OFFSET_MASK
 
-    def where(guest: int) -> str:
-        e = guest // cluster - first
-        return (f"its L2 entry {e % per_l2} of L1 entry {i0 + e // per_l2} (byte {tables_at + 8 * e}, guest byte "
-                f"{guest})")
+    def where(self, guest: int) -> str:
+        """Names the L2 entry that maps `guest` (only for a message)."""
+        cluster = self.q.cluster
+        per_l2 = cluster // 8
+        i, j = divmod(guest // cluster, per_l2)
+        table = self.l2_offsets[bisect.bisect_left(self.l1_indices, i)]
+        return f"its L2 entry {j} of L1 entry {i} (byte {table + 8 * j}, guest byte {guest})"
 
-    for indices, values in table_batches(q.image, tables_at, max(count, 0), ">Q", f"qcow2 L2 table of L1 entry {i0}",
-                                         mask=_L2_MEANING):
-        guests: list[int] = []
-        hosts: list[int] = []
+    def entries(self, first: int, indices: Sequence[int], values: Sequence[int]) -> None:
+        """L2 entries `values` of the clusters first + indices (each meaning something: see table_batches)."""
+        q, cluster, special = self.q, self.q.cluster, self.special
+        guests, hosts = self.guests, self.hosts
         for e, entry in zip(indices, values, strict=True):
             if not entry & special:  # the usual case, kept short: a data cluster
                 guests.append((first + e) * cluster)
                 hosts.append(entry & OFFSET_MASK)
                 continue
+            guest = (first + e) * cluster
             if entry & COMPRESSED:
                 raise UnsupportedImageError(
-                    f"image {path} is a compressed qcow2 (the cluster at guest byte {(first + e) * cluster} is "
-                    "compressed), which cannot be sent page by page; decompress it first: qemu-img convert -O qcow2 "
-                    "without -c.")
+                    f"image {q.path} is a compressed qcow2 (the cluster at guest byte {guest} is compressed), which "
+                    "cannot be sent page by page; decompress it first: qemu-img convert -O qcow2 without -c.")
             host = entry & OFFSET_MASK
             if entry & ZERO_CLUSTER:
-                if version < 3:
-                    raise q.corrupt(where((first + e) * cluster), "marks a zero cluster, which a version 2 image "
-                                    "cannot have (qemu: \"Zero cluster entry found in pre-v3 image\")")
+                if q.header.version < 3:
+                    raise q.corrupt(self.where(guest), "marks a zero cluster, which a version 2 image cannot have "
+                                    "(qemu: \"Zero cluster entry found in pre-v3 image\")")
                 if host % cluster:
-                    raise q.corrupt(where((first + e) * cluster), f"points at unaligned offset {host}")
+                    raise q.corrupt(self.where(guest), f"points at unaligned offset {host}")
                 continue  # a zero cluster (maybe preallocated): reads as zeros
-            raise q.corrupt(where((first + e) * cluster), f"points at unaligned offset {host}")
-        if hosts:
-            claims.units(hosts, min(cluster, virtual_size - guests[-1]), functools.partial(_named, where, guests))
-            found.add_batch(guests, cluster, hosts)
+            raise q.corrupt(self.where(guest), f"points at unaligned offset {host}")
+        if len(guests) >= self.FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        guests, hosts = self.guests, self.hosts
+        if guests:
+            self.claims.units(hosts, min(self.q.cluster, self.virtual_size - guests[-1]),
+                              functools.partial(_named, self.where, guests))
+            self.found.add_batch(guests, self.q.cluster, hosts)
+        self.guests, self.hosts = [], []
+
+
+def _named(where: Callable[[int], str], guests: list[int], k: int) -> str:
+    return where(guests[k])
+
+
+def _data_clusters(q: _Reader, claims: Claims, found: ExtentMap, tables: Sequence[int], virtual_size: int) -> None:
+    """Every L2 table, in guest order: runs of contiguous tables read as one; one of many scattered small tables
+    with a read, one big-integer test and, if it maps anything, one unpack."""
+    image, cluster = q.image, q.cluster
+    per_l2 = cluster // 8
+    clusters = _Clusters(q, claims, found, tables, virtual_size)
+    last = -(-virtual_size // cluster)  # the clusters qemu reads
+    find = entry_finder(">Q", cluster, mask=_L2_MEANING)
+    for i0, tables_at, n in contiguous_runs(tables, cluster):
+        first = i0 * per_l2
+        count = min(n * per_l2, last - first)
+        if n == 1:  # one of many scattered tables, maybe: a read, a test, and work only per entry found
+            raw = os.pread(image.fd, cluster, tables_at)  # claimed, so inside the file (unless it shrank since)
+            image.bytes_read += len(raw)
+            if len(raw) == cluster:
+                kept = [j for j in find(raw) if j < count]
+                if kept:
+                    clusters.entries(first, kept, [int.from_bytes(raw[8 * j : 8 * j + 8], "big") for j in kept])
+                continue
+        for indices, values in table_batches(image, tables_at, max(count, 0), ">Q",
+                                             f"qcow2 L2 table of L1 entry {i0}", mask=_L2_MEANING):
+            clusters.entries(first, indices, values)
+    clusters.flush()

@@ -150,10 +150,12 @@ def table_batches(image: ImageFile, offset: int, count: int, code: str, what: st
 
 
 @functools.lru_cache(maxsize=32)
-def emptiness(code: str, length: int, *, empty: tuple[int, ...] = (0,), mask: int = -1) -> Callable[[bytes], bool]:
-    """A test of whether no entry of a `length`-byte table means anything (see table_batches), cheap enough to
-    run on each of a million small tables an attacker scattered over the file: one big-integer XOR and AND.
-    Two empty values may differ in one bit only (VDI's free and zero blocks, VMDK's 0 and zeroed grain)."""
+def entry_finder(code: str, length: int, *, empty: tuple[int, ...] = (0,),
+                 mask: int = -1) -> Callable[[bytes], list[int]]:
+    """The indices of the entries of a `length`-byte table that mean something (see table_batches), found
+    cheaply enough to run on each of a million small tables an attacker scattered over the file: one big-integer
+    XOR and AND (nothing more for a table with nothing in it), then one `find` per entry found. Two empty values
+    may differ in one bit only (VDI's free and zero blocks, VMDK's 0 and zeroed grain)."""
     width = struct.calcsize(code)
     order: Literal["little", "big"] = "big" if code[0] == ">" else "little"
     mask &= (1 << 8 * width) - 1
@@ -166,10 +168,22 @@ def emptiness(code: str, length: int, *, empty: tuple[int, ...] = (0,), mask: in
     pattern = int.from_bytes((empty[0] & mask).to_bytes(width, order) * n, "big")
     significant = int.from_bytes(mask.to_bytes(width, order) * n, "big")
 
-    def empty_table(raw: bytes) -> bool:
-        return not (int.from_bytes(raw, "big") ^ pattern) & significant
+    def find(raw: bytes) -> list[int]:
+        differences = (int.from_bytes(raw, "big") ^ pattern) & significant
+        if not differences:
+            return []
+        marks = differences.to_bytes(length, "big").translate(_NONZERO)
+        found, i = [], marks.find(1)
+        while i >= 0:
+            entry = i // width
+            found.append(entry)
+            i = marks.find(1, (entry + 1) * width)
+        return found
 
-    return empty_table
+    return find
+
+
+_NONZERO = bytes([0] + [1] * 255)
 
 
 @functools.lru_cache(maxsize=32)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
 from .claims import Claims, corrupt
-from .source import SECTOR, ExtentMap, ImageFile, Parsed, contiguous_runs, emptiness, table_batches, table_entries
+from .source import SECTOR, ExtentMap, ImageFile, Parsed, contiguous_runs, entry_finder, table_batches, table_entries
 
 MAGIC = b"KDMV"
 DESCRIPTOR_MAGIC = b"# Disk DescriptorFile"
@@ -126,11 +126,11 @@ def parse(image: ImageFile) -> Parsed:
         if header.flags & FLAG_REDUNDANT_GD:  # qemu reads it (and fails on one it cannot read)
             claims.table(header.rgd_offset * SECTOR, 4 * tables, "redundant grain directory")
         claims.tables(directory[1::2], gt_bytes, "grain table of grain-directory entry", directory[0::2])
-        empty_table = emptiness("<I", gt_bytes, empty=empty)
+        find = entry_finder("<I", gt_bytes, empty=empty)
         for d0, tables_at, n in contiguous_runs(directory, gt_bytes):
             # Claimed, so inside the file; a short read (the file shrank since) pads to "not empty", and the
             # full reading below reports it.
-            if n == 1 and empty_table(image.pread(tables_at, gt_bytes).ljust(gt_bytes, b"\x01")):
+            if n == 1 and not find(image.pread(tables_at, gt_bytes).ljust(gt_bytes, b"\x01")):
                 continue  # one of many scattered tables with nothing in them: one read, and no more
             _grain_tables(image, claims, found, header, d0, tables_at, n, empty)
     finally:
