@@ -26,6 +26,11 @@ def corrupt(path: str, fmt: str, what: str, problem: str, fix: str = FIX) -> Cor
     return CorruptImageError(f"image {path} is a corrupt {fmt}: {what} {problem}; {fix}.")
 
 
+def by_guest(where: Callable[[int], str], guests: Sequence[int], k: int) -> str:
+    """The entry of a batch's k-th claim, named by the guest offset it maps: for Claims.spans' `describe`."""
+    return where(guests[k])
+
+
 def _table_name(name: str, number: int, offset: int, length: int) -> str:
     return f"its {name} {number} at byte {offset} ({length} bytes)"
 
@@ -82,21 +87,22 @@ class Claims:
         inside the file."""
         self._check(offset, length, needed, lambda: what.format(*args))
 
-    def units(self, offsets: Sequence[int], needed_last: int, describe: Callable[[int], str]) -> None:
-        """Claim one whole unit at each of `offsets` (unit-aligned), as entries map clusters or blocks: each must
-        lie inside the file (the last one only its first `needed_last` bytes, the part inside the disk) and
-        overlap nothing claimed. `describe(k)` names the entry of offsets[k], only if it must be told."""
+    def spans(self, offsets: Sequence[int], length: int, needed_last: int, describe: Callable[[int], str]) -> None:
+        """Claim `length` bytes at each of `offsets`, as entries map clusters, grains or blocks: each must lie
+        inside the file (the last one only its first `needed_last` bytes, the part inside the disk) and overlap
+        nothing claimed. `describe(k)` names the entry of offsets[k], only if it must be told."""
         bits, size, unit = self._bits, self.size, self.unit
         last = len(offsets) - 1
+        whole_units = length == unit
         for k, offset in enumerate(offsets):
-            if offset + unit <= size and offset >= 0 and not offset % unit:
+            if whole_units and offset + unit <= size and offset >= 0 and not offset % unit:
                 bit = offset // unit
                 byte, flag = bits[bit >> 3], 1 << (bit & 7)
                 if not byte & flag:
                     bits[bit >> 3] = byte | flag
                     continue
-            # Refused, unless it is the disk's last unit and the file holds the part inside the disk.
-            self._check(offset, unit, needed_last if k == last else unit, functools.partial(describe, k))
+            # Another length, or refused, unless it is the disk's last and the file holds the part inside the disk.
+            self._check(offset, length, needed_last if k == last else length, functools.partial(describe, k))
 
     def _check(self, offset: int, length: int, needed: int, name: Callable[[], str]) -> None:
         """Refuse the claim if it leaves the file or overlaps one before it, else take it. `name()` says what

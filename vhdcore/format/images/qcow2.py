@@ -21,12 +21,12 @@ import functools
 import os
 import struct
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
-from .claims import Claims, corrupt
+from .claims import Claims, by_guest, corrupt
 from .source import SECTOR, ExtentMap, ImageFile, Parsed, contiguous_runs, entry_finder, table_batches, table_entries
 
 MAGIC = b"QFI\xfb"
@@ -329,14 +329,10 @@ class _Clusters:
     def flush(self) -> None:
         guests, hosts = self.guests, self.hosts
         if guests:
-            self.claims.units(hosts, min(self.q.cluster, self.virtual_size - guests[-1]),
-                              functools.partial(_named, self.where, guests))
+            self.claims.spans(hosts, self.q.cluster, min(self.q.cluster, self.virtual_size - guests[-1]),
+                              functools.partial(by_guest, self.where, guests))
             self.found.add_batch(guests, self.q.cluster, hosts)
         self.guests, self.hosts = [], []
-
-
-def _named(where: Callable[[int], str], guests: list[int], k: int) -> str:
-    return where(guests[k])
 
 
 def _data_clusters(q: _Reader, claims: Claims, found: ExtentMap, tables: Sequence[int], virtual_size: int) -> None:

@@ -15,13 +15,17 @@ and grain must lie inside the file, grains after the overhead, and nothing may o
 
 from __future__ import annotations
 
+import bisect
+import functools
+import os
 import re
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
-from .claims import Claims, corrupt
+from .claims import Claims, by_guest, corrupt
 from .source import SECTOR, ExtentMap, ImageFile, Parsed, contiguous_runs, entry_finder, table_batches, table_entries
 
 MAGIC = b"KDMV"
@@ -126,45 +130,78 @@ def parse(image: ImageFile) -> Parsed:
         if header.flags & FLAG_REDUNDANT_GD:  # qemu reads it (and fails on one it cannot read)
             claims.table(header.rgd_offset * SECTOR, 4 * tables, "redundant grain directory")
         claims.tables(directory[1::2], gt_bytes, "grain table of grain-directory entry", directory[0::2])
-        find = entry_finder("<I", gt_bytes, empty=empty)
-        for d0, tables_at, n in contiguous_runs(directory, gt_bytes):
-            # Claimed, so inside the file; a short read (the file shrank since) pads to "not empty", and the
-            # full reading below reports it.
-            if n == 1 and not find(image.pread(tables_at, gt_bytes).ljust(gt_bytes, b"\x01")):
-                continue  # one of many scattered tables with nothing in them: one read, and no more
-            _grain_tables(image, claims, found, header, d0, tables_at, n, empty)
+        _grains(image, claims, found, header, directory, empty)
     finally:
         claims.close()
     return Parsed("vmdk", "monolithicSparse", size, found)
 
 
-def _grain_tables(image: ImageFile, claims: Claims, found: ExtentMap, header: SparseExtentHeader, d0: int,
-                  tables_at: int, tables: int, empty: tuple[int, ...]) -> None:
-    """Grain tables d0..d0+tables-1, which lie one after the other from `tables_at`: read as one table."""
-    grain, per_gt, size = header.grain_size, header.num_gtes_per_gt, header.capacity * SECTOR
-    grain_bytes = grain * SECTOR
-    first = d0 * per_gt  # the first grain they map
-    count = min(tables * per_gt, -(-header.capacity // grain) - first)  # entries inside the disk
-    # Not allocated (0), or a zeroed grain (1, with the flag): reads as zeros.
-    for indices, values in table_batches(image, tables_at, count, "<I", f"VMDK grain table {d0}", empty=empty):
-        guests = [(first + e) * grain_bytes for e in indices]
-        hosts = [entry * SECTOR for entry in values]
+class _Grains:
+    """The grains the grain tables map, gathered in guest order from any number of tables and taken into the
+    claims and the extent map a large batch at a time: what a table costs is its entries, not calls."""
 
-        def describe(k: int, indices: list[int] = indices) -> str:
-            e = indices[k]
-            return (f"its grain table entry {e % per_gt} of grain-directory entry {d0 + e // per_gt} (byte "
-                    f"{tables_at + 4 * e}, guest byte {(first + e) * grain_bytes})")
+    FLUSH = 1 << 16
 
-        low = min(hosts)
-        if low < header.overhead * SECTOR:
-            raise corrupt(image.path, "VMDK", describe(hosts.index(low)), f"points at sector {low // SECTOR}, inside "
-                          f"the metadata before the first grain (sector {header.overhead})")
-        if grain_bytes == SECTOR:
-            claims.units(hosts, min(grain_bytes, size - guests[-1]), describe)
-        else:
-            for k, host in enumerate(hosts):
-                claims.data(host, grain_bytes, min(grain_bytes, size - guests[k]), "{}", describe(k))
-        found.add_batch(guests, grain_bytes, hosts)
+    def __init__(self, claims: Claims, found: ExtentMap, header: SparseExtentHeader, directory: Sequence[int],
+                 path: str) -> None:
+        self.claims, self.found, self.path = claims, found, path
+        self.grain_bytes, self.per_gt = header.grain_size * SECTOR, header.num_gtes_per_gt
+        self.size, self.overhead = header.capacity * SECTOR, header.overhead
+        self.directory_indices, self.table_offsets = directory[0::2], directory[1::2]
+        self.guests: list[int] = []
+        self.hosts: list[int] = []
+
+    def where(self, guest: int) -> str:
+        """Names the grain table entry that maps `guest` (only for a message)."""
+        d, t = divmod(guest // self.grain_bytes, self.per_gt)
+        table = self.table_offsets[bisect.bisect_left(self.directory_indices, d)]
+        return f"its grain table entry {t} of grain-directory entry {d} (byte {table + 4 * t}, guest byte {guest})"
+
+    def entries(self, first: int, indices: Sequence[int], values: Sequence[int]) -> None:
+        """Grain table entries `values` of grains first + indices (each meaning something: see table_batches)."""
+        grain_bytes = self.grain_bytes
+        self.guests.extend([(first + e) * grain_bytes for e in indices])
+        self.hosts.extend([entry * SECTOR for entry in values])
+        if len(self.guests) >= self.FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        guests, hosts = self.guests, self.hosts
+        if guests:
+            low = min(hosts)
+            if low < self.overhead * SECTOR:
+                raise corrupt(self.path, "VMDK", self.where(guests[hosts.index(low)]), f"points at sector "
+                              f"{low // SECTOR}, inside the metadata before the first grain (sector {self.overhead})")
+            self.claims.spans(hosts, self.grain_bytes, min(self.grain_bytes, self.size - guests[-1]),
+                              functools.partial(by_guest, self.where, guests))
+            self.found.add_batch(guests, self.grain_bytes, hosts)
+        self.guests, self.hosts = [], []
+
+
+def _grains(image: ImageFile, claims: Claims, found: ExtentMap, header: SparseExtentHeader,
+            directory: Sequence[int], empty: tuple[int, ...]) -> None:
+    """Every grain table, in guest order: runs of contiguous tables read as one; one of many scattered small
+    tables with a read, one big-integer test and work only per entry that means something. Not allocated (0),
+    or a zeroed grain (1, with the flag), reads as zeros."""
+    per_gt, gt_bytes = header.num_gtes_per_gt, 4 * header.num_gtes_per_gt
+    grains = _Grains(claims, found, header, directory, image.path)
+    last = -(-header.capacity // header.grain_size)  # the grains inside the disk
+    find = entry_finder("<I", gt_bytes, empty=empty)
+    for d0, tables_at, n in contiguous_runs(directory, gt_bytes):
+        first = d0 * per_gt
+        count = min(n * per_gt, last - first)
+        if n == 1:
+            raw = os.pread(image.fd, gt_bytes, tables_at)  # claimed, so inside the file (unless it shrank since)
+            image.bytes_read += len(raw)
+            if len(raw) == gt_bytes:
+                kept = [t for t in find(raw) if t < count]
+                if kept:
+                    grains.entries(first, kept, [int.from_bytes(raw[4 * t : 4 * t + 4], "little") for t in kept])
+                continue
+        for indices, values in table_batches(image, tables_at, max(count, 0), "<I", f"VMDK grain table {d0}",
+                                             empty=empty):
+            grains.entries(first, indices, values)
+    grains.flush()
 
 
 def _check_qemu_descriptor(image: ImageFile) -> None:
