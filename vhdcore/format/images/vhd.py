@@ -17,6 +17,7 @@ footer's current_size (what Hyper-V and Azure use).
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass
 
 from ...errors import CorruptImageError, UnsupportedImageError
@@ -123,6 +124,10 @@ def _not_differencing(path: str, footer: Footer) -> None:
             "first (Merge-VHD, or qemu-img convert of the child to a new image).")
 
 
+def _entry(bat_at: int, block: int, indices: list[int], k: int) -> str:
+    return f"its BAT entry {indices[k]} (byte {bat_at + 4 * indices[k]}, guest byte {indices[k] * block})"
+
+
 def _dynamic_extents(image: ImageFile, footer: Footer) -> ExtentMap:
     path, size = image.path, footer.current_size
     header_at = footer.data_offset
@@ -160,9 +165,7 @@ def _dynamic_extents(image: ImageFile, footer: Footer) -> ExtentMap:
                                              empty=(UNALLOCATED,)):
             starts = [entry * SECTOR for entry in values]
             inside = bisect.bisect_left(indices, blocks)
-            for k in range(inside):
-                claims.data(starts[k], span, span, "its BAT entry {} (byte {}, guest byte {})", indices[k],
-                            bat_at + 4 * indices[k], indices[k] * block)
+            claims.spans(starts[:inside], span, span, functools.partial(_entry, bat_at, block, indices))
             found.add_batch([index * block for index in indices[:inside]], block,
                             [start + bitmap for start in starts[:inside]])
             for index, start in zip(indices[inside:], starts[inside:], strict=True):  # past the disk: never read,
