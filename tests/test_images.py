@@ -33,6 +33,7 @@ from tests.images import (
     nonzero_pages,
     qemu_img,
     qemu_info,
+    write_raw,
 )
 from vhdcore.errors import CorruptImageError, ImageError, SizeError, UnsupportedImageError, UsageError
 from vhdcore.format.images import CHUNK, Scan, check_format, disk_size, fingerprint, open_image
@@ -105,6 +106,42 @@ def test_the_fingerprint_is_the_disk_content_whatever_the_container(test_images:
         fh.truncate(SIZE + PAGE)
     with open_image(changed) as image:
         assert fingerprint(image) not in found
+
+
+def test_thousands_of_scattered_clusters_scan_and_fingerprint_as_the_raw_disk(tmp_path: Path) -> None:
+    # Every odd 512-byte page, and some longer runs: a qcow2 of 512-byte clusters maps each page on its own, so
+    # a window holds hundreds of extents (read into one buffer and looked at only where they are), and the
+    # fingerprint hashes over 6,000 runs (its run list is hashed in batches); a raw file is one extent.
+    size = 8 * MiB
+    layout = [(page + PAGE, PAGE) for page in range(0, 6 * MiB, 2 * PAGE)]
+    layout += [(6 * MiB + 1000, 9000), (7 * MiB, 64 * 1024 + 3), (size - 3 * PAGE, 3 * PAGE)]
+    images = make_images(tmp_path, size=size, layout=layout, names=["qcow2"])
+    small = tmp_path / "disk.512.qcow2"
+    qemu_img("convert", "-f", "raw", "-O", "qcow2", "-o", "cluster_size=512", images["raw"], small)
+    raw = images.raw
+    prints = set()
+    for path in (images["raw"], images["qcow2"], small):
+        with open_image(path) as image:
+            for granularity in (PAGE, 4096):
+                scan = Scan(image, granularity=granularity)
+                merged: list[tuple[int, int]] = []
+                for run in scan:
+                    assert run.data == raw[run.offset : run.end]
+                    if merged and merged[-1][1] == run.offset:
+                        merged[-1] = (merged[-1][0], run.end)
+                    else:
+                        merged.append((run.offset, run.end))
+                assert merged == nonzero_pages(raw, granularity), (path.name, granularity)
+                assert scan.data_bytes == sum(end - start for start, end in nonzero_pages(raw))
+                prints.add(scan.fingerprint)
+                assert scan.fingerprint == scan.fingerprint  # reading it twice changes nothing
+    assert len(nonzero_pages(raw)) > 6000 and len(prints) == 1
+    # The same bytes in the same order, the first page one page earlier: only the first run's offset differs.
+    moved = tmp_path / "moved.raw"
+    write_raw(moved, size, [(0, PAGE), *layout[1:]])
+    assert moved.read_bytes()[:PAGE] == raw[PAGE : 2 * PAGE] and moved.read_bytes()[2 * PAGE :] == raw[2 * PAGE :]
+    with open_image(moved) as image:
+        assert fingerprint(image) not in prints
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n != "raw"])

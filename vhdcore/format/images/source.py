@@ -16,6 +16,7 @@ import bisect
 import errno
 import functools
 import hashlib
+import mmap
 import os
 import stat
 import struct
@@ -30,6 +31,15 @@ from ...errors import CorruptImageError, ImageError
 SECTOR = 512
 CHUNK = 4 << 20  # the largest Put Page; reads never cross a multiple of it in guest space
 _TABLE_CHUNK = 1 << 20  # tables are read this many bytes at a time
+
+
+class Window(NamedTuple):
+    """A window of the disk's stored data (DiskImage.windows)."""
+
+    offset: int  # guest byte of data[0]
+    data: bytes | mmap.mmap  # sliced for what is needed (a slice of either is bytes)
+    read: int  # bytes read from the image file
+    spans: list[tuple[int, int]]  # (start, end) in data of whole 512-byte pages holding stored bytes; the rest: 0
 
 
 class Extent(NamedTuple):
@@ -423,11 +433,12 @@ class DiskImage:
             i += 1
         return bytes(out)
 
-    def windows(self, limit: int = CHUNK, align: int = SECTOR) -> Iterator[tuple[int, bytes, int]]:
-        """The stored data as whole `align`-byte pages: (guest offset, bytes, bytes read from the file) per
-        `limit`-aligned window of the disk that holds any extent, from the first page with stored bytes to
-        the last, with the gaps between extents filled with zeros (never read). Offsets and lengths are
-        multiples of `align` (the disk's end is padded with zeros to a whole page).
+    def windows(self, limit: int = CHUNK, align: int = SECTOR) -> Iterator[Window]:
+        """The stored data as whole `align`-byte pages, per `limit`-aligned window of the disk that holds any
+        extent: its guest offset, its bytes from the first page with stored bytes to the last, with the gaps
+        between extents filled with zeros (never read), the bytes read from the file, and where in the window
+        the stored bytes are (whole 512-byte pages; anything else in it is a gap, so zeros). Offsets and lengths
+        are multiples of `align` (the disk's end is padded with zeros to a whole page).
 
         Works on the extent arrays directly: a window of thousands of small extents (512-byte clusters in
         scrambled order) costs a pread each and little else."""
@@ -443,32 +454,45 @@ class DiskImage:
             last_end = min(guests[j - 1] + lengths[j - 1], window_end)
             stop = min(last_end + -last_end % align, end_of_disk)
             if j == i + 1 and start == first and last_end == stop:  # one piece, whole pages: no copy
-                yield first, self._host(hosts[i] + skip, stop - start), stop - start
+                yield Window(first, self._host(hosts[i] + skip, stop - start), stop - start, [(0, stop - start)])
             else:
-                yield (first, *self._gather(i, j, skip, first, stop, window_end))
+                yield Window(first, *self._gather(i, j, skip, first, stop, window_end))
             if guests[j - 1] + lengths[j - 1] > window_end:  # the last extent goes on into the next window
                 i, skip = j - 1, window_end - guests[j - 1]
             else:
                 i, skip = j, 0
 
-    def _gather(self, i: int, j: int, skip: int, first: int, stop: int, window_end: int) -> tuple[bytes, int]:
+    def _gather(self, i: int, j: int, skip: int, first: int, stop: int,
+                window_end: int) -> tuple[mmap.mmap, int, list[tuple[int, int]]]:
         """Extents i..j-1 (the first from `skip` on, the last up to `window_end`) read into one window's buffer
-        (guest bytes first..stop), zeros between them, and the bytes read; one pread per extent and little else."""
+        (guest bytes first..stop), zeros between them; the bytes read, and where they are (whole pages, merged).
+        One pread per extent and little else. The buffer is an anonymous memory map: its zeros cost nothing
+        until written, so a 4 MiB window holding a few scattered clusters costs those clusters, not 4 MiB of
+        zeroing and copying (and the reader slices what it needs out of it)."""
         guests, lengths, hosts = self._map.guests, self._map.lengths, self._map.hosts
-        buffer = bytearray(stop - first)
+        buffer = mmap.mmap(-1, stop - first, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         view = memoryview(buffer)
         preadv, fd = os.preadv, self.file.fd
         overrun = guests[j - 1] + lengths[j - 1] - window_end  # the last extent goes on into the next window
         expected, got = 0, 0
+        spans: list[tuple[int, int]] = []
+        span_start, span_end, size = -1, -1, stop - first
         try:
             for k in range(i, j):  # read straight into the buffer: no bytes object per extent
-                at, n, host = guests[k], lengths[k], hosts[k]
+                at, n, host = guests[k] - first, lengths[k], hosts[k]
                 if k == i and skip:
                     at, n, host = at + skip, n - skip, host + skip
                 if k == j - 1 and overrun > 0:
                     n -= overrun
-                got += preadv(fd, [view[at - first : at - first + n]], host)
+                got += preadv(fd, [view[at : at + n]], host)
                 expected += n
+                low, high = at - at % SECTOR, at + n + -(at + n) % SECTOR  # whole pages
+                if low > span_end:
+                    if span_end >= 0:
+                        spans.append((span_start, span_end))
+                    span_start = low
+                span_end = high if high < size else size
+            spans.append((span_start, span_end))
         except OSError as exc:
             raise ImageError(f"cannot read image {self.path}: {exc.strerror}; check the file and the disk it is "
                              "on.") from None
@@ -477,7 +501,7 @@ class DiskImage:
         self.file.bytes_read += got
         if got != expected:  # the file shrank after it was opened
             raise truncated(self.path, "data", hosts[i], expected, self.file.size)
-        return bytes(buffer), got
+        return buffer, got, spans
 
     def _host(self, offset: int, length: int) -> bytes:
         data = self.file.pread(offset, length)
