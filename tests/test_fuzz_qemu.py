@@ -6,8 +6,8 @@ Asserted for every mutant: an image vhdcore accepts reads byte for byte as qemu 
 zeros past it, up to the fixed VHD's whole MiB); a refusal is one `vhdcore: error:` line with exit 2; nothing
 else happens (no internal error, no traceback, no hang: each mutant runs under a 10 s alarm; no mutant raises
 the process's peak memory by more than 256 MiB). Seeded and
-bounded: MUTANTS per format, about 20 s on this 2-core machine. The per-format table (tried, refused in one
-line, accepted and equal to qemu, accepted but different, crashes) is printed in pytest's terminal summary.
+bounded: MUTANTS per format (README, Tests, for the time it takes). Each format's line (tried, refused in one
+line, accepted and equal to qemu, accepted but different, crashes) is printed after the tests, under `tables`.
 
 VHDs are read by qemu with force_size_calc=current_size: the size Hyper-V, Azure and vhdcore take from the
 footer (qemu's default takes the CHS geometry for some creator applications).
@@ -24,18 +24,18 @@ import signal
 import struct
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 import pytest
 from dissect.util.hash.crc32c import crc32c
 
+from tests.conftest import run_wide
 from tests.images import PAGE, KiB, MiB, qemu_img, tool, write_raw
-from vhdcore.cli.main import main
+from vhdcore.cli import main
 from vhdcore.format.images.report import inspect_image
 
 SEED = 16
@@ -93,9 +93,6 @@ class Tally:
     different: int = 0
     crashes: int = 0
     problems: list[str] = field(default_factory=list)
-
-
-RESULTS: dict[str, Tally] = {}
 
 
 # --- reading the base images (independently of vhdcore) ----------------------------------------------------
@@ -488,48 +485,35 @@ def _keep(work: Path, mutant: Path, tally: Tally) -> None:
 
 @pytest.fixture(scope="module")
 def bases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Base]]:
-    directory = tmp_path_factory.mktemp("fuzz-bases")
-    raw = directory / "disk.raw"
-    write_raw(raw, SIZE, LAYOUT, seed=SEED)
+    """The images mutated, made by qemu-img once per run for every test worker."""
     found: dict[str, list[Base]] = {}
-    for fmt, conversions in BASES.items():
-        for name, options in conversions.items():
-            path = directory / f"{name}.img"
-            qemu_img("convert", "-f", "raw", *options, raw, path)
-            found.setdefault(fmt, []).append(LOCATORS[fmt](name, path, path.read_bytes()))
+    with run_wide(tmp_path_factory, "fuzz-bases") as (directory, done):
+        raw = directory / "disk.raw"
+        if not done:
+            write_raw(raw, SIZE, LAYOUT, seed=SEED)
+        for fmt, conversions in BASES.items():
+            for name, options in conversions.items():
+                path = directory / f"{name}.img"
+                if not done:
+                    qemu_img("convert", "-f", "raw", *options, raw, path)
+                found.setdefault(fmt, []).append(LOCATORS[fmt](name, path, path.read_bytes()))
     return found
-
-
-class _Summary:
-    """Prints the table in pytest's terminal summary (registered as a plugin by the first test that runs)."""
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        terminalreporter.write_sep("-", "differential fuzzing against qemu-img")
-        for line in table():
-            terminalreporter.write_line(line)
-
-
-def table() -> Iterator[str]:
-    yield f"{'format':<7} {'tried':>6} {'refused (1 line)':>17} {'equal to qemu':>14} {'different':>10} {'crashes':>8}"
-    for fmt, t in RESULTS.items():
-        yield f"{fmt:<7} {t.tried:>6} {t.refused:>17} {t.equal:>14} {t.different:>10} {t.crashes:>8}"
 
 
 @pytest.mark.parametrize("fmt", list(BASES))
 def test_every_mutant_is_read_as_qemu_reads_it_or_refused_in_one_line(
-    fmt: str, bases: dict[str, list[Base]], tmp_path: Path, request: pytest.FixtureRequest
+    fmt: str, bases: dict[str, list[Base]], tmp_path: Path, summary: Callable[[str], None]
 ) -> None:
-    if not request.config.pluginmanager.has_plugin("vhdcore-fuzz-summary"):
-        request.config.pluginmanager.register(_Summary(), "vhdcore-fuzz-summary")
     rng = random.Random(f"{SEED}-{fmt}")
-    tally = RESULTS[fmt] = Tally()
+    tally = Tally()
     started = time.monotonic()
     for n in range(MUTANTS):
         base = bases[fmt][n % len(bases[fmt])]
         data, how = mutate(rng, base)
         check(fmt, base, data, how, tmp_path, tally)
-    print(f"\n{fmt}: {tally.tried} mutants in {time.monotonic() - started:.1f} s")
-    print("\n".join(table()))
+    summary(f"fuzzing against qemu-img, {fmt}: {tally.tried} mutants tried, {tally.refused} refused in one line, "
+            f"{tally.equal} accepted and equal to qemu, {tally.different} accepted but different, {tally.crashes} "
+            f"crashes ({time.monotonic() - started:.1f} s)")
     assert tally.tried == MUTANTS == tally.refused + tally.equal + tally.different + tally.crashes
     assert tally.equal > MUTANTS // 10 and tally.refused > MUTANTS // 10  # both sides of the line are exercised
     assert not tally.problems, "\n".join(tally.problems[:20])

@@ -17,7 +17,7 @@ import pytest
 from dissect.util.hash.crc32c import crc32c  # an independent CRC-32C
 
 from tests.images import SIZE, KiB, MiB, TestImages, qemu_img
-from vhdcore.cli.main import main
+from vhdcore.cli import main
 from vhdcore.errors import CorruptImageError, ImageError, UnsupportedImageError
 from vhdcore.format.images import Scan, open_image
 

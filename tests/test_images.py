@@ -30,6 +30,7 @@ from tests.images import (
     ZEROED_PAGE,
     MiB,
     TestImages,
+    make_images,
     nonzero_pages,
     qemu_img,
     qemu_info,

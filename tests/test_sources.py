@@ -24,6 +24,7 @@ from vhdcore.errors import (
     ChecksumMismatchError,
     CorruptImageError,
     ImageDownloadError,
+    ImageError,
     InputError,
     UnsupportedImageError,
 )
@@ -194,6 +195,40 @@ def test_trailing_garbage_is_refused_and_concatenated_streams_are_read(test_imag
     trailing.write_bytes(bz2.compress(raw) + b"garbage!")
     with pytest.raises(CorruptImageError, match=r"followed by bytes that are not another stream \(trailing data\)"):
         open_source(str(trailing), "raw")
+
+
+def _footer_with(footer: bytes, offset: int, value: bytes) -> bytes:
+    """A VHD footer with `value` at `offset` and its checksum fixed (the spec's: the one's complement of the byte
+    sum, checksum field left out)."""
+    changed = footer[:offset] + value + footer[offset + len(value) :]
+    changed = changed[:64] + bytes(4) + changed[68:]
+    return changed[:64] + (~sum(changed) & 0xFFFFFFFF).to_bytes(4, "big") + changed[68:]
+
+
+# A fixed VHD's footer changed at (byte, new bytes), checksum fixed: no longer the footer of a fixed VHD of its data.
+FOOTER_FAULTS = {
+    "differencing": (60, (4).to_bytes(4, "big")),
+    "dynamic without its footer copy": (60, (3).to_bytes(4, "big")),
+    "an unknown disk type": (60, (7).to_bytes(4, "big")),
+    "a size of no whole sectors": (48, (SIZE + 1).to_bytes(8, "big")),
+    "a size the data does not fill": (48, (SIZE + PAGE).to_bytes(8, "big")),
+}
+
+
+@pytest.mark.parametrize("case", list(FOOTER_FAULTS))
+def test_a_stream_ending_in_a_footer_that_is_no_fixed_vhd_is_refused_as_the_file_is(
+        case: str, test_images: TestImages, tmp_path: Path) -> None:
+    data = test_images["vhd-fixed"].read_bytes()
+    damaged = tmp_path / "disk.vhd"
+    damaged.write_bytes(data[:-PAGE] + _footer_with(data[-PAGE:], *FOOTER_FAULTS[case]))
+    packed = tmp_path / "disk.vhd.gz"
+    packed.write_bytes(gzip.compress(damaged.read_bytes(), compresslevel=1))
+    with pytest.raises(ImageError) as as_file:
+        open_image(damaged)
+    with pytest.raises(ImageError) as as_stream:
+        open_source(str(packed))
+    assert ONE_LINE.match(str(as_stream.value)) and type(as_stream.value) is type(as_file.value), case
+    assert str(as_stream.value) == str(as_file.value).replace(str(damaged), str(packed)), case
 
 
 def test_foreign_compressions_and_archives_are_refused_naming_the_way_out(test_images: TestImages,

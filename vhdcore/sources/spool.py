@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from ..errors import ImageError
-from ..format.images import DiskImage, nonzero_pages, open_image
+from ..format.images import DiskImage, Window, nonzero_pages, open_image
 from ..format.sizes import PAGE_BLOB_MAX, MiB
 from .published import Published
 
@@ -66,7 +66,7 @@ class SpooledImage:
     def read(self, offset: int, length: int) -> bytes:
         return self.image.read(offset, length)
 
-    def windows(self, limit: int, align: int) -> Iterator[tuple[int, bytes, int]]:
+    def windows(self, limit: int, align: int) -> Iterator[Window]:
         return self.image.windows(limit, align)
 
     def close(self) -> None:

@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from ..errors import CorruptImageError, ImageError, UnsupportedImageError
-from ..format.footer import COOKIE, DiskType, Footer
-from ..format.images import CHUNK
+from ..errors import CorruptImageError, ImageError
+from ..format.footer import COOKIE, Footer
+from ..format.images import CHUNK, Window
+from ..format.images.vhd import fixed_disk_size
 from ..format.sizes import FOOTER_SIZE, MAX_DISK_SIZE, MiB
 from .published import Pass, Published, read_exactly
 
@@ -138,29 +139,9 @@ def layout_of(name: str, content: Content, wanted: str | None) -> Layout:
     valid = footer is not None and footer.cookie == COOKIE and footer.checksum_valid
     if wanted is None and not valid:
         return Layout("raw", "raw", length, b"")
-    if wanted == "vhd" and not tail:  # the format was given and the end not read: the footer is checked at the end
-        if length <= SECTOR:
-            raise CorruptImageError(f"image {name} is {length} bytes, too short for a VHD footer; check the file.")
-        return Layout("vhd", "fixed", length - SECTOR, b"")
-    if footer is None or footer.cookie != COOKIE:
-        raise CorruptImageError(f"image {name} does not end in a VHD footer; copy it again, or give the right "
-                                "--format.")
-    if not footer.checksum_valid:
-        raise CorruptImageError(f"image {name} has a VHD footer with a bad checksum: it is corrupt; copy it again.")
-    if footer.disk_type == DiskType.DIFFERENCING:
-        raise UnsupportedImageError(
-            f"image {name} is a differencing VHD, which holds only changes to a parent disk; merge it into its parent "
-            "first (Merge-VHD, or qemu-img convert of the child to a new image).")
-    if footer.disk_type == DiskType.DYNAMIC:
-        raise CorruptImageError(f"image {name} ends in a dynamic VHD's footer but does not start with the footer copy "
-                                "every dynamic disk has: it is corrupt; copy it again from its source.")
-    if footer.disk_type != DiskType.FIXED:
-        raise CorruptImageError(f"image {name} is a VHD of unknown disk type {footer.disk_type}: it is corrupt; copy "
-                                "it again from its source.")
-    size = footer.current_size
-    if size % SECTOR or size != length - SECTOR:
-        raise CorruptImageError(f"image {name} is a fixed VHD of {size} bytes, but the stream holds {length - SECTOR} "
-                                "bytes before its footer: it is corrupt or truncated.")
+    if wanted == "vhd" and not tail and length > SECTOR:  # the format was given and the end not read: the footer
+        return Layout("vhd", "fixed", length - SECTOR, b"")  # is checked at the end
+    size = fixed_disk_size(name, tail, length)  # the rule a file is judged by (no tail: too short for a footer)
     return Layout("vhd", "fixed", size, tail)
 
 
@@ -210,15 +191,15 @@ class StreamImage:
     def unchanged(self) -> bool:
         return self.published.origin.unchanged()
 
-    def windows(self, limit: int = CHUNK, align: int = SECTOR) -> Iterator[tuple[int, bytes, int]]:
-        """One pass: every `limit`-aligned window of the disk in order, as (offset, bytes, bytes read); the last is
+    def windows(self, limit: int = CHUNK, align: int = SECTOR) -> Iterator[Window]:
+        """One pass: every `limit`-aligned window of the disk in order (any of its pages may hold data); the last is
         padded with zeros to whole `align`-byte pages. Before the last window is given out, the stream's end and
         the checksum are checked (and so is any pass `read()` left open)."""
         size = self.virtual_size
         stream = self.published.open(limit=self.content.length, too_big=self._longer)
         try:
             pos = 0
-            pending: tuple[int, bytes, int] | None = None
+            pending: Window | None = None
             last = b""  # a raw disk's last bytes: what its end was taken for (no footer) when that was read
             while pos < size:
                 want = min(limit - pos % limit, size - pos)
@@ -229,10 +210,10 @@ class StreamImage:
                     yield pending
                 end = pos + want
                 if end == size:
-                    last = (pending[1] if pending else b"")[-SECTOR:] + data if len(data) < SECTOR else data
+                    last = (pending.data if pending else b"")[-SECTOR:] + data if len(data) < SECTOR else data
                     if size % align:
                         data += bytes(-size % align)
-                pending = (pos, data, want)
+                pending = Window(pos, data, want, [(0, len(data))])
                 pos = end
             self._check_end(stream, last[-SECTOR:])
             if self._cursor is not None:  # a resume compared pages with another pass: it must check out too

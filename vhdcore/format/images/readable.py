@@ -4,8 +4,19 @@ convert_to_fixed_vhd and vhdcore.azure.upload_image take any of them."""
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterator
-from typing import Protocol
+from typing import NamedTuple, Protocol
+
+
+class Window(NamedTuple):
+    """One window of a pass over the disk's data (ReadableImage.windows)."""
+
+    offset: int  # guest byte of data[0]
+    data: bytes | mmap.mmap  # sliced for what is needed (a slice of either is bytes)
+    read: int  # bytes read from the image or the stream for it
+    spans: list[tuple[int, int]]  # (start, end) in data of whole 512-byte pages that may hold non-zero bytes; the
+    # rest of data is zeros (a DiskImage's gaps between extents, never read): [(0, len(data))] when anything may be
 
 
 class ReadableImage(Protocol):
@@ -35,6 +46,6 @@ class ReadableImage(Protocol):
 
     def read(self, offset: int, length: int) -> bytes: ...  # at increasing offsets is what every caller does
 
-    def windows(self, limit: int, align: int) -> Iterator[tuple[int, bytes, int]]: ...  # one pass over the data
+    def windows(self, limit: int, align: int) -> Iterator[Window]: ...  # one pass over the data
 
     def close(self) -> None: ...

@@ -27,19 +27,11 @@ from itertools import compress
 from typing import Literal, NamedTuple, overload
 
 from ...errors import CorruptImageError, ImageError
+from .readable import Window
 
 SECTOR = 512
 CHUNK = 4 << 20  # the largest Put Page; reads never cross a multiple of it in guest space
 _TABLE_CHUNK = 1 << 20  # tables are read this many bytes at a time
-
-
-class Window(NamedTuple):
-    """A window of the disk's stored data (DiskImage.windows)."""
-
-    offset: int  # guest byte of data[0]
-    data: bytes | mmap.mmap  # sliced for what is needed (a slice of either is bytes)
-    read: int  # bytes read from the image file
-    spans: list[tuple[int, int]]  # (start, end) in data of whole 512-byte pages holding stored bytes; the rest: 0
 
 
 class Extent(NamedTuple):

@@ -67,54 +67,72 @@ def has_footer(image: ImageFile) -> bool:
 def parse(image: ImageFile) -> Parsed:
     path = image.path
     if image.size < SECTOR:
-        raise CorruptImageError(f"image {path} is {image.size} bytes, too short for a VHD footer; check the file.")
+        raise _too_short(path, image.size)
     head = image.exact(0, SECTOR, "VHD footer copy")
     tail_at = image.size - SECTOR
     tail = image.exact(tail_at, SECTOR, "VHD footer")
-    if head.startswith(COOKIE):  # qemu reads a dynamic disk from its footer copy
-        footer = Footer.unpack(head)
-        if not footer.checksum_valid:
-            raise corrupt(path, "VHD", "its footer copy at byte 0", "has a bad checksum")
-        _not_differencing(path, footer)
-        if footer.disk_type != DiskType.DYNAMIC:
-            raise corrupt(path, "VHD", f"its footer copy at byte 0 says disk type {footer.disk_type} (byte "
-                          f"{_DISK_TYPE}), but", "only a dynamic disk starts with a footer copy")
-        if tail != head:
-            if not tail.startswith(COOKIE):
-                raise CorruptImageError(
-                    f"image {path} is truncated or damaged (a dynamic VHD's footer copy is at its start, but its end "
-                    "holds no footer); copy it again, or give the right --format.")
-            raise corrupt(path, "VHD", f"its footer copy at byte 0 and its footer at byte {tail_at}",
-                          "disagree, and readers differ on which to trust (qemu reads the copy, others the footer)")
-    else:
-        footer = Footer.unpack(tail)
-        if footer.cookie != COOKIE:
-            raise CorruptImageError(f"image {path} does not end in a VHD footer; copy it again, or give the right "
-                                    "--format.")
-        if not footer.checksum_valid:
-            raise CorruptImageError(f"image {path} has a VHD footer with a bad checksum: it is corrupt; copy it "
-                                    "again.")
-        _not_differencing(path, footer)
-        if footer.disk_type == DiskType.DYNAMIC:
-            raise corrupt(path, "VHD", f"its footer at byte {tail_at} says dynamic, but",
-                          "the file does not start with the footer copy every dynamic disk has (qemu reads it as a "
-                          "fixed disk)")
-        if footer.disk_type != DiskType.FIXED:
-            raise CorruptImageError(f"image {path} is a VHD of unknown disk type {footer.disk_type}: it is corrupt; "
-                                    "copy it again from its source.")
-    size = footer.current_size
-    if size % SECTOR:
-        raise CorruptImageError(f"image {path} is a VHD of {size} bytes, not a multiple of 512: it is corrupt; "
-                                "copy it again from its source.")
-    if footer.disk_type == DiskType.FIXED:
-        if image.size != size + SECTOR:
-            raise CorruptImageError(f"image {path} is a fixed VHD of {size} bytes, but the file holds "
-                                    f"{image.size - SECTOR} bytes before its footer: it is corrupt or truncated.")
+    if not head.startswith(COOKIE):  # any other file is a fixed disk, described by the footer at its end
+        size = fixed_disk_size(path, tail, image.size)
         return Parsed("vhd", "fixed", size, data_extents(image, size), holes_known=True)
+    # a dynamic disk, read (as qemu reads it) from its footer copy
+    footer = Footer.unpack(head)
+    if not footer.checksum_valid:
+        raise corrupt(path, "VHD", "its footer copy at byte 0", "has a bad checksum")
+    _not_differencing(path, footer)
+    if footer.disk_type != DiskType.DYNAMIC:
+        raise corrupt(path, "VHD", f"its footer copy at byte 0 says disk type {footer.disk_type} (byte "
+                      f"{_DISK_TYPE}), but", "only a dynamic disk starts with a footer copy")
+    if tail != head:
+        if not tail.startswith(COOKIE):
+            raise CorruptImageError(
+                f"image {path} is truncated or damaged (a dynamic VHD's footer copy is at its start, but its end "
+                "holds no footer); copy it again, or give the right --format.")
+        raise corrupt(path, "VHD", f"its footer copy at byte 0 and its footer at byte {tail_at}",
+                      "disagree, and readers differ on which to trust (qemu reads the copy, others the footer)")
+    size = footer.current_size
+    _whole_sectors(path, size)
     if size > MAX_DYNAMIC_SIZE:
         raise corrupt(path, "VHD", f"its current_size (byte {_CURRENT_SIZE}) is {size}, which",
                       f"is more than a dynamic VHD can hold ({MAX_DYNAMIC_SIZE} bytes)")
     return Parsed("vhd", "dynamic", size, _dynamic_extents(image, footer))
+
+
+def fixed_disk_size(path: str, tail: bytes, length: int) -> int:
+    """The size of the disk a fixed VHD holds, from the last 512 bytes (`tail`) of the `length` bytes of a file or
+    stream that does not start with a footer copy; or the one sentence that says why they are no such VHD. Files
+    (parse) and streams (vhdcore.sources) are judged by this one rule."""
+    if len(tail) < SECTOR:
+        raise _too_short(path, length)
+    footer = Footer.unpack(tail)
+    if footer.cookie != COOKIE:
+        raise CorruptImageError(f"image {path} does not end in a VHD footer; copy it again, or give the right "
+                                "--format.")
+    if not footer.checksum_valid:
+        raise CorruptImageError(f"image {path} has a VHD footer with a bad checksum: it is corrupt; copy it again.")
+    _not_differencing(path, footer)
+    if footer.disk_type == DiskType.DYNAMIC:
+        raise corrupt(path, "VHD", f"its footer at byte {length - SECTOR} says dynamic, but",
+                      "the file does not start with the footer copy every dynamic disk has (qemu reads it as a "
+                      "fixed disk)")
+    if footer.disk_type != DiskType.FIXED:
+        raise CorruptImageError(f"image {path} is a VHD of unknown disk type {footer.disk_type}: it is corrupt; "
+                                "copy it again from its source.")
+    size = footer.current_size
+    _whole_sectors(path, size)
+    if length != size + SECTOR:
+        raise CorruptImageError(f"image {path} is a fixed VHD of {size} bytes, but the file holds "
+                                f"{length - SECTOR} bytes before its footer: it is corrupt or truncated.")
+    return size
+
+
+def _too_short(path: str, length: int) -> CorruptImageError:
+    return CorruptImageError(f"image {path} is {length} bytes, too short for a VHD footer; check the file.")
+
+
+def _whole_sectors(path: str, size: int) -> None:
+    if size % SECTOR:
+        raise CorruptImageError(f"image {path} is a VHD of {size} bytes, not a multiple of 512: it is corrupt; "
+                                "copy it again from its source.")
 
 
 def _not_differencing(path: str, footer: Footer) -> None:
