@@ -1,11 +1,16 @@
-"""A user's Pulumi program and its Automation API driver, for tests/test_package.py.
+"""A user's Pulumi programs and their Automation API driver, for tests/test_package.py.
 
-The test copies this file into a temporary Pulumi project outside the repository and runs it with the
-python of a virtualenv that holds only an installed blank-vhd wheel and its dependencies. The project's
-Pulumi.yaml names that virtualenv (runtime.options.virtualenv), so the engine starts the dynamic-provider
-process from it too: program and provider both use the installed copy and nothing else.
+The test makes a temporary Pulumi project outside the repository from the README's minimal project
+(examples/quickstart: its Pulumi.yaml and __main__.py as they are, `venv` a link to a virtualenv that holds only
+an installed blank-vhd wheel and its dependencies), copies this file beside them and runs it with that
+virtualenv's python. Pulumi.yaml names the virtualenv (runtime.options.virtualenv), so the engine starts the
+dynamic-provider process from it too: program and provider both use the installed copy and nothing else.
 
-    <venv>/bin/python installed_program.py '{"stack": "disks", "action": "up", "program": "disks"}'
+    venv/bin/python installed_program.py '{"stack": "disks", "action": "up", "program": "quickstart"}'
+
+Programs: `quickstart` runs the project's own __main__.py (the README's, as `pulumi up` would run it) and adds the
+outputs the test checks; `disks` declares a container and a disk with an args object and explicit names; `get`
+reads a disk by its URL.
 
 Prints the stack's outputs as one JSON line; a failed operation prints the CLI's error on stderr and
 exits 3. Config comes from the stack (set by the test), in this project's namespace.
@@ -14,6 +19,7 @@ exits 3. Config comes from the stack (set by the test), in this project's namesp
 from __future__ import annotations
 
 import json
+import runpy
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +30,21 @@ from pulumi import automation as auto
 from providers import BlankVhd, BlankVhdArgs, BlobContainer
 
 FOREIGN = ("azure", "pulumi_azure_native")  # the program process must never import them
+
+
+HERE = Path(__file__).resolve().parent
+
+
+def quickstart() -> None:
+    """The project's __main__.py, run as the Python language host runs it; then what the test reads of it."""
+    declared = runpy.run_path(str(HERE / "__main__.py"), run_name="__main__")
+    disk: BlankVhd = declared["disk"]
+    pulumi.export("unique_id", disk.unique_id)
+    pulumi.export("size_bytes", disk.size_bytes)
+    pulumi.export("blob_name", disk.blob_name)
+    if "image" in declared:
+        pulumi.export("image_blob_name", declared["image"].blob_name)
+    report_imports()
 
 
 def disks() -> None:
@@ -64,9 +85,9 @@ def report_imports() -> None:
 
 def main() -> int:
     spec: dict[str, Any] = json.loads(sys.argv[1])
-    program = {"disks": disks, "get": get}[spec.get("program", "disks")]
+    program = {"quickstart": quickstart, "disks": disks, "get": get}[spec.get("program", "disks")]
     # Pulumi.yaml in this folder is the project (its runtime options name the virtualenv).
-    opts = auto.LocalWorkspaceOptions(work_dir=str(Path(__file__).resolve().parent))
+    opts = auto.LocalWorkspaceOptions(work_dir=str(HERE))
     stack = auto.create_or_select_stack(stack_name=spec["stack"], project_name="my-disks", program=program,
                                         opts=opts)
     for key, value in spec.get("config", {}).items():

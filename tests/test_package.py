@@ -38,6 +38,7 @@ from vhdcore.format.sizes import GiB
 ROOT = Path(__file__).resolve().parent.parent
 PULUMI_BIN = ROOT / ".tools" / "bin"
 PACKAGES = {"vhdcore", "providers"}
+QUICKSTART = ROOT / "examples" / "quickstart"  # the README's minimal project (tests/test_docs.py)
 NOT_SHIPPED = ("bench/", "tools/", "tests/", "scripts/", "venv/", ".tools/", "__main__.py", "Pulumi.yaml")
 
 
@@ -248,12 +249,14 @@ BlankVhd("wrong-type", size_gb="ten", container_name="vhds")
 
 
 def test_mypy_strict_types_a_users_program_and_names_a_misspelt_keyword(installed: Path, tmp_path: Path) -> None:
-    """Through the installed copy only (PEP 561: py.typed), as a user's mypy sees it."""
+    """Through the installed copy only (PEP 561: py.typed), as a user's mypy sees it; the README's minimal project
+    (examples/quickstart) passes too."""
     (tmp_path / "correct.py").write_text(CORRECT_PROGRAM)
     (tmp_path / "wrong.py").write_text(WRONG_PROGRAM)
+    shutil.copy(QUICKSTART / "__main__.py", tmp_path / "quickstart.py")
     mypy = [sys.executable, "-m", "mypy", "--strict", "--python-executable", installed / "bin" / "python",
             "--cache-dir", tmp_path / "cache", "--no-error-summary"]
-    correct = run([*mypy, "correct.py"], cwd=tmp_path, ok=False)
+    correct = run([*mypy, "correct.py", "quickstart.py"], cwd=tmp_path, ok=False)
     assert correct.returncode == 0, correct.stdout
     assert re.search(r'Revealed type is "pulumi\.output\.Output\[(builtins\.)?str\]"', correct.stdout), correct.stdout
 
@@ -300,22 +303,19 @@ def test_pip_installs_the_source_tree_and_a_git_url(source: Path, tmp_path: Path
 
 
 class Project:
-    """A temporary Pulumi project outside the repository whose virtualenv holds the installed wheel; its
-    program runs in that virtualenv's python (tests/installed_program.py), through the real CLI."""
+    """A temporary Pulumi project outside the repository: the README's minimal project (examples/quickstart, its
+    Pulumi.yaml and __main__.py as they are), whose `venv` is the virtualenv holding the installed wheel; its
+    programs run in that virtualenv's python (tests/installed_program.py), through the real CLI."""
 
     def __init__(self, folder: Path, venv: Path, azurite: Azurite) -> None:
-        self.folder, self.venv, self.azurite = folder, venv, azurite
+        self.folder, self.venv, self.azurite = folder, folder / "venv", azurite
         self.scan = SecretScan()
         self.scan.secret(ACCOUNT_KEY)
         folder.mkdir(parents=True)
-        (folder / "Pulumi.yaml").write_text(
-            "name: my-disks\n"
-            "runtime:\n"
-            "  name: python\n"
-            "  options:\n"
-            "    toolchain: pip\n"
-            f"    virtualenv: {venv}\n"
-        )
+        for name in ("Pulumi.yaml", "__main__.py"):
+            shutil.copy(QUICKSTART / name, folder / name)
+        assert "virtualenv: venv" in (folder / "Pulumi.yaml").read_text()
+        (folder / "venv").symlink_to(venv, target_is_directory=True)
         shutil.copy(Path(__file__).parent / "installed_program.py", folder / "installed_program.py")
         (folder / "state").mkdir()
         self.env = clean_env(
@@ -349,9 +349,9 @@ class Project:
 
 
 def only_from(venv: Path, outputs: dict[str, Any]) -> None:
-    site = site_packages(venv)
-    assert Path(outputs["providers_file"]).parent.parent == site, outputs["providers_file"]
-    assert Path(outputs["vhdcore_file"]).parent.parent == site, outputs["vhdcore_file"]
+    site = site_packages(venv).resolve()
+    assert Path(outputs["providers_file"]).resolve().parent.parent == site, outputs["providers_file"]
+    assert Path(outputs["vhdcore_file"]).resolve().parent.parent == site, outputs["vhdcore_file"]
     assert outputs["foreign_modules"] == [], outputs["foreign_modules"]
 
 
@@ -376,14 +376,23 @@ def fresh_container(azurite: Azurite) -> Iterator[str]:
 def test_a_new_project_with_the_installed_wheel_creates_grows_gets_and_destroys_a_disk(
     installed: Path, azurite: Azurite, tmp_path: Path, fresh_container: str
 ) -> None:
+    """The README's minimal project (examples/quickstart) as it is: a container, a disk and, with imagePath set, a
+    disk from an image, the account in the secret stack config storageConnectionString."""
     project = Project(tmp_path / "my-disks", installed, azurite)
     target = StorageTarget(connection_string=azurite.connection_string)
-    made = project.run("disks", "up", containerName=fresh_container, sizeGb=1)
+    image = bytearray(3 * 1024 * 1024)
+    image[:5], image[-5:] = b"first", b"last."
+    (project.folder / "disk.raw").write_bytes(image)
+    made = project.run("disks", "up", "quickstart", containerName=fresh_container, sizeGb=1, imagePath="disk.raw")
     only_from(installed, made)
     assert made["size_bytes"] == GiB
+    uploaded = inspect_blank_vhd(target, container=fresh_container, name=made["image_blob_name"])
+    assert uploaded is not None and uploaded.report.azure_ready and uploaded.blob_length == len(image) + 512
+    assert made["image_url"].endswith(f"/{fresh_container}/{made['image_blob_name']}")
 
-    grown = project.run("disks", "up", containerName=fresh_container, sizeGb=2)
+    grown = project.run("disks", "up", "quickstart", containerName=fresh_container, sizeGb=2, imagePath="disk.raw")
     assert grown["unique_id"] == made["unique_id"] and grown["size_bytes"] == 2 * GiB
+    assert grown["url"] == made["url"] and grown["image_url"] == made["image_url"]
     found = inspect_blank_vhd(target, container=fresh_container, name=made["blob_name"])
     assert found is not None and found.report.azure_ready and found.blob_length == 2 * GiB + 512
 
@@ -399,7 +408,7 @@ def test_a_new_project_with_the_installed_wheel_creates_grows_gets_and_destroys_
     project.run("reader", "destroy", "get", diskUrl=made["url"])
     assert inspect_blank_vhd(target, container=fresh_container, name=made["blob_name"]) is not None  # only read
 
-    project.run("disks", "destroy", containerName=fresh_container, sizeGb=2)
+    project.run("disks", "destroy", "quickstart", containerName=fresh_container, sizeGb=2, imagePath="disk.raw")
     service = blob_service(azurite.connection_string)
     assert fresh_container not in {c.name for c in service.list_containers()}
     project.assert_no_secret_shown()
