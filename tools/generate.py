@@ -1,5 +1,6 @@
 """Write what is derived from the declaration in providers/schema.py and checked in: the plugin's Pulumi package
-schema, the reference page and the dynamic resources' typed Args dataclasses.
+schema, the reference page, the dynamic resources' typed Args dataclasses and the README's input tables (between
+its markers; the rest of the README is written by hand).
 
     venv/bin/python tools/generate.py           # write them
     venv/bin/python tools/generate.py --check   # exit 1 naming each file that is stale (tests/test_schema.py)
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -19,6 +21,7 @@ if str(ROOT) not in sys.path:
 
 from providers.schema import (  # noqa: E402
     ACCOUNT,
+    ACCOUNT_FIELDS,
     CONFIG,
     CONFIG_DESCRIPTION,
     PACKAGE,
@@ -33,6 +36,7 @@ from vhdcore import __version__  # noqa: E402
 
 SCHEMA_FILE = ROOT / "providers" / "plugin" / "schema.json"
 REFERENCE_FILE = ROOT / "docs" / "reference.md"
+README_FILE = ROOT / "README.md"
 ARGS_FILE = ROOT / "providers" / "args.py"
 WIDTH = 120
 
@@ -109,9 +113,81 @@ def _resource_section(decl: ResourceDecl) -> list[str]:
     return lines
 
 
-# --- providers/args.py ------------------------------------------------------------------------------------------------
+# --- README.md: the short input tables --------------------------------------------------------------------------------
 
 _PY_TYPES = {"string": "str", "integer": "int", "number": "int", "boolean": "bool", "map": "dict[str, str]"}
+README_BEGIN = "<!-- The input tables below are written by tools/generate.py from providers/schema.py: do not edit. -->"
+README_END = "<!-- End of the generated input tables. -->"
+_SENTENCE_END = re.compile(r"(?<=\.)\s+(?=[A-Z`])")
+
+
+def _summary(text: str) -> str:
+    """The first sentence of a description: the README's short tables leave the rest to docs/reference.md."""
+    return _SENTENCE_END.split(text, maxsplit=1)[0]
+
+
+def heading_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, markup and punctuation but - and _ dropped, spaces as
+    hyphens (a repeated heading's anchor gets -1, -2, ...; tests/test_docs.py resolves links with it)."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def readme_tables() -> str:
+    """One short table per resource (Python names; the inputs every resource shares are one table at the end), each
+    input's first sentence and default; the full descriptions and the plugin's names are in docs/reference.md."""
+    lines: list[str] = []
+    for decl in RESOURCES:
+        own = [p for p in decl.inputs if p.name not in ACCOUNT_FIELDS]
+        lines += [
+            f"### {decl.python_name}",
+            "",
+            f"{_summary(decl.description)} Full reference: [docs/reference.md](docs/reference.md"
+            f"#{heading_anchor(decl.python_name)}).",
+            "",
+            "| input | type | default | |",
+            "|---|---|---|---|",
+        ]
+        for prop in own:
+            default = "required" if prop.required else _cell(prop.default or "")
+            summary = _cell(_summary(prop.description))
+            lines.append(f"| `{prop.name}` | {_PY_TYPES[prop.kind]} | {default} | {summary} |")
+        if len(own) < len(decl.inputs):
+            lines.append("| the account inputs | | | where the storage account is and how to sign: "
+                         "[the table below](#the-account-inputs) |")
+        lines += ["", "Outputs: " + ", ".join(f"`{p.name}`" for p in decl.outputs) + ".", ""]
+    sharing = [decl.python_name for decl in RESOURCES if any(p.name in ACCOUNT_FIELDS for p in decl.inputs)]
+    who = f"{', '.join(sharing[:-1])} and {sharing[-1]}" if len(sharing) > 1 else sharing[0]
+    lines += [
+        "### The account inputs",
+        "",
+        f"What {who} share: where the storage account is and how to sign. A "
+        "secret one is stored encrypted in the state. Left out of a resource, a setting comes from the stack config "
+        "key (the dynamic resources, in the program's project namespace) or the provider config key (the plugin) "
+        "named here: [credentials, in order](docs/resources.md#credentials).",
+        "",
+        "| input | type | default | stack config | provider config (plugin) | |",
+        "|---|---|---|---|---|---|",
+    ]
+    for prop in ACCOUNT:
+        kind = _PY_TYPES[prop.kind] + (", secret" if prop.secret else "")
+        stack = f"`{prop.stack_config}`" if prop.stack_config else ""
+        plugin = f"`{PACKAGE}:{prop.camel}`" if prop.config else ""
+        lines.append(f"| `{prop.name}` | {kind} | {_cell(prop.default or '')} | {stack} | {plugin} | "
+                     f"{_cell(_summary(prop.description))} |")
+    return "\n".join(lines) + "\n"
+
+
+def readme_markdown() -> str:
+    """README.md with the part between its markers written afresh."""
+    text = README_FILE.read_text()
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < begin:
+        raise SystemExit(f"README.md lacks the markers of the generated input tables; put {README_BEGIN!r} and "
+                         f"{README_END!r} on lines of their own where the tables go.")
+    return text[:begin] + README_BEGIN + "\n\n" + readme_tables() + "\n" + text[end:]
+
+
+# --- providers/args.py ------------------------------------------------------------------------------------------------
 
 
 def _docstring(text: str, indent: str) -> list[str]:
@@ -157,7 +233,8 @@ def args_module() -> str:
     return "\n".join(lines) + "\n"
 
 
-GENERATED = {SCHEMA_FILE: schema_json, REFERENCE_FILE: reference_markdown, ARGS_FILE: args_module}
+GENERATED = {SCHEMA_FILE: schema_json, REFERENCE_FILE: reference_markdown, ARGS_FILE: args_module,
+             README_FILE: readme_markdown}
 
 
 def stale() -> list[Path]:
@@ -183,4 +260,5 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["GENERATED", "args_module", "camel", "reference_markdown", "schema_json", "stale"]
+__all__ = ["GENERATED", "args_module", "camel", "heading_anchor", "readme_markdown", "readme_tables",
+           "reference_markdown", "schema_json", "stale"]
