@@ -6,7 +6,7 @@ backend's state written after every step (the default) and only at the end. The 
 bench/bench_plugin_start.py.
 
     venv/bin/python bench/bench_plugin.py                     # one run of each
-    venv/bin/python bench/bench_plugin.py --repeat 3          # medians of 3 (the numbers in the README)
+    venv/bin/python bench/bench_plugin.py --repeat 3          # medians of 3 (the numbers in docs/benchmarks.md)
     venv/bin/python bench/bench_plugin.py --parallel 32       # more steps at once than the engine's default
 
 The engine runs at most 4 x (CPU cores) steps at once (its default --parallel); the dynamic provider's process

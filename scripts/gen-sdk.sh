@@ -5,7 +5,7 @@
 # `pulumi package gen-sdk` would ask each language's host plugin, which cannot be built here; tools/sdkgen calls
 # the same generators (github.com/pulumi/pulumi/pkg/v3/codegen/*, pinned to the CLI's version) directly.
 # .NET and Java SDKs: `pulumi package gen-sdk providers/plugin/schema.json --language dotnet|java` with an
-# official Pulumi CLI (README, "Every language").
+# official Pulumi CLI (docs/development.md, "Generated files: the plugin and the SDKs").
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=$(realpath -m "${1:-$root/sdk}")

@@ -37,7 +37,7 @@ from vhdcore.azure.credentials import StorageTarget
 
 # Test processes for a run of the whole suite (or of a folder, or of more than FEW files). Most of a test's time
 # is spent waiting (on the pulumi CLI and its provider processes, Azurite, qemu-img, retries' back-off), so on
-# this 2-core machine 4 workers keep both cores busy; more only add contention (README, "Tests").
+# this 2-core machine 4 workers keep both cores busy; more only add contention (docs/development.md, "The test suite").
 WORKERS = 4
 FEW = 2
 

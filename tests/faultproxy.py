@@ -218,7 +218,7 @@ class StackProxy(FaultProxy):
     - an x-ms-version newer than `newest_version`: 400 InvalidHeaderValue (HeaderName x-ms-version), as Stack does;
     - a page blob longer than `page_blob_max` (1 TiB), created or resized: 400 InvalidHeaderValue (HeaderName
       x-ms-blob-content-length);
-    - the 4 KiB page rule blank-vhd keeps there (README): a Put Page or Clear Page must start on a `page`
+    - the 4 KiB page rule blank-vhd keeps there (docs/clouds.md): a Put Page or Clear Page must start on a `page`
       boundary and cover whole pages, unless it ends where the blob ends (the footer): 416 InvalidPageRange.
 
     It learns blob lengths from the requests and answers it forwards (Put Blob, resize, HEAD)."""

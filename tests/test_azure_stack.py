@@ -1,6 +1,6 @@
 """Azure Stack through StackProxy (tests/faultproxy.py), which answers like Azure Stack in front of Azurite: it
 refuses an x-ms-version newer than 2019-02-02 (400 InvalidHeaderValue), page blobs over 1 TiB, and writes that
-break the 4 KiB page rule blank-vhd keeps (README, "Azure Stack's 4 KiB pages").
+break the 4 KiB page rule blank-vhd keeps (docs/clouds.md, "Azure Stack's 4 KiB pages").
 
 With cloud=AzureStackHub every operation passes through it, from the library, the command line and the
 provider; without the profile each one fails with one sentence that says what to set.

@@ -6,8 +6,9 @@ Asserted for every mutant: an image vhdcore accepts reads byte for byte as qemu 
 zeros past it, up to the fixed VHD's whole MiB); a refusal is one `vhdcore: error:` line with exit 2; nothing
 else happens (no internal error, no traceback, no hang: each mutant runs under a 10 s alarm; no mutant raises
 the process's peak memory by more than 256 MiB). Seeded and
-bounded: MUTANTS per format (README, Tests, for the time it takes). Each format's line (tried, refused in one
-line, accepted and equal to qemu, accepted but different, crashes) is printed after the tests, under `tables`.
+bounded: MUTANTS per format (docs/development.md, "The test suite", for the time it takes). Each format's line
+(tried, refused in one line, accepted and equal to qemu, accepted but different, crashes) is printed after the tests,
+under `tables`.
 
 VHDs are read by qemu with force_size_calc=current_size: the size Hyper-V, Azure and vhdcore take from the
 footer (qemu's default takes the CHS geometry for some creator applications).

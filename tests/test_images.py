@@ -155,7 +155,7 @@ def test_dissect_reads_the_same_data_at_every_known_run(name: str, test_images: 
 
 
 def _dissect_reader(fmt: str, fh: Any) -> Callable[[int, int], bytes]:
-    """dissect.hypervisor 3.21, used around its known bugs (see README, Dependencies)."""
+    """dissect.hypervisor 3.21, used around its known bugs (see docs/development.md, Dependencies)."""
     if fmt == "vmdk":
         disk = dissect_vmdk.VMDK(fh)  # its stream fails reading the tail of an odd-sized disk: read sectors
         return lambda off, n: disk.read_sectors(off // PAGE, -(-(off % PAGE + n) // PAGE))[off % PAGE :][:n]

@@ -340,7 +340,7 @@ def test_create_cleans_up_when_the_read_after_a_stale_footer_write_fails(proxy: 
     assert stored(service, container, "disk") is None
 
 
-# --- grow in fewer requests: why it stays at 5 (README, "Grow: why 5 requests") ------------------------------
+# --- grow in fewer requests: why it stays at 7 (docs/clouds.md, "Grow: why 7 requests") ---------------------------
 
 
 def test_azurite_applies_only_the_resize_of_a_set_blob_properties_that_also_sets_the_sequence_number(
@@ -348,7 +348,8 @@ def test_azurite_applies_only_the_resize_of_a_set_blob_properties_that_also_sets
 ) -> None:
     """The 4-request grow would resize and record the new size (as the sequence number) in one Set Blob
     Properties. Azurite 3.37 answers 200 to it, resizes, and drops the sequence number, so that variant could
-    not even be tested here; if this ever fails, Azurite emulates it and the README's analysis can be redone."""
+    not even be tested here; if this ever fails, Azurite emulates it and the analysis in docs/clouds.md can be
+    redone."""
     blob = service.get_blob_client(container, "seq")
     blob.create_page_blob(OLD + 512)
     blob.resize_blob(NEW + 512, headers={"x-ms-sequence-number-action": "update", "x-ms-blob-sequence-number": "7"})

@@ -257,7 +257,7 @@ def test_imports_by_id_then_an_up_changes_nothing_and_destroy_deletes_only_what_
 
 
 def test_a_stack_moves_its_disks_from_the_dynamic_resources_to_the_plugin_with_aliases(azurite: Azurite) -> None:
-    """The README's way: declare the plugin's resources under the same names with an alias of the old type; the
+    """docs/languages.md's way: declare the plugin's resources under the same names with an alias of the old type; the
     up changes nothing (the plugin's diff reads the dynamic state), a refresh rewrites the state in the plugin's
     names, and from then on the plugin manages the disks."""
     plugin = {"on": False}

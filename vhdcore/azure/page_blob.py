@@ -90,7 +90,7 @@ from .names import (
 from .translate import Stale, leased, translate_error
 
 PAGE = 512
-# Azure Stack Hub and Edge document a 4 KiB page size (README, "Azure Stack's 4 KiB pages"). Every write of
+# Azure Stack Hub and Edge document a 4 KiB page size (docs/clouds.md, "Azure Stack's 4 KiB pages"). Every write of
 # ours starts on a 4 KiB boundary and covers whole 4 KiB pages, except the footer, which ends the blob (a fixed
 # VHD is whole MiB + 512 bytes long, so no 4 KiB page can hold it): the rule holds in every cloud, at no cost.
 STACK_PAGE = 4 * KiB
