@@ -234,9 +234,8 @@ def main() -> int:
     from azurite_server import Azurite
 
     from tests.faultproxy import blob_service
-    from vhdcore.azure.page_blob import STACK_PAGE
     from vhdcore.format.images import Scan, open_image
-    from vhdcore.format.sizes import parse_size
+    from vhdcore.format.sizes import STACK_PAGE, parse_size
 
     size, data = parse_size(args.size, field="--size"), parse_size(args.data, field="--data")
     big = parse_size(args.big, field="--big") if args.big not in ("0", "") else 0

@@ -20,10 +20,10 @@ from azure.storage.blob import BlobServiceClient
 
 from tests.conftest import via
 from tests.faultproxy import Fault, FaultProxy, Stored, fast_options, stored
+from vhdcore.azure.blobs import BlankVhdBlob
 from vhdcore.azure.clouds import API_VERSION
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.page_blob import (
-    BlankVhdBlob,
     create_blank_vhd,
     delete_blank_vhd,
     grow_blank_vhd,

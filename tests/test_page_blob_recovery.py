@@ -18,10 +18,11 @@ from azure.storage.blob import BlobServiceClient
 
 from tests.conftest import via
 from tests.faultproxy import Fault, FaultProxy, Stored, fast_options, stored
+from vhdcore.azure.blobs import BlankVhdBlob
 from vhdcore.azure.clouds import API_VERSION
 from vhdcore.azure.credentials import StorageTarget
 from vhdcore.azure.names import owner_tag
-from vhdcore.azure.page_blob import BlankVhdBlob, create_blank_vhd, grow_blank_vhd, repair_blank_vhd_footer
+from vhdcore.azure.page_blob import create_blank_vhd, grow_blank_vhd, repair_blank_vhd_footer
 from vhdcore.errors import BlobExistsError, InvalidDiskError, NotOwnedError, ThrottledError, VhdError
 from vhdcore.format.footer import fixed_footer
 from vhdcore.format.sizes import MiB

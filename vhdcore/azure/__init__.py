@@ -1,8 +1,8 @@
 """Azure Storage: blank fixed VHDs in page blobs, the credentials to reach them, and Azure's naming rules.
 
-The only code in blank-vhd that builds clients or calls the Azure SDK. The SDK is imported on first
-use of an operation (page_blob, upload, containers), never by `import vhdcore.azure`: a Pulumi program that
-only declares disks, and the local command line, do not pay for it.
+The layer of blank-vhd that builds clients and calls the Azure SDK. The SDK is imported on first use of a
+name that needs it (_LAZY), never by `import vhdcore.azure`: a Pulumi program that only declares disks, and
+the local command line, do not pay for it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from .credentials import ENV_VARIABLES, ClientOptions, StorageTarget, split_blob
 from .names import owner_tag, validate_blob_name, validate_container_name, validate_metadata
 
 if TYPE_CHECKING:
+    from .blobs import BlankVhdBlob, BlobInspection
     from .containers import (
         ContainerInfo,
         ContainerListing,
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
         require_container,
     )
     from .page_blob import (
-        BlankVhdBlob,
-        BlobInspection,
         create_blank_vhd,
         delete_blank_vhd,
         grow_blank_vhd,
@@ -40,8 +39,8 @@ if TYPE_CHECKING:
 
 # Names whose modules import the Azure SDK, loaded when first used.
 _LAZY = {
-    "BlankVhdBlob": "page_blob",
-    "BlobInspection": "page_blob",
+    "BlankVhdBlob": "blobs",
+    "BlobInspection": "blobs",
     "create_blank_vhd": "page_blob",
     "delete_blank_vhd": "page_blob",
     "grow_blank_vhd": "page_blob",

@@ -2,20 +2,20 @@
 
 Page blobs live in general-purpose accounts (StorageV2, Storage) and premium page-blob accounts. An account
 with a hierarchical namespace (Data Lake Storage) or of kind BlockBlobStorage, BlobStorage or FileStorage
-cannot hold one: create refuses it before anything is written, instead of failing at Put Blob or later. A
-premium account bills a page blob at its provisioned tier from the first second, written or not: create says
-which tier. A credential that may not ask (a SAS without read permission) does not stop the create: it is
-said once per account, and the create goes on unchecked.
+cannot hold one: a create or an upload refuses it before anything is written, instead of failing at Put Blob
+or later. A premium account bills a page blob at its provisioned tier from the first second, written or not:
+the caller is told which tier. A credential that may not ask (a SAS without read permission) does not stop
+the write: it is said once per account, and the operation goes on unchecked.
 
-Pure rules (`kind_refusal`, `premium_tier`) plus one cached request (`account_notes`); the only caller is
-page_blob's create, inside its session.
+Pure rules (`kind_refusal`, `premium_tier`) plus one cached request (`account_notes`), asked inside the
+session of the operation that is about to write a new blob, before its first write.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import (
     AuthFailedError,
@@ -27,9 +27,7 @@ from ..errors import (
     UnsuitableAccountError,
 )
 from ..format.sizes import FOOTER_SIZE, GiB, MiB
-
-if TYPE_CHECKING:
-    from .page_blob import _Session
+from .session import Session, sdk_text
 
 # Kinds that cannot hold page blobs (BlobTypeNotSupported on Put Blob).
 NO_PAGE_BLOBS = {
@@ -52,7 +50,7 @@ class AccountInfo:
     def from_headers(cls, answer: dict[str, Any]) -> AccountInfo:
         def text(key: str) -> str | None:
             value = answer.get(key)
-            return None if value is None else str(getattr(value, "value", value))
+            return None if value is None else sdk_text(value)
 
         hns = answer.get("is_hns_enabled")
         return cls(text("sku_name"), text("account_kind"), hns if isinstance(hns, bool) else None)
@@ -69,7 +67,7 @@ def forget() -> None:
         _known.clear()
 
 
-def account_notes(s: _Session, size: int) -> tuple[str, ...]:
+def account_notes(s: Session, size: int) -> tuple[str, ...]:
     """Check the account of `s` for a new disk of `size` bytes: UnsuitableAccountError if it cannot hold a page
     blob; warnings (a premium tier, or that the account could not be read) to show the user."""
     account = s.target.blob_endpoint.lower()
@@ -86,10 +84,9 @@ def account_notes(s: _Session, size: int) -> tuple[str, ...]:
     return (*note, *premium_warning(info, size, account=s.target.blob_endpoint))
 
 
-def _ask(s: _Session) -> tuple[AccountInfo, tuple[str, ...]]:
+def _ask(s: Session) -> tuple[AccountInfo, tuple[str, ...]]:
     try:
-        answer = s._call(f"reading the kind of storage account {s.target.blob_endpoint}",
-                         s.blob.get_account_information)
+        answer = s.account_information()
     except (HeaderRefusedError, ThrottledError):
         raise  # the create's own requests would meet the same answer
     except (AuthFailedError, RefusedError, ServiceError) as exc:

@@ -1,50 +1,34 @@
-"""The one module that talks to Azure Storage: blank fixed VHDs in page blobs.
+"""Blank fixed VHDs in page blobs: create, inspect, grow, set metadata, repair the footer, delete.
 
-Every operation checks its inputs before the first request, builds its client per call from a
-StorageTarget and closes it afterwards, and chains etag conditions from the blob it read, so a
-concurrent writer, or a late duplicate of one of our own retried requests, makes a write fail instead
-of clobbering anything. Requests on the happy path: create 2 (Put Blob, Put Page: 512 bytes at any
-size; one more, Get Account Information, the first time an account is written in a run: accounts.py),
-inspect 3 (HEAD, ranged GET, and the page-list GET the SDK adds), grow 7 (HEAD, a read of its footer (2: the
-SDK adds a page list), resize, new footer, clear the old footer's 4 KiB page, commit size to metadata), set
-metadata 2 (HEAD, Set Blob Metadata; 1 when it already matches), delete 2 (HEAD, conditional DELETE; without a
-unique id 1 more, its page list). Grow's HEAD finds the old size, and its metadata commit lets the next HEAD
-alone tell a finished grow from an interrupted one. On a disk made elsewhere (no vhdcore metadata) set
-metadata and delete by unique id read its footer too (2 more requests).
+Every operation checks its inputs before the first request, then runs in one session (session.py) and chains
+etag conditions from the blob it read, so a concurrent writer, or a late duplicate of one of our own retried
+requests, makes a write fail instead of clobbering anything. Each is a `*_once` step run by `converge`: a step
+that finds the blob changed under it reads it again and carries on from what it finds, so running any
+interrupted operation again finishes it. The metadata it records for that (names.py: the marker, unique id,
+size, creation time and owner) lets a re-run rebuild the footer byte for byte and tell a finished grow from an
+interrupted one by one HEAD.
 
-Metadata this tool writes, so that re-running any interrupted operation converges:
-  vhdcore_marker     random per create; proves a blob is ours after a lost response (within one run)
-  vhdcore_unique_id  the footer's unique id (32 hex), so a footerless intermediate state keeps it
-  vhdcore_size       the committed disk size; length - 512 larger than it means a grow was interrupted
-  vhdcore_created    the footer's timestamp: with the unique id and size, it rebuilds the footer byte for byte
-  vhdcore_owner      who asked (a hash of a Pulumi resource's identity), when the caller says; a create of the
-                     same owner finishes or takes over that blob instead of refusing it, if it holds no data
-
-Metadata is what a blob claims, not what it is: Copy Blob copies it, and anyone who can write to the container
-can set it. So what could lose data is decided by the page list and the content (docs/safety.md): a blob is
-deleted without its unique id, replaced by a create, or finished by an owner's create only when its page list
-shows no page but the footer's (none at all, for a delete or a replacement); grow reads the footer its metadata
-points at. Every failure ends in a state the same operation finishes: a create re-run removes its ownerless
-leftover (or, with an owner, finishes it), a grow leaves a footer at the end of the blob while storage answers,
-and each message says what storage holds. Known limit: a Put Blob that reaches the service only after the
-client gave up on it (every retry timed out) can still create an empty blob that carries our marker;
-`inspect` reports it, `delete` removes it without a unique id, and the same create run again does too.
+Metadata is what a blob claims, not what it is (blobs.py), so what could lose data is decided by the page list
+and the content (docs/safety.md): a blob is deleted without its unique id, replaced by a create, or finished by
+an owner's create only when its page list shows no page but the footer's (none at all, for a delete or a
+replacement); grow reads the footer its metadata points at. Every failure ends in a state the same operation
+finishes: a create re-run removes its ownerless leftover (or, with an owner, finishes it), a grow leaves a footer
+at the end of the blob while storage answers, and each message says what storage holds. Known limit: a Put Blob
+that reaches the service only after the client gave up on it (every retry timed out) can still create an empty
+blob that carries our marker; `inspect` reports it, `delete` removes it without a unique id, and the same create
+run again does too.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
-from urllib.parse import quote
 
-from azure.core import MatchConditions
-from azure.core.exceptions import AzureError
-from azure.storage.blob import BlobClient, BlobProperties
+from azure.storage.blob import BlobProperties
 
 from ..errors import (
     AuthFailedError,
@@ -54,10 +38,8 @@ from ..errors import (
     ContainerNotFoundError,
     HeaderRefusedError,
     InputError,
-    InternalError,
     InvalidDiskError,
     NotOwnedError,
-    RefusedError,
     ShrinkRefusedError,
     SizeError,
     StorageError,
@@ -65,91 +47,37 @@ from ..errors import (
 )
 from ..format.footer import COOKIE, Footer, fixed_footer
 from ..format.report import DiskReport
-from ..format.sizes import FOOTER_SIZE, PAGE_BLOB_MAX, KiB, MiB, check_disk_size
+from ..format.sizes import FOOTER_SIZE, PAGE, PAGE_BLOB_MAX, STACK_PAGE, check_disk_size
 from ..format.unique_id import UniqueId
 from .accounts import account_notes
+from .blobs import (
+    NOT_LOOKED_AT,
+    BlankVhdBlob,
+    BlobInspection,
+    footer_at,
+    holds_footer,
+    is_leftover,
+    list_written,
+    what_is_there,
+    what_to_do,
+    written_if_listed,
+)
 from .clouds import Cloud
 from .credentials import ClientOptions, StorageTarget
 from .names import (
     CREATED_KEY,
-    FINGERPRINT_KEY,
-    IMAGE_KEY,
     MARKER_KEY,
     OWN_PREFIX,
     OWNER_KEY,
     SIZE_KEY,
-    SOURCE_KEY,
     UNIQUE_ID_KEY,
-    metadata_value,
     owner_tag,
-    recorded_text,
     validate_blob_name,
     validate_container_name,
     validate_metadata,
 )
-from .translate import Stale, leased, translate_error
-
-PAGE = 512
-# Azure Stack Hub and Edge document a 4 KiB page size (docs/clouds.md, "Azure Stack's 4 KiB pages"). Every write of
-# ours starts on a 4 KiB boundary and covers whole 4 KiB pages, except the footer, which ends the blob (a fixed
-# VHD is whole MiB + 512 bytes long, so no 4 KiB page can hold it): the rule holds in every cloud, at no cost.
-STACK_PAGE = 4 * KiB
-MAX_PUT_PAGE = 4 * MiB
-_ROUNDS = 3  # re-reads after an etag mismatch; our own lost-response retries need at most two
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class BlankVhdBlob:
-    url: str
-    container: str
-    name: str
-    size: int
-    blob_length: int
-    unique_id: UniqueId
-    etag: str
-    # What the caller should tell the user (create: the premium tier it is billed at, or that the account's
-    # kind could not be checked), one sentence each.
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class BlobInspection:
-    report: DiskReport
-    url: str
-    blob_length: int
-    blob_type: str
-    lease_state: str
-    etag: str
-    metadata: dict[str, str]
-
-    @property
-    def unique_id(self) -> UniqueId | None:
-        footer = self.report.footer
-        return footer.unique_id if footer is not None and footer.cookie == COOKIE else None
-
-    @property
-    def made_by_vhdcore(self) -> bool:
-        """Whether a create or upload of this tool made the blob (it carries the marker every one of them sets)."""
-        return metadata_value(self.metadata, MARKER_KEY) is not None
-
-    @property
-    def fingerprint(self) -> str | None:
-        """The content fingerprint an image upload recorded on the blob (sha256:...); None on a blank disk."""
-        return metadata_value(self.metadata, FINGERPRINT_KEY)
-
-    @property
-    def user_metadata(self) -> dict[str, str]:
-        """The blob's metadata without this tool's own vhdcore_* entries."""
-        return {k: v for k, v in self.metadata.items() if not k.lower().startswith(OWN_PREFIX)}
-
-    @property
-    def recorded_unique_id(self) -> UniqueId | None:
-        """The unique id this tool's metadata records (an unfinished create or upload has no footer yet): what
-        `delete_blank_vhd` takes to delete such a blob. Metadata can be copied, so it proves nothing by itself."""
-        recorded = metadata_value(self.metadata, UNIQUE_ID_KEY)
-        return UniqueId.parse(recorded) if UniqueId.is_text(recorded) else None
-
+from .session import ROUNDS, Session, cloud_checked, converge, kept_changing, meta, meta_int, sdk_text, session
+from .translate import Stale, leased
 
 # --- checks, before any request ------------------------------------------------------------------------
 
@@ -166,27 +94,6 @@ def _check_size(size: object) -> int:
     if isinstance(size, bool) or not isinstance(size, int):
         raise SizeError(f"size {size!r} is not a whole number of bytes; pass an int such as 10 * GiB.")
     return check_disk_size(size)
-
-
-def _cloud_checked(target: StorageTarget, name: str, size: int | None = None) -> Cloud:
-    """The target's cloud, after its own limits (Azure Stack: 1 TiB page blobs, 880-character blob names);
-    call it after target.validate(). Raises BlobNameError or SizeError naming the cloud and its cap."""
-    cloud = target.profile
-    validate_blob_name(name, max_length=cloud.max_blob_name, where=cloud.name)
-    if size is not None:
-        check_disk_size(size, limit=cloud.size_limit)
-    return cloud
-
-
-def _check_page(offset: int, length: int, *, blob_length: int | None = None) -> None:
-    """Azure's rules for a page write (Azurite accepts what Azure rejects, so they are enforced here); with
-    `blob_length`, also the 4 KiB rule of the disk writes (STACK_PAGE)."""
-    whole = not (offset % STACK_PAGE or (length % STACK_PAGE and offset + length != blob_length))
-    if (offset % PAGE or length % PAGE or not 0 < length <= MAX_PUT_PAGE or offset + length > PAGE_BLOB_MAX
-            or (blob_length is not None and not whole)):
-        raise InternalError(f"page write of {length} bytes at {offset} breaks Azure's rules (512-byte aligned, "
-                            "at most 4 MiB, inside 8 TiB; ours also whole 4 KiB pages or the footer); this is a bug "
-                            "in vhdcore, please report it.")
 
 
 # --- the operations -----------------------------------------------------------------------------------
@@ -220,14 +127,14 @@ def create_blank_vhd(
     user_metadata = validate_metadata(metadata)
     footer = fixed_footer(size, timestamp=timestamp, unique_id=unique_id)
     target.validate()
-    _cloud_checked(target, name, size)
+    cloud_checked(target, name, size)
     ours = {**user_metadata, MARKER_KEY: secrets.token_hex(16), UNIQUE_ID_KEY: str(footer.unique_id),
             SIZE_KEY: str(size), CREATED_KEY: str(footer.unix_timestamp)}
     if owner is not None:
         ours[OWNER_KEY] = owner_tag(owner)
-    with _session(target, container, name, options) as s:
+    with session(target, container, name, options) as s:
         warnings = account_notes(s, size)  # at most one request per account per run, before the first write
-        etag, made = _converge(s, lambda: _create_once(s, footer, ours, unique_id is not None), "creating it")
+        etag, made = converge(s, lambda: _create_once(s, footer, ours, unique_id is not None), "creating it")
     return BlankVhdBlob(s.url, container, name, size, size + FOOTER_SIZE, made.unique_id, etag, warnings)
 
 
@@ -238,9 +145,9 @@ def inspect_blank_vhd(
     validate_container_name(container)
     validate_blob_name(name)
     target.validate()
-    _cloud_checked(target, name)
-    with _session(target, container, name, options) as s:
-        return _converge(s, lambda: _inspect_once(s), "reading it")
+    cloud_checked(target, name)
+    with session(target, container, name, options) as s:
+        return converge(s, lambda: _inspect_once(s), "reading it")
 
 
 def grow_blank_vhd(
@@ -262,10 +169,10 @@ def grow_blank_vhd(
     size = _check_size(size)
     unique_id = _check_unique_id(unique_id)
     target.validate()
-    _cloud_checked(target, name, size)
+    cloud_checked(target, name, size)
     when = time.time()
-    with _session(target, container, name, options) as s:
-        return _converge(s, lambda: _grow_once(s, size, unique_id, when), f"growing it to {size} bytes")
+    with session(target, container, name, options) as s:
+        return converge(s, lambda: _grow_once(s, size, unique_id, when), f"growing it to {size} bytes")
 
 
 def set_blank_vhd_metadata(
@@ -288,9 +195,9 @@ def set_blank_vhd_metadata(
     user_metadata = validate_metadata(metadata)
     unique_id = _check_unique_id(unique_id)
     target.validate()
-    _cloud_checked(target, name)
-    with _session(target, container, name, options) as s:
-        return _converge(s, lambda: _set_metadata_once(s, user_metadata, unique_id), "changing its metadata")
+    cloud_checked(target, name)
+    with session(target, container, name, options) as s:
+        return converge(s, lambda: _set_metadata_once(s, user_metadata, unique_id), "changing its metadata")
 
 
 def repair_blank_vhd_footer(
@@ -308,7 +215,7 @@ def repair_blank_vhd_footer(
     rebuilt from that, with the timestamp the blob's metadata recorded, so data, size and unique id stay.
     Refused, untouched: a blob without this tool's marker (NotOwnedError), one whose metadata names another
     unique id (NotOwnedError), one whose length or recorded size is not that size (InvalidDiskError), a leased
-    one (BlobLeasedError). A footer that is already right is left alone: 1 HEAD and 1 read, no write.
+    one (BlobLeasedError). A footer that is already right is read and left alone.
     """
     validate_container_name(container)
     validate_blob_name(name)
@@ -318,8 +225,8 @@ def repair_blank_vhd_footer(
         raise InputError("a footer repair needs the disk's unique id; pass the one it was created with.")
     target.validate()
     when = time.time()
-    with _session(target, container, name, options) as s:
-        return _converge(s, lambda: _repair_once(s, size, checked, when), "rewriting its footer")
+    with session(target, container, name, options) as s:
+        return converge(s, lambda: _repair_once(s, size, checked, when), "rewriting its footer")
 
 
 def delete_blank_vhd(
@@ -341,16 +248,16 @@ def delete_blank_vhd(
     validate_blob_name(name)
     unique_id = _check_unique_id(unique_id)
     target.validate()
-    _cloud_checked(target, name)
+    cloud_checked(target, name)
     seen: list[bool] = []
-    with _session(target, container, name, options) as s:
-        return _converge(s, lambda: _delete_once(s, unique_id, seen), "deleting it")
+    with session(target, container, name, options) as s:
+        return converge(s, lambda: _delete_once(s, unique_id, seen), "deleting it")
 
 
 # --- steps ---------------------------------------------------------------------------------------------
 
 
-def _create_once(s: _Session, footer: Footer, metadata: dict[str, str], pinned_id: bool) -> tuple[str, Footer]:
+def _create_once(s: Session, footer: Footer, metadata: dict[str, str], pinned_id: bool) -> tuple[str, Footer]:
     """Put Blob, then the footer; returns the etag and the footer now at the end of the blob.
 
     A blob already under the name is looked at (by HEAD, and its page list) before anything else:
@@ -374,22 +281,22 @@ def _create_once(s: _Session, footer: Footer, metadata: dict[str, str], pinned_i
         try:
             props = s.head()
         except StorageError:
-            raise exc.amended(_unchecked(s)) from None
+            raise exc.amended(NOT_LOOKED_AT) from None
         if props is None:
             if isinstance(exc, BlobExistsError):
                 raise Stale(f"blob {s.url} went away while it was being created", "run it again") from None
             raise  # nothing landed
-        if _meta(props, MARKER_KEY) != marker:
+        if meta(props, MARKER_KEY) != marker:
             owner = metadata.get(OWNER_KEY)
-            if owner is not None and _meta(props, OWNER_KEY) == owner:
+            if owner is not None and meta(props, OWNER_KEY) == owner:
                 return _resume(s, props, footer, metadata, pinned_id)
-            written = _written_if_listed(s, props)
-            if (owner is None and _meta(props, OWNER_KEY) is None and _text(props.lease.status) != "locked"
-                    and _is_leftover(props, written)):
+            written = written_if_listed(s, props)
+            if (owner is None and meta(props, OWNER_KEY) is None and sdk_text(props.lease.status) != "locked"
+                    and is_leftover(props, written)):
                 _remove_leftover(s, props)
                 raise Stale(f"blob {s.url} was an interrupted create's leftover", "run it again") from None
             if isinstance(exc, BlobExistsError):
-                raise exc.amended(f" ({_what_is_there(props, written)}{_what_to_do(props, written)})") from None
+                raise exc.amended(f" ({what_is_there(props, written)}{what_to_do(props, written)})") from None
             raise  # another writer's blob; left untouched
         if props.size != length:
             # Our marker at another length: someone resized what this attempt made. Not ours to delete.
@@ -399,7 +306,7 @@ def _create_once(s: _Session, footer: Footer, metadata: dict[str, str], pinned_i
     return _finish_footer(s, footer, etag, marker), footer
 
 
-def _finish_footer(s: _Session, footer: Footer, etag: str, marker: str) -> str:
+def _finish_footer(s: Session, footer: Footer, etag: str, marker: str) -> str:
     """Write the first footer of a blob carrying `marker`. If that fails, storage decides what is reported: a
     footer that landed anyway is success, a footerless blob is deleted again, and the message says which."""
     try:
@@ -414,7 +321,7 @@ def _finish_footer(s: _Session, footer: Footer, etag: str, marker: str) -> str:
         raise
 
 
-def _resume(s: _Session, props: BlobProperties, footer: Footer, metadata: dict[str, str],
+def _resume(s: Session, props: BlobProperties, footer: Footer, metadata: dict[str, str],
             pinned_id: bool) -> tuple[str, Footer]:
     """An earlier create of the same owner left this blob (its process was killed, or lost its replies, and may
     even still be running). A finished disk of the wanted size is taken over; a footerless one is finished with
@@ -423,9 +330,9 @@ def _resume(s: _Session, props: BlobProperties, footer: Footer, metadata: dict[s
     list: the owner tag is metadata, which anyone can copy) or anything else is refused, untouched."""
     _refuse_leased(s, props, "creating")
     size, length, etag = footer.current_size, props.size, str(props.etag)
-    recorded = _meta_int(props, SIZE_KEY)
-    unique_id, created = _meta(props, UNIQUE_ID_KEY), _meta_int(props, CREATED_KEY)
-    written = _written(s, props)
+    recorded = meta_int(props, SIZE_KEY)
+    unique_id, created = meta(props, UNIQUE_ID_KEY), meta_int(props, CREATED_KEY)
+    written = list_written(s, props)
     if written.data_bytes:
         # The owner tag is metadata, which Copy Blob (or anyone who can write to the container) carries over;
         # only the page list shows what an earlier create of ours can have left: no page but the footer's.
@@ -446,7 +353,7 @@ def _resume(s: _Session, props: BlobProperties, footer: Footer, metadata: dict[s
         if recorded == size and UniqueId.is_text(unique_id) and created is not None and (
                 wanted_id in (None, UniqueId.parse(unique_id))):
             earlier = fixed_footer(size, timestamp=created, unique_id=UniqueId.parse(unique_id))
-            etag = _finish_footer(s, earlier, etag, _meta(props, MARKER_KEY) or "")
+            etag = _finish_footer(s, earlier, etag, meta(props, MARKER_KEY) or "")
             return _own_metadata(s, props, metadata, etag), earlier
         _remove_leftover(s, props)  # blank and footerless, but not what is asked for now: make it again
         raise Stale(f"blob {s.url} was an earlier attempt's leftover", "run it again")
@@ -457,7 +364,7 @@ def _resume(s: _Session, props: BlobProperties, footer: Footer, metadata: dict[s
     )
 
 
-def _own_metadata(s: _Session, props: BlobProperties, metadata: dict[str, str], etag: str) -> str:
+def _own_metadata(s: Session, props: BlobProperties, metadata: dict[str, str], etag: str) -> str:
     """Give a taken-over blob the user metadata asked for now, keeping the vhdcore_* entries it carries."""
     current = dict(props.metadata or {})
     user = {k: v for k, v in metadata.items() if not k.lower().startswith(OWN_PREFIX)}
@@ -471,92 +378,21 @@ def _described(found: Footer | None, length: int) -> str:
     return f"a disk of {found.current_size} bytes with unique id {found.unique_id}"
 
 
-@dataclass(frozen=True)
-class _Written:
-    """A blob's written pages, by one Get Page Ranges: what decides whether it holds data. Metadata proves
-    nothing here (Copy Blob copies it, and anyone who can write to the container can set it); the page list is
-    what storage holds. Data is any written page but the footer's, the last 512 bytes, which is all a blank
-    create writes."""
-
-    ranges: list[tuple[int, int]]  # merged [start, end)
-    length: int
-
-    @property
-    def data_bytes(self) -> int:
-        end = self.length - FOOTER_SIZE
-        return sum(max(0, min(stop, end) - start) for start, stop in self.ranges)
-
-    @property
-    def footer_written(self) -> bool:
-        return bool(self.ranges) and self.ranges[-1][1] > self.length - FOOTER_SIZE
-
-
-def _written(s: _Session, props: BlobProperties) -> _Written:
-    return _Written(s.page_ranges(str(props.etag), props.size), props.size)
-
-
-def _written_if_listed(s: _Session, props: BlobProperties) -> _Written | None:
-    """The page list for a decision that only a listed, empty page list allows (removing a leftover) and for a
-    message; None when storage does not answer (or it is not a page blob), so nothing is removed."""
-    if _text(props.blob_type) != "PageBlob":
-        return None
-    try:
-        return _written(s, props)
-    except StorageError:
-        return None
-
-
-def _what_is_there(props: BlobProperties, written: _Written | None) -> str:
-    """What the blob under a name is, for a refusal: by its metadata (what it claims to be, in words that say
-    so) and its page list (what it holds); `written` None: not listed."""
-    data = f"holding {written.data_bytes} bytes of data" if written is not None else "whose pages could not be listed"
-    if _text(props.blob_type) != "PageBlob":
-        return f"a {_text(props.blob_type)} this tool did not make"
-    if _meta(props, MARKER_KEY) is None:
-        if written is not None and not written.data_bytes:
-            return "a page blob this tool did not make, holding no data"
-        return f"a page blob {data} that this tool did not write"
-    if _meta(props, SOURCE_KEY) is not None:
-        image = _meta(props, IMAGE_KEY)
-        of = f"image {recorded_text(image)}" if image is not None else "a disk image"
-        if written is not None and written.footer_written:
-            return f"a disk uploaded from {of} by its metadata, {data}"
-        return f"an unfinished upload of {of} by its metadata, {data}"
-    whose = "another owner's (a Pulumi disk of another resource or stack)" if _meta(props, OWNER_KEY) else (
-        "an ownerless create's (the command line's)")
-    if written is not None and _is_leftover(props, written):
-        return f"the empty leftover of {whose.split(' (')[0]} interrupted create by its metadata, holding no data"
-    if written is not None and not written.data_bytes:
-        return f"a disk this tool made by its metadata, as {whose} blob, with no data written"
-    return f"a disk this tool made by its metadata, as {whose} blob, {data}"
-
-
-def _what_to_do(props: BlobProperties, written: _Written | None) -> str:
-    """What the user can do about a blob `_what_is_there` describes, when it is not just "choose another name"."""
-    if written is not None and _is_leftover(props, written):
-        return ": `blob delete` without a unique id removes it"
-    if _meta(props, MARKER_KEY) is not None and _meta(props, SOURCE_KEY) is not None and (
-            written is None or not written.footer_written):
-        return (": if it is your upload, running it again finishes it (what is there is compared with the image "
-                "first), else `blob delete` with the unique id `blob inspect` shows removes it")
-    return ""
-
-
-def _remove_leftover(s: _Session, props: BlobProperties) -> None:
+def _remove_leftover(s: Session, props: BlobProperties) -> None:
     """Delete an interrupted create's footerless leftover, only as it was read (etag): a blob that changed since,
     a late footer write included, is looked at again instead."""
     with suppress(BlobNotFoundError):
         s.delete(str(props.etag))
 
 
-def _write_first_footer(s: _Session, footer: Footer, etag: str, marker: str) -> str:
-    for _ in range(_ROUNDS):
+def _write_first_footer(s: Session, footer: Footer, etag: str, marker: str) -> str:
+    for _ in range(ROUNDS):
         try:
             return s.put_page(footer.pack(), footer.current_size, etag, "writing the footer of",
                               blob_length=footer.current_size + FOOTER_SIZE)
         except Stale:
             props = s.head()  # a retried write of ours, or another attempt's identical footer, changes the etag too
-            if props is None or _meta(props, MARKER_KEY) != marker or props.size != footer.current_size + FOOTER_SIZE:
+            if props is None or meta(props, MARKER_KEY) != marker or props.size != footer.current_size + FOOTER_SIZE:
                 # Another create took the name (a re-run removes the blank leftover of one it takes for
                 # interrupted): it wins, this one stops without touching anything.
                 raise BlobExistsError(
@@ -565,7 +401,7 @@ def _write_first_footer(s: _Session, footer: Footer, etag: str, marker: str) -> 
                     "make sure only one create runs for that name, then inspect it or create the disk again",
                 ) from None
             etag = str(props.etag)
-    raise _kept_changing(s, "creating it")
+    raise kept_changing(s, "creating it")
 
 
 @dataclass(frozen=True)
@@ -573,17 +409,17 @@ class _Landed:
     etag: str
 
 
-def _settle_create(s: _Session, footer: Footer, marker: str) -> _Landed | str:
+def _settle_create(s: Session, footer: Footer, marker: str) -> _Landed | str:
     """After a failed footer write: look at what storage holds and make it whole. The footer there (the write
     landed, its reply was lost): the disk is done. A footerless blob of this attempt: deleted. Returns the
     clause that says which, for the error message, when the disk is not done."""
     length = footer.current_size + FOOTER_SIZE
     try:
-        for _ in range(_ROUNDS):
+        for _ in range(ROUNDS):
             props = s.head()
             if props is None:
                 return ", and no blob was left behind"
-            if _meta(props, MARKER_KEY) != marker or props.size != length:
+            if meta(props, MARKER_KEY) != marker or props.size != length:
                 return ", and the blob of that name was changed by another writer, so it was left as it is"
             tail = s.read(footer.current_size, FOOTER_SIZE, str(props.etag))
             if tail == footer.pack():
@@ -606,12 +442,7 @@ def _settle_create(s: _Session, footer: Footer, marker: str) -> _Landed | str:
     return ", and the blob kept changing, so it was left as it is"
 
 
-def _unchecked(s: _Session) -> str:
-    return (", and whether an earlier attempt left a footerless blob could not be checked (run the same create again: "
-            "it finishes or removes what this tool left)")
-
-
-def _inspect_once(s: _Session) -> BlobInspection | None:
+def _inspect_once(s: Session) -> BlobInspection | None:
     props = s.head()
     if props is None:
         return None
@@ -620,7 +451,7 @@ def _inspect_once(s: _Session) -> BlobInspection | None:
 
 
 def _inspection(url: str, props: BlobProperties, tail: bytes, cloud: Cloud) -> BlobInspection:
-    length, blob_type = props.size, _text(props.blob_type)
+    length, blob_type = props.size, sdk_text(props.blob_type)
     problems = []
     if blob_type != "PageBlob":
         problems.append(f"blob type is {blob_type}, not PageBlob; Azure attaches only page blobs as disks.")
@@ -629,13 +460,13 @@ def _inspection(url: str, props: BlobProperties, tail: bytes, cloud: Cloud) -> B
     elif length > cloud.page_blob_max:
         problems.append(f"length {length} exceeds {cloud.name}'s page-blob cap of {cloud.page_blob_max} bytes, so it "
                         "cannot be a disk there.")
-    recorded = _meta_int(props, SIZE_KEY)
+    recorded = meta_int(props, SIZE_KEY)
     if recorded is not None and recorded != length - FOOTER_SIZE:
         problems.append(f"metadata records disk size {recorded} but the length says {length - FOOTER_SIZE}: a grow "
                         f"was interrupted; grow the disk to {length - FOOTER_SIZE} bytes or more to finish it.")
     report = DiskReport.from_tail(tail, length, container_problems=tuple(problems), url=url, blob_length=length)
     return BlobInspection(
-        report, url, length, blob_type, _text(props.lease.state), str(props.etag), dict(props.metadata or {})
+        report, url, length, blob_type, sdk_text(props.lease.state), str(props.etag), dict(props.metadata or {})
     )
 
 
@@ -646,7 +477,7 @@ class _Disk:
     adopted: bool  # no vhdcore metadata yet: record it before the first change, for crash recovery
 
 
-def _grow_once(s: _Session, size: int, expected: UniqueId | None, when: float) -> BlankVhdBlob:
+def _grow_once(s: Session, size: int, expected: UniqueId | None, when: float) -> BlankVhdBlob:
     props = _existing(s, "growing")
     disk = _disk_of(s, props)
     _check_owner(s, disk.unique_id, expected, "grown")
@@ -682,14 +513,14 @@ def _grow_once(s: _Session, size: int, expected: UniqueId | None, when: float) -
     return BlankVhdBlob(s.url, s.container, s.name, size, size + FOOTER_SIZE, disk.unique_id, etag)
 
 
-def _check_footer(s: _Session, props: BlobProperties, disk: _Disk, pending: int | None) -> None:
+def _check_footer(s: Session, props: BlobProperties, disk: _Disk, pending: int | None) -> None:
     """A disk by its metadata is grown only if it is one: a valid footer with its unique id at the size the
     metadata records, or at the end (a grow stopped after its new footer). Metadata can be copied onto any
     blob, and an unfinished upload carries it too: growing either would seal bytes as a disk that no one
     checked."""
     etag = str(props.etag)
-    if _holds_footer(s, disk.size, etag, disk.unique_id) or (
-            pending is not None and _holds_footer(s, pending, etag, disk.unique_id)):
+    if holds_footer(s, disk.size, etag, disk.unique_id) or (
+            pending is not None and holds_footer(s, pending, etag, disk.unique_id)):
         return
     raise InvalidDiskError(
         f"blob {s.url} carries this tool's metadata for a disk of {disk.size} bytes but no valid footer with "
@@ -699,24 +530,24 @@ def _check_footer(s: _Session, props: BlobProperties, disk: _Disk, pending: int 
     )
 
 
-def _settle_grow(s: _Session, before: BlobProperties, disk: _Disk, when: float) -> str:
+def _settle_grow(s: Session, before: BlobProperties, disk: _Disk, when: float) -> str:
     """After a grow step failed, any of its writes may have landed: look at what storage holds, and never leave
     a disk without a footer at its end while storage still answers. A resize that landed without its new footer
     is undone (the pages it added were never part of a disk), or, if the undo fails, finished with the new
     footer. Returns the clause that says what storage holds, for the error message."""
     rerun = "run the grow again to finish it"
     try:
-        for _ in range(_ROUNDS):
+        for _ in range(ROUNDS):
             props = s.head()
             if props is None:
                 return ", and the blob is gone now (deleted by someone else)"
             etag, length = str(props.etag), props.size
             valid_at = f", leaving the disk valid at {length - FOOTER_SIZE} bytes with its data intact but the grow "
-            if _holds_footer(s, length - FOOTER_SIZE, etag, disk.unique_id):
+            if holds_footer(s, length - FOOTER_SIZE, etag, disk.unique_id):
                 if etag == before.etag:
                     return ", and storage shows the disk unchanged"
                 return f"{valid_at}unfinished; {rerun}"
-            if length > disk.size + FOOTER_SIZE and _holds_footer(s, disk.size, etag, disk.unique_id):
+            if length > disk.size + FOOTER_SIZE and holds_footer(s, disk.size, etag, disk.unique_id):
                 try:
                     s.resize(disk.size + FOOTER_SIZE, etag)  # the pages it added were never part of a disk
                     return (f", so the resize was undone and the disk is as it was ({disk.size} bytes, data intact); "
@@ -737,15 +568,15 @@ def _settle_grow(s: _Session, before: BlobProperties, disk: _Disk, when: float) 
     return f", and the blob kept changing, so the grow may be unfinished; {rerun}"
 
 
-def _repair_once(s: _Session, size: int, unique_id: UniqueId, when: float) -> BlankVhdBlob:
+def _repair_once(s: Session, size: int, unique_id: UniqueId, when: float) -> BlankVhdBlob:
     props = _existing(s, "rewriting the footer of")
     keep = "so its footer was not rewritten"
-    if _meta(props, MARKER_KEY) is None:
+    if meta(props, MARKER_KEY) is None:
         raise NotOwnedError(
             f"blob {s.url} carries no vhdcore marker, so this tool did not make it and {keep}",
             "restore its footer with the tool that made it, or stop managing it here",
         )
-    recorded_id, recorded_size = _meta(props, UNIQUE_ID_KEY), _meta_int(props, SIZE_KEY)
+    recorded_id, recorded_size = meta(props, UNIQUE_ID_KEY), meta_int(props, SIZE_KEY)
     if UniqueId.is_text(recorded_id) and UniqueId.parse(recorded_id) != unique_id:
         raise NotOwnedError(f"blob {s.url} is the disk with unique id {recorded_id}, not {unique_id}, {keep}",
                             "check the container and blob name")
@@ -757,17 +588,17 @@ def _repair_once(s: _Session, size: int, unique_id: UniqueId, when: float) -> Bl
             f"grow it to {max(found, size)} bytes or more to finish an interrupted grow, or replace the disk",
         )
     etag = str(props.etag)
-    if not _holds_footer(s, size, etag, unique_id):
-        footer = fixed_footer(size, timestamp=_meta_int(props, CREATED_KEY) or when, unique_id=unique_id)
+    if not holds_footer(s, size, etag, unique_id):
+        footer = fixed_footer(size, timestamp=meta_int(props, CREATED_KEY) or when, unique_id=unique_id)
         etag = s.put_page(footer.pack(), size, etag, "rewriting the footer of", blob_length=size + FOOTER_SIZE)
     return BlankVhdBlob(s.url, s.container, s.name, size, size + FOOTER_SIZE, unique_id, etag)
 
 
-def _disk_of(s: _Session, props: BlobProperties) -> _Disk:
-    size, unique_id = _meta_int(props, SIZE_KEY), _meta(props, UNIQUE_ID_KEY)
+def _disk_of(s: Session, props: BlobProperties) -> _Disk:
+    size, unique_id = meta_int(props, SIZE_KEY), meta(props, UNIQUE_ID_KEY)
     if size and UniqueId.is_text(unique_id) and size + FOOTER_SIZE <= props.size:
         return _Disk(size, UniqueId.parse(unique_id), adopted=False)
-    footer = _footer_at(s, props.size - FOOTER_SIZE, str(props.etag)) if props.size > FOOTER_SIZE else None
+    footer = footer_at(s, props.size - FOOTER_SIZE, str(props.etag)) if props.size > FOOTER_SIZE else None
     if footer is None or footer.azure_problems(props.size) or footer.spec_problems():
         raise InvalidDiskError(
             f"blob {s.url} does not end in a valid fixed VHD footer and has no vhdcore metadata, so it is not a "
@@ -776,7 +607,7 @@ def _disk_of(s: _Session, props: BlobProperties) -> _Disk:
     return _Disk(footer.current_size, footer.unique_id, adopted=True)
 
 
-def _set_metadata_once(s: _Session, user_metadata: dict[str, str], expected: UniqueId | None) -> BlankVhdBlob:
+def _set_metadata_once(s: Session, user_metadata: dict[str, str], expected: UniqueId | None) -> BlankVhdBlob:
     props = _existing(s, "changing the metadata of")
     disk = _disk_of(s, props)
     _check_owner(s, disk.unique_id, expected, "changed")
@@ -790,7 +621,7 @@ def _set_metadata_once(s: _Session, user_metadata: dict[str, str], expected: Uni
     return BlankVhdBlob(s.url, s.container, s.name, disk.size, props.size, disk.unique_id, etag)
 
 
-def _clear_old_footer(s: _Session, offset: int, etag: str, blob_length: int, *, fresh: bool) -> str:
+def _clear_old_footer(s: Session, offset: int, etag: str, blob_length: int, *, fresh: bool) -> str:
     """Clear the footer a disk of `offset` bytes had, with the whole 4 KiB page it starts (STACK_PAGE).
 
     `fresh`: right after our own resize, whose etag chain proves that page holds the old footer and then the
@@ -808,47 +639,33 @@ def _clear_old_footer(s: _Session, offset: int, etag: str, blob_length: int, *, 
                       blob_length=blob_length)
 
 
-def _holds_footer(s: _Session, offset: int, etag: str, unique_id: UniqueId | None = None) -> bool:
-    """Whether a valid footer of a disk of `offset` bytes (with `unique_id`, if given) sits at `offset`."""
-    if offset < 0:
-        return False
-    footer = _footer_at(s, offset, etag)
-    return (footer is not None and footer.cookie == COOKIE and footer.checksum_valid and footer.current_size == offset
-            and unique_id in (None, footer.unique_id))
-
-
-def _footer_at(s: _Session, offset: int, etag: str) -> Footer | None:
-    raw = s.read(offset, FOOTER_SIZE, etag)
-    return Footer.unpack(raw) if len(raw) == FOOTER_SIZE else None
-
-
-def _delete_once(s: _Session, expected: UniqueId | None, seen: list[bool]) -> bool:
+def _delete_once(s: Session, expected: UniqueId | None, seen: list[bool]) -> bool:
     props = s.head()
     if props is None:
         return bool(seen)  # gone now, but present in an earlier round: our own lost-response delete
     seen.append(True)
     _refuse_leased(s, props, "deleting")
     if expected is None:
-        if _meta(props, MARKER_KEY) is None:
+        if meta(props, MARKER_KEY) is None:
             raise NotOwnedError(
                 f"blob {s.url} carries no vhdcore marker, so this tool did not create it and did not delete it",
                 "give the disk's unique id (from its footer) if you are sure it is the disk you created",
             )
-        written = _written(s, props) if _text(props.blob_type) == "PageBlob" else None
-        if written is None or not _is_leftover(props, written):
+        written = list_written(s, props) if sdk_text(props.blob_type) == "PageBlob" else None
+        if written is None or not is_leftover(props, written):
             # The marker is metadata: it does not prove this tool made the blob (Copy Blob copies it), nor that
             # the caller owns the disk now (a Pulumi stack may manage it, a guest may have written to it). Only
             # a blob that holds nothing goes without the unique id, which the caller must then give.
             raise NotOwnedError(
-                f"blob {s.url} is {_what_is_there(props, written)}, not the empty blob an interrupted create or "
+                f"blob {s.url} is {what_is_there(props, written)}, not the empty blob an interrupted create or "
                 "upload leaves, so it was not deleted without its unique id",
                 "give its unique id (`blob inspect` shows it) if you are sure it should go",
             )
     else:
-        recorded = _meta(props, UNIQUE_ID_KEY)
+        recorded = meta(props, UNIQUE_ID_KEY)
         actual = UniqueId.parse(recorded) if UniqueId.is_text(recorded) else None
         if actual is None:
-            footer = _footer_at(s, props.size - FOOTER_SIZE, str(props.etag)) if props.size >= FOOTER_SIZE else None
+            footer = footer_at(s, props.size - FOOTER_SIZE, str(props.etag)) if props.size >= FOOTER_SIZE else None
             actual = footer.unique_id if footer is not None and footer.cookie == COOKIE else None
         _check_owner(s, actual, expected, "deleted")
     with suppress(BlobNotFoundError):  # deleted between our read and our delete: the outcome is the same
@@ -856,155 +673,25 @@ def _delete_once(s: _Session, expected: UniqueId | None, seen: list[bool]) -> bo
     return True
 
 
-def _is_leftover(props: BlobProperties, written: _Written | None) -> bool:
-    """What an interrupted create or upload leaves: our marker, the length it recorded, and not one page ever
-    written (by the page list: no footer, and no data, which metadata alone cannot vouch for)."""
-    recorded = _meta_int(props, SIZE_KEY)
-    if _meta(props, MARKER_KEY) is None or recorded is None or recorded + FOOTER_SIZE != props.size:
-        return False  # a length past the recorded size is an unfinished grow, whose data is real
-    # Stricter than "no valid footer": a damaged footer still means something wrote to the disk.
-    return written is not None and not written.ranges
-
-
-def _existing(s: _Session, verb: str) -> BlobProperties:
+def _existing(s: Session, verb: str) -> BlobProperties:
     props = s.head()
     if props is None:
         raise BlobNotFoundError(f"blob {s.url} does not exist", "check the container and blob name, or create it first")
     _refuse_leased(s, props, verb)
-    if _text(props.blob_type) != "PageBlob":
-        raise InvalidDiskError(f"blob {s.url} is a {_text(props.blob_type)}, not a page blob, so it is not a disk",
+    if sdk_text(props.blob_type) != "PageBlob":
+        raise InvalidDiskError(f"blob {s.url} is a {sdk_text(props.blob_type)}, not a page blob, so it is not a disk",
                                "check the container and blob name")
     return props
 
 
-def _refuse_leased(s: _Session, props: BlobProperties, verb: str) -> None:
-    if _text(props.lease.status) == "locked":
+def _refuse_leased(s: Session, props: BlobProperties, verb: str) -> None:
+    if sdk_text(props.lease.status) == "locked":
         raise BlobLeasedError(*leased(f"{verb} {s.url}"))
 
 
-def _check_owner(s: _Session, actual: UniqueId | None, expected: UniqueId | None, done: str) -> None:
+def _check_owner(s: Session, actual: UniqueId | None, expected: UniqueId | None, done: str) -> None:
     if expected is not None and actual != expected:
         raise NotOwnedError(
             f"blob {s.url} has unique id {actual or 'none'}, not {expected}, so it was not {done}",
             "give the unique id this disk was created with, or check the container and blob name",
         )
-
-
-def _converge(s: _Session, step: Callable[[], T], doing: str) -> T:
-    """Run a read-then-conditional-write step again when the blob changed under it (412 ConditionNotMet).
-
-    Not a transport retry (azure-core does those): a retried write of ours that landed changes the etag,
-    and the next round re-reads the blob and carries on from the state it finds.
-    """
-    for _ in range(_ROUNDS):
-        try:
-            return step()
-        except Stale:
-            continue
-    raise _kept_changing(s, doing)
-
-
-def _kept_changing(s: _Session, doing: str) -> RefusedError:
-    return RefusedError(f"blob {s.url} kept changing while {doing}", "make sure nothing else writes to it, then retry")
-
-
-def _meta(props: BlobProperties, key: str) -> str | None:
-    return metadata_value(props.metadata, key)
-
-
-def _meta_int(props: BlobProperties, key: str) -> int | None:
-    value = _meta(props, key)
-    return int(value) if value is not None and value.isdigit() else None
-
-
-def _text(value: Any) -> str:
-    """The plain string of an SDK str-enum (BlobType.PAGEBLOB -> 'PageBlob')."""
-    return str(getattr(value, "value", value))
-
-
-# --- the session: one BlobClient, every call translated ------------------------------------------------
-
-
-@contextmanager
-def _session(target: StorageTarget, container: str, name: str, options: ClientOptions | None) -> Iterator[_Session]:
-    url = f"{target.blob_endpoint}/{container}/{quote(name, safe='/')}"
-    with target.service_client(options) as service:
-        yield _Session(service.get_blob_client(container, name), target, container, name, url)
-
-
-@dataclass(frozen=True)
-class _Session:
-    blob: BlobClient
-    target: StorageTarget
-    container: str
-    name: str
-    url: str
-
-    def head(self) -> BlobProperties | None:
-        try:
-            return self.blob.get_blob_properties()
-        except AzureError as exc:
-            error = self.translate(exc, f"reading the properties of {self.url}")
-        if isinstance(error, BlobNotFoundError):
-            return None
-        raise error
-
-    def create(self, length: int, metadata: dict[str, str]) -> str:
-        return self._etag(f"creating {self.url}", lambda: self.blob.create_page_blob(
-            length, metadata=metadata, match_condition=MatchConditions.IfMissing))
-
-    def put_page(self, page: bytes, offset: int, etag: str, doing: str, *, blob_length: int | None = None) -> str:
-        _check_page(offset, len(page), blob_length=blob_length)
-        return self._etag(f"{doing} {self.url}", lambda: self.blob.upload_page(
-            page, offset=offset, length=len(page), validate_content=True, **_if(etag)))
-
-    def clear_page(self, offset: int, etag: str, *, blob_length: int) -> str:
-        """Clear the whole 4 KiB page at `offset` (an old footer's: see _clear_old_footer)."""
-        _check_page(offset, STACK_PAGE, blob_length=blob_length)
-        return self._etag(f"clearing the old footer of {self.url}", lambda: self.blob.clear_page(
-            offset=offset, length=STACK_PAGE, **_if(etag)))
-
-    def resize(self, length: int, etag: str) -> str:
-        return self._etag(f"resizing {self.url}", lambda: self.blob.resize_blob(length, **_if(etag)))
-
-    def set_metadata(self, metadata: dict[str, str], etag: str, doing: str) -> str:
-        return self._etag(f"{doing} {self.url}", lambda: self.blob.set_blob_metadata(metadata, **_if(etag)))
-
-    def page_ranges(self, etag: str, length: int, *, offset: int = 0) -> list[tuple[int, int]]:
-        """The written pages in [offset, offset + length) as merged, sorted [start, end) ranges, as of `etag`."""
-        if length <= 0:
-            return []
-        ranges = self._call(f"listing the written pages of {self.url}", lambda: [
-            (int(r.start or 0), int(r.end or 0) + 1)
-            for r in self.blob.list_page_ranges(offset=offset, length=length, **_if(etag)) if not r.cleared])
-        merged: list[tuple[int, int]] = []
-        for start, end in sorted(ranges):
-            if merged and merged[-1][1] >= start:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-            else:
-                merged.append((start, end))
-        return merged
-
-    def read(self, offset: int, length: int, etag: str) -> bytes:
-        return bytes(self._call(f"reading {self.url}", lambda: self.blob.download_blob(
-            offset=offset, length=length, **_if(etag)).readall()))
-
-    def delete(self, etag: str) -> None:
-        self._call(f"deleting {self.url}", lambda: self.blob.delete_blob(delete_snapshots="include", **_if(etag)))
-
-    def _etag(self, doing: str, call: Callable[[], Mapping[str, Any]]) -> str:
-        return str(self._call(doing, call)["etag"])
-
-    def _call(self, doing: str, call: Callable[[], T]) -> T:
-        try:
-            return call()
-        except AzureError as exc:
-            # `from None`: SDK messages can quote request URLs, and those carry the SAS.
-            raise self.translate(exc, doing) from None
-
-    def translate(self, exc: AzureError, doing: str) -> StorageError:
-        return translate_error(exc, doing, self.target, container=self.container, url=self.url)
-
-
-def _if(etag: str) -> dict[str, Any]:
-    return {"etag": etag, "match_condition": MatchConditions.IfNotModified}

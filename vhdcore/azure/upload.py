@@ -1,6 +1,6 @@
 """A disk image into a fixed VHD page blob: only non-zero pages are sent, the footer last, and a re-run resumes.
 
-Steps and requests on the happy path: Get Account Information (the first time an account is written in a
+Its steps, in order: Get Account Information (the first time an account is written in a
 run, as for create: accounts.py), Put Blob (If-None-Match *, the disk's length, this tool's metadata,
 a random sequence number), one Put Page per run of non-zero 4 KiB pages (at most 4 MiB, starting and ending
 on 4 KiB boundaries as Azure Stack needs and every write of blank-vhd does, `max_connections` at a time,
@@ -36,8 +36,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from azure.core import MatchConditions
-from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobProperties
 
 from ..errors import (
@@ -52,11 +50,12 @@ from ..errors import (
     StorageError,
     ThrottledError,
 )
-from ..format.footer import COOKIE, Footer, fixed_footer
+from ..format.footer import fixed_footer
 from ..format.images import Fingerprint, ReadableImage, Scan, disk_size, nonzero_pages
-from ..format.sizes import FOOTER_SIZE, KiB
+from ..format.sizes import FOOTER_SIZE, MAX_CHECKED_READ, PAGE, STACK_PAGE, KiB
 from ..format.unique_id import UniqueId
 from .accounts import account_notes
+from .blobs import NOT_LOOKED_AT, holds_footer, list_written, what_is_there, written_if_listed
 from .credentials import ClientOptions, StorageTarget
 from .names import (
     FINGERPRINT_KEY,
@@ -70,25 +69,7 @@ from .names import (
     validate_container_name,
     validate_metadata,
 )
-from .page_blob import (
-    _ROUNDS,
-    MAX_PUT_PAGE,
-    PAGE,
-    STACK_PAGE,
-    _check_page,
-    _cloud_checked,
-    _if,
-    _kept_changing,
-    _meta,
-    _meta_int,
-    _Session,
-    _session,
-    _text,
-    _unchecked,
-    _what_is_there,
-    _Written,
-    _written_if_listed,
-)
+from .session import ROUNDS, Session, cloud_checked, converge, kept_changing, meta, meta_int, sdk_text, session
 from .translate import Stale, leased
 
 DEFAULT_CONNECTIONS = 8
@@ -166,11 +147,11 @@ def upload_image(
         raise InputError(f"max connections {max_connections!r} is not a whole number from 1 to 64; pass e.g. 8.")
     wanted_id = UniqueId(unique_id) if unique_id is not None else UniqueId.random()
     target.validate()
-    _cloud_checked(target, name, disk.size)  # Azure Stack: 1023 GiB disks, 880-character names
+    cloud_checked(target, name, disk.size)  # Azure Stack: 1023 GiB disks, 880-character names
     say = notes or (lambda _text: None)
     if disk.note:
         say(disk.note)
-    with _session(target, container, name, options) as s:
+    with session(target, container, name, options) as s:
         warnings = account_notes(s, disk.size)  # as create: at most one request per account per run, before writing
         job = _Upload(s, image, disk.size, wanted_id, user_metadata, fingerprint, max_connections, progress, say)
         done = job.run(verify=verify, when=time.time() if timestamp is None else timestamp)
@@ -195,7 +176,7 @@ _Piece = tuple[int, int, list[tuple[int, int]]]  # a read: offset, length, and t
 
 
 class _Upload:
-    def __init__(self, s: _Session, image: ReadableImage, size: int, unique_id: UniqueId, metadata: dict[str, str],
+    def __init__(self, s: Session, image: ReadableImage, size: int, unique_id: UniqueId, metadata: dict[str, str],
                  fingerprint: str | None, connections: int, progress: Callable[[UploadProgress], None] | None,
                  say: Notes) -> None:
         self.s, self.image, self.size, self.unique_id = s, image, size, unique_id
@@ -206,7 +187,8 @@ class _Upload:
         self.kept = 0
 
     def run(self, *, verify: bool, when: datetime | float) -> ImageUpload:
-        blob = self._create_or_find()
+        # A blob that changes while it is checked (a killed run's late write, say) is looked at again.
+        blob = converge(self.s, self._create_or_find_once, "checking what an earlier upload left")
         if blob.complete:
             assert blob.scan is not None
             self._check_image(blob.scan.fingerprint, f"{self.s.url} was left as it is")
@@ -242,14 +224,6 @@ class _Upload:
 
     # --- create, or find what an earlier run left ------------------------------------------------------------
 
-    def _create_or_find(self) -> _Blob:
-        for _ in range(_ROUNDS):
-            try:
-                return self._create_or_find_once()
-            except Stale:
-                continue  # the blob changed while it was being checked (a killed run's late write, say): look again
-        raise _kept_changing(self.s, "checking what an earlier upload left")
-
     def _create_or_find_once(self) -> _Blob:
         s = self.s
         marker = secrets.token_hex(16)
@@ -259,8 +233,7 @@ class _Upload:
         if self.expected is not None:
             ours[FINGERPRINT_KEY] = self.expected
         try:
-            etag = s._etag(f"creating {s.url}", lambda: s.blob.create_page_blob(
-                self.length, metadata=ours, sequence_number=sequence, match_condition=MatchConditions.IfMissing))
+            etag = s.create(self.length, ours, sequence=sequence)
             return _Blob(etag, sequence, self.unique_id, [], fingerprint=self.expected)
         except StorageError as exc:
             if isinstance(exc, (ContainerNotFoundError, AuthFailedError)):
@@ -269,8 +242,8 @@ class _Upload:
             try:
                 props = s.head()
             except StorageError:
-                raise exc.amended(_unchecked(s)) from None
-            if props is not None and _meta(props, MARKER_KEY) == marker:
+                raise exc.amended(NOT_LOOKED_AT) from None
+            if props is not None and meta(props, MARKER_KEY) == marker:
                 return _Blob(str(props.etag), sequence, self.unique_id, [], fingerprint=self.expected)
             if props is None or not isinstance(exc, BlobExistsError):
                 raise
@@ -285,21 +258,21 @@ class _Upload:
         none of the image's data. Only then is it fenced (a new sequence number, set on the etag that was read,
         so a killed run's late write can land neither before the check nor after it) and resumed."""
         s = self.s
-        recorded_size, recorded_id = _meta_int(props, SIZE_KEY), _meta(props, UNIQUE_ID_KEY)
-        if (_text(props.blob_type) != "PageBlob" or _meta(props, SOURCE_KEY) is None
-                or _meta(props, MARKER_KEY) is None or not UniqueId.is_text(recorded_id) or recorded_size is None):
+        recorded_size, recorded_id = meta_int(props, SIZE_KEY), meta(props, UNIQUE_ID_KEY)
+        if (sdk_text(props.blob_type) != "PageBlob" or meta(props, SOURCE_KEY) is None
+                or meta(props, MARKER_KEY) is None or not UniqueId.is_text(recorded_id) or recorded_size is None):
             # Not an upload of this tool: never ours to write.
-            raise exists.amended(f" ({_what_is_there(props, _written_if_listed(s, props))})") from None
+            raise exists.amended(f" ({what_is_there(props, written_if_listed(s, props))})") from None
         assert recorded_id is not None
         unique_id = UniqueId.parse(recorded_id)
-        recorded_fingerprint = _meta(props, FINGERPRINT_KEY)
+        recorded_fingerprint = meta(props, FINGERPRINT_KEY)
         if self.expected is not None and recorded_fingerprint not in (None, self.expected):
             raise RefusedError(
                 f"blob {s.url} holds an upload of content fingerprint {recorded_fingerprint} by its metadata, not "
                 f"{self.expected}, so it was left untouched", "delete it by its unique id, or choose another name")
         etag = str(props.etag)
-        written = _Written(s.page_ranges(etag, props.size), props.size)
-        what = _what_is_there(props, written)
+        written = list_written(s, props)
+        what = what_is_there(props, written)
         if written.footer_written:
             if props.size != recorded_size + FOOTER_SIZE or not self._is_our_disk(props, recorded_size, unique_id):
                 raise RefusedError(
@@ -318,7 +291,7 @@ class _Upload:
             raise RefusedError(
                 f"blob {s.url} is {what} to a {recorded_size}-byte disk, not {self.size} bytes, so it was not resumed "
                 "and was left untouched", f"upload again with size {recorded_size} to finish it, or delete it first")
-        if _text(props.lease.status) == "locked":
+        if sdk_text(props.lease.status) == "locked":
             raise BlobLeasedError(*leased(f"finishing the upload to {s.url}"))
         self._check_written(written.ranges, etag, lambda at: RefusedError(
             f"blob {s.url} is {what}, but its page at offset {at} holds other bytes than image {self.image.path} "
@@ -328,17 +301,11 @@ class _Upload:
             "inspect` shows it) and upload again"))
         self.kept = sum(end - start for start, end in written.ranges)
         sequence = secrets.randbelow(_MAX_SEQUENCE) + 1
-        etag = s._etag(f"fencing the earlier upload's writes to {s.url}", lambda: s.blob.set_sequence_number(
-            "update", str(sequence), **_if(etag)))
+        etag = s.set_sequence_number(sequence, etag, "fencing the earlier upload's writes to")
         return _Blob(etag, sequence, unique_id, written.ranges, fingerprint=recorded_fingerprint, resumed=True)
 
     def _is_our_disk(self, props: BlobProperties, size: int, unique_id: UniqueId) -> bool:
-        if props.size != size + FOOTER_SIZE:
-            return False
-        raw = self.s.read(size, FOOTER_SIZE, str(props.etag))
-        footer = Footer.unpack(raw) if len(raw) == FOOTER_SIZE else None
-        return footer is not None and footer.cookie == COOKIE and footer.checksum_valid and \
-            footer.current_size == size and footer.unique_id == unique_id
+        return props.size == size + FOOTER_SIZE and holds_footer(self.s, size, str(props.etag), unique_id)
 
     # --- what is on the blob already: read back and compared with the image ------------------------------------
 
@@ -376,7 +343,7 @@ class _Upload:
         window: deque[tuple[int, list[tuple[int, int]], Future[bytes]]] = deque()
         try:
             for offset, length, ranges in pieces:
-                window.append((offset, ranges, executor.submit(self._read, offset, length, etag)))
+                window.append((offset, ranges, executor.submit(self.s.read_back, offset, length, etag)))
                 if len(window) > self.connections:
                     at, covered, future = window.popleft()
                     yield at, future.result(), covered
@@ -385,11 +352,6 @@ class _Upload:
                 yield at, future.result(), covered
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
-
-    def _read(self, offset: int, length: int, etag: str) -> bytes:
-        s = self.s
-        return bytes(s._call(f"reading back {s.url}", lambda: s.blob.download_blob(
-            offset=offset, length=length, validate_content=True, **_if(etag)).readall()))
 
     # --- the data ----------------------------------------------------------------------------------------------
 
@@ -450,19 +412,16 @@ class _Upload:
 
     def _put(self, data: bytes, offset: int, sequence: int) -> int:
         s = self.s
-        _check_page(offset, len(data), blob_length=self.length)
         try:
-            s.blob.upload_page(data, offset=offset, length=len(data), validate_content=True,
-                               if_sequence_number_eq=sequence)
-        except AzureError as exc:
-            error = s.translate(exc, f"writing {len(data)} bytes at offset {offset} of {s.url}")
+            s.put_page_in_sequence(data, offset, sequence, blob_length=self.length)
+        except StorageError as error:
             if error.code == "SequenceNumberConditionNotMet":
                 raise RefusedError(
                     f"blob {s.url} was deleted or replaced by another writer during the upload (or taken over by "
                     "another run of this upload), and the blob there now was left as it is",
                     "find out what else writes to that name, then upload again",
                     status=error.status, code=error.code) from None
-            raise error from None
+            raise
         return len(data)
 
     # --- verify, record the fingerprint, and the footer, last ---------------------------------------------------
@@ -488,11 +447,11 @@ class _Upload:
     def _finish_once(self, blob: _Blob, fingerprint: str, when: datetime | float, verify: bool) -> str:
         s = self.s
         footer = fixed_footer(self.size, timestamp=when, unique_id=blob.unique_id)
-        for _ in range(_ROUNDS):
+        for _ in range(ROUNDS):
             props = s.head()
             # The sequence number this run chose (at create, or when it fenced the blob it resumed): any other
             # means the blob was replaced, or another run took it over, since.
-            if props is None or int(props.page_blob_sequence_number or 0) != blob.sequence or _meta(
+            if props is None or int(props.page_blob_sequence_number or 0) != blob.sequence or meta(
                     props, UNIQUE_ID_KEY) != str(blob.unique_id) or props.size != self.length:
                 raise RefusedError(
                     f"blob {s.url} was replaced, deleted or taken over by another writer while the image was being "
@@ -501,7 +460,7 @@ class _Upload:
             try:
                 if verify:
                     self._verify(etag, fingerprint)
-                if _meta(props, FINGERPRINT_KEY) != fingerprint:
+                if meta(props, FINGERPRINT_KEY) != fingerprint:
                     metadata = {**(props.metadata or {}), FINGERPRINT_KEY: fingerprint}
                     etag = s.set_metadata(metadata, etag, "recording the image fingerprint on")
                 etag = s.put_page(footer.pack(), self.size, etag, "writing the footer of", blob_length=self.length)
@@ -512,7 +471,7 @@ class _Upload:
                 again = s.head()
                 if again is not None and self._is_our_disk(again, self.size, blob.unique_id):
                     return str(again.etag)
-        raise _kept_changing(s, "finishing the upload")
+        raise kept_changing(s, "finishing the upload")
 
     def _verify(self, etag: str, fingerprint: str) -> None:
         """Read back every written page of the data area; its content fingerprint must be the image's."""
@@ -546,17 +505,18 @@ _GAP = 64 * KiB  # written ranges closer than this are read back in one request 
 
 
 def _pieces(written: list[tuple[int, int]], upto: int) -> Iterator[_Piece]:
-    """Reads that cover the written [start, end) ranges (merged, sorted) below `upto`: each at most MAX_PUT_PAGE
-    (the most an MD5-checked read returns), ranges less than _GAP apart read together, each piece with the ranges
-    it covers. Their number is bounded by the blob's size over 4 MiB plus its ranges, never by what is in them."""
+    """Reads that cover the written [start, end) ranges (merged, sorted) below `upto`: each at most
+    MAX_CHECKED_READ (the most an MD5-checked read returns), ranges less than _GAP apart read together, each
+    piece with the ranges it covers. Their number is bounded by the blob's size over 4 MiB plus its ranges,
+    never by what is in them."""
     current: list[tuple[int, int]] = []
     for start, stop in written:
         stop = min(stop, upto)
         while start < stop:
-            if current and (start - current[-1][1] > _GAP or start >= current[0][0] + MAX_PUT_PAGE):
+            if current and (start - current[-1][1] > _GAP or start >= current[0][0] + MAX_CHECKED_READ):
                 yield current[0][0], current[-1][1] - current[0][0], current
                 current = []
-            end = min(stop, (current[0][0] if current else start) + MAX_PUT_PAGE)
+            end = min(stop, (current[0][0] if current else start) + MAX_CHECKED_READ)
             current.append((start, end))
             start = end
     if current:

@@ -25,7 +25,7 @@ from .parser import Parser
 DEFAULT_CONNECTIONS = 8  # vhdcore.azure.upload.DEFAULT_CONNECTIONS, without importing the Azure SDK here
 
 if TYPE_CHECKING:
-    from ..azure.page_blob import BlankVhdBlob
+    from ..azure.blobs import BlankVhdBlob
 
 
 def add_blob_commands(commands: Any) -> None:

@@ -1,6 +1,6 @@
 """The fixed-VHD format: the footer, CHS geometry, sizes, unique ids, reports, and local files.
 
-Standard library only. Nothing here talks to Azure; local_disk is the only module that touches files.
+Standard library only; nothing here talks to Azure.
 """
 
 from .footer import DiskType, Footer, fixed_footer, footer_checksum, vhd_timestamp

@@ -1,4 +1,5 @@
-"""The one size parser: byte counts and binary units, checked against the disk size rules."""
+"""The sizes blank-vhd works in, each named once, and the one size parser: byte counts and binary units,
+checked against the disk size rules."""
 
 from __future__ import annotations
 
@@ -8,7 +9,21 @@ from dataclasses import dataclass
 from ..errors import SizeError
 
 KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
+
+# Three concepts that are all 512 bytes, each named for what it is: a disk's sector (what image formats and the
+# CHS geometry count in), the VHD footer (the spec's fixed size, the last bytes of a fixed VHD), and Azure's
+# page (what every page-blob write is aligned to, and the unit a disk's data is sent or skipped in).
+SECTOR = 512
 FOOTER_SIZE = 512
+PAGE = 512
+# Azure Stack Hub and Edge document a 4 KiB page size (docs/clouds.md, "Azure Stack's 4 KiB pages"). Every write of
+# ours starts on a 4 KiB boundary and covers whole 4 KiB pages, except the footer, which ends the blob (a fixed
+# VHD is whole MiB + 512 bytes long, so no 4 KiB page can hold it): the rule holds in every cloud, at no cost.
+STACK_PAGE = 4 * KiB
+# Two of Azure's limits that are both 4 MiB: the largest Put Page (images are read in windows of it, each sent as
+# one write) and the largest read Azure checks by MD5 (what an upload reads back in one request).
+MAX_PUT_PAGE = 4 * MiB
+MAX_CHECKED_READ = 4 * MiB
 
 
 @dataclass(frozen=True)
