@@ -62,6 +62,11 @@ def test_upload_prints_the_disk_and_what_was_sent(test_images: TestImages, proxy
                                                                                          "vmdk", SIZE)
     assert doc["bytes_sent"] == data_bytes(test_images) + PAGE == proxy.body_bytes
     assert doc["fingerprint"].startswith("sha256:") and doc["resumed"] is False
+    # In the order -o tsv prints them as columns, which scripts rely on (new fields only ever go last).
+    assert list(doc) == ["url", "container", "name", "size", "blob_length", "unique_id", "etag", "fingerprint",
+                         "image_format", "image_size", "data_bytes", "bytes_sent", "resumed", "already_complete",
+                         "verified", "warnings", "source", "compression", "route", "size_learned_from", "sha256",
+                         "bytes_read", "spooled_bytes"]
     # Not a terminal: no progress bar, only the note about rounding, as one line.
     assert run.stderr == ("vhdcore: note: the image's 5244416-byte disk is not a whole number of MiB, which Azure "
                           "requires, so it becomes a 6291456-byte fixed VHD (rounded up; the 1047040 bytes added "

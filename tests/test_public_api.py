@@ -4,6 +4,7 @@ loads neither the Azure SDK nor the image readers until one of their names is us
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,12 @@ def test_import_vhdcore_loads_the_sdk_and_the_image_readers_only_on_first_use() 
     )
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert (run.returncode, run.stdout.strip()) == (0, "[] True True"), run.stdout + run.stderr
+
+
+def test_an_image_upload_is_a_disk_in_a_blob_with_what_the_upload_did() -> None:
+    """One type for a disk in a blob: ImageUpload extends BlankVhdBlob, and declares none of its fields again."""
+    assert issubclass(vhdcore.ImageUpload, vhdcore.BlankVhdBlob)
+    disk = [f.name for f in dataclasses.fields(vhdcore.BlankVhdBlob)]
+    upload = [f.name for f in dataclasses.fields(vhdcore.ImageUpload)]
+    assert upload[: len(disk)] == disk and "fingerprint" in upload[len(disk) :]
+    assert set(vhdcore.ImageUpload.__annotations__) & set(disk) == set()

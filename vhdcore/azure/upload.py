@@ -55,7 +55,7 @@ from ..format.images import Fingerprint, ReadableImage, Scan, disk_size, nonzero
 from ..format.sizes import FOOTER_SIZE, MAX_CHECKED_READ, PAGE, STACK_PAGE, KiB
 from ..format.unique_id import UniqueId
 from .accounts import account_notes
-from .blobs import NOT_LOOKED_AT, holds_footer, list_written, what_is_there, written_if_listed
+from .blobs import NOT_LOOKED_AT, BlankVhdBlob, holds_footer, list_written, what_is_there, written_if_listed
 from .credentials import ClientOptions, StorageTarget
 from .names import (
     FINGERPRINT_KEY,
@@ -88,17 +88,11 @@ class UploadProgress:
     kept: int  # found already written on the blob by an earlier run
 
 
-@dataclass(frozen=True)
-class ImageUpload:
-    """A finished upload: the disk, and what this run did to get there."""
+@dataclass(frozen=True, kw_only=True)
+class ImageUpload(BlankVhdBlob):
+    """A finished upload: the disk (BlankVhdBlob's fields, its `warnings` included), and what this run did to get
+    there."""
 
-    url: str
-    container: str
-    name: str
-    size: int
-    blob_length: int
-    unique_id: UniqueId
-    etag: str
     fingerprint: str
     image_format: str
     image_size: int
@@ -107,9 +101,6 @@ class ImageUpload:
     resumed: bool  # an earlier run's unfinished blob was finished
     already_complete: bool  # an earlier run had finished it: nothing was sent
     verified: bool
-    # What to tell the user about the account (the premium tier it is billed at, or that its kind could not
-    # be checked), one sentence each; as BlankVhdBlob.warnings.
-    warnings: tuple[str, ...] = ()
 
 
 Notes = Callable[[str], None]
@@ -218,9 +209,10 @@ class _Upload:
 
     def _result(self, blob: _Blob, fingerprint: str, *, data_bytes: int, verified: bool) -> ImageUpload:
         s = self.s
-        return ImageUpload(s.url, s.container, s.name, self.size, self.length, blob.unique_id, blob.etag, fingerprint,
-                           self.image.format, self.image.virtual_size, data_bytes, self.sent, blob.resumed,
-                           blob.complete, verified)
+        return ImageUpload(s.url, s.container, s.name, self.size, self.length, blob.unique_id, blob.etag,
+                           fingerprint=fingerprint, image_format=self.image.format,
+                           image_size=self.image.virtual_size, data_bytes=data_bytes, bytes_sent=self.sent,
+                           resumed=blob.resumed, already_complete=blob.complete, verified=verified)
 
     # --- create, or find what an earlier run left ------------------------------------------------------------
 

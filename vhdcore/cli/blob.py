@@ -151,7 +151,10 @@ def _upload(args: argparse.Namespace) -> int:
         facts = source_facts(image)
     for warning in done.warnings:
         print(f"vhdcore: warning: {warning}", file=sys.stderr)
-    doc = asdict(done) | {"unique_id": str(done.unique_id), "source": shown_source(args.source), **facts}
+    doc = asdict(done)
+    # `warnings` stays after the upload's own fields (ImageUpload declares them after it), where -o tsv has it.
+    doc |= {"unique_id": str(done.unique_id), "warnings": doc.pop("warnings"), "source": shown_source(args.source),
+            **facts}
     if done.already_complete:
         table = (f"{done.url} already holds {shown_source(args.source)} as a fixed VHD of {done.size} bytes, unique id "
                  f"{done.unique_id}; nothing was sent")
