@@ -37,7 +37,8 @@ from tests.images import (
     write_raw,
 )
 from vhdcore.errors import CorruptImageError, ImageError, SizeError, UnsupportedImageError, UsageError
-from vhdcore.format.images import CHUNK, Scan, check_format, disk_size, fingerprint, open_image
+from vhdcore.format.images import Scan, check_format, disk_size, fingerprint, open_image
+from vhdcore.format.sizes import MAX_PUT_PAGE
 
 ROUNDED = -(-SIZE // MiB) * MiB
 
@@ -73,7 +74,7 @@ def test_the_scan_finds_exactly_the_nonzero_pages_reading_only_what_is_stored(na
         assert image.bytes_read - before == image.allocated_bytes == scan.scanned
     merged: list[tuple[int, int]] = []
     for run in runs:
-        assert run.offset % PAGE == 0 and len(run.data) % PAGE == 0 and 0 < len(run.data) <= CHUNK
+        assert run.offset % PAGE == 0 and len(run.data) % PAGE == 0 and 0 < len(run.data) <= MAX_PUT_PAGE
         assert run.data == raw[run.offset : run.end]
         if merged and merged[-1][1] == run.offset:
             merged[-1] = (merged[-1][0], run.end)

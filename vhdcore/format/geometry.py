@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SECTOR = 512
+from .sizes import SECTOR
+
 MAX_CHS_SECTORS = 65535 * 16 * 255
 
 

@@ -18,9 +18,9 @@ from typing import BinaryIO
 
 from ..errors import CorruptImageError, ImageError
 from ..format.footer import COOKIE, Footer
-from ..format.images import CHUNK, Window
+from ..format.images import Window
 from ..format.images.vhd import fixed_disk_size
-from ..format.sizes import FOOTER_SIZE, MAX_DISK_SIZE, MiB
+from ..format.sizes import FOOTER_SIZE, MAX_DISK_SIZE, MAX_PUT_PAGE, MiB
 from .published import Pass, Published, read_exactly
 
 SECTOR = 512
@@ -191,7 +191,7 @@ class StreamImage:
     def unchanged(self) -> bool:
         return self.published.origin.unchanged()
 
-    def windows(self, limit: int = CHUNK, align: int = SECTOR) -> Iterator[Window]:
+    def windows(self, limit: int = MAX_PUT_PAGE, align: int = SECTOR) -> Iterator[Window]:
         """One pass: every `limit`-aligned window of the disk in order (any of its pages may hold data); the last is
         padded with zeros to whole `align`-byte pages. Before the last window is given out, the stream's end and
         the checksum are checked (and so is any pass `read()` left open)."""

@@ -12,14 +12,12 @@ headers and tables is read to open an image, and ranges the image does not store
 
 from .detect import FORMATS, check_format, detect_format, format_from_head, open_image
 from .fixed import Converted, DiskSize, convert_to_fixed_vhd, disk_size
-from .pages import PAGE, Fingerprint, PageRun, Scan, fingerprint, nonzero_pages
+from .pages import Fingerprint, PageRun, Scan, fingerprint, nonzero_pages
 from .readable import ReadableImage, Window
-from .source import CHUNK, DiskImage, Extent
+from .source import DiskImage, Extent
 
 __all__ = [
-    "CHUNK",
     "FORMATS",
-    "PAGE",
     "Converted",
     "DiskImage",
     "DiskSize",

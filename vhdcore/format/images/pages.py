@@ -22,11 +22,10 @@ import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from ..sizes import MAX_PUT_PAGE, PAGE
 from .readable import ReadableImage
-from .source import CHUNK
 
-PAGE = 512
-_ZEROS = bytes(CHUNK)
+_ZEROS = bytes(MAX_PUT_PAGE)
 _ZERO_PAGE = bytes(PAGE)
 _BLOCK = 64 << 10  # looked at as a whole before its pages
 _VERSION = b"blank-vhd fingerprint 1\0"
@@ -120,7 +119,7 @@ class Scan:
     `progress(scan)` is called after each window; `fingerprint` is complete once the loop has finished.
     """
 
-    def __init__(self, image: ReadableImage, *, limit: int = CHUNK, granularity: int = PAGE,
+    def __init__(self, image: ReadableImage, *, limit: int = MAX_PUT_PAGE, granularity: int = PAGE,
                  progress: Callable[[Scan], None] | None = None) -> None:
         if granularity % PAGE or limit % granularity:
             raise ValueError(f"granularity {granularity} must be a multiple of {PAGE} dividing limit {limit}")
