@@ -1,11 +1,12 @@
 """One blob's requests: the session every Azure Storage operation on a blob runs in, and the rules they share.
 
 `session()` opens a `Session` on one blob, with a client built from a StorageTarget for this call and closed
-after it. The session has one method per request the blob operations make, so that the SDK client is used
-here and nowhere else; each method turns an SDK failure into vhdcore's error for it (translate.py), with no
-secret in it, and each write is conditional on the etag or sequence number the caller read (a concurrent
-writer, or a late duplicate of one of our own retried requests, makes the write fail instead of clobbering
-anything; translate.Stale is the etag's failure) and is checked against Azure's page rules before it is sent.
+after it. The session has one method per request the blob operations make, so that they never touch the SDK
+client themselves; each method turns an SDK failure into vhdcore's error for it (translate.py), with no
+secret in it. Every write is conditional: a create on no blob being there, the others on the etag or the
+sequence number the caller read, so a concurrent writer, or a late duplicate of one of our own retried
+requests, makes it fail instead of clobbering anything (translate.Stale is the etag's failure); and every page
+write is checked against Azure's page rules before it is sent.
 
 Beside the session: `converge`, which runs a read-then-conditional-write step again when the blob changed
 under it; the readers of what a blob's properties record (`meta`, `meta_int`, `sdk_text`); and
