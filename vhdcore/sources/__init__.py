@@ -26,7 +26,7 @@ from ..format.images import DiskImage, check_format, format_from_head, open_imag
 from .compressed import COMPRESSIONS, HEAD, NONE, check_compression, detect_compression
 from .published import LocalOrigin, Published, check_sha256, compression_of, origin_for
 from .spool import SpooledImage, spool
-from .stream import StreamImage, layout_of, learn_content
+from .stream import StreamImage, format_of, learn_content
 from .urls import check_image_url, is_image_url, shown_url
 
 SourceImage = Union[DiskImage, StreamImage, SpooledImage]  # noqa: UP007 - a runtime alias
@@ -110,7 +110,7 @@ def _random_access(wanted: str | None, head: bytes) -> bool:
 
 def _streamed(published: Published, wanted: str | None) -> StreamImage:
     content = learn_content(published, need_tail=wanted is None)
-    return StreamImage(published, content, layout_of(published.name, content, wanted))
+    return StreamImage(published, content, format_of(published.name, content, wanted))
 
 
 def _stream_head(published: Published) -> bytes:

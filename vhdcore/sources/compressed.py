@@ -26,11 +26,12 @@ from types import ModuleType
 from typing import Protocol
 
 from ..errors import CorruptImageError, UsageError
+from ..format.sizes import MAX_PUT_PAGE
 
 COMPRESSIONS = ("xz", "gzip", "bzip2", "zstd")
 NONE = "none"  # --compression none: take the file as it is, even if it starts like a compressed one
 ALIASES = {"gz": "gzip", "bz2": "bzip2", "zst": "zstd", "uncompressed": NONE}
-READ = 4 << 20  # the most one read returns: one Put Page
+READ = MAX_PUT_PAGE  # the most one read returns: one Put Page
 MEMORY_LIMIT = 256 << 20  # the most a decoder may allocate: xz -9 needs 65 MiB, zstd --ultra -22 128 MiB
 _ZSTD_WINDOW_LOG = 28  # 256 MiB, MEMORY_LIMIT
 _IN = 1 << 20  # compressed bytes fed to a decoder at a time

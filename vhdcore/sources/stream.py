@@ -20,10 +20,9 @@ from ..errors import CorruptImageError, ImageError
 from ..format.footer import COOKIE, Footer
 from ..format.images import Window
 from ..format.images.vhd import fixed_disk_size
-from ..format.sizes import FOOTER_SIZE, MAX_DISK_SIZE, MAX_PUT_PAGE, MiB
+from ..format.sizes import FOOTER_SIZE, MAX_DISK_SIZE, MAX_PUT_PAGE, PAGE, MiB
 from .published import Pass, Published, read_exactly
 
-SECTOR = 512
 TAIL_BLOCK_MAX = 64 * MiB  # the most an xz block may hold for its end to be read alone (decompressed in memory)
 _INDEX_BUDGET = 16 * MiB  # the most python-xz may read of an xz file's indexes and footers
 STREAM_LIMIT = MAX_DISK_SIZE + FOOTER_SIZE  # the longest raw disk or fixed VHD a page blob can take
@@ -57,8 +56,8 @@ def learn_content(published: Published, *, need_tail: bool) -> Content:
         tail = b""
         if need_tail:
             with _closing(origin.random_access()) as file:
-                file.seek(max(0, origin.size - SECTOR))
-                tail = read_exactly(file.read, min(SECTOR, origin.size))
+                file.seek(max(0, origin.size - FOOTER_SIZE))
+                tail = read_exactly(file.read, min(FOOTER_SIZE, origin.size))
         return Content(origin.size, tail, "its size, and a read of its last 512 bytes")
     if published.compression == "xz" and origin.seekable:
         found = _xz_content(published, need_tail)
@@ -82,7 +81,7 @@ def _xz_content(published: Published, need_tail: bool) -> Content | None:
                     return None  # the counting pass says why, in its words
                 if not need_tail:
                     return Content(length, b"", "the xz index")
-                at = max(0, length - SECTOR)
+                at = max(0, length - FOOTER_SIZE)
                 starts = [s for s in file.block_boundaries if s <= at]
                 if length - (starts[-1] if starts else 0) > TAIL_BLOCK_MAX:
                     return None
@@ -105,7 +104,7 @@ def _count(published: Published) -> Content:
             data = stream.read()
             if not data:
                 break
-            tail = (tail + data[-SECTOR:])[-SECTOR:]
+            tail = (tail + data[-FOOTER_SIZE:])[-FOOTER_SIZE:]
         if stream.pos == 0:
             raise ImageError(f"image {published.name} holds no data (it decompresses to 0 bytes); give an image that "
                              "holds a disk.")
@@ -121,7 +120,7 @@ def _too_big(limit: int) -> str:
 
 
 @dataclass(frozen=True)
-class Layout:
+class StreamFormat:
     """What the stream is: raw, or a fixed VHD (its data, then its footer)."""
 
     format: str  # "raw" or "vhd"
@@ -130,19 +129,19 @@ class Layout:
     footer: bytes  # the fixed VHD's footer as the stream ends; b"" for raw
 
 
-def layout_of(name: str, content: Content, wanted: str | None) -> Layout:
+def format_of(name: str, content: Content, wanted: str | None) -> StreamFormat:
     """Raw or fixed VHD, by the stream's end (as `detect_format` decides for a file), or as the caller said."""
     length, tail = content.length, content.tail
     if wanted == "raw":
-        return Layout("raw", "raw", length, b"")
-    footer = Footer.unpack(tail) if len(tail) == SECTOR else None
+        return StreamFormat("raw", "raw", length, b"")
+    footer = Footer.unpack(tail) if len(tail) == FOOTER_SIZE else None
     valid = footer is not None and footer.cookie == COOKIE and footer.checksum_valid
     if wanted is None and not valid:
-        return Layout("raw", "raw", length, b"")
-    if wanted == "vhd" and not tail and length > SECTOR:  # the format was given and the end not read: the footer
-        return Layout("vhd", "fixed", length - SECTOR, b"")  # is checked at the end
+        return StreamFormat("raw", "raw", length, b"")
+    if wanted == "vhd" and not tail and length > FOOTER_SIZE:  # the format was given and the end not read: the
+        return StreamFormat("vhd", "fixed", length - FOOTER_SIZE, b"")  # footer is checked at the end
     size = fixed_disk_size(name, tail, length)  # the rule a file is judged by (no tail: too short for a footer)
-    return Layout("vhd", "fixed", size, tail)
+    return StreamFormat("vhd", "fixed", size, tail)
 
 
 class StreamImage:
@@ -153,13 +152,13 @@ class StreamImage:
     open for the purpose, started again if asked to go back), `identity()` and `unchanged()`.
     """
 
-    def __init__(self, published: Published, content: Content, layout: Layout) -> None:
+    def __init__(self, published: Published, content: Content, stream_format: StreamFormat) -> None:
         self.published = published
         self.content = content
         self.path = published.name
-        self.format, self.variant = layout.format, layout.variant
-        self.virtual_size = layout.virtual_size
-        self.layout = layout
+        self.format, self.variant = stream_format.format, stream_format.variant
+        self.virtual_size = stream_format.virtual_size
+        self.stream_format = stream_format
         self.compression = published.compression
         self.checksum: str | None = None  # the published bytes' SHA-256, once a pass has read them all
         self._cursor: Pass | None = None  # the pass read() uses
@@ -191,7 +190,7 @@ class StreamImage:
     def unchanged(self) -> bool:
         return self.published.origin.unchanged()
 
-    def windows(self, limit: int = MAX_PUT_PAGE, align: int = SECTOR) -> Iterator[Window]:
+    def windows(self, limit: int = MAX_PUT_PAGE, align: int = PAGE) -> Iterator[Window]:
         """One pass: every `limit`-aligned window of the disk in order (any of its pages may hold data); the last is
         padded with zeros to whole `align`-byte pages. Before the last window is given out, the stream's end and
         the checksum are checked (and so is any pass `read()` left open)."""
@@ -210,12 +209,12 @@ class StreamImage:
                     yield pending
                 end = pos + want
                 if end == size:
-                    last = (pending.data if pending else b"")[-SECTOR:] + data if len(data) < SECTOR else data
+                    last = (pending.data if pending else b"")[-FOOTER_SIZE:] + data if len(data) < FOOTER_SIZE else data
                     if size % align:
                         data += bytes(-size % align)
                 pending = Window(pos, data, want, [(0, len(data))])
                 pos = end
-            self._check_end(stream, last[-SECTOR:])
+            self._check_end(stream, last[-FOOTER_SIZE:])
             if self._cursor is not None:  # a resume compared pages with another pass: it must check out too
                 self._drain_cursor()
             if pending is not None:
@@ -226,16 +225,16 @@ class StreamImage:
     def _check_end(self, stream: Pass, last: bytes) -> None:
         """The stream after the disk's data (`last`: its last bytes): the footer it was taken for (a fixed VHD),
         or for a raw disk the same last bytes that made it raw, then its end, then the published bytes' checksum."""
-        layout = self.layout
-        if layout.format == "vhd":
-            footer = stream.read_exactly(SECTOR)
-            if len(footer) != SECTOR:
+        found = self.stream_format
+        if found.format == "vhd":
+            footer = stream.read_exactly(FOOTER_SIZE)
+            if len(footer) != FOOTER_SIZE:
                 raise self._shorter(self.virtual_size + len(footer))
-            if layout.footer and footer != layout.footer:
+            if found.footer and footer != found.footer:
                 raise CorruptImageError(f"image {self.path} ends in another footer than it did when it was first read; "
                                         "it changed meanwhile: run again.")
-            if not layout.footer:
-                checked = layout_of(self.path, Content(self.content.length, footer, self.content.learned), None)
+            if not found.footer:
+                checked = format_of(self.path, Content(self.content.length, footer, self.content.learned), None)
                 if checked.virtual_size != self.virtual_size or checked.format != "vhd":
                     raise CorruptImageError(f"image {self.path} does not end in the footer of a fixed VHD of "
                                             f"{self.virtual_size} bytes; give the right --format.")
@@ -336,4 +335,4 @@ class _closing:
         self.file.close()
 
 
-__all__ = ["Content", "Layout", "StreamImage", "layout_of", "learn_content"]
+__all__ = ["Content", "StreamFormat", "StreamImage", "format_of", "learn_content"]
