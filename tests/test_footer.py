@@ -73,6 +73,9 @@ def test_vector_fields_at_the_notes_offsets() -> None:
     assert struct.unpack_from(">I", raw, 0x40)[0] == 0xFFFFE77A
     assert raw[0x44:0x54] == VECTOR_ID
     assert raw[0x54:] == bytes(512 - 0x54)
+    # The declaration names the same offsets (image refusals quote them: "disk type ... (byte 60)").
+    offsets = {"data_offset": 0x10, "current_size": 0x30, "disk_type": 0x3C, "checksum": 0x40, "unique_id": 0x44}
+    assert {name: Footer.offset_of(name) for name in offsets} == offsets and Footer.struct_size() == 512
 
 
 def test_vector_decodes() -> None:
@@ -165,7 +168,8 @@ def test_fixed_footer_round_trip(mib: int, when: int, unique_id: bytes) -> None:
 )
 def test_pack_rejects_fields_that_do_not_fit(name: str, value: object) -> None:
     # Silent padding or truncation would encode bytes this Footer does not hold.
-    with pytest.raises(VhdError):
+    fix = r"(pass exactly \d+ bytes|check the values passed to Footer)"
+    with pytest.raises(VhdError, match=rf"^footer field .*; {fix}\.$"):
         replace(vector_footer(), **{name: value}).pack()  # type: ignore[arg-type]
 
 

@@ -1,4 +1,4 @@
-"""The 512-byte VHD footer: one declaration of the layout, used to encode and to decode.
+"""The 512-byte VHD footer: one declaration of the layout (layout.Layout), used to encode and to decode.
 
 Pure: no I/O, no clock, no randomness unless the caller leaves the timestamp or unique id out.
 """
@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import enum
 import math
-import struct
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from ..errors import InputError, VhdFormatError
 from .geometry import chs_geometry
+from .layout import Layout, at
 from .sizes import FOOTER_SIZE, PAGE_BLOB_MAX, MiB
 from .unique_id import UniqueId
 
@@ -28,7 +26,6 @@ VHD_EPOCH = 946684800  # 2000-01-01T00:00:00Z as a Unix time
 AZURE_CREATOR_APPLICATION = b"wa\0\0"
 AZURE_CREATOR_VERSION = 0x00070000
 AZURE_CREATOR_HOST_OS = b"Wi2k"
-_CHECKSUM_SLICE = slice(64, 68)
 
 
 class DiskType(enum.IntEnum):
@@ -38,57 +35,38 @@ class DiskType(enum.IntEnum):
     DIFFERENCING = 4
 
 
-def _f(fmt: str) -> Any:
-    """A footer field with its struct format; Any so the dataclass annotations stay the value types."""
-    return field(metadata={"fmt": fmt})
-
-
 @dataclass(frozen=True)
-class Footer:
+class Footer(Layout, byte_order=">", name="footer"):
     """A decoded footer. Field order and struct formats are the on-disk layout (big-endian)."""
 
-    cookie: bytes = _f("8s")
-    features: int = _f("I")
-    file_format_version: int = _f("I")
-    data_offset: int = _f("Q")
-    timestamp: int = _f("I")
-    creator_application: bytes = _f("4s")
-    creator_version: int = _f("I")
-    creator_host_os: bytes = _f("4s")
-    original_size: int = _f("Q")
-    current_size: int = _f("Q")
-    cylinders: int = _f("H")
-    heads: int = _f("B")
-    sectors_per_track: int = _f("B")
-    disk_type: int = _f("I")
-    checksum: int = _f("I")
-    unique_id: UniqueId = _f("16s")  # noqa: RUF009  (a field spec like the others; decoded by _DECODED)
-    saved_state: int = _f("B")
-    reserved: bytes = _f("427s")
-
-    def pack(self) -> bytes:
-        """Encode to 512 bytes; any field that does not fit its width is rejected."""
-        # struct range-checks integers but silently pads or truncates "Ns" fields, which would encode
-        # bytes other than the ones this footer holds (b"conectixX" would pass as b"conectix").
-        for name, width in _BYTES_FIELDS:
-            value = getattr(self, name)
-            if isinstance(value, (bytes, bytearray)) and len(value) != width:
-                raise InputError(f"footer field {name} is {len(value)} bytes, not {width}; pass exactly {width} bytes.")
-        try:
-            return _LAYOUT.pack(*(getattr(self, f.name) for f in fields(self)))
-        except struct.error as exc:
-            raise InputError(f"footer field out of range: {exc}; check the values passed to Footer.") from exc
+    cookie: bytes = at("8s")
+    features: int = at("I")
+    file_format_version: int = at("I")
+    data_offset: int = at("Q")
+    timestamp: int = at("I")
+    creator_application: bytes = at("4s")
+    creator_version: int = at("I")
+    creator_host_os: bytes = at("4s")
+    original_size: int = at("Q")
+    current_size: int = at("Q")
+    cylinders: int = at("H")
+    heads: int = at("B")
+    sectors_per_track: int = at("B")
+    disk_type: int = at("I")
+    checksum: int = at("I")
+    unique_id: UniqueId = at("16s", UniqueId)  # noqa: RUF009  (a field spec like the others)
+    saved_state: int = at("B")
+    reserved: bytes = at("427s")
 
     @classmethod
-    def unpack(cls, raw: bytes | bytearray | memoryview) -> Footer:
-        """Decode any 512 bytes; only a wrong length is undecodable."""
-        if not isinstance(raw, (bytes, bytearray, memoryview)) or len(raw) != FOOTER_SIZE:
-            size = len(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else type(raw).__name__
+    def unpack(cls, raw: bytes | bytearray | memoryview, offset: int = 0) -> Footer:
+        """Decode any 512 bytes: the last of `raw`, from `offset` on; only a wrong length is undecodable."""
+        if not isinstance(raw, (bytes, bytearray, memoryview)) or len(raw) - offset != FOOTER_SIZE:
+            size = len(raw) - offset if isinstance(raw, (bytes, bytearray, memoryview)) else type(raw).__name__
             raise VhdFormatError(
                 f"a VHD footer is exactly {FOOTER_SIZE} bytes, got {size}; pass the last 512 bytes of the disk."
             )
-        decoded = dict(zip(_NAMES, _LAYOUT.unpack(bytes(raw)), strict=True))
-        return cls(**{name: _DECODED.get(name, _same)(value) for name, value in decoded.items()})
+        return super().unpack(raw, offset)
 
     @property
     def computed_checksum(self) -> int:
@@ -157,22 +135,13 @@ class Footer:
         return problems
 
 
-_LAYOUT = struct.Struct(">" + "".join(f.metadata["fmt"] for f in fields(Footer)))
-_NAMES = [f.name for f in fields(Footer)]
-# Fields whose type is not the struct's own: the unique id is bytes on disk and a UniqueId in the library.
-_DECODED: dict[str, Callable[[Any], Any]] = {"unique_id": UniqueId}
-
-
-def _same(value: Any) -> Any:
-    return value
-
-assert _LAYOUT.size == FOOTER_SIZE
-_BYTES_FIELDS = [(f.name, int(f.metadata["fmt"][:-1])) for f in fields(Footer) if f.metadata["fmt"].endswith("s")]
+assert Footer.struct_size() == FOOTER_SIZE
+_CHECKSUM = slice(Footer.offset_of("checksum"), Footer.offset_of("unique_id"))
 
 
 def footer_checksum(raw: bytes) -> int:
     """One's complement of the byte sum of the footer with the checksum field left out."""
-    return ~(sum(raw) - sum(raw[_CHECKSUM_SLICE])) & 0xFFFFFFFF
+    return ~(sum(raw) - sum(raw[_CHECKSUM])) & 0xFFFFFFFF
 
 
 def vhd_timestamp(when: datetime | float) -> int:

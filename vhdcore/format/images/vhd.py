@@ -31,7 +31,6 @@ UNALLOCATED = 0xFFFFFFFF
 MIN_BLOCK, MAX_BLOCK = 4096, 1 << 31  # smaller blocks have no room for qemu's bitmap arithmetic
 MAX_BAT_ENTRIES = ((1 << 31) - 1) // 4  # qemu's limit
 MAX_DYNAMIC_SIZE = 0xFF000000 * SECTOR  # 2040 GiB: qemu's (and Hyper-V's) limit for a VHD
-_DATA_OFFSET, _CURRENT_SIZE, _DISK_TYPE = 16, 48, 60  # footer fields named in messages
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ def parse(image: ImageFile) -> Parsed:
     _not_differencing(path, footer)
     if footer.disk_type != DiskType.DYNAMIC:
         raise corrupt(path, "VHD", f"its footer copy at byte 0 says disk type {footer.disk_type} (byte "
-                      f"{_DISK_TYPE}), but", "only a dynamic disk starts with a footer copy")
+                      f"{Footer.offset_of('disk_type')}), but", "only a dynamic disk starts with a footer copy")
     if tail != head:
         if not tail.startswith(COOKIE):
             raise CorruptImageError(
@@ -92,7 +91,7 @@ def parse(image: ImageFile) -> Parsed:
     size = footer.current_size
     _whole_sectors(path, size)
     if size > MAX_DYNAMIC_SIZE:
-        raise corrupt(path, "VHD", f"its current_size (byte {_CURRENT_SIZE}) is {size}, which",
+        raise corrupt(path, "VHD", f"its current_size (byte {Footer.offset_of('current_size')}) is {size}, which",
                       f"is more than a dynamic VHD can hold ({MAX_DYNAMIC_SIZE} bytes)")
     return Parsed("vhd", "dynamic", size, _dynamic_extents(image, footer))
 
