@@ -11,8 +11,9 @@ import os
 from collections.abc import Callable
 
 from ...errors import CorruptImageError, ImageError, UsageError
+from ..sizes import SECTOR
 from . import qcow2, vdi, vhd, vhdx, vmdk
-from .source import CHUNK, SECTOR, DiskImage, ImageFile, Parsed, data_extents, without_holes
+from .source import DiskImage, ImageFile, Parsed, data_extents, without_holes
 
 _NAMES = {"raw": "raw", "vhd": "VHD", "vhdx": "VHDX", "qcow2": "qcow2", "vmdk": "VMDK", "vdi": "VDI"}
 
@@ -97,4 +98,4 @@ def open_image(path: str | os.PathLike[str], format: str | None = None) -> DiskI
         raise
 
 
-__all__ = ["CHUNK", "FORMATS", "check_format", "detect_format", "format_from_head", "open_image"]
+__all__ = ["FORMATS", "check_format", "detect_format", "format_from_head", "open_image"]

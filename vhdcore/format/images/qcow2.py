@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
+from ..sizes import SECTOR
 from .claims import Claims, by_guest, corrupt
-from .source import SECTOR, ExtentMap, ImageFile, Parsed, contiguous_runs, entry_finder, table_batches, table_entries
+from .source import ExtentMap, ImageFile, Parsed, contiguous_runs, entry_finder, table_batches, table_entries
 
 MAGIC = b"QFI\xfb"
 OFFSET_MASK = 0x00FFFFFFFFFFFE00  # bits 9-55 of L1, L2 and refcount table entries

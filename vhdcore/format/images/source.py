@@ -27,10 +27,9 @@ from itertools import compress
 from typing import Literal, NamedTuple, overload
 
 from ...errors import CorruptImageError, ImageError
+from ..sizes import MAX_PUT_PAGE, PAGE, SECTOR
 from .readable import Window
 
-SECTOR = 512
-CHUNK = 4 << 20  # the largest Put Page; reads never cross a multiple of it in guest space
 _TABLE_CHUNK = 1 << 20  # tables are read this many bytes at a time
 
 
@@ -425,7 +424,7 @@ class DiskImage:
             i += 1
         return bytes(out)
 
-    def windows(self, limit: int = CHUNK, align: int = SECTOR) -> Iterator[Window]:
+    def windows(self, limit: int = MAX_PUT_PAGE, align: int = PAGE) -> Iterator[Window]:
         """The stored data as whole `align`-byte pages, per `limit`-aligned window of the disk that holds any
         extent: its guest offset, its bytes from the first page with stored bytes to the last, with the gaps
         between extents filled with zeros (never read), the bytes read from the file, and where in the window

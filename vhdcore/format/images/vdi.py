@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
+from ..sizes import SECTOR
 from .claims import Claims, corrupt
-from .source import SECTOR, ExtentMap, ImageFile, Parsed, table_entries
+from .source import ExtentMap, ImageFile, Parsed, table_entries
 
 SIGNATURE = 0xBEDA107F
 VERSION_1_1 = 0x00010001

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..footer import COOKIE, DiskType, Footer
 from ..layout import Layout, at
+from ..sizes import FOOTER_SIZE, SECTOR
 from .claims import Claims, corrupt
-from .source import SECTOR, ExtentMap, ImageFile, Parsed, data_extents, table_batches
+from .source import ExtentMap, ImageFile, Parsed, data_extents, table_batches
 
 DYNAMIC_COOKIE = b"cxsparse"
 UNALLOCATED = 0xFFFFFFFF
@@ -57,19 +58,19 @@ assert DynamicHeader.struct_size() == 1024
 
 def has_footer(image: ImageFile) -> bool:
     """Whether the file ends in a VHD footer with a valid checksum (what detection trusts first)."""
-    if image.size < SECTOR:
+    if image.size < FOOTER_SIZE:
         return False
-    footer = Footer.unpack(image.pread(image.size - SECTOR, SECTOR))
+    footer = Footer.unpack(image.pread(image.size - FOOTER_SIZE, FOOTER_SIZE))
     return footer.cookie == COOKIE and footer.checksum_valid
 
 
 def parse(image: ImageFile) -> Parsed:
     path = image.path
-    if image.size < SECTOR:
+    if image.size < FOOTER_SIZE:
         raise _too_short(path, image.size)
-    head = image.exact(0, SECTOR, "VHD footer copy")
-    tail_at = image.size - SECTOR
-    tail = image.exact(tail_at, SECTOR, "VHD footer")
+    head = image.exact(0, FOOTER_SIZE, "VHD footer copy")
+    tail_at = image.size - FOOTER_SIZE
+    tail = image.exact(tail_at, FOOTER_SIZE, "VHD footer")
     if not head.startswith(COOKIE):  # any other file is a fixed disk, described by the footer at its end
         size = fixed_disk_size(path, tail, image.size)
         return Parsed("vhd", "fixed", size, data_extents(image, size), holes_known=True)
@@ -100,7 +101,7 @@ def fixed_disk_size(path: str, tail: bytes, length: int) -> int:
     """The size of the disk a fixed VHD holds, from the last 512 bytes (`tail`) of the `length` bytes of a file or
     stream that does not start with a footer copy; or the one sentence that says why they are no such VHD. Files
     (parse) and streams (vhdcore.sources) are judged by this one rule."""
-    if len(tail) < SECTOR:
+    if len(tail) < FOOTER_SIZE:
         raise _too_short(path, length)
     footer = Footer.unpack(tail)
     if footer.cookie != COOKIE:
@@ -110,7 +111,7 @@ def fixed_disk_size(path: str, tail: bytes, length: int) -> int:
         raise CorruptImageError(f"image {path} has a VHD footer with a bad checksum: it is corrupt; copy it again.")
     _not_differencing(path, footer)
     if footer.disk_type == DiskType.DYNAMIC:
-        raise corrupt(path, "VHD", f"its footer at byte {length - SECTOR} says dynamic, but",
+        raise corrupt(path, "VHD", f"its footer at byte {length - FOOTER_SIZE} says dynamic, but",
                       "the file does not start with the footer copy every dynamic disk has (qemu reads it as a "
                       "fixed disk)")
     if footer.disk_type != DiskType.FIXED:
@@ -118,9 +119,9 @@ def fixed_disk_size(path: str, tail: bytes, length: int) -> int:
                                 "copy it again from its source.")
     size = footer.current_size
     _whole_sectors(path, size)
-    if length != size + SECTOR:
+    if length != size + FOOTER_SIZE:
         raise CorruptImageError(f"image {path} is a fixed VHD of {size} bytes, but the file holds "
-                                f"{length - SECTOR} bytes before its footer: it is corrupt or truncated.")
+                                f"{length - FOOTER_SIZE} bytes before its footer: it is corrupt or truncated.")
     return size
 
 
@@ -174,8 +175,8 @@ def _dynamic_extents(image: ImageFile, footer: Footer) -> ExtentMap:
     found = ExtentMap(size)
     claims = Claims(image, "VHD", SECTOR)
     try:
-        claims.table(0, SECTOR, "footer copy")
-        claims.table(image.size - SECTOR, SECTOR, "footer")
+        claims.table(0, FOOTER_SIZE, "footer copy")
+        claims.table(image.size - FOOTER_SIZE, FOOTER_SIZE, "footer")
         claims.table(header_at, DynamicHeader.struct_size(), "dynamic header")
         claims.table(bat_at, -(-4 * entries // SECTOR) * SECTOR, "block allocation table")
         for indices, values in table_batches(image, bat_at, entries, ">I", "VHD block allocation table",

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
+from ..sizes import SECTOR, KiB, MiB
 from .claims import Claims, corrupt
 from .crc32c import crc32c
 from .source import ExtentMap, ImageFile, Parsed, table_entries
 
 SIGNATURE = b"vhdxfile"
-KiB, MiB = 1 << 10, 1 << 20
 _HEADER_OFFSETS = (64 * KiB, 128 * KiB)
 _REGION_TABLE_AT = 192 * KiB  # the copy at 256 KiB is never read by qemu
 _TABLE_SIZE = 64 * KiB
@@ -154,7 +154,7 @@ def parse(image: ImageFile) -> Parsed:
             raise UnsupportedImageError(
                 f"image {path} is a VHDX with 4096-byte logical sectors, which qemu does not read and an Azure disk "
                 "(512-byte sectors) cannot present as made; convert its contents to a 512-byte-sector disk first.")
-        if block < MiB or block > 256 * MiB or block & (block - 1) or sector != 512 or size % sector \
+        if block < MiB or block > 256 * MiB or block & (block - 1) or sector != SECTOR or size % sector \
                 or not 0 < size <= _MAX_SIZE:
             raise CorruptImageError(f"image {path} is a VHDX with block size {block}, sector size {sector} and size "
                                     f"{size}, which the format does not allow: it is corrupt; copy it again from "

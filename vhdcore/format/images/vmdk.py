@@ -25,8 +25,9 @@ from dataclasses import dataclass
 
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
+from ..sizes import SECTOR
 from .claims import Claims, by_guest, corrupt
-from .source import SECTOR, ExtentMap, ImageFile, Parsed, contiguous_runs, entry_finder, table_batches, table_entries
+from .source import ExtentMap, ImageFile, Parsed, contiguous_runs, entry_finder, table_batches, table_entries
 
 MAGIC = b"KDMV"
 DESCRIPTOR_MAGIC = b"# Disk DescriptorFile"
@@ -40,7 +41,7 @@ ZEROED_GRAIN = 1
 MAX_GTES_PER_GT = 512  # qemu's limit ("L2 table size too big")
 MAX_GD_ENTRIES = 32 << 20  # qemu's limit ("L1 size too big")
 MAX_GRAIN_SECTORS = 1 << 16  # qemu allows up to 1 GiB; VMware writes 64 KiB
-DESCRIPTOR_AT, DESCRIPTOR_SIZE = 512, 20 * 512  # where and how much qemu reads of the descriptor
+DESCRIPTOR_AT, DESCRIPTOR_SIZE = SECTOR, 20 * SECTOR  # where and how much qemu reads of the descriptor
 _NO_PARENT = "ffffffff"
 _CONVERT = "convert it first: qemu-img convert -O vmdk -o subformat=monolithicSparse (or -O raw)"
 
