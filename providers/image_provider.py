@@ -9,7 +9,6 @@ declares no resources and does not import the Azure SDK (the program process imp
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -99,7 +98,7 @@ class VhdImageProvider(DiskProvider):
         given_sha = inputs.get(SHA256)
         if not vhdcore.is_image_url(source):
             try:
-                stamp = _stamp(os.stat(source))
+                stamp = str(vhdcore.FileStamp.of_path(source))
             except OSError as exc:
                 return [CheckFailure("source", f"cannot open image {source}: {exc.strerror}; check the path and "
                                                "permissions.")]
@@ -134,7 +133,7 @@ class VhdImageProvider(DiskProvider):
             # by the create, which reads the file whole anyway.
             with vhdcore.open_source(str(source), fmt, compression=inputs.get("compression")) as image:
                 assert isinstance(image, vhdcore.DiskImage)
-                stamp = _stamp(image.file.stat)
+                stamp = image.stamp()
                 same_file = all(olds.get(k) == inputs.get(k) for k in ("source", "format")) and \
                     olds.get(STAMP) == stamp and given(olds, FINGERPRINT)
                 inputs[FINGERPRINT] = olds[FINGERPRINT] if same_file else vhdcore.fingerprint(image)
@@ -328,11 +327,6 @@ def _file_sha256(path: str) -> str:
         while chunk := file.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _stamp(info: os.stat_result) -> str:
-    """Size, modification and change times (ns) and inode: any write to the file changes one of them."""
-    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
 
 
 class _EngineLog:

@@ -34,6 +34,7 @@ from tests.images import (
     nonzero_pages,
     qemu_img,
     qemu_info,
+    rewrite_in_place,
     write_raw,
 )
 from vhdcore.errors import CorruptImageError, ImageError, SizeError, UnsupportedImageError, UsageError
@@ -208,6 +209,26 @@ def test_a_missing_or_unreadable_source_is_one_sentence(tmp_path: Path) -> None:
     (tmp_path / "empty").write_bytes(b"")
     with pytest.raises(ImageError, match=r"is an empty raw image \(0 bytes\)"):
         open_image(tmp_path / "empty")
+
+
+def test_an_image_is_unchanged_until_its_file_is_written_even_with_its_modification_time_put_back(
+        test_images: TestImages, tmp_path: Path) -> None:
+    """Its stamp (size, modification and change times, inode) is what an upload checks the file against once it
+    has read it, and what VhdImage keeps as source_stamp, in the text its states hold."""
+    path = tmp_path / "disk.qcow2"
+    shutil.copyfile(test_images["qcow2"], path)
+    with open_image(path) as image:
+        info = os.stat(path)
+        assert image.stamp() == f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
+        assert image.unchanged()
+        rewrite_in_place(path)
+        assert os.stat(path).st_mtime_ns == info.st_mtime_ns and not image.unchanged()
+    with open_image(path) as image:
+        shutil.copyfile(test_images["qcow2"], tmp_path / "copy")
+        os.replace(tmp_path / "copy", path)  # the same bytes in another file under the same name
+        assert not image.unchanged()
+        path.unlink()
+        assert not image.unchanged()
 
 
 def test_disk_size_rounds_up_to_whole_mib_and_size_may_only_grow_it(test_images: TestImages, tmp_path: Path) -> None:

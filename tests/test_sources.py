@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_wide
-from tests.images import PAGE, QEMU_FORMAT, SIZE, MiB, TestImages, qemu_img, tool
+from tests.images import PAGE, QEMU_FORMAT, SIZE, MiB, TestImages, qemu_img, rewrite_in_place, tool
 from tests.webserver import WebServer
 from vhdcore.errors import (
     ChecksumMismatchError,
@@ -322,6 +322,20 @@ def test_a_spooled_image_is_opened_only_after_its_checksum_matched(packed: dict[
                                                                   no_temporary_files: Path) -> None:
     with pytest.raises(ChecksumMismatchError, match=r"expected f{64}"):
         open_source(str(packed[("qcow2", "gzip")]), sha256="f" * 64)
+
+
+def test_a_compressed_file_is_unchanged_until_it_is_written_even_with_its_modification_time_put_back(
+        packed: dict[tuple[str, str], Path], tmp_path: Path) -> None:
+    """A stream's stamp holds its compression, its file's stamp and the disk; unchanged() follows the file's."""
+    path = tmp_path / "raw.xz"
+    shutil.copyfile(packed[("raw", "xz")], path)
+    with open_source(str(path), "raw") as image:
+        info = os.stat(path)
+        assert image.stamp() == (f"xz|file|{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}|raw|"
+                                 f"{SIZE}")
+        assert image.unchanged()
+        rewrite_in_place(path)
+        assert not image.unchanged()
 
 
 def test_an_uncompressed_local_file_is_checked_whole_before_it_is_read_in_place(test_images: TestImages) -> None:

@@ -38,6 +38,7 @@ from tests.images import (
     tool,
 )
 from vhdcore.azure.credentials import StorageTarget
+from vhdcore.azure.names import stamp_tag
 from vhdcore.azure.page_blob import create_blank_vhd, delete_blank_vhd
 from vhdcore.azure.upload import ImageUpload, UploadProgress, _missing, upload_image
 from vhdcore.errors import (
@@ -150,6 +151,8 @@ def test_every_format_becomes_a_fixed_vhd_blob_sending_only_its_data(
     assert content[:SIZE] == test_images.raw and content[SIZE:ROUNDED] == bytes(ROUNDED - SIZE)
     metadata = service.get_blob_client(container, BLOB).get_blob_properties().metadata
     assert metadata["vhdcore_fingerprint"] == result.fingerprint and metadata["vhdcore_size"] == str(ROUNDED)
+    with open_image(test_images[name]) as image:  # the image's stamp, as 32 hex digits that show none of it
+        assert metadata["vhdcore_source"] == stamp_tag(image.stamp()) and re.fullmatch("[0-9a-f]{32}", stamp_tag(""))
     # qemu-img, vhdiinfo and dissect accept the downloaded disk and read the image's data from it.
     assert qemu_info(local, "vpc")["virtual-size"] == ROUNDED
     with open_image(test_images[name]) as image:

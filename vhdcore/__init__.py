@@ -112,7 +112,16 @@ if TYPE_CHECKING:
         set_blank_vhd_metadata,
         upload_image,
     )
-    from .format.images import DiskImage, Scan, check_format, convert_to_fixed_vhd, disk_size, fingerprint, open_image
+    from .format.images import (
+        DiskImage,
+        FileStamp,
+        Scan,
+        check_format,
+        convert_to_fixed_vhd,
+        disk_size,
+        fingerprint,
+        open_image,
+    )
     from .sources import (
         SourceImage,
         check_compression,
@@ -135,8 +144,8 @@ _LAZY = {
          "repair_blank_vhd_footer", "require_container", "set_blank_vhd_metadata", "upload_image"),
         ".azure",
     ),
-    **dict.fromkeys(("DiskImage", "Scan", "check_format", "convert_to_fixed_vhd", "disk_size", "fingerprint",
-                     "open_image"), ".format.images"),
+    **dict.fromkeys(("DiskImage", "FileStamp", "Scan", "check_format", "convert_to_fixed_vhd", "disk_size",
+                     "fingerprint", "open_image"), ".format.images"),
     **dict.fromkeys(("SourceImage", "check_compression", "check_image_url", "check_sha256", "is_compressed_file",
                      "is_image_url", "open_source", "shown_url"), ".sources"),
 }
@@ -168,6 +177,7 @@ __all__ = [
     "DiskImage",
     "DiskReport",
     "DiskType",
+    "FileStamp",
     "Footer",
     "Geometry",
     "GiB",

@@ -17,8 +17,8 @@ MARKER_KEY = "vhdcore_marker"  # random per create: proves a blob is ours after 
 UNIQUE_ID_KEY = "vhdcore_unique_id"  # the footer's unique id (32 hex), kept while no footer is there
 SIZE_KEY = "vhdcore_size"  # the committed disk size: a longer blob means an interrupted grow
 CREATED_KEY = "vhdcore_created"  # the footer's timestamp (Unix seconds): with the unique id and size, the footer
-OWNER_KEY = "vhdcore_owner"  # who asked for the disk (a hash of a Pulumi resource's identity), if anyone said
-SOURCE_KEY = "vhdcore_source"  # marks an image upload (DiskImage.identity, a hint): resuming checks content instead
+OWNER_KEY = "vhdcore_owner"  # who asked for the disk (owner_tag: a hash of a Pulumi resource's identity), if said
+SOURCE_KEY = "vhdcore_source"  # marks an image upload (stamp_tag: its image's stamp, a hint): resuming checks content
 IMAGE_KEY = "vhdcore_image"  # an upload's image file name (image_label), only to say in messages what a blob holds
 FINGERPRINT_KEY = "vhdcore_fingerprint"  # the uploaded image's content fingerprint (sha256:...), set before the footer
 MAX_METADATA = 8 * 1024
@@ -92,6 +92,12 @@ def validate_metadata(metadata: Mapping[str, str] | None) -> dict[str, str]:
 def owner_tag(owner: str) -> str:
     """The metadata value recording `owner` (any text, e.g. a Pulumi stack and resource name): 32 hex digits."""
     return hashlib.sha256(owner.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def stamp_tag(stamp: str) -> str:
+    """The metadata value recording an image's stamp (ReadableImage.stamp): 32 hex digits, whatever the stamp
+    holds (a path's inode and times, a URL, a checksum), so it fits the metadata and shows none of it."""
+    return hashlib.sha256(stamp.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def image_label(path: str) -> str:

@@ -16,7 +16,7 @@ leaves is an unfinished blob that a re-run finishes, and that `delete_blank_vhd`
 The threat model (what someone who can write to the container can still do): docs/safety.md.
 
 Resuming is decided by content, never by metadata or the image file's modification time: metadata (the
-unique id, size, the image's identity and name) can be copied onto any blob, and a file's modification
+unique id, size, the image's stamp and name) can be copied onto any blob, and a file's modification
 time restored. A re-run lists the pages already written (list_page_ranges; Put Page is atomic, so a listed
 page is complete), reads every one of them back (MD5-checked) and compares it with what the image holds
 there, zeros included, before it writes anything. A page that differs refuses the resume, blob untouched.
@@ -65,6 +65,7 @@ from .names import (
     SOURCE_KEY,
     UNIQUE_ID_KEY,
     image_label,
+    stamp_tag,
     validate_blob_name,
     validate_container_name,
     validate_metadata,
@@ -221,7 +222,7 @@ class _Upload:
         marker = secrets.token_hex(16)
         sequence = secrets.randbelow(_MAX_SEQUENCE) + 1
         ours = {**self.metadata, MARKER_KEY: marker, UNIQUE_ID_KEY: str(self.unique_id), SIZE_KEY: str(self.size),
-                SOURCE_KEY: self.image.identity(), IMAGE_KEY: image_label(self.image.path)}
+                SOURCE_KEY: stamp_tag(self.image.stamp()), IMAGE_KEY: image_label(self.image.path)}
         if self.expected is not None:
             ours[FINGERPRINT_KEY] = self.expected
         try:

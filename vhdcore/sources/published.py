@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from ..errors import ChecksumMismatchError, ImageError, InputError
+from ..format.images import FileStamp
 from ..format.sizes import PAGE_BLOB_MAX
 from .compressed import HEAD, NONE, READ, Decompressed, detect_compression
 from .urls import is_image_url
@@ -66,7 +67,7 @@ class Origin(Protocol):
 
     def random_access(self) -> BinaryIO: ...
 
-    def identity(self) -> str: ...
+    def stamp(self) -> str: ...
 
     def unchanged(self) -> bool: ...
 
@@ -74,7 +75,7 @@ class Origin(Protocol):
 
 
 class LocalOrigin:
-    """A local file (or block device), read with plain reads; changes are noticed by its size and times."""
+    """A local file (or block device), read with plain reads; changes are noticed by its stamp (FileStamp)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.name = os.fspath(path)
@@ -86,6 +87,7 @@ class LocalOrigin:
                              "permissions.") from None
         if not (stat.S_ISREG(self._stat.st_mode) or stat.S_ISBLK(self._stat.st_mode)):
             raise ImageError(f"image {self.name} is not a regular file or block device; give the image file's path.")
+        self._stamp = FileStamp.of(self._stat)
 
     @property
     def size(self) -> int | None:
@@ -114,18 +116,14 @@ class LocalOrigin:
     def random_access(self) -> BinaryIO:
         return self._open()
 
-    def identity(self) -> str:
-        s = self._stat
-        return f"file|{s.st_size}|{s.st_mtime_ns}|{s.st_ino}|{s.st_dev}"
+    def stamp(self) -> str:
+        return f"file|{self._stamp}"
 
     def unchanged(self) -> bool:
         try:
-            now = os.stat(self.name)
+            return FileStamp.of_path(self.name) == self._stamp
         except OSError:
             return False
-        was = self._stat
-        return (now.st_size, now.st_mtime_ns, now.st_ino, now.st_dev) == (
-            was.st_size, was.st_mtime_ns, was.st_ino, was.st_dev)
 
     def close(self) -> None:
         pass
@@ -178,7 +176,7 @@ class WebOrigin:
     def random_access(self) -> BinaryIO:
         return RangeReader(self.web)  # type: ignore[return-value]  # a RawIOBase is a binary file
 
-    def identity(self) -> str:
+    def stamp(self) -> str:
         answer = self.web.probe()
         return f"url|{self.name}|{answer.size}|{answer.etag or ''}|{answer.last_modified or ''}"
 
@@ -237,12 +235,12 @@ class Published:
         self.passes += 1
         return Pass(self, limit, too_big)
 
-    def identity(self) -> str:
-        """What the published bytes are, for resuming: their checksum when one was given, else where they are
-        and their size and times (or the server's validators)."""
+    def stamp(self) -> str:
+        """Which version of the published bytes these are: their checksum when one was given, else where they are
+        and their file's stamp (or the server's validators)."""
         if self.sha256:
             return f"sha256:{self.sha256}"
-        return f"{self.compression}|{self.origin.identity()}"
+        return f"{self.compression}|{self.origin.stamp()}"
 
     def close(self) -> None:
         self.origin.close()

@@ -57,8 +57,8 @@ class SpooledImage:
     def bytes_read(self) -> int:
         return self.published.origin.bytes_read
 
-    def identity(self) -> str:
-        return f"{self.published.identity()}|{self.format}|{self.virtual_size}"
+    def stamp(self) -> str:
+        return f"{self.published.stamp()}|{self.format}|{self.virtual_size}"
 
     def unchanged(self) -> bool:
         return self.published.origin.unchanged()

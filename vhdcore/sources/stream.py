@@ -149,7 +149,7 @@ class StreamImage:
 
     It offers what an upload and a conversion use of an image (as format.images.DiskImage does): the virtual size,
     `windows()` (one pass, every window of the disk in order), `read()` (bytes at increasing offsets: a pass kept
-    open for the purpose, started again if asked to go back), `identity()` and `unchanged()`.
+    open for the purpose, started again if asked to go back), `stamp()` and `unchanged()`.
     """
 
     def __init__(self, published: Published, content: Content, stream_format: StreamFormat) -> None:
@@ -182,10 +182,10 @@ class StreamImage:
         """Published bytes read so far, by every pass."""
         return self.published.origin.bytes_read
 
-    def identity(self) -> str:
-        """What a resume must find again: the published bytes (their checksum, or their place, size and times),
-        their compression and the disk they hold."""
-        return f"{self.published.identity()}|{self.format}|{self.virtual_size}"
+    def stamp(self) -> str:
+        """Which version of the image this is, without reading its data: the published bytes' stamp (their checksum,
+        or their compression, place and file stamp or validators) and the disk they hold."""
+        return f"{self.published.stamp()}|{self.format}|{self.virtual_size}"
 
     def unchanged(self) -> bool:
         return self.published.origin.unchanged()

@@ -14,7 +14,7 @@ from .detect import FORMATS, check_format, detect_format, format_from_head, open
 from .fixed import Converted, DiskSize, convert_to_fixed_vhd, disk_size
 from .pages import Fingerprint, PageRun, Scan, fingerprint, nonzero_pages
 from .readable import ReadableImage, Window
-from .source import DiskImage, Extent
+from .source import DiskImage, Extent, FileStamp
 
 __all__ = [
     "FORMATS",
@@ -22,6 +22,7 @@ __all__ = [
     "DiskImage",
     "DiskSize",
     "Extent",
+    "FileStamp",
     "Fingerprint",
     "PageRun",
     "ReadableImage",

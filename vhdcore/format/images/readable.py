@@ -40,9 +40,9 @@ class ReadableImage(Protocol):
     @property
     def allocated_bytes(self) -> int: ...  # what one pass reads of the disk: progress counts it
 
-    def identity(self) -> str: ...  # a cheap key for "the same image, unchanged": resuming records it
+    def stamp(self) -> str: ...  # which version of the image this is, without reading its data
 
-    def unchanged(self) -> bool: ...  # nothing wrote to the image since it was opened
+    def unchanged(self) -> bool: ...  # its stamp now is the one it had when it was opened: nothing wrote to it
 
     def read(self, offset: int, length: int) -> bytes: ...  # at increasing offsets is what every caller does
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import bisect
 import errno
 import functools
-import hashlib
 import mmap
 import os
 import stat
@@ -41,6 +40,33 @@ class Extent(NamedTuple):
     host: int
 
 
+@dataclass(frozen=True)
+class FileStamp:
+    """Which version of a local file this is, by its metadata alone (no data read): its size, modification and
+    change times (ns) and inode. Any write to the file changes one of them, even when the modification time is
+    set back afterwards (the change time cannot be). A local image's stamp (ReadableImage.stamp): an upload checks
+    the file against the stamp it was opened with once it has read it (`unchanged`), and VhdImage keeps it beside
+    the fingerprint, so that an untouched file is not read again at every preview."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, info: os.stat_result) -> FileStamp:
+        return cls(info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
+    @classmethod
+    def of_path(cls, path: str) -> FileStamp:
+        """The stamp of the file at `path` now; OSError if it cannot be read."""
+        return cls.of(os.stat(path))
+
+    def __str__(self) -> str:
+        """As a VhdImage state records it (source_stamp)."""
+        return f"{self.size}:{self.mtime_ns}:{self.ctime_ns}:{self.inode}"
+
+
 class ImageFile:
     """The container file, read with pread only (no shared position), counting every byte read.
 
@@ -59,7 +85,7 @@ class ImageFile:
         if not (stat.S_ISREG(info.st_mode) or stat.S_ISBLK(info.st_mode)):
             os.close(self.fd)
             raise ImageError(f"image {self.path} is not a regular file or block device; give the image file's path.")
-        self.stat = info
+        self.stamp = FileStamp.of(info)
         self.size = os.lseek(self.fd, 0, os.SEEK_END)  # st_size is 0 for block devices
         self.bytes_read = 0
         self.reading: tuple[str, int] = ("start", 0)
@@ -390,24 +416,16 @@ class DiskImage:
     def kind(self) -> str:
         return f"{self.format} ({self.variant})" if self.variant and self.variant != self.format else self.format
 
-    def identity(self) -> str:
-        """A cheap key for "the same image file, unchanged": format, size, allocation map, file size and
-        modification time (no data read). Resuming an upload requires it to match."""
-        digest = hashlib.sha256(f"{self.format}|{self.variant}|{self.virtual_size}|{self.file.size}|"
-                                f"{self.file.stat.st_mtime_ns}".encode())
-        for extent in self.extents:
-            digest.update(b"%d,%d,%d;" % extent)
-        return digest.hexdigest()[:32]
+    def stamp(self) -> str:
+        """Which version of the image this is, without reading its data: its file's stamp when it was opened."""
+        return str(self.file.stamp)
 
     def unchanged(self) -> bool:
-        """Whether the image file still has the size and modification time it had when it was opened."""
+        """Whether the image file at `path` still has the stamp it was opened with."""
         try:
-            now = os.stat(self.path)
+            return FileStamp.of_path(self.path) == self.file.stamp
         except OSError:
             return False
-        was = self.file.stat
-        return (now.st_mtime_ns, now.st_ino, now.st_dev) == (was.st_mtime_ns, was.st_ino, was.st_dev) and (
-            not stat.S_ISREG(now.st_mode) or now.st_size == was.st_size)
 
     def read(self, offset: int, length: int) -> bytes:
         """`length` bytes of the virtual disk at `offset` (zeros where nothing is stored)."""
