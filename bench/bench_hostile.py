@@ -44,8 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere, without installing vhdcore
 
 from vhdcore.format.images.crc32c import crc32c  # noqa: E402
+from vhdcore.format.sizes import GiB, KiB, MiB, TiB  # noqa: E402
 
-KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
 PATTERN = bytes(b | 1 for b in random.Random(16).randbytes(MiB))  # data: no zero byte, so every page is sent
 
 
