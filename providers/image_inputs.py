@@ -6,9 +6,9 @@ fingerprint, which drives replacement) and `source_stamp` (size, times and inode
 fingerprint was taken, so an untouched file is not read again at every preview).
 
 An image as published (a URL, or a compressed file: `is_published`) is never downloaded or decompressed by a
-preview: its identity is the SHA-256 of its published bytes, `source_sha256` (given, or for a local file computed
-by check from the compressed bytes, also kept by its stamp), and its content fingerprint is learned by the upload
-(an output, carried by check while `source_sha256` stays the same).
+preview: what tells its versions apart is the SHA-256 of its published bytes, `source_sha256` (given, or for a
+local file computed by check from the compressed bytes, also kept by its stamp), and its content fingerprint is
+learned by the upload (an output, carried by check while `source_sha256` stays the same).
 """
 
 from __future__ import annotations

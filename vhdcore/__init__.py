@@ -4,8 +4,10 @@ Layers, each importing only the ones before it:
 
 - `vhdcore.format`: the footer, CHS geometry, sizes, unique ids, reports, local files and disk images of
   every common format (`vhdcore.format.images`; standard library only, no network);
+- `vhdcore.sources`: images as published (compressed files, https URLs, the publisher's checksum), read
+  without a full-size copy;
 - `vhdcore.azure`: page blobs, image uploads, containers, credentials, clouds and Azure's naming rules (the
-  only code that talks to Azure);
+  layer that talks to Azure Storage);
 - `vhdcore.cli`: the `vhdcore` command (`python -m vhdcore`).
 
 `vhdcore.errors` holds every error, split by fault. Everything in `__all__` is the supported surface;

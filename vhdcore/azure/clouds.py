@@ -4,8 +4,8 @@ Pure data and checks: no Azure SDK, no request. A profile says where a cloud's a
 suffix; Azure Stack has one per deployment), which x-ms-version to send, the newest it accepts, and its
 limits (page-blob cap, blob-name length). The names are `az cloud list`'s, plus the two Azure Stacks.
 
-The version on the wire is chosen here and only here: the SDK would send its own newest (2026-10-06 with
-azure-storage-blob 12.31.1), which Azurite and Azure Stack refuse and which changes with every SDK upgrade.
+The version on the wire is chosen here and only here: the SDK would send its own newest, which Azurite and
+Azure Stack refuse and which changes with every SDK upgrade.
 API_VERSION (2019-07-07) is the first version whose Get Account Information reports a hierarchical namespace
 and the newest Azure Stack Hub accepts (update 2008 on); the Azure Stack profiles send 2019-02-02, the newest
 that Azure Stack Edge's REST documentation and Hub update 2005 list, and nothing blank-vhd does there needs

@@ -1,4 +1,4 @@
-"""Every storage failure is matched by HTTP status and Azure error code and turned into one sentence here."""
+"""Storage failures, matched by HTTP status and Azure error code, each turned into one sentence."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """`vhdcore` (also `python -m vhdcore`): create and inspect fixed VHDs locally, and (`blob ...`) in Azure page blobs.
 
 Exit codes are decided in one place (common.exit_code). Only the standard library is imported here (the
-blob commands included); the Azure SDK is imported by the blob commands alone, when they run.
+blob commands included); the Azure SDK is imported by the commands that talk to Azure, when they run.
 """
 
 from __future__ import annotations
