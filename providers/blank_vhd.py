@@ -81,7 +81,9 @@ def identity(resource_name: str, opts: pulumi.ResourceOptions | None) -> str:
     type and name (two disks of one name may sit under two parents), and the resource's name. Synchronous,
     unlike the URN, because the provider must hold it before the resource is registered."""
     parent = opts.parent if opts is not None else None
-    within = f"{parent._type}::{parent.pulumi_resource_name}" if isinstance(parent, pulumi.Resource) else ""
+    within = ""
+    if isinstance(parent, pulumi.Resource):
+        within = f"{parent.pulumi_resource_type}::{parent.pulumi_resource_name}"
     where = (pulumi.get_organization(), pulumi.get_project(), pulumi.get_stack(), within, resource_name)
     return "/".join(part or "" for part in where)  # unit-test mocks may leave the organization unset
 

@@ -48,15 +48,18 @@ def quickstart() -> None:
 
 
 def disks() -> None:
-    """One container and one disk, declared as a user would (args object and keywords)."""
+    """One container and one disk, declared as a user would (args object and keywords), the disk inside a
+    component of the user's (its owner, which the provider records, names the parent's type and name)."""
     config = pulumi.Config()
     connection_string = config.require_secret("storageConnectionString")
     container = BlobContainer("container", container_name=config.require("containerName"),
                               connection_string=connection_string)
+    group = pulumi.ComponentResource("acme:storage:DiskGroup", "disks")
     disk = BlankVhd("data", BlankVhdArgs(size_gb=config.require_int("sizeGb"),
                                          container_name=container.container_name,
                                          blob_name=config.get("blobName"),
-                                         connection_string=connection_string))
+                                         connection_string=connection_string),
+                    opts=pulumi.ResourceOptions(parent=group))
     pulumi.export("url", disk.url)
     pulumi.export("unique_id", disk.unique_id)
     pulumi.export("size_bytes", disk.size_bytes)

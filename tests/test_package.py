@@ -166,7 +166,7 @@ def test_the_wheel_holds_both_typed_packages_the_command_and_the_dependency_rang
     assert re.search(r"^pulumi-resource-blank-vhd = providers\.plugin:main$", entry_points, re.M), entry_points
     assert "providers/plugin/schema.json" in names
     requires = set(re.findall(r"^Requires-Dist: (.+)$", metadata, re.M))
-    assert "pulumi<4,>=3.139.0" in requires, requires
+    assert "pulumi<4,>=3.158.0" in requires, requires
     assert any(r.startswith("pulumi-azure-native") and "extra == \"azure\"" in r for r in requires), requires
     assert re.search(r"^Requires-Python: >=3.11$", metadata, re.M)
 

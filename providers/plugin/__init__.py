@@ -8,6 +8,7 @@ main(), the core providers and vhdcore on the first request about a resource, th
 
 from __future__ import annotations
 
+import re
 import sys
 
 # The SDK release that added the provider interface the plugin is built on (pulumi.provider.experimental).
@@ -16,15 +17,21 @@ MIN_PULUMI = (3, 171, 0)
 
 def main() -> None:
     """The console script's entry point; the engine passes its address as the first argument."""
-    try:
-        from pulumi.provider.experimental import provider as _  # noqa: F401
-    except ImportError:
-        from importlib.metadata import version
+    from importlib.metadata import version
 
-        print(f"pulumi-resource-blank-vhd: the pulumi Python SDK {version('pulumi')} has no provider interface; the "
-              f"plugin needs {'.'.join(map(str, MIN_PULUMI))} or newer: pip install 'pulumi>=3.171.0,<4' into its "
-              "virtualenv.", file=sys.stderr)
-        raise SystemExit(1) from None
+    found = version("pulumi")
+    # By version, not by trying an import: SDKs before 3.171.0 hold parts of pulumi.provider.experimental already.
+    if _release(found) < MIN_PULUMI:
+        print(f"pulumi-resource-blank-vhd: the pulumi Python SDK {found} has no provider interface; the plugin needs "
+              f"{'.'.join(map(str, MIN_PULUMI))} or newer: pip install 'pulumi>=3.171.0,<4' into its virtualenv.",
+              file=sys.stderr)
+        raise SystemExit(1)
     from .server import serve
 
     serve(sys.argv[1:])
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """The numeric release of a version string ("3.171.0rc1" -> (3, 171, 0))."""
+    digits = re.match(r"[0-9]+(?:\.[0-9]+)*", version)
+    return tuple(int(part) for part in digits[0].split(".")) if digits else ()
