@@ -32,7 +32,8 @@ JSON_KEYS = {
 # Keys added since (appended after the ones above): the human verdict and the named forms of three fields.
 NEW_KEYS = {"verdict", "disk_type_name", "timestamp_utc", "checksum_hex"}
 # Appended after those: the file read as a disk image (vhdcore.format.images.report).
-IMAGE_KEYS = ["image_format", "image_variant", "virtual_size", "allocated_bytes", "fixed_vhd_size", "image_problems"]
+IMAGE_KEYS = ["image_format", "image_variant", "virtual_size", "allocated_bytes", "fixed_vhd_size", "image_problems",
+              "upload_size_bytes"]
 
 
 def vhdcore(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -88,7 +89,7 @@ def test_inspect_json_of_the_vector(tmp_path: Path) -> None:
         "problems": [], "verdict": "fixed VHD, 10 GiB, Azure-ready", "disk_type_name": "fixed",
         "timestamp_utc": "2024-01-01T00:00:00Z", "checksum_hex": "0xffffe77a",
         "image_format": "vhd", "image_variant": "fixed", "virtual_size": 10 * GiB, "allocated_bytes": 0,
-        "fixed_vhd_size": 10 * GiB, "image_problems": [],
+        "fixed_vhd_size": 10 * GiB, "image_problems": [], "upload_size_bytes": 10 * GiB + 512,
     }
 
 
@@ -124,10 +125,11 @@ def test_human_table_reads_as_a_verdict_then_named_fields(tmp_path: Path) -> Non
     _, doc = inspect_json(path)
     table = vhdcore("inspect", path)
     assert (table.returncode, table.stderr) == (0, "")
-    verdict, *lines, as_image = table.stdout.splitlines()
+    verdict, *lines, as_image, upload = table.stdout.splitlines()
     assert verdict == "fixed VHD, 0.5 GiB, Azure-ready" == doc["verdict"]
     assert as_image == ("as an image: vhd, 0.5 GiB (536870912 bytes), 0 GiB (0 bytes) stored; upload and convert make "
                         "a fixed VHD of 0.5 GiB (536870912 bytes)")
+    assert upload == "upload_size_bytes: 536871424 (create the managed disk with this upload size)"
     matches = [re.fullmatch(r"(\w+)\s{2,}(\S.*)", line) for line in lines]
     rows = {m[1]: m[2] for m in matches if m}
     assert len(rows) == len(lines), table.stdout
@@ -172,6 +174,7 @@ def test_a_file_without_a_footer_prints_the_verdict_and_the_problem_not_rows_of_
         "  - length 100 is shorter than the 512-byte footer: the disk is truncated or not a VHD.",
         "as an image: raw, 9.31e-08 GiB (100 bytes), 9.31e-08 GiB (100 bytes) stored; upload and convert make a "
         "fixed VHD of 0.000977 GiB (1048576 bytes)",
+        "upload_size_bytes: 20972032 (create the managed disk with this upload size)",
     ]
     zeros = tmp_path / "zeros.bin"
     zeros.write_bytes(bytes(4096))

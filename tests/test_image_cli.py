@@ -191,7 +191,9 @@ def test_inspect_an_image_says_what_it_is_and_the_fixed_vhd_it_becomes(name: str
     assert run.returncode == 0 and run.stderr == "", run
     doc = json.loads(run.stdout)
     assert list(doc) == ["image_format", "image_variant", "virtual_size", "file_size", "allocated_bytes", "extents",
-                         "fixed_vhd_size", "azure_ready", "problems", "verdict"]
+                         "fixed_vhd_size", "azure_ready", "problems", "verdict", "upload_size_bytes"]
+    # Smaller than the 20 MiB a managed disk for direct upload holds: the upload size is 20 MiB + 512.
+    assert doc["upload_size_bytes"] == 20 * MiB + 512
     assert doc["verdict"].endswith("upload and convert make an Azure-ready fixed VHD of 0.00586 GiB (6291456 bytes)")
     assert (doc["virtual_size"], doc["fixed_vhd_size"], doc["azure_ready"], doc["problems"]) == (SIZE, ROUNDED, True,
                                                                                                  [])
@@ -200,6 +202,8 @@ def test_inspect_an_image_says_what_it_is_and_the_fixed_vhd_it_becomes(name: str
     table = vhdcore("inspect", test_images[name])
     assert table.returncode == 0 and table.stdout.startswith(doc["verdict"] + "\n"), table.stdout
     assert re.search(r"^fixed_vhd_size\s+0.00586 GiB \(6291456 bytes\)$", table.stdout, re.M), table.stdout
+    assert re.search(r"^upload_size_bytes\s+20972032 \(create the managed disk with this upload size\)$", table.stdout,
+                     re.M), table.stdout
 
 
 def test_inspect_a_refused_image_lists_why(tmp_path: Path, test_images: TestImages) -> None:
@@ -222,9 +226,28 @@ def test_inspect_a_vhd_or_raw_file_keeps_the_footer_report_and_appends_the_image
         doc = json.loads(run.stdout)
         assert run.returncode == (0 if ready else 1) and doc["azure_ready"] is ready
         assert list(doc)[: list(doc).index("problems") + 1] == before[: before.index("problems") + 1]
-        assert list(doc)[-6:] == ["image_format", "image_variant", "virtual_size", "allocated_bytes",
-                                  "fixed_vhd_size", "image_problems"]
+        assert list(doc)[-7:] == ["image_format", "image_variant", "virtual_size", "allocated_bytes",
+                                  "fixed_vhd_size", "image_problems", "upload_size_bytes"]
+        assert doc["upload_size_bytes"] == 20 * MiB + 512
     raw = json.loads(vhdcore("inspect", test_images["raw"], "-o", "json").stdout)
     assert (raw["image_format"], raw["virtual_size"], raw["fixed_vhd_size"]) == ("raw", SIZE, ROUNDED)
     forced = json.loads(vhdcore("inspect", test_images["qcow2"], "--format", "raw", "-o", "json").stdout)
     assert forced["image_format"] == "raw" and forced["virtual_size"] == test_images["qcow2"].stat().st_size
+
+
+def test_inspect_says_the_upload_size_of_a_managed_disk_also_where_a_page_blob_cannot_hold_the_image(
+        tmp_path: Path) -> None:
+    # 9 TiB: more than a page blob holds (no fixed_vhd_size), within the 32 TiB of a managed disk.
+    big = tmp_path / "big.raw"
+    with big.open("wb") as f:
+        f.truncate(9 * 2**40)
+    doc = json.loads(vhdcore("inspect", big, "-o", "json").stdout)
+    assert (doc["fixed_vhd_size"], doc["upload_size_bytes"]) == (None, 9 * 2**40 + 512), doc
+    # 33 TiB (a qcow2's header says so): no managed disk holds it, and the table says why.
+    huge = tmp_path / "huge.qcow2"
+    qemu_img("create", "-f", "qcow2", huge, str(33 * 2**40))
+    doc = json.loads(vhdcore("inspect", huge, "-o", "json").stdout)
+    assert doc["upload_size_bytes"] is None
+    table = vhdcore("inspect", huge).stdout
+    assert re.search(r"^upload_size_bytes\s+none: image .*huge.qcow2 holds a 36283883716608-byte disk, more than "
+                     r"the 32 TiB a managed disk can be uploaded into", table, re.M), table

@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vhdcore.errors import SizeError, VhdError
-from vhdcore.format.sizes import check_disk_size, parse_size, parse_size_gb
+from vhdcore.format.images import upload_disk_size
+from vhdcore.format.sizes import check_disk_size, check_upload_size, parse_size, parse_size_gb
 
 MiB, GiB, TiB = 2**20, 2**30, 2**40
 
@@ -132,3 +133,46 @@ def test_parse_size_gb_rejects(value: object) -> None:
     with pytest.raises(SizeError) as info:
         parse_size_gb(value)
     assert f"size_gb {value!r}" in str(info.value) and "8191" in str(info.value)
+
+
+# --- Azure's direct upload into a managed disk: the upload size ---------------------------------------------------
+
+
+@pytest.mark.parametrize("upload", [20 * MiB + 512, 21 * MiB + 512, 9 * TiB + 512, 32 * TiB + 512])
+def test_upload_sizes_azure_takes(upload: int) -> None:
+    assert check_upload_size(upload) == upload
+
+
+@pytest.mark.parametrize("upload", [20 * MiB, 20 * MiB + 511, 19 * MiB + 512, 20 * MiB + 513, 21 * MiB + 1024,
+                                    32 * TiB + MiB + 512, 0, 512, -512])
+def test_upload_sizes_azure_refuses_name_the_rule_and_where_to_find_the_right_one(upload: int) -> None:
+    with pytest.raises(SizeError, match=rf"^upload size {upload} is not a whole number of MiB plus the 512-byte footer "
+                       r"between 20972032 \(20 MiB \+ 512\) and 35184372089344 \(32 TiB \+ 512\).*upload_size_bytes"):
+        check_upload_size(upload)
+
+
+class _Image:
+    """What upload_disk_size reads of an image: its path and virtual size."""
+
+    def __init__(self, virtual_size: int) -> None:
+        self.path, self.virtual_size = "disk.img", virtual_size
+
+
+@pytest.mark.parametrize(("virtual", "disk", "noted"), [
+    (1, 20 * MiB, "smaller than the 20 MiB"),
+    (5 * MiB + 1536, 20 * MiB, "smaller than the 20 MiB"),
+    (20 * MiB, 20 * MiB, None),
+    (20 * MiB + 1, 21 * MiB, "not a whole number of MiB"),
+    (9 * TiB, 9 * TiB, None),  # beyond a page blob's 8 TiB: a managed disk takes it
+    (32 * TiB, 32 * TiB, None),
+])
+def test_the_disk_an_image_becomes_in_a_managed_disk(virtual: int, disk: int, noted: str | None) -> None:
+    size = upload_disk_size(_Image(virtual))  # type: ignore[arg-type]
+    assert (size.size, size.upload_size, size.image_size) == (disk, disk + 512, virtual)
+    assert check_upload_size(size.upload_size) == size.upload_size
+    assert (size.note is None) if noted is None else (noted in str(size.note))
+
+
+def test_an_image_larger_than_a_managed_disk_is_refused() -> None:
+    with pytest.raises(SizeError, match=r"^image disk.img holds a 35184373137408-byte disk, more than the 32 TiB"):
+        upload_disk_size(_Image(32 * TiB + MiB))  # type: ignore[arg-type]

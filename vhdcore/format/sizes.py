@@ -127,3 +127,24 @@ def parse_size_gb(value: object, *, field: str = "size_gb", limit: SizeLimit = A
             f"{limit.max_size_gb} ({limit.reason})."
         )
     return value
+
+
+# Azure's direct upload into a managed disk (the Compute API's create option Upload): the disk is made with an
+# upload size, the length of the fixed VHD it will hold (whole MiB plus the 512-byte footer), from 20 MiB + 512
+# to 32 TiB + 512 bytes (CreationData.uploadSizeBytes in the published DiskRP contract). No page blob of a storage
+# account is involved, so the 8 TiB page-blob cap above does not apply.
+MIN_UPLOAD_DISK = 20 * MiB
+MAX_UPLOAD_DISK = 32 * TiB
+
+
+def check_upload_size(upload_size: int, *, field: str = "upload size") -> int:
+    """Return `upload_size` (bytes, footer included) if a managed disk can be created for direct upload with it, else
+    raise SizeError naming the rule and the nearest size that works."""
+    disk = upload_size - FOOTER_SIZE
+    if disk % MiB or not MIN_UPLOAD_DISK <= disk <= MAX_UPLOAD_DISK:
+        raise SizeError(
+            f"{field} {upload_size} is not a whole number of MiB plus the 512-byte footer between "
+            f"{MIN_UPLOAD_DISK + FOOTER_SIZE} (20 MiB + 512) and {MAX_UPLOAD_DISK + FOOTER_SIZE} (32 TiB + 512), which "
+            "Azure's direct upload requires; give the fixed VHD's length (`vhdcore inspect` prints it as "
+            "upload_size_bytes).")
+    return upload_size

@@ -11,7 +11,7 @@ headers and tables is read to open an image, and ranges the image does not store
 """
 
 from .detect import FORMATS, check_format, detect_format, format_from_head, open_image
-from .fixed import Converted, DiskSize, convert_to_fixed_vhd, disk_size
+from .fixed import Converted, DiskSize, convert_to_fixed_vhd, disk_size, upload_disk_size
 from .pages import Fingerprint, PageRun, Scan, fingerprint, nonzero_pages
 from .readable import ReadableImage, Window
 from .source import DiskImage, Extent, FileStamp
@@ -36,4 +36,5 @@ __all__ = [
     "format_from_head",
     "nonzero_pages",
     "open_image",
+    "upload_disk_size",
 ]

@@ -10,7 +10,7 @@ from datetime import datetime
 from ...errors import SizeError
 from ..footer import Footer, fixed_footer
 from ..local_disk import create_fixed_vhd
-from ..sizes import MAX_DISK_SIZE, MiB, check_disk_size
+from ..sizes import FOOTER_SIZE, MAX_DISK_SIZE, MAX_UPLOAD_DISK, MIN_UPLOAD_DISK, MiB, check_disk_size
 from .pages import Scan
 from .readable import ReadableImage
 
@@ -24,6 +24,11 @@ class DiskSize:
     image_size: int
     size: int
     note: str | None
+
+    @property
+    def upload_size(self) -> int:
+        """The fixed VHD's length, footer included: what a managed disk for direct upload is created with."""
+        return self.size + FOOTER_SIZE
 
 
 def disk_size(image: ReadableImage, requested: int | None = None, *, field: str = "--size") -> DiskSize:
@@ -42,6 +47,21 @@ def disk_size(image: ReadableImage, requested: int | None = None, *, field: str 
         # Asked for: nothing to tell on the way, unless it is exactly the rounding the caller may not expect.
         return DiskSize(virtual, requested, _rounding_note(virtual, rounded) if requested == rounded else None)
     return DiskSize(virtual, rounded, _rounding_note(virtual, rounded))
+
+
+def upload_disk_size(image: ReadableImage) -> DiskSize:
+    """The disk an image becomes in a managed disk filled by Azure's direct upload: its virtual size rounded up to whole
+    MiB, and at least the 20 MiB such a disk holds (the added bytes read as zeros), at most 32 TiB."""
+    virtual = image.virtual_size
+    rounded = -(-virtual // MiB) * MiB
+    if rounded > MAX_UPLOAD_DISK:
+        raise SizeError(f"image {image.path} holds a {virtual}-byte disk, more than the 32 TiB a managed disk can be "
+                        "uploaded into; shrink the disk inside the image first.")
+    if rounded >= MIN_UPLOAD_DISK:
+        return DiskSize(virtual, rounded, _rounding_note(virtual, rounded))
+    return DiskSize(virtual, MIN_UPLOAD_DISK, (
+        f"the image's {virtual}-byte disk is smaller than the 20 MiB a managed disk for direct upload holds, so it "
+        f"becomes a {MIN_UPLOAD_DISK}-byte fixed VHD (the {MIN_UPLOAD_DISK - virtual} bytes added read as zeros)"))
 
 
 def _rounding_note(virtual: int, rounded: int) -> str | None:
