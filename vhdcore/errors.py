@@ -92,12 +92,16 @@ class CloudError(InputError):
     """A cloud name, storage API version or endpoint that does not fit the cloud the disk is in."""
 
 
+class DependencyError(InputError):
+    """An operation needs a package that is not installed (an optional extra); found before any request."""
+
+
 class InternalError(VhdError):
     """A bug in blank-vhd: a rule it should have kept was broken."""
 
 
 class StorageError(VhdError):
-    """An operation on Azure Storage went wrong. The message is `what; fix.`.
+    """An operation on Azure Storage (or, for managed disks, the Compute API) went wrong. The message is `what; fix.`.
 
     `notes` holds what was learnt after the request failed (for example what the blob of that name is), each as it
     was appended to `what` by `amended`, so a caller that words `what` its own way can keep them.
@@ -178,6 +182,10 @@ class InvalidDiskError(RefusedError):
     """The blob is not a fixed VHD that blank-vhd can work on (wrong blob type, no valid footer)."""
 
 
+class DiskAttachedError(RefusedError):
+    """The managed disk is attached to a VM (its managedBy names it), so it was not deleted."""
+
+
 __all__ = [
     "DEBUG_ENV",
     "AuthFailedError",
@@ -191,6 +199,8 @@ __all__ = [
     "ContainerNotFoundError",
     "CorruptImageError",
     "CredentialsError",
+    "DependencyError",
+    "DiskAttachedError",
     "HeaderRefusedError",
     "ImageDownloadError",
     "ImageError",

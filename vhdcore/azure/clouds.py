@@ -44,6 +44,8 @@ class Cloud:
     newest_api_version: str | None  # the newest it accepts; None: whatever the SDK can send
     page_blob_max: int
     max_blob_name: int
+    # Its Azure Resource Manager endpoint, for managed disks (compute.py); None: one per deployment (Azure Stack).
+    resource_manager: str | None = None
 
     @property
     def size_limit(self) -> SizeLimit:
@@ -54,12 +56,14 @@ class Cloud:
         return self.endpoint_suffix is None
 
 
-AZURE_CLOUD = Cloud("AzureCloud", "core.windows.net", API_VERSION, None, 8 * TiB, 1024)
+AZURE_CLOUD = Cloud("AzureCloud", "core.windows.net", API_VERSION, None, 8 * TiB, 1024, "https://management.azure.com")
 CLOUDS = {
     cloud.name: cloud for cloud in (
         AZURE_CLOUD,
-        Cloud("AzureChinaCloud", "core.chinacloudapi.cn", API_VERSION, None, 8 * TiB, 1024),
-        Cloud("AzureUSGovernment", "core.usgovcloudapi.net", API_VERSION, None, 8 * TiB, 1024),
+        Cloud("AzureChinaCloud", "core.chinacloudapi.cn", API_VERSION, None, 8 * TiB, 1024,
+              "https://management.chinacloudapi.cn"),
+        Cloud("AzureUSGovernment", "core.usgovcloudapi.net", API_VERSION, None, 8 * TiB, 1024,
+              "https://management.usgovcloudapi.net"),
         # Hub: newest 2019-07-07 from update 2008; Edge: its REST page lists up to 2019-02-02, its newer VM
         # guides set AzCopy to 2019-07-07. Both cap page blobs at 1 TiB and blob names at 880 characters.
         Cloud("AzureStackHub", None, STACK_API_VERSION, "2019-07-07", TiB, 880),
