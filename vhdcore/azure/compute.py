@@ -18,6 +18,7 @@ is refused by Azure (InvalidVhd).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -420,3 +421,14 @@ def _raise(exc: BaseException, address: DiskAddress, doing: str) -> NoReturn:
 def _first_line(value: object) -> str:
     text = scrub(str(value)).strip().splitlines()
     return text[0].strip().rstrip(".") if text else ""
+
+
+class _DropChainedCredentialReport(logging.Filter):
+    """DefaultAzureCredential logs, as a warning, every credential it tried when none gave a token; with no logging
+    configured Python prints that block on stderr beside the one line that already says so (_raise)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("DefaultAzureCredential failed to retrieve a token")
+
+
+logging.getLogger("azure.identity._credentials.chained").addFilter(_DropChainedCredentialReport())

@@ -6,7 +6,10 @@ client themselves; each method turns an SDK failure into vhdcore's error for it 
 secret in it. Every write is conditional: a create on no blob being there, the others on the etag or the
 sequence number the caller read, so a concurrent writer, or a late duplicate of one of our own retried
 requests, makes it fail instead of clobbering anything (translate.Stale is the etag's failure); and every page
-write is checked against Azure's page rules before it is sent.
+write is checked against Azure's page rules before it is sent. One write has no condition: `put_unnumbered_page`,
+the data writes into a blob that is not ours to number (a managed disk's upload target, SAS mode: no sequence
+number may be set on Azure's blob), whose content is compared with the image before them and whose footer after
+them is If-Match again.
 
 Beside the session: `converge`, which runs a read-then-conditional-write step again when the blob changed
 under it; the readers of what a blob's properties record (`meta`, `meta_int`, `sdk_text`); and
@@ -83,6 +86,13 @@ class Session:
         _check_page(offset, len(page), blob_length=blob_length)
         self._call(f"writing {len(page)} bytes at offset {offset} of {self.url}", lambda: self._client.upload_page(
             page, offset=offset, length=len(page), validate_content=True, if_sequence_number_eq=sequence))
+
+    def put_unnumbered_page(self, page: bytes, offset: int, *, blob_length: int) -> None:
+        """Put Page (MD5-checked) with no condition: the data writes of an upload into a blob that is not ours to
+        number (SAS mode); held to the page rules like every page write."""
+        _check_page(offset, len(page), blob_length=blob_length)
+        self._call(f"writing {len(page)} bytes at offset {offset} of {self.url}", lambda: self._client.upload_page(
+            page, offset=offset, length=len(page), validate_content=True))
 
     def clear_page(self, offset: int, etag: str, *, blob_length: int) -> str:
         """Clear Page of the whole 4 KiB page at `offset` (an old footer's), if the blob is still at `etag`."""

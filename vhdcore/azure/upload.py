@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from azure.storage.blob import BlobProperties
 
@@ -50,13 +51,13 @@ from ..errors import (
     StorageError,
     ThrottledError,
 )
-from ..format.footer import fixed_footer
+from ..format.footer import COOKIE, fixed_footer
 from ..format.images import Fingerprint, ReadableImage, Scan, disk_size, nonzero_pages
 from ..format.sizes import FOOTER_SIZE, MAX_CHECKED_READ, PAGE, STACK_PAGE, KiB
 from ..format.unique_id import UniqueId
 from .accounts import account_notes
-from .blobs import NOT_LOOKED_AT, BlankVhdBlob, holds_footer, list_written, what_is_there, written_if_listed
-from .credentials import ClientOptions, StorageTarget
+from .blobs import NOT_LOOKED_AT, BlankVhdBlob, footer_at, holds_footer, list_written, what_is_there, written_if_listed
+from .credentials import ClientOptions, StorageTarget, split_blob_url
 from .names import (
     FINGERPRINT_KEY,
     IMAGE_KEY,
@@ -155,7 +156,7 @@ class _Blob:
     """The blob this run writes: created now, or found unfinished (resume), or found finished."""
 
     etag: str
-    sequence: int
+    sequence: int  # the one every data write is conditional on; UNNUMBERED in SAS mode
     unique_id: UniqueId
     written: list[tuple[int, int]]  # [start, end) page ranges already on it, each read back and equal to the image
     complete: bool = False
@@ -392,16 +393,19 @@ class _Upload:
         finally:
             executor.shutdown(wait=failure is None, cancel_futures=True)
         if failure is not None:
-            done = self.kept + self.sent
-            more = (f", so the upload stopped with {done} bytes of data on the blob and no footer: it is not a disk "
-                    "yet; run the same upload again to resume it, or delete the unfinished blob by its unique id "
-                    f"{blob.unique_id}")
+            more = self._stopped(blob)
             if isinstance(failure, StorageError) and failure.code != "SequenceNumberConditionNotMet":
                 raise failure.amended(more) from None  # (a fenced write: the blob is not this run's to resume)
             raise failure
         if self.progress is not None:
             self.progress(UploadProgress(total, scan.scanned, self.sent, self.kept))
         return scan
+
+    def _stopped(self, blob: _Blob) -> str:
+        """What a failed data write leaves, appended to its error."""
+        return (f", so the upload stopped with {self.kept + self.sent} bytes of data on the blob and no footer: it is "
+                "not a disk yet; run the same upload again to resume it, or delete the unfinished blob by its unique "
+                f"id {blob.unique_id}")
 
     def _put(self, data: bytes, offset: int, sequence: int) -> int:
         s = self.s
@@ -541,3 +545,166 @@ def _missing(offset: int, data: bytes, written: list[tuple[int, int]]) -> Iterat
         pos = max(pos, stop)
     if pos < end:
         yield pos, data[pos - offset :]
+
+
+# --- SAS mode: into a page blob that is not ours (a managed disk's upload target) -----------------------------------
+#
+# Azure's direct upload hands out a SAS URL of a page blob in an `md-` account that the Compute service made at
+# exactly the disk's upload size. It is the service's blob: Put Blob would recreate it and wipe the disk's
+# properties (Azure/azure-storage-azcopy#1582), and metadata is not ours to set. So this mode never creates the
+# blob, never sets metadata or properties (no sequence number either: its data writes are unconditional), and
+# otherwise runs the same engine: the blob's length is checked first (a mismatch is refused before any write, with
+# the upload size to create the disk with), its page list is read and every written page read back and compared
+# with the image (a re-run resumes by content), only the non-zero pages it lacks are sent, and the footer goes
+# last, If-Match the etag a HEAD read after every page was acknowledged.
+
+
+def upload_image_to_sas(
+    sas_url: str,
+    image: ReadableImage,
+    *,
+    size: int | None = None,
+    footer: bytes | None = None,
+    timestamp: datetime | float | None = None,
+    verify: bool = False,
+    max_connections: int = DEFAULT_CONNECTIONS,
+    options: ClientOptions | None = None,
+    progress: Callable[[UploadProgress], None] | None = None,
+    notes: Notes | None = None,
+    what: str = "the blob",
+) -> ImageUpload:
+    """Write `image` as a fixed VHD into the existing page blob at `sas_url` (a blob URL with a SAS), or finish an
+    earlier run's upload there, without creating the blob or setting anything but its pages.
+
+    The disk size is `size`, else the image's for a managed disk (vhdcore.format.images.upload_disk_size: whole MiB,
+    at least 20 MiB); the blob must be exactly that + 512 bytes long. `footer` (512 bytes) is written last instead
+    of a new fixed VHD footer: the image's own, for a file that already is a fixed VHD to be sent byte for byte (a VM
+    guest state). `what` names the blob in messages ("managed disk ..."), since its URL is the service's. The SAS is
+    never shown: messages name the URL without its query.
+    """
+    from ..format.images import upload_disk_size
+    from ..format.sizes import FOOTER_SIZE as _FOOTER
+
+    target, container, name = _sas_target(sas_url)
+    if isinstance(max_connections, bool) or not isinstance(max_connections, int) or not 1 <= max_connections <= 64:
+        raise InputError(f"max connections {max_connections!r} is not a whole number from 1 to 64; pass e.g. 8.")
+    if footer is not None and len(footer) != _FOOTER:
+        raise InputError(f"a footer is {_FOOTER} bytes, not {len(footer)}; pass the image's last 512 bytes.")
+    if size is None:
+        sized = upload_disk_size(image)
+        disk, note = sized.size, sized.note
+    else:
+        disk, note = size, None
+        if size < image.virtual_size:
+            raise InputError(f"size {size} is smaller than image {image.path}'s {image.virtual_size}-byte disk; give "
+                             f"{image.virtual_size} bytes or more.")
+    say = notes or (lambda _text: None)
+    if note:
+        say(note)
+    with session(target, container, name, options) as s:
+        job = _SasUpload(s, image, disk, UniqueId.random(), {}, None, max_connections, progress, say)
+        job.footer, job.what = footer, what
+        return job.run(verify=verify, when=time.time() if timestamp is None else timestamp)
+
+
+def _sas_target(sas_url: str) -> tuple[StorageTarget, str, str]:
+    """A blob SAS URL as the target that reaches it (its account endpoint and SAS), its container and its name. The
+    URL is never quoted: it holds the SAS."""
+    try:
+        parts = urlsplit(sas_url) if isinstance(sas_url, str) else None
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or "sig=" not in parts.query:
+        raise InputError("the SAS URL is not a blob URL with a SAS (https://<account>.blob.../<container>/<blob>?...&"
+                         "sig=...); pass the accessSAS a grant of write access returned, whole.")
+    bare = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    endpoint, container, name = split_blob_url(bare)
+    target = StorageTarget(account_url=endpoint, sas_token=parts.query)
+    target.validate()
+    return target, container, name
+
+
+UNNUMBERED = 0  # a _Blob's sequence in SAS mode: none was set, and its data writes carry no condition
+
+
+class _SasUpload(_Upload):
+    footer: bytes | None = None
+    what: str = "the blob"
+
+    def _create_or_find_once(self) -> _Blob:
+        """No Put Blob: the blob must be there at the disk's length. What is on it decides, read back."""
+        s = self.s
+        props = s.head()
+        if props is None:
+            raise RefusedError(f"{self.what} has no blob at {s.url}, so nothing was written",
+                               "grant access again (the SAS may have expired or been revoked) and pass the new SAS URL")
+        if sdk_text(props.blob_type) != "PageBlob" or props.size != self.length:
+            kind = "" if sdk_text(props.blob_type) == "PageBlob" else f"a {sdk_text(props.blob_type)}, "
+            raise RefusedError(
+                f"{self.what} is {kind}{props.size} bytes long at {s.url}, but image {self.image.path} becomes a fixed "
+                f"VHD of {self.length} bytes, so nothing was written",
+                f"create the managed disk with upload size {self.length} (`vhdcore inspect` prints it as "
+                "upload_size_bytes), or pass the size it was created for")
+        etag = str(props.etag)
+        written = list_written(s, props)
+        left = "so nothing was written and it was left as it was"
+        if written.footer_written:
+            if not self._is_our_disk(props, self.size, self.unique_id):
+                raise RefusedError(
+                    f"{self.what} at {s.url} already ends in a footer that is not a fixed VHD footer of this image's "
+                    f"{self.size}-byte disk, {left}", "delete the managed disk and create it again")
+            self._check_written(written.ranges, etag, lambda at: RefusedError(
+                f"{self.what} at {s.url} is finished (it has a footer), but its data at offset {at} differs from image "
+                f"{self.image.path}, {left}", "delete the managed disk and create it again"))
+            scan = self._lacks_nothing(written.ranges, lambda at: RefusedError(
+                f"{self.what} at {s.url} is finished (it has a footer), but it lacks the data image {self.image.path} "
+                f"has at offset {at}, {left}", "delete the managed disk and create it again"))
+            return _Blob(etag, UNNUMBERED, self.unique_id, written.ranges, complete=True, resumed=True, scan=scan)
+        self._check_written(written.ranges, etag, lambda at: RefusedError(
+            f"{self.what} at {s.url} holds other bytes at offset {at} than image {self.image.path} has there (another "
+            f"image was being uploaded into it, or the image changed since), {left}",
+            "upload the image it was started with, or delete the managed disk and create it again"))
+        self.kept = sum(end - start for start, end in written.ranges)
+        return _Blob(etag, UNNUMBERED, self.unique_id, written.ranges, resumed=bool(written.ranges))
+
+    def _put(self, data: bytes, offset: int, sequence: int) -> int:
+        """A data write with no condition (SAS mode: no sequence number is ours to set on the blob)."""
+        self.s.put_unnumbered_page(data, offset, blob_length=self.length)
+        return len(data)
+
+    def _is_our_disk(self, props: BlobProperties, size: int, unique_id: UniqueId) -> bool:
+        """A footer that finishes this disk: the one given, byte for byte, or any valid fixed VHD footer of `size`
+        (an earlier run's has another unique id; the content check decides whether its data is this image's)."""
+        if props.size != size + FOOTER_SIZE:
+            return False
+        if self.footer is not None:
+            return self.s.read(size, FOOTER_SIZE, str(props.etag)) == self.footer
+        footer = footer_at(self.s, size, str(props.etag))
+        return footer is not None and footer.cookie == COOKIE and footer.checksum_valid and \
+            footer.current_size == size and not footer.azure_problems(props.size)
+
+    def _finish_once(self, blob: _Blob, fingerprint: str, when: datetime | float, verify: bool) -> str:
+        """The footer, last, If-Match the etag a HEAD read once every page was acknowledged; no metadata."""
+        s = self.s
+        footer = self.footer or fixed_footer(self.size, timestamp=when, unique_id=blob.unique_id).pack()
+        for _ in range(ROUNDS):
+            props = s.head()
+            if props is None or props.size != self.length:
+                raise RefusedError(f"{self.what} at {s.url} was deleted or resized during the upload, and no footer "
+                                   "was written", "find out what else writes to it, then run the upload again")
+            etag = str(props.etag)
+            try:
+                if verify:
+                    self._verify(etag, fingerprint)
+                etag = s.put_page(footer, self.size, etag, "writing the footer of", blob_length=self.length)
+                self.sent += FOOTER_SIZE
+                return etag
+            except Stale:
+                again = s.head()  # a late write of ours, or the footer itself, landed: look again
+                if again is not None and self._is_our_disk(again, self.size, blob.unique_id):
+                    return str(again.etag)
+        raise kept_changing(s, "finishing the upload")
+
+    def _stopped(self, blob: _Blob) -> str:
+        return (f", so the upload stopped with {self.kept + self.sent} bytes of data in {self.what} and no footer; "
+                "run the same upload again to resume it (it reads back what is there)")

@@ -29,6 +29,7 @@ from .common import (
     print_result,
 )
 from .containers import add_container_commands
+from .disk import add_disk_commands
 from .images import FORMAT_HELP, add_convert_command
 from .parser import Parser, hide_credentials
 
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_convert_command(commands)
     add_blob_commands(commands)
     add_container_commands(commands)
+    add_disk_commands(commands)
     return parser
 
 

@@ -1,0 +1,388 @@
+"""Managed disks filled by Azure's direct upload.
+
+Data plane, on Azurite: a page blob made to stand for a disk's upload target (exactly the upload size, written
+only through a service SAS), filled by `vhdcore disk upload --sas-url` through the recording proxy, which shows that
+no Put Blob, no metadata and no properties request was ever sent and the blob's creation time did not change; a
+size mismatch refused before any write; a kill and a resume; faults on data pages and on the footer.
+
+Control plane, against tests/compute_server.py (the published DiskRP 2026-03-02 contract, over https with a test CA,
+azure-mgmt-compute and DefaultAzureCredential used unchanged): `vhdcore disk create` end to end, its request
+sequence, a failure that leaves the disk waiting for its upload and a re-run that finishes it, refusals, Trusted
+Launch with a VM guest state, and delete refused while a VM holds the disk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
+from azurite_server import ACCOUNT, ACCOUNT_KEY, Azurite
+
+from tests.compute_server import API_VERSION, GUEST_STATE_LENGTH, ComputeServer
+from tests.faultproxy import Fault, FaultProxy, Refusal, blob_service, fast_options
+from tests.images import PAGE, STACK_PAGE, MiB, TestImages, nonzero_pages
+from vhdcore.azure.compute import (
+    ComputeTarget,
+    DiskAddress,
+    DiskSpec,
+    create_upload_disk,
+    delete_disk,
+    get_disk,
+    grant_write,
+    revoke_access,
+)
+from vhdcore.azure.managed_disks import upload_to_managed_disk
+from vhdcore.azure.upload import upload_image_to_sas
+from vhdcore.errors import AuthFailedError, DiskAttachedError, RefusedError, VhdError
+from vhdcore.format.images import open_image
+
+ROOT = Path(__file__).resolve().parent.parent
+SUB = "11111111-2222-3333-4444-555555555555"
+DISK = 20 * MiB  # the test image (5 MiB + 1536) in a managed disk: at least 20 MiB
+UPLOAD = DISK + PAGE
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command(*args), capture_output=True, text=True, cwd=ROOT, env=clean_env(env),
+                          timeout=timeout)
+
+
+def command(*args: str | Path) -> list[str]:
+    return [str(ROOT / "venv/bin/python"), "-m", "vhdcore", *map(str, args)]
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_", "VHDCORE_"))
+            and k != "REQUESTS_CA_BUNDLE"}
+    return {**keep, **(extra or {})}
+
+
+def expected_disk(raw: bytes) -> bytes:
+    """The data area of the fixed VHD the test image becomes in a managed disk."""
+    return raw + bytes(DISK - len(raw))
+
+
+def data_bytes(raw: bytes) -> int:
+    return sum(end - start for start, end in nonzero_pages(raw, STACK_PAGE))
+
+
+# --- data plane ------------------------------------------------------------------------------------------------------
+
+
+class UploadTarget:
+    """A page blob standing for a managed disk's upload target: made at exactly `length` bytes by the 'service', and
+    written by the test only through a blob service SAS (read, write) that leads through `proxy`."""
+
+    def __init__(self, service: BlobServiceClient, container: str, proxy: FaultProxy, length: int = UPLOAD) -> None:
+        self.blob = service.get_blob_client(container, "abcd")
+        self.blob.create_page_blob(length)
+        self.created = self.blob.get_blob_properties().creation_time
+        token = generate_blob_sas(ACCOUNT, container, "abcd", account_key=ACCOUNT_KEY,
+                                  permission=BlobSasPermissions(read=True, write=True),
+                                  expiry=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+        self.sas_url = f"{proxy.endpoint()}/{container}/abcd?{token}"
+        self.signature = token.split("sig=")[1].split("&")[0]
+
+    def content(self) -> bytes:
+        return bytes(self.blob.download_blob().readall())
+
+    def props(self) -> Any:
+        return self.blob.get_blob_properties()
+
+
+PUT_PAGE = r"(^|&)comp=page(&|$)"  # a SAS URL's requests carry the SAS in their query too
+
+
+def comp(query: str) -> str | None:
+    """The request kind a query names (comp=...), None for none (Put Blob, Get Blob, HEAD): the SAS is ignored."""
+    params = dict(p.partition("=")[::2] for p in query.split("&") if p)
+    return params.get("comp")
+
+
+def never_recreated_nor_labelled(proxy: FaultProxy) -> None:
+    """No Put Blob (a PUT with no comp=), no metadata and no properties request reached the blob."""
+    proxy.drain()
+    for seen in proxy.log:
+        kind = comp(seen.query)
+        assert not (seen.method == "PUT" and kind is None), f"a Put Blob was sent: {seen.method} {kind}"
+        assert kind not in ("metadata", "properties"), f"a {kind} request was sent"
+
+
+def assert_finished(target: UploadTarget, raw: bytes) -> None:
+    content = target.content()
+    assert len(content) == UPLOAD and content[:DISK] == expected_disk(raw)
+    from vhdcore.format.report import DiskReport
+
+    report = DiskReport.from_tail(content[-PAGE:], len(content))
+    assert report.azure_ready and report.footer is not None and report.footer.current_size == DISK
+    assert target.props().creation_time == target.created  # the same blob: never recreated
+
+
+def sas_env(target: UploadTarget) -> dict[str, str]:
+    return {"VHDCORE_SAS_URL": target.sas_url}
+
+
+@pytest.mark.parametrize("name", ["raw", "qcow2", "vhdx"])
+def test_disk_upload_fills_the_blob_with_only_its_pages_and_the_footer_and_never_recreates_or_labels_it(
+        name: str, test_images: TestImages, proxy: FaultProxy, service: BlobServiceClient, container: str) -> None:
+    target = UploadTarget(service, container, proxy)
+    done = run("disk", "upload", test_images[name], "-o", "json", env=sas_env(target))
+    assert done.returncode == 0, done.stderr
+    never_recreated_nor_labelled(proxy)
+    assert_finished(target, test_images.raw)
+    doc = json.loads(done.stdout)
+    assert (doc["size"], doc["blob_length"], doc["resumed"]) == (DISK, UPLOAD, False)
+    assert doc["bytes_sent"] == data_bytes(test_images.raw) + PAGE
+    assert proxy.body_bytes == doc["bytes_sent"]  # the pages and the footer: nothing else has a body
+    kinds = [(s.method, comp(s.query)) for s in proxy.log]
+    # HEAD (the length), the page list, the data pages, HEAD, the footer: in that order.
+    assert kinds[:2] == [("HEAD", None), ("GET", "pagelist")] and kinds[-2:] == [("HEAD", None), ("PUT", "page")]
+    assert set(kinds[2:-2]) == {("PUT", "page")}
+    assert target.signature not in done.stdout + done.stderr and "sig=" not in done.stdout + done.stderr
+
+
+def test_a_size_mismatch_is_refused_before_any_write_naming_the_upload_size(
+        test_images: TestImages, proxy: FaultProxy, service: BlobServiceClient, container: str) -> None:
+    target = UploadTarget(service, container, proxy, length=30 * MiB + PAGE)
+    refused = run("disk", "upload", test_images["qcow2"], env=sas_env(target))
+    errors = [line for line in refused.stderr.splitlines() if line.startswith("vhdcore: error:")]
+    assert refused.returncode == 1 and len(errors) == 1, refused.stderr
+    assert f"becomes a fixed VHD of {UPLOAD} bytes, so nothing was written; create the managed disk with upload " \
+           f"size {UPLOAD} (`vhdcore inspect` prints it as upload_size_bytes)" in refused.stderr, refused.stderr
+    assert [(s.method, comp(s.query)) for s in proxy.log] == [("HEAD", None)] and proxy.body_bytes == 0
+    assert target.content() == bytes(30 * MiB + PAGE)
+    inspected = json.loads(run("inspect", test_images["qcow2"], "-o", "json").stdout)
+    assert inspected["upload_size_bytes"] == UPLOAD
+
+
+def test_a_killed_upload_is_resumed_by_content_by_the_same_command(
+        test_images: TestImages, proxy: FaultProxy, service: BlobServiceClient, container: str) -> None:
+    target = UploadTarget(service, container, proxy)
+    held = proxy.add(Fault("delay", method="PUT", query=PUT_PAGE, nth=3, times=-1, delay=3.0))
+    process = subprocess.Popen(command("disk", "upload", test_images["qcow2"], "--max-connections", "1"), cwd=ROOT,
+                               env=clean_env(sas_env(target)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while held.fired == 0 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert held.fired == 1, "the upload never reached its third data write"
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=60) == -signal.SIGKILL
+    proxy.drain()
+    half = target.content()
+    assert half[-PAGE:] == bytes(PAGE)  # no footer: not a disk
+    assert 0 < sum(1 for p in range(0, DISK, STACK_PAGE) if any(half[p:p + STACK_PAGE])) * STACK_PAGE < \
+        data_bytes(test_images.raw)
+    never_recreated_nor_labelled(proxy)
+    proxy.clear()
+
+    again = run("disk", "upload", test_images["qcow2"], "-o", "json", env=sas_env(target))
+    assert again.returncode == 0, again.stderr
+    doc = json.loads(again.stdout)
+    assert doc["resumed"] is True and doc["bytes_sent"] < data_bytes(test_images.raw) + PAGE
+    never_recreated_nor_labelled(proxy)
+    reads = [s for s in proxy.log if s.method == "GET" and comp(s.query) is None]
+    assert reads and sum(s.answer_bytes for s in reads) > 0  # what was there was read back and compared
+    assert_finished(target, test_images.raw)
+
+
+class FooterRefusing(FaultProxy):
+    """Answers 503 ServerBusy to every Put Page that ends where the blob ends: the footer write, and only it."""
+
+    def refuse(self, method: str, path: str, query: str, headers: Any) -> Refusal | None:
+        written = headers.get("x-ms-range") or ""
+        if method == "PUT" and comp(query) == "page" and written.endswith(f"-{UPLOAD - 1}"):
+            return Refusal(503, "ServerBusy")
+        return None
+
+
+@pytest.mark.parametrize("where", ["data", "footer"])
+def test_a_persistent_fault_leaves_no_disk_says_so_and_the_same_upload_finishes_it(
+        where: str, test_images: TestImages, azurite: Azurite, proxy: FaultProxy, service: BlobServiceClient,
+        container: str) -> None:
+    faulty: FaultProxy
+    if where == "data":
+        faulty = FaultProxy(f"http://127.0.0.1:{azurite.port}")
+        faulty.add(Fault.server_busy(method="PUT", query=PUT_PAGE, nth=2, times=-1))
+    else:
+        faulty = FooterRefusing(f"http://127.0.0.1:{azurite.port}")
+    with faulty, open_image(test_images["raw"]) as image:
+        target = UploadTarget(service, container, faulty)
+        with pytest.raises(VhdError) as failed:
+            upload_image_to_sas(target.sas_url, image, options=fast_options())
+        never_recreated_nor_labelled(faulty)
+    message = str(failed.value)
+    assert "run the same upload again" in message and "sig=" not in message and "\n" not in message, message
+    assert target.content()[-PAGE:] == bytes(PAGE)  # no footer: not a disk
+    with open_image(test_images["raw"]) as image:
+        done = upload_image_to_sas(target.sas_url.replace(f":{faulty.port}/", f":{proxy.port}/"), image)
+    assert done.resumed is True
+    never_recreated_nor_labelled(proxy)
+    assert_finished(target, test_images.raw)
+
+
+# --- control plane -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def compute(azurite: Azurite, proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+            ) -> Iterator[ComputeServer]:
+    """The local Compute server on https (its CA in tmp_path), its SAS URLs leading through `proxy` to Azurite, and
+    this process's environment pointed at it as a user's would be at Azure."""
+    with ComputeServer(blob_service(azurite.connection_string), proxy.endpoint(), ACCOUNT, ACCOUNT_KEY,
+                       tmp_path) as server:
+        server.add_group(SUB, "rg")
+        for name in [k for k in os.environ if k.startswith(("AZURE_", "IDENTITY_", "MSI_"))]:
+            monkeypatch.delenv(name)
+        for key, value in server.environment(SUB).items():
+            monkeypatch.setenv(key, value)
+        yield server
+
+
+def blob_of(server: ComputeServer, service: BlobServiceClient, name: str, blob: str = "abcd") -> bytes:
+    disk = server.disk(SUB, "rg", name)
+    assert disk is not None
+    return bytes(service.get_blob_client(disk.container, blob).download_blob().readall())
+
+
+def test_disk_create_makes_a_usable_disk_from_an_image_through_the_published_contract(
+        test_images: TestImages, compute: ComputeServer, proxy: FaultProxy, service: BlobServiceClient) -> None:
+    done = run("disk", "create", test_images["qcow2"], "-g", "rg", "-n", "os1", "-l", "westeurope", "--sku",
+               "Premium_LRS", "--os-type", "Linux", "--hyper-v-generation", "V2", "--tags", "team=disks", "-o", "json",
+               env=compute.environment(SUB))
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    disk_id = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/os1"
+    assert (doc["id"], doc["state"], doc["upload_size"], doc["sku"], doc["created"]) == (
+        disk_id, "Unattached", UPLOAD, "Premium_LRS", True)
+    disk = compute.disk(SUB, "rg", "os1")
+    assert disk is not None and (disk.state, disk.create_option, disk.upload_size, disk.os_type, disk.tags) == (
+        "Unattached", "Upload", UPLOAD, "Linux", {"team": "disks"})
+    content = blob_of(compute, service, "os1")
+    assert content[:DISK] == expected_disk(test_images.raw) and content[-PAGE:][:8] == b"conectix"
+    never_recreated_nor_labelled(proxy)
+    # The request sequence: every call at the pinned API version, each write a long-running operation polled.
+    calls = [(c.method, c.path.rsplit("/", 1)[-1], c.status) for c in compute.calls if c.path != "/msi/token"]
+    assert calls[:2] == [("GET", "os1", 404), ("PUT", "os1", 202)]
+    assert [c for c in calls if c[0] == "POST"] == [("POST", "beginGetAccess", 202), ("POST", "endGetAccess", 202)]
+    assert {c.api_version for c in compute.calls if "DiskOperations" not in c.path and c.path != "/msi/token"} == \
+        {API_VERSION}
+    assert any("DiskOperations" in c.path for c in compute.calls)
+    assert "sig=" not in done.stdout + done.stderr
+
+
+def test_a_failed_upload_leaves_the_disk_waiting_says_what_it_costs_and_a_rerun_grants_again_and_finishes(
+        test_images: TestImages, compute: ComputeServer, proxy: FaultProxy, service: BlobServiceClient) -> None:
+    proxy.add(Fault.server_busy(method="PUT", query=PUT_PAGE, nth=3, times=-1))
+    address = DiskAddress(SUB, "rg", "d1")
+    with open_image(test_images["raw"]) as image, pytest.raises(VhdError) as failed:
+        upload_to_managed_disk(ComputeTarget.resolve(), address, image, DiskSpec("westeurope"),
+                               options=fast_options())
+    assert f"; managed disk {address.id} was left waiting for its upload (not usable by any VM, billed as a Standard " \
+        "HDD of 0.0195 GiB until it is finished or deleted): run the same command again to grant access again and " \
+        "resume it, or delete the disk" in str(failed.value), failed.value
+    disk = compute.disk(SUB, "rg", "d1")
+    assert disk is not None and disk.state == "ActiveUpload"  # never revoked: never usable with partial data
+    assert not [c for c in compute.calls if c.path.endswith("/endGetAccess")]
+    proxy.clear()
+    start = len(compute.calls)
+    again = run("disk", "create", test_images["raw"], "-g", "rg", "-n", "d1", "-l", "westeurope", "-o", "json",
+                env=compute.environment(SUB))
+    assert again.returncode == 0, again.stderr
+    doc = json.loads(again.stdout)
+    assert (doc["created"], doc["resumed"], doc["state"]) == (False, True, "Unattached")
+    assert doc["bytes_sent"] < data_bytes(test_images.raw) + PAGE
+    posts = [c.path.rsplit("/", 1)[-1] for c in compute.calls_since(start) if c.method == "POST"]
+    assert posts == ["beginGetAccess", "endGetAccess"] and not [c for c in compute.calls_since(start)
+                                                                if c.method == "PUT"]
+    assert blob_of(compute, service, "d1")[:DISK] == expected_disk(test_images.raw)
+    never_recreated_nor_labelled(proxy)
+
+
+def test_a_disk_that_is_not_an_unfinished_upload_of_this_size_is_refused_and_left_as_it_is(
+        test_images: TestImages, compute: ComputeServer) -> None:
+    env = compute.environment(SUB)
+    made = run("disk", "create", test_images["raw"], "-g", "rg", "-n", "d2", "-l", "westeurope", env=env)
+    assert made.returncode == 0, made.stderr
+    finished = run("disk", "create", test_images["raw"], "-g", "rg", "-n", "d2", "-l", "westeurope", env=env)
+    assert finished.returncode == 1 and "already exists and is not waiting for an upload (state Unattached), so it " \
+        "was left as it is" in finished.stderr, finished.stderr
+    create_upload_disk(ComputeTarget.resolve(), DiskAddress(SUB, "rg", "d3"), DiskSpec("westeurope"), 30 * MiB + PAGE)
+    start = len(compute.calls)
+    other = run("disk", "create", test_images["raw"], "-g", "rg", "-n", "d3", "-l", "westeurope", env=env)
+    assert other.returncode == 1 and f"is waiting for an upload of {30 * MiB + PAGE} bytes, but this image's fixed " \
+        f"VHD is {UPLOAD} bytes, so it was left as it is" in other.stderr, other.stderr
+    assert [c.method for c in compute.calls_since(start) if c.path != "/msi/token"] == ["GET"]
+    missing = run("disk", "create", test_images["raw"], "-g", "nosuchgroup", "-n", "d5", "-l", "westeurope", env=env)
+    assert missing.returncode == 1 and "Azure answered 404 ResourceGroupNotFound: Resource group 'nosuchgroup' " \
+        "could not be found; create resource group 'nosuchgroup' first" in missing.stderr, missing.stderr
+
+
+def test_trusted_launch_uploads_the_vm_guest_state_with_the_disk(
+        test_images: TestImages, compute: ComputeServer, service: BlobServiceClient, tmp_path: Path) -> None:
+    state = tmp_path / "vmgs.vhd"
+    assert run("create", state, "--size", str(GUEST_STATE_LENGTH - PAGE)).returncode == 0
+    with state.open("r+b") as f:
+        f.seek(MiB)
+        f.write(b"guest state" * 100)
+    env = compute.environment(SUB)
+    without = run("disk", "create", test_images["raw"], "-g", "rg", "-n", "tl", "-l", "westeurope", "--security-type",
+                  "TrustedLaunch", "--hyper-v-generation", "V2", env=env)
+    assert without.returncode == 2 and "give both --security-type and --guest-state" in without.stderr
+    assert not [c for c in compute.calls if c.path != "/msi/token"]  # refused before any request
+    done = run("disk", "create", test_images["raw"], "-g", "rg", "-n", "tl", "-l", "westeurope", "--security-type",
+               "TrustedLaunch", "--hyper-v-generation", "V2", "--guest-state", state, "-o", "json", env=env)
+    assert done.returncode == 0, done.stderr
+    disk = compute.disk(SUB, "rg", "tl")
+    assert disk is not None and (disk.create_option, disk.security_type, disk.state) == (
+        "UploadPreparedSecure", "TrustedLaunch", "Unattached")
+    assert blob_of(compute, service, "tl", "vmgs") == state.read_bytes()  # byte for byte, its own footer last
+    assert json.loads(done.stdout)["guest_state_bytes"] == GUEST_STATE_LENGTH
+
+
+def test_delete_is_refused_while_a_vm_holds_the_disk_and_revoke_without_a_footer_is_refused_by_azure(
+        test_images: TestImages, compute: ComputeServer) -> None:
+    assert run("disk", "create", test_images["raw"], "-g", "rg", "-n", "d6", "-l", "westeurope",
+               env=compute.environment(SUB)).returncode == 0
+    target, address = ComputeTarget.resolve(), DiskAddress(SUB, "rg", "d6")
+    vm = compute.attach(SUB, "rg", "d6")
+    with pytest.raises(DiskAttachedError, match=rf"^managed disk {address.id} is attached to {vm}, so it was not "
+                       r"deleted; detach it from that VM \(or delete the VM\) first, then delete it again\.$"):
+        delete_disk(target, address)
+    assert not [c for c in compute.calls if c.method == "DELETE"]
+    compute.detach(SUB, "rg", "d6")
+    assert delete_disk(target, address) is True and get_disk(target, address) is None
+    assert delete_disk(target, address) is False
+    # A disk for upload whose blob has no footer: Azure refuses the revoke, the disk stays waiting.
+    other = DiskAddress(SUB, "rg", "d7")
+    create_upload_disk(target, other, DiskSpec("westeurope"), UPLOAD)
+    grant_write(target, other)
+    with pytest.raises(RefusedError, match="Azure answered 400 InvalidVhd: The specified cookie value"):
+        revoke_access(target, other)
+    found = get_disk(target, other)
+    assert found is not None and found.state == "ActiveUpload"
+
+
+def test_no_credential_is_one_sentence(test_images: TestImages, compute: ComputeServer) -> None:
+    env = {k: v for k, v in compute.environment(SUB).items() if not k.startswith("IDENTITY_")}
+    failed = run("disk", "create", test_images["raw"], "-g", "rg", "-n", "d8", "-l", "westeurope", env=env)
+    lines = [line for line in failed.stderr.splitlines() if not line.startswith("vhdcore: note:")]
+    assert failed.returncode == 1 and len(lines) == 1 and lines[0].startswith("vhdcore: error:"), failed.stderr
+    assert "failed: no Azure credential worked" in failed.stderr and "az login" in failed.stderr
+    with pytest.raises(AuthFailedError):
+        get_disk(ComputeTarget.resolve(credential=_NoToken()), DiskAddress(SUB, "rg", "d8"))
+
+
+class _NoToken:
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        raise ClientAuthenticationError("no token here")
