@@ -16,17 +16,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .args import BlankVhdArgs, BlobContainerArgs, VhdImageArgs
+    from .args import BlankVhdArgs, BlobContainerArgs, ManagedDiskImageArgs, VhdImageArgs
     from .blank_vhd import BlankVhd
     from .container import BlobContainer
+    from .managed_disk_image import ManagedDiskImage
     from .vhd_image import VhdImage
 
 _HOME = {
     "BlankVhd": ".blank_vhd", "BlobContainer": ".container", "VhdImage": ".vhd_image",
     "BlankVhdArgs": ".args", "BlobContainerArgs": ".args", "VhdImageArgs": ".args",
+    "ManagedDiskImage": ".managed_disk_image", "ManagedDiskImageArgs": ".args",
 }
 
-__all__ = ["BlankVhd", "BlankVhdArgs", "BlobContainer", "BlobContainerArgs", "VhdImage", "VhdImageArgs"]
+__all__ = ["BlankVhd", "BlankVhdArgs", "BlobContainer", "BlobContainerArgs", "ManagedDiskImage",
+           "ManagedDiskImageArgs", "VhdImage", "VhdImageArgs"]
 
 
 def __getattr__(name: str) -> Any:

@@ -13,6 +13,8 @@ __all__ = [
     "BlankVhdOutputs",
     "BlobContainerArgs",
     "BlobContainerOutputs",
+    "ManagedDiskImageArgs",
+    "ManagedDiskImageOutputs",
     "VhdImageArgs",
     "VhdImageOutputs",
 ]
@@ -583,3 +585,147 @@ class BlobContainerOutputs:
 
     created: pulumi.Output[bool]
     """True when this resource made the container (so destroy deletes it if it is empty)."""
+
+
+@dataclass
+class ManagedDiskImageArgs:
+    """The inputs of a ManagedDiskImage. An Azure managed disk filled from a disk image (raw, VHD, VHDX, QCOW2, VMDK
+    or VDI) by Azure's direct upload: created for upload, written through the write SAS a grant hands out (only
+    the image's non-zero pages, the footer last), then made usable by revoking access. No storage account and no
+    import copy. Its id is the disk's resource id, ready for a VM, an image or a gallery version. The image's
+    content fingerprint decides: new content is a new disk, made before the old one is deleted. Credentials:
+    DefaultAzureCredential.
+    """
+
+    source: pulumi.Input[str]
+    """Path of the disk image file (relative to the program's directory). Moving or renaming the file changes
+    nothing; new content replaces the disk (the preview shows both fingerprints).
+    """
+
+    resource_group_name: pulumi.Input[str]
+    """The resource group the disk is in; it must exist. Changing it replaces the disk."""
+
+    location: pulumi.Input[str]
+    """The disk's region, for example `westeurope`. Changing it replaces the disk."""
+
+    disk_name: pulumi.Input[str] | None = None
+    """The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name
+    given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the
+    resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets
+    a new disk, made before the old one is deleted.
+    """
+
+    sku: pulumi.Input[str] | None = None
+    """The disk's SKU: `Standard_LRS`, `Premium_LRS`, `StandardSSD_LRS`, `UltraSSD_LRS`, `Premium_ZRS`,
+    `StandardSSD_ZRS` or `PremiumV2_LRS`. Changing it replaces the disk. Default: `Standard_LRS`.
+    """
+
+    format: pulumi.Input[str] | None = None
+    """The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content."""
+
+    os_type: pulumi.Input[str] | None = None
+    """For an OS disk: `Linux` or `Windows`. Changing it replaces the disk."""
+
+    hyperv_generation: pulumi.Input[str] | None = None
+    """For an OS disk: the VM generation, `V1` or `V2`. Changing it replaces the disk."""
+
+    security_type: pulumi.Input[str] | None = None
+    """`TrustedLaunch` or a `ConfidentialVM_...` type: the disk is uploaded with its VM guest state (`guest_state`),
+    needs `hyperv_generation` `V2`. Changing it replaces the disk.
+    """
+
+    guest_state: pulumi.Input[str] | None = None
+    """With `security_type`: path of the VM guest state file (a fixed VHD), uploaded with the disk byte for byte."""
+
+    subscription_id: pulumi.Input[str] | None = None
+    """The subscription the disk is in. Default: `AZURE_SUBSCRIPTION_ID`."""
+
+    resource_manager_endpoint: pulumi.Input[str] | None = None
+    """The Azure Resource Manager endpoint. Default: `VHDCORE_ENDPOINT_RESOURCE_MANAGER`, else
+    `https://management.azure.com`.
+    """
+
+    verify: pulumi.Input[bool] | None = None
+    """Read every written page back before the footer and compare it with the image. Default: false."""
+
+
+class ManagedDiskImageOutputs:
+    """What a ManagedDiskImage shows: every input, echoed, and what it computes."""
+
+    source: pulumi.Output[str]
+    """Path of the disk image file (relative to the program's directory). Moving or renaming the file changes
+    nothing; new content replaces the disk (the preview shows both fingerprints).
+    """
+
+    resource_group_name: pulumi.Output[str]
+    """The resource group the disk is in; it must exist. Changing it replaces the disk."""
+
+    location: pulumi.Output[str]
+    """The disk's region, for example `westeurope`. Changing it replaces the disk."""
+
+    disk_name: pulumi.Output[str]
+    """The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name
+    given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the
+    resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets
+    a new disk, made before the old one is deleted.
+    """
+
+    sku: pulumi.Output[str]
+    """The disk's SKU: `Standard_LRS`, `Premium_LRS`, `StandardSSD_LRS`, `UltraSSD_LRS`, `Premium_ZRS`,
+    `StandardSSD_ZRS` or `PremiumV2_LRS`. Changing it replaces the disk. Default: `Standard_LRS`.
+    """
+
+    format: pulumi.Output[str]
+    """The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content."""
+
+    os_type: pulumi.Output[str]
+    """For an OS disk: `Linux` or `Windows`. Changing it replaces the disk."""
+
+    hyperv_generation: pulumi.Output[str]
+    """For an OS disk: the VM generation, `V1` or `V2`. Changing it replaces the disk."""
+
+    security_type: pulumi.Output[str]
+    """`TrustedLaunch` or a `ConfidentialVM_...` type: the disk is uploaded with its VM guest state (`guest_state`),
+    needs `hyperv_generation` `V2`. Changing it replaces the disk.
+    """
+
+    guest_state: pulumi.Output[str]
+    """With `security_type`: path of the VM guest state file (a fixed VHD), uploaded with the disk byte for byte."""
+
+    subscription_id: pulumi.Output[str]
+    """The subscription the disk is in. Default: `AZURE_SUBSCRIPTION_ID`."""
+
+    resource_manager_endpoint: pulumi.Output[str]
+    """The Azure Resource Manager endpoint. Default: `VHDCORE_ENDPOINT_RESOURCE_MANAGER`, else
+    `https://management.azure.com`.
+    """
+
+    verify: pulumi.Output[bool]
+    """Read every written page back before the footer and compare it with the image. Default: false."""
+
+    disk_id: pulumi.Output[str]
+    """The managed disk's resource id (also the resource's id)."""
+
+    fingerprint: pulumi.Output[str]
+    """The image's content fingerprint (`sha256:...`), also recorded in the disk's `vhdcore_fingerprint` tag."""
+
+    upload_size_bytes: pulumi.Output[int]
+    """The upload size the disk was created with: the fixed VHD's length, `size_bytes` + 512."""
+
+    size_bytes: pulumi.Output[int]
+    """The disk's size in bytes: the image's virtual size rounded up to whole MiB, at least 20 MiB."""
+
+    disk_state: pulumi.Output[str]
+    """The disk's state as Azure reports it (`Unattached` once uploaded, `Attached` while a VM holds it)."""
+
+    bytes_sent: pulumi.Output[int]
+    """Request bytes the upload sent (0 for a disk that was imported or read)."""
+
+    image_format: pulumi.Output[str]
+    """The image's format; empty for a disk that was imported."""
+
+    image_size: pulumi.Output[int]
+    """The image's virtual size in bytes (0 when imported)."""
+
+    data_bytes: pulumi.Output[int]
+    """Bytes of the image's non-zero 512-byte pages (0 when imported)."""

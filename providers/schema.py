@@ -240,7 +240,64 @@ BLOB_CONTAINER = ResourceDecl(
     required_outputs=("container_name", "url", "blob_endpoint", "created"),
 )
 
-RESOURCES = (BLANK_VHD, VHD_IMAGE, BLOB_CONTAINER)
+MANAGED_DISK_IMAGE = ResourceDecl(
+    python_name="ManagedDiskImage",
+    description="An Azure managed disk filled from a disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI) by Azure's direct "
+    "upload: created for upload, written through the write SAS a grant hands out (only the image's non-zero pages, "
+    "the footer last), then made usable by revoking access. No storage account and no import copy. Its id is the "
+    "disk's resource id, ready for a VM, an image or a gallery version. The image's content fingerprint decides: new "
+    "content is a new disk, made before the old one is deleted. Credentials: DefaultAzureCredential.",
+    inputs=(
+        Prop("source", "string", "Path of the disk image file (relative to the program's directory). Moving or "
+             "renaming the file changes nothing; new content replaces the disk (the preview shows both "
+             "fingerprints).", required=True),
+        Prop("resource_group_name", "string", "The resource group the disk is in; it must exist. Changing it replaces "
+             "the disk.", required=True),
+        Prop("location", "string", "The disk's region, for example `westeurope`. Changing it replaces the disk.",
+             required=True),
+        Prop("disk_name", "string", "The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it "
+             "replaces the disk; with a name given, a replacement deletes the old disk first.",
+             default="`<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's "
+             "fingerprint: a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the "
+             "old one is deleted"),
+        Prop("sku", "string", "The disk's SKU: `Standard_LRS`, `Premium_LRS`, `StandardSSD_LRS`, `UltraSSD_LRS`, "
+             "`Premium_ZRS`, `StandardSSD_ZRS` or `PremiumV2_LRS`. Changing it replaces the disk.",
+             default="`Standard_LRS`"),
+        Prop("format", "string", "The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`.",
+             default="detected from the content"),
+        Prop("os_type", "string", "For an OS disk: `Linux` or `Windows`. Changing it replaces the disk."),
+        Prop("hyperv_generation", "string", "For an OS disk: the VM generation, `V1` or `V2`. Changing it replaces "
+             "the disk."),
+        Prop("security_type", "string", "`TrustedLaunch` or a `ConfidentialVM_...` type: the disk is uploaded with its "
+             "VM guest state (`guest_state`), needs `hyperv_generation` `V2`. Changing it replaces the disk."),
+        Prop("guest_state", "string", "With `security_type`: path of the VM guest state file (a fixed VHD), uploaded "
+             "with the disk byte for byte."),
+        Prop("subscription_id", "string", "The subscription the disk is in.", default="`AZURE_SUBSCRIPTION_ID`"),
+        Prop("resource_manager_endpoint", "string", "The Azure Resource Manager endpoint.",
+             default="`VHDCORE_ENDPOINT_RESOURCE_MANAGER`, else `https://management.azure.com`"),
+        Prop("verify", "boolean", "Read every written page back before the footer and compare it with the image.",
+             default="false"),
+    ),
+    outputs=(
+        Prop("disk_id", "string", "The managed disk's resource id (also the resource's id)."),
+        Prop("fingerprint", "string", "The image's content fingerprint (`sha256:...`), also recorded in the disk's "
+             "`vhdcore_fingerprint` tag."),
+        Prop("upload_size_bytes", "number", "The upload size the disk was created with: the fixed VHD's length, "
+             "`size_bytes` + 512."),
+        Prop("size_bytes", "number", "The disk's size in bytes: the image's virtual size rounded up to whole MiB, at "
+             "least 20 MiB."),
+        Prop("disk_state", "string", "The disk's state as Azure reports it (`Unattached` once uploaded, `Attached` "
+             "while a VM holds it)."),
+        Prop("bytes_sent", "number", "Request bytes the upload sent (0 for a disk that was imported or read)."),
+        Prop("image_format", "string", "The image's format; empty for a disk that was imported."),
+        Prop("image_size", "number", "The image's virtual size in bytes (0 when imported)."),
+        Prop("data_bytes", "number", "Bytes of the image's non-zero 512-byte pages (0 when imported)."),
+    ),
+    required_outputs=("resource_group_name", "location", "disk_name", "disk_id", "fingerprint", "upload_size_bytes",
+                      "size_bytes", "disk_state"),
+)
+
+RESOURCES = (BLANK_VHD, VHD_IMAGE, BLOB_CONTAINER, MANAGED_DISK_IMAGE)
 BY_TOKEN = {r.token: r for r in RESOURCES}
 
 # The SDK packages a user's CLI generates from the schema (`pulumi package gen-sdk`). No dependency floors of our

@@ -265,7 +265,7 @@ def test_disk_create_makes_a_usable_disk_from_an_image_through_the_published_con
         disk_id, "Unattached", UPLOAD, "Premium_LRS", True)
     disk = compute.disk(SUB, "rg", "os1")
     assert disk is not None and (disk.state, disk.create_option, disk.upload_size, disk.os_type, disk.tags) == (
-        "Unattached", "Upload", UPLOAD, "Linux", {"team": "disks"})
+        "Unattached", "Upload", UPLOAD, "Linux", {"team": "disks", "vhdcore_fingerprint": doc["fingerprint"]})
     content = blob_of(compute, service, "os1")
     assert content[:DISK] == expected_disk(test_images.raw) and content[-PAGE:][:8] == b"conectix"
     never_recreated_nor_labelled(proxy)

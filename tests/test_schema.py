@@ -17,8 +17,17 @@ import generate
 import pytest
 
 import vhdcore
-from providers import BlankVhd, BlobContainer, VhdImage
-from providers.schema import ACCOUNT, BLANK_VHD, BLOB_CONTAINER, CONFIG, RESOURCES, VHD_IMAGE, door_text
+from providers import BlankVhd, BlobContainer, ManagedDiskImage, VhdImage
+from providers.schema import (
+    ACCOUNT,
+    BLANK_VHD,
+    BLOB_CONTAINER,
+    CONFIG,
+    MANAGED_DISK_IMAGE,
+    RESOURCES,
+    VHD_IMAGE,
+    door_text,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +41,11 @@ def test_the_schema_declares_every_resource_input_output_and_config_key_as_the_i
     schema = json.loads((ROOT / "providers" / "plugin" / "schema.json").read_text())
     assert schema["name"] == "blank-vhd" and schema["version"] == vhdcore.__version__
     assert set(schema["resources"]) == {"blank-vhd:index:BlankVhd", "blank-vhd:index:VhdImage",
-                                        "blank-vhd:index:BlobContainer"}
+                                        "blank-vhd:index:BlobContainer", "blank-vhd:index:ManagedDiskImage"}
+    managed = schema["resources"]["blank-vhd:index:ManagedDiskImage"]
+    assert managed["requiredInputs"] == ["source", "resourceGroupName", "location"]
+    assert {"diskName", "sku", "securityType", "guestState"} <= set(managed["inputProperties"])
+    assert {"diskId", "fingerprint", "uploadSizeBytes", "diskState"} <= set(managed["properties"])
     disk = schema["resources"]["blank-vhd:index:BlankVhd"]
     assert list(disk["inputProperties"]) == [
         "sizeGb", "containerName", "blobName", "storageAccountName", "endpointSuffix", "accountUrl",
@@ -72,7 +85,8 @@ def test_the_reference_page_lists_every_resource_input_output_and_config_key() -
 
 
 @pytest.mark.parametrize(("resource", "decl"), [(BlankVhd, BLANK_VHD), (VhdImage, VHD_IMAGE),
-                                                (BlobContainer, BLOB_CONTAINER)])
+                                                (BlobContainer, BLOB_CONTAINER),
+                                                (ManagedDiskImage, MANAGED_DISK_IMAGE)])
 def test_the_hand_written_overloads_take_exactly_the_declared_inputs(resource: type, decl: typing.Any) -> None:
     """The keyword overload of each resource (kept by hand: a generated class could not hold the resource's own
     code) names every declared input, with its type and whether it is required."""

@@ -57,7 +57,11 @@ CORE = {
     "blank-vhd:index:BlankVhd": ("providers.provider", "BlankVhdProvider"),
     "blank-vhd:index:VhdImage": ("providers.image_provider", "VhdImageProvider"),
     "blank-vhd:index:BlobContainer": ("providers.container_provider", "BlobContainerProvider"),
+    "blank-vhd:index:ManagedDiskImage": ("providers.managed_disk_provider", "ManagedDiskImageProvider"),
 }
+# The input a resource draws a name for when the program leaves it out.
+NAMED_BY = {"blank-vhd:index:BlankVhd": "blob_name", "blank-vhd:index:VhdImage": "blob_name",
+            "blank-vhd:index:ManagedDiskImage": "disk_name"}
 # A checked input of the plugin's own, never shown (the engine hides names starting with "__"): the program left
 # blob_name out, so the core drew it. The dynamic door keeps this in the pickled provider instead.
 AUTO_NAMED = "__autoNamed"
@@ -124,7 +128,8 @@ class BlankVhdPlugin(Provider):
         news, secret = wire.plain(request.new_inputs)
         olds.pop(_AUTO_NAMED, None)
         news.pop(_AUTO_NAMED, None)
-        drawn = any(p.name == "blob_name" for p in decl.inputs) and news.get("blob_name") is None
+        named_by = NAMED_BY.get(decl.token)
+        drawn = named_by is not None and news.get(named_by) is None
         core = self._core(request.type, request.urn, auto_named=drawn)
         result = await self._run(request.urn, core.check, olds, news)
         inputs = wire.wire(result.inputs or {}, secret)

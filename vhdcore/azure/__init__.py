@@ -17,6 +17,7 @@ from .names import owner_tag, validate_blob_name, validate_container_name, valid
 
 if TYPE_CHECKING:
     from .blobs import BlankVhdBlob, BlobInspection
+    from .compute import ComputeTarget, DiskAddress, DiskSpec, ManagedDisk, delete_disk, get_disk
     from .containers import (
         ContainerInfo,
         ContainerListing,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
         list_containers,
         require_container,
     )
+    from .managed_disks import ManagedDiskUpload, upload_to_managed_disk
     from .page_blob import (
         create_blank_vhd,
         delete_blank_vhd,
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
         repair_blank_vhd_footer,
         set_blank_vhd_metadata,
     )
-    from .upload import ImageUpload, UploadProgress, upload_image
+    from .upload import ImageUpload, UploadProgress, upload_image, upload_image_to_sas
 
 # Names whose modules import the Azure SDK, loaded when first used.
 _LAZY = {
@@ -58,6 +60,15 @@ _LAZY = {
     "ImageUpload": "upload",
     "UploadProgress": "upload",
     "upload_image": "upload",
+    "upload_image_to_sas": "upload",
+    "ComputeTarget": "compute",
+    "DiskAddress": "compute",
+    "DiskSpec": "compute",
+    "ManagedDisk": "compute",
+    "delete_disk": "compute",
+    "get_disk": "compute",
+    "ManagedDiskUpload": "managed_disks",
+    "upload_to_managed_disk": "managed_disks",
 }
 
 __all__ = [
@@ -68,9 +79,14 @@ __all__ = [
     "BlobInspection",
     "ClientOptions",
     "Cloud",
+    "ComputeTarget",
     "ContainerInfo",
     "ContainerListing",
+    "DiskAddress",
+    "DiskSpec",
     "ImageUpload",
+    "ManagedDisk",
+    "ManagedDiskUpload",
     "StorageTarget",
     "UploadProgress",
     "container_exists",
@@ -79,6 +95,8 @@ __all__ = [
     "delete_blank_vhd",
     "delete_container",
     "delete_container_if_empty",
+    "delete_disk",
+    "get_disk",
     "grow_blank_vhd",
     "inspect_blank_vhd",
     "list_containers",
@@ -89,6 +107,8 @@ __all__ = [
     "split_blob_url",
     "split_container_url",
     "upload_image",
+    "upload_image_to_sas",
+    "upload_to_managed_disk",
     "validate_blob_name",
     "validate_container_name",
     "validate_metadata",

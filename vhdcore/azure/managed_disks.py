@@ -17,11 +17,12 @@ or remove it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..errors import InputError, RefusedError, StorageError, VhdError
 from ..format.images import DiskImage, open_image, upload_disk_size
+from ..format.images import fingerprint as image_fingerprint
 from ..format.sizes import FOOTER_SIZE
 from .compute import (
     DEFAULT_ACCESS_SECONDS,
@@ -38,6 +39,8 @@ from .credentials import ClientOptions
 from .upload import DEFAULT_CONNECTIONS, UploadProgress, upload_image_to_sas
 
 Notes = Callable[[str], None]
+# The disk's tag that records the content fingerprint of the image it was filled with (what an import reads).
+FINGERPRINT_TAG = "vhdcore_fingerprint"
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,12 @@ def _fill(target: ComputeTarget, address: DiskAddress, image: DiskImage, spec: D
     found = get_disk(target, address)
     created = found is None
     if found is None:
-        found = create_upload_disk(target, address, spec, upload_size)
+        # The disk records the image's content fingerprint as a tag, so that `pulumi import` by its id (a
+        # ManagedDiskImage) knows which image it holds; a caller that did not take it pays one more read of the
+        # image's stored data.
+        fingerprint = fingerprint or image_fingerprint(image)
+        tagged = replace(spec, tags={**spec.tags, FINGERPRINT_TAG: fingerprint})
+        found = create_upload_disk(target, address, tagged, upload_size)
     else:
         _check_resumable(found, address, spec, upload_size)
         say(f"managed disk {address.id} is waiting for its upload ({found.state}): granting access again to resume it")
