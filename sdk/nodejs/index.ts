@@ -15,6 +15,11 @@ export type BlobContainer = import("./blobContainer").BlobContainer;
 export const BlobContainer: typeof import("./blobContainer").BlobContainer = null as any;
 utilities.lazyLoad(exports, ["BlobContainer"], () => require("./blobContainer"));
 
+export { ManagedDiskImageArgs } from "./managedDiskImage";
+export type ManagedDiskImage = import("./managedDiskImage").ManagedDiskImage;
+export const ManagedDiskImage: typeof import("./managedDiskImage").ManagedDiskImage = null as any;
+utilities.lazyLoad(exports, ["ManagedDiskImage"], () => require("./managedDiskImage"));
+
 export { ProviderArgs } from "./provider";
 export type Provider = import("./provider").Provider;
 export const Provider: typeof import("./provider").Provider = null as any;
@@ -41,6 +46,8 @@ const _module = {
                 return new BlankVhd(name, <any>undefined, { urn })
             case "blank-vhd:index:BlobContainer":
                 return new BlobContainer(name, <any>undefined, { urn })
+            case "blank-vhd:index:ManagedDiskImage":
+                return new ManagedDiskImage(name, <any>undefined, { urn })
             case "blank-vhd:index:VhdImage":
                 return new VhdImage(name, <any>undefined, { urn })
             default:

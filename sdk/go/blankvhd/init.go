@@ -25,6 +25,8 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &BlankVhd{}
 	case "blank-vhd:index:BlobContainer":
 		r = &BlobContainer{}
+	case "blank-vhd:index:ManagedDiskImage":
+		r = &ManagedDiskImage{}
 	case "blank-vhd:index:VhdImage":
 		r = &VhdImage{}
 	default:

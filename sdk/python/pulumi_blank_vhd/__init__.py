@@ -8,6 +8,7 @@ import typing
 # Export this package's modules as members:
 from .blank_vhd import *
 from .blob_container import *
+from .managed_disk_image import *
 from .provider import *
 from .vhd_image import *
 
@@ -28,6 +29,7 @@ _utilities.register(
   "classes": {
    "blank-vhd:index:BlankVhd": "BlankVhd",
    "blank-vhd:index:BlobContainer": "BlobContainer",
+   "blank-vhd:index:ManagedDiskImage": "ManagedDiskImage",
    "blank-vhd:index:VhdImage": "VhdImage"
   }
  }
