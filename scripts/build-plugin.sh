@@ -29,8 +29,10 @@ echo "==> wheel of $root" >&2
 echo "==> $name: the wheel and its dependencies (pinned by requirements.txt)" >&2
 # The runtime pins, without the repository stack's own extras (pulumi-azure-native, pyyaml for its wrapper).
 grep -v -E '^(pulumi-azure-native|pyyaml)==' "$root/requirements.txt" > "$work/constraints.txt"
+# With the `disks` extra: the plugin serves ManagedDiskImage, which needs azure-mgmt-compute.
+wheel=$(echo "$work"/wheel/*.whl)
 "$python" -m pip install --quiet --disable-pip-version-check --no-compile --target "$work/plugin/lib" \
-  --constraint "$work/constraints.txt" "$work"/wheel/*.whl
+  --constraint "$work/constraints.txt" "blank-vhd[disks] @ file://$wheel"
 cat > "$work/plugin/pulumi-resource-blank-vhd" <<SHIM
 #!/bin/sh
 # blank-vhd $version's provider plugin, built for Python $minor on $os-$arch (scripts/build-plugin.sh).

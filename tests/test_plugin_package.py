@@ -41,6 +41,8 @@ def test_the_tarball_installs_with_the_cli_and_runs_a_stack_without_the_reposito
     assert install.returncode == 0, install.stderr
     installed = home / "plugins" / f"resource-blank-vhd-v{__version__}"
     assert os.access(installed / "pulumi-resource-blank-vhd", os.X_OK)
+    # The `disks` extra is in: the plugin serves ManagedDiskImage, whose control plane is azure-mgmt-compute.
+    assert (installed / "lib" / "azure" / "mgmt" / "compute" / "__init__.py").is_file()
 
     container = f"pkg-{os.urandom(4).hex()}"
     wanted = {"size": 1}
