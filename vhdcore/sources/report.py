@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import ImageError
 from ..format.images import disk_size
-from ..format.images.report import FileReport, ImageReport, inspect_image
+from ..format.images.report import FileReport, ImageReport, inspect_image, upload_size_of
 from ..format.report import size_text
 from . import SourceImage, SpooledImage, StreamImage, open_source
 from .compressed import HEAD, NONE, check_compression, detect_compression
@@ -75,8 +75,8 @@ def inspect_source(location: str, format: str | None = None, *, compression: str
         image = open_source(location, format, compression=compression, sha256=sha256)
     except ImageError as exc:
         length = None if is_image_url(location) else os.path.getsize(location) if os.path.exists(location) else None
-        return SourceReport(ImageReport(length or 0, format or "unknown", None, None, None, None, None, (str(exc),)),
-                            facts)
+        return SourceReport(ImageReport(length or 0, format or "unknown", None, None, None, None, None, (str(exc),),
+                                        None, str(exc)), facts)
     with image:
         published = getattr(image, "published", None)
         facts.update(
@@ -92,7 +92,7 @@ def inspect_source(location: str, format: str | None = None, *, compression: str
             size, problems = None, [str(exc)]
         extents = len(image.image.extents) if isinstance(image, SpooledImage) else None
         report = ImageReport(facts["published_size"] or 0, image.format, image.variant, image.virtual_size,
-                             image.allocated_bytes, extents, size, tuple(problems))
+                             image.allocated_bytes, extents, size, tuple(problems), *upload_size_of(image))
         # Known when a pass read every published byte (a counting pass, the spool); an xz index read is not one.
         facts["sha256"] = image.content.sha256 if isinstance(image, StreamImage) else getattr(image, "checksum", None)
     return SourceReport(report, facts)

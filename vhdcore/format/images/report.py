@@ -20,6 +20,7 @@ from ..local_disk import inspect_file
 from ..report import DiskReport, size_text
 from .detect import detect_format, open_image
 from .fixed import disk_size, upload_disk_size
+from .readable import ReadableImage
 from .source import DiskImage, ImageFile
 
 # The image facts appended to a footer report, always all of them (None where unknown), in this order.
@@ -119,7 +120,7 @@ def inspect_image(path: str | os.PathLike[str], format: str | None = None) -> Fi
         return ImageReport(footer_report.length, detected, None, None, None, None, None, (str(exc),), None, str(exc))
     with image:
         size, problems = _fixed_size(image)
-        upload, upload_problem = _upload_size(image)
+        upload, upload_problem = upload_size_of(image)
         if format is None and (image.format == "raw" or (image.format, image.variant) == ("vhd", "fixed")):
             return FileReport(footer_report, {
                 "image_format": image.format, "image_variant": image.variant, "virtual_size": image.virtual_size,
@@ -136,7 +137,9 @@ def _fixed_size(image: DiskImage) -> tuple[int | None, list[str]]:
         return None, [str(exc)]
 
 
-def _upload_size(image: DiskImage) -> tuple[int | None, str | None]:
+def upload_size_of(image: ReadableImage) -> tuple[int | None, str | None]:
+    """The upload size a managed disk must be created with to hold `image` (its fixed VHD's length), or None and why
+    no managed disk can hold it."""
     try:
         return upload_disk_size(image).upload_size, None
     except SizeError as exc:
