@@ -7,9 +7,10 @@ DefaultAzureCredential talk to it unchanged. It follows the DiskRP contract of A
 the version azure-mgmt-compute 39.0.0 sends and blank-vhd pins):
 
 - Disks_CreateOrUpdate (PUT) with createOption Upload or UploadPreparedSecure and uploadSizeBytes (20 MiB + 512 to
-  32 TiB + 512, whole MiB + 512), Disks_Get, Disks_Delete, Disks_GrantAccess (POST beginGetAccess: access Write or
-  Read, durationInSeconds, getSecureVMGuestStateSAS) and Disks_RevokeAccess (POST endGetAccess);
-- every PUT, DELETE and POST is a long-running operation: 202 Accepted with an Azure-AsyncOperation header (an
+  32 TiB + 512, whole MiB + 512), Disks_Get, Disks_Update (PATCH; of its DiskUpdate body only `tags`),
+  Disks_Delete, Disks_GrantAccess (POST beginGetAccess: access Write or Read, durationInSeconds,
+  getSecureVMGuestStateSAS) and Disks_RevokeAccess (POST endGetAccess);
+- every PUT, PATCH, DELETE and POST is a long-running operation: 202 Accepted with an Azure-AsyncOperation header (an
   operation status resource, InProgress then Succeeded or Failed) and a Location header (202 while it runs, then
   the final result: the disk, the AccessUri, or nothing), as the contract's 202 responses and the Disk RP's
   answers do (the contract declares Location and Retry-After; the Disk RP also sends Azure-AsyncOperation);
@@ -274,6 +275,8 @@ class ComputeServer:
                 return self._create(sub, group, name, _json(body))
             if method == "DELETE":
                 return self._delete(key)
+            if method == "PATCH":
+                return self._update(key, _json(body))
         raise ArmError(405, "MethodNotAllowed", f"{method} is not allowed on a disk here.")
 
     def _token(self, query: dict[str, str], headers: Any) -> tuple[int, dict[str, str], dict[str, Any] | None]:
@@ -399,6 +402,17 @@ class ComputeServer:
             self.storage.get_container_client(disk.container).set_container_access_policy({})
             disk.policy, disk.state = None, "Unattached"
         return self._accepted(key, None, None)
+
+    def _update(self, key: tuple[str, str, str], doc: dict[str, Any]
+                ) -> tuple[int, dict[str, str], dict[str, Any] | None]:
+        """Disks_Update (PATCH, a DiskUpdate): this model changes tags only."""
+        disk = self._existing(key)
+        if set(doc) - {"tags"}:
+            raise ArmError(400, "InvalidParameter", f"This server models updates of tags only, not of "
+                           f"{sorted(set(doc) - {'tags'})}.")
+        if "tags" in doc:
+            disk.tags = dict(doc["tags"] or {})
+        return self._accepted(key, disk.to_json(), None, create=True)
 
     def _delete(self, key: tuple[str, str, str]) -> tuple[int, dict[str, str], dict[str, Any] | None]:
         disk = self.disks.get(key)

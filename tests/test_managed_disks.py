@@ -3,19 +3,25 @@
 Data plane, on Azurite: a page blob made to stand for a disk's upload target (exactly the upload size, written
 only through a service SAS), filled by `vhdcore disk upload --sas-url` through the recording proxy, which shows that
 no Put Blob, no metadata and no properties request was ever sent and the blob's creation time did not change; a
-size mismatch refused before any write; a kill and a resume; faults on data pages and on the footer.
+size mismatch refused before any write; a kill and a resume; faults on data pages and on the footer; images as
+published (compressed files, and URLs served by tests/webserver.py) read as `blob upload` reads them, and a wrong
+checksum, found only after the data went out, leaving the disk waiting for its upload until the right one finishes
+it.
 
 Control plane, against tests/compute_server.py (the published DiskRP 2026-03-02 contract, over https with a test CA,
 azure-mgmt-compute and DefaultAzureCredential used unchanged): `vhdcore disk create` end to end, its request
 sequence, a failure that leaves the disk waiting for its upload and a re-run that finishes it, refusals, Trusted
-Launch with a VM guest state, and delete refused while a VM holds the disk.
+Launch with a VM guest state, delete refused while a VM holds the disk, and an image URL with a wrong checksum then the
+right one (the disk's tag corrected).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -30,6 +36,8 @@ from azurite_server import ACCOUNT, ACCOUNT_KEY, Azurite
 from tests.compute_server import API_VERSION, GUEST_STATE_LENGTH, ComputeServer
 from tests.faultproxy import Fault, FaultProxy, Refusal, blob_service, fast_options
 from tests.images import PAGE, STACK_PAGE, MiB, TestImages, nonzero_pages
+from tests.test_sources import compress
+from tests.webserver import WebServer
 from vhdcore.azure.compute import (
     ComputeTarget,
     DiskAddress,
@@ -229,6 +237,97 @@ def test_a_persistent_fault_leaves_no_disk_says_so_and_the_same_upload_finishes_
     assert_finished(target, test_images.raw)
 
 
+# --- images as published: compressed files and URLs, read as `blob upload` reads them -------------------------------
+
+
+@pytest.fixture(scope="module")
+def www(test_images: TestImages, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test image as published, in one folder (the URL cases serve it): the raw disk in xz, the qcow2 in gzip,
+    and the fixed VHD as it is."""
+    folder = tmp_path_factory.mktemp("published")
+    for name, kind in (("raw", "xz"), ("qcow2", "gzip")):
+        copy = Path(shutil.copy(test_images[name], folder / f"disk.{name}"))
+        compress(copy, kind)
+        copy.unlink()
+    shutil.copy(test_images["vhd-fixed"], folder / "disk.vhd")
+    return folder
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+WRONG = hashlib.sha256(b"another release").hexdigest()
+STREAMED = "a stream, in order (nothing stored locally)"
+# source (a file in www, or "url": www's fixed VHD from the web server), options, compression, route
+PUBLISHED = {
+    "raw.xz": (["--format", "raw"], "xz", STREAMED),
+    "qcow2.gz": ([], "gzip", "a sparse temporary file of its data"),
+    "url": ([], "none", STREAMED),
+}
+
+
+def one_error(done: subprocess.CompletedProcess[str]) -> str:
+    """The command's only error line (notes apart)."""
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("vhdcore: note:")]
+    assert len(lines) == 1 and lines[0].startswith("vhdcore: error:"), done.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("name", list(PUBLISHED))
+def test_disk_upload_reads_compressed_images_and_urls_and_still_never_recreates_or_labels_the_blob(
+        name: str, www: Path, test_images: TestImages, proxy: FaultProxy, service: BlobServiceClient,
+        container: str) -> None:
+    options, compression, route = PUBLISHED[name]
+    target = UploadTarget(service, container, proxy)
+    with WebServer(www) as server:
+        if name == "url":
+            source = server.url("disk.vhd", query="token=SECRET")
+            options = ["--sha256", sha256_of(www / "disk.vhd")]
+        else:
+            source = str(www / f"disk.{name}")
+        inspected = run("inspect", source, *options, "-o", "json")
+        done = run("disk", "upload", source, *options, "-o", "json", env=sas_env(target))
+    assert json.loads(inspected.stdout)["upload_size_bytes"] == UPLOAD, inspected.stderr  # what inspect says to make
+    assert done.returncode == 0, done.stderr
+    never_recreated_nor_labelled(proxy)
+    assert_finished(target, test_images.raw)
+    doc = json.loads(done.stdout)
+    assert (doc["compression"], doc["size"], doc["blob_length"], doc["resumed"]) == (compression, DISK, UPLOAD, False)
+    assert doc["route"].startswith(route), doc["route"]
+    assert doc["bytes_sent"] == data_bytes(test_images.raw) + PAGE == proxy.body_bytes  # the data, then the footer
+    if name == "url":
+        assert doc["source"] == f"http://127.0.0.1:{server.port}/disk.vhd?<query hidden>"
+        assert doc["sha256"] == sha256_of(www / "disk.vhd")
+    shown = done.stdout + done.stderr
+    assert "SECRET" not in shown and target.signature not in shown
+
+
+def test_a_wrong_checksum_leaves_the_disk_waiting_for_its_upload_says_so_and_the_right_one_finishes_it(
+        www: Path, test_images: TestImages, proxy: FaultProxy, service: BlobServiceClient, container: str) -> None:
+    target = UploadTarget(service, container, proxy)
+    good = sha256_of(www / "disk.vhd")
+    with WebServer(www) as server:
+        url = server.url("disk.vhd")
+        failed = run("disk", "upload", url, "--sha256", WRONG, env=sas_env(target))
+        error = one_error(failed)
+        assert failed.returncode == 2 and failed.stdout == ""
+        assert f"does not have the SHA-256 that was given: expected {WRONG}, found {good}" in error, error
+        assert "stopped before the footer, so no disk was sealed: the disk is still waiting for its upload and no VM " \
+            "can use it (run the same upload again once the source is right; it reads back what is there)" in error
+        never_recreated_nor_labelled(proxy)
+        # The size came from the URL's length, so the first window's data went out before the checksum was known.
+        assert any(s.method == "PUT" for s in proxy.log)
+        assert target.content()[-PAGE:] == bytes(PAGE)  # no footer: not a disk
+        proxy.clear()
+        again = run("disk", "upload", url, "--sha256", good, "-o", "json", env=sas_env(target))
+    assert again.returncode == 0, again.stderr
+    doc = json.loads(again.stdout)
+    assert doc["resumed"] is True and doc["bytes_sent"] < data_bytes(test_images.raw) + PAGE
+    never_recreated_nor_labelled(proxy)
+    assert_finished(target, test_images.raw)
+
+
 # --- control plane -------------------------------------------------------------------------------------------------
 
 
@@ -386,3 +485,39 @@ class _NoToken:
         from azure.core.exceptions import ClientAuthenticationError
 
         raise ClientAuthenticationError("no token here")
+
+
+def test_disk_create_from_a_url_with_a_wrong_checksum_leaves_the_disk_waiting_and_the_right_one_finishes_and_retags_it(
+        www: Path, test_images: TestImages, compute: ComputeServer, proxy: FaultProxy,
+        service: BlobServiceClient) -> None:
+    env, good = compute.environment(SUB), sha256_of(www / "disk.vhd")
+    disk_id = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/u1"
+    with WebServer(www) as server:
+        url = server.url("disk.vhd")
+        failed = run("disk", "create", url, "--sha256", WRONG, "-g", "rg", "-n", "u1", "-l", "westeurope", env=env)
+        error = one_error(failed)
+        assert failed.returncode == 2, failed.stderr
+        assert f"expected {WRONG}, found {good}" in error, error
+        assert f"managed disk {disk_id} was left waiting for its upload (not usable by any VM, billed as a Standard " \
+            "HDD of 0.0195 GiB until it is finished or deleted)" in error, error
+        disk = compute.disk(SUB, "rg", "u1")
+        assert disk is not None and (disk.state, disk.tags) == ("ActiveUpload", {"vhdcore_sha256": WRONG})
+        assert not [c for c in compute.calls if c.path.endswith("/endGetAccess")]  # never made usable
+        start = len(compute.calls)
+        proxy.clear()
+        again = run("disk", "create", url, "--sha256", good, "-g", "rg", "-n", "u1", "-l", "westeurope", "-o",
+                    "json", env=env)
+    assert again.returncode == 0, again.stderr
+    doc = json.loads(again.stdout)
+    assert (doc["created"], doc["resumed"], doc["state"], doc["sha256"]) == (False, True, "Unattached", good)
+    disk = compute.disk(SUB, "rg", "u1")
+    assert disk is not None and (disk.state, disk.tags) == ("Unattached", {"vhdcore_sha256": good})
+    # Its pages read back and kept, the rest sent; the tag set right only once the disk was finished and usable
+    # (the SDK reads the disk after the PATCH's operation, from the disk's own URL).
+    calls = [(c.method, c.path.rsplit("/", 1)[-1]) for c in compute.calls_since(start)
+             if c.path != "/msi/token" and "DiskOperations" not in c.path]
+    assert calls == [("GET", "u1"), ("POST", "beginGetAccess"), ("POST", "endGetAccess"), ("PATCH", "u1"),
+                     ("GET", "u1")], calls
+    assert blob_of(compute, service, "u1")[:DISK] == expected_disk(test_images.raw)
+    never_recreated_nor_labelled(proxy)
+

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from .clouds import AZURE_CLOUD, CLOUDS, Cloud
 from .credentials import ENV_VARIABLES, ClientOptions, StorageTarget, split_blob_url, split_container_url
-from .names import owner_tag, validate_blob_name, validate_container_name, validate_metadata
+from .names import (
+    FINGERPRINT_TAG,
+    SHA256_TAG,
+    owner_tag,
+    validate_blob_name,
+    validate_container_name,
+    validate_metadata,
+)
 
 if TYPE_CHECKING:
     from .blobs import BlankVhdBlob, BlobInspection
@@ -75,6 +82,8 @@ __all__ = [
     "AZURE_CLOUD",
     "CLOUDS",
     "ENV_VARIABLES",
+    "FINGERPRINT_TAG",
+    "SHA256_TAG",
     "BlankVhdBlob",
     "BlobInspection",
     "ClientOptions",

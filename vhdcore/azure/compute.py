@@ -307,6 +307,15 @@ def revoke_access(target: ComputeTarget, address: DiskAddress) -> None:
             address.resource_group, address.name, api_version=COMPUTE_API_VERSION).result())
 
 
+def set_disk_tags(target: ComputeTarget, address: DiskAddress, tags: Mapping[str, str]) -> ManagedDisk:
+    """Replace the disk's tags (PATCH, Disks_Update with tags only); the disk as it is after."""
+    address.validate()
+    with _client(target, address) as disks:
+        updated = _call(address, "tagging", lambda: disks.begin_update(
+            address.resource_group, address.name, {"tags": dict(tags)}, api_version=COMPUTE_API_VERSION).result())
+    return ManagedDisk.from_json(updated.as_dict())
+
+
 def delete_disk(target: ComputeTarget, address: DiskAddress) -> bool:
     """Delete the disk (GET, then DELETE): True deleted, False already gone. A disk a VM holds (managedBy) is refused
     with DiskAttachedError before anything is sent; Azure refuses it too."""

@@ -2,11 +2,8 @@
 for upload (or find the one an earlier run left), grant write access, send the image into the disk's SAS (and the
 VM guest state into its own), revoke access.
 
-Requests on the happy path (compute.py, upload.py's SAS mode): a token, GET disk (404), PUT disk (202, its status
-polled until Succeeded, then GET), POST beginGetAccess (202, polled, then its Location: the SAS), HEAD blob, Get
-Page Ranges, one Put Page per run of non-zero 4 KiB pages, HEAD, Put Page of the footer, POST endGetAccess (202,
-polled). A re-run finds the disk still waiting for its upload (ReadyToUpload, or ActiveUpload after a grant),
-grants again, reads back what is on it and sends the rest.
+A re-run finds the disk still waiting for its upload (ReadyToUpload, or ActiveUpload after a grant), grants
+again, reads back what is on it and sends the rest. The requests of each path: docs/managed-disks.md.
 
 A disk is never made usable holding partial data: access is revoked only after every page and the footer are
 written (Azure itself refuses a revoke while the blob has no VHD footer). A failure before that leaves the disk in
@@ -21,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..errors import InputError, RefusedError, StorageError, VhdError
-from ..format.images import DiskImage, open_image, upload_disk_size
+from ..format.images import DiskImage, ReadableImage, open_image, upload_disk_size
 from ..format.images import fingerprint as image_fingerprint
 from ..format.sizes import FOOTER_SIZE
 from .compute import (
@@ -34,13 +31,13 @@ from .compute import (
     get_disk,
     grant_write,
     revoke_access,
+    set_disk_tags,
 )
 from .credentials import ClientOptions
+from .names import FINGERPRINT_TAG, SHA256_TAG
 from .upload import DEFAULT_CONNECTIONS, UploadProgress, upload_image_to_sas
 
 Notes = Callable[[str], None]
-# The disk's tag that records the content fingerprint of the image it was filled with (what an import reads).
-FINGERPRINT_TAG = "vhdcore_fingerprint"
 
 
 @dataclass(frozen=True)
@@ -68,11 +65,12 @@ class ManagedDiskUpload:
 def upload_to_managed_disk(
     compute: ComputeTarget,
     address: DiskAddress,
-    image: DiskImage,
+    image: ReadableImage,
     spec: DiskSpec,
     *,
     guest_state: str | None = None,
     fingerprint: str | None = None,
+    sha256: str | None = None,
     access_seconds: int = DEFAULT_ACCESS_SECONDS,
     verify: bool = False,
     max_connections: int = DEFAULT_CONNECTIONS,
@@ -84,9 +82,14 @@ def upload_to_managed_disk(
     """Create managed disk `address` for upload (or resume the one an earlier run left), fill it with `image` (and its
     VM guest state, a fixed VHD file, for a disk whose spec names a security type), and make it usable.
 
-    `fingerprint`: the image's, when the caller took it already (a Pulumi preview); the image read must match it, or
-    the disk is left unfinished. Everything is checked before the first request; a disk of that name that is not an
-    unfinished upload of this size is refused and left as it is.
+    `image` is any image vhdcore.sources.open_source opened (a file or a URL, compressed or not). The disk is tagged
+    with what identifies it: `fingerprint`, the image's content fingerprint when the caller took it already (a
+    Pulumi preview; the image read must match it, or the disk is left unfinished), and `sha256`, the published
+    SHA-256 of an image from a URL or a compressed file (the one the image was opened with, which it checks on every
+    pass, or the one a pass computed). Given neither, the fingerprint is taken here, which reads the image once more.
+    A resumed disk whose tags say otherwise is tagged with what this run verified once it is finished. Everything
+    is checked before the first request; a disk of that name that is not an unfinished upload of this size is
+    refused and left as it is.
     """
     address.validate()
     spec.validate()
@@ -107,8 +110,8 @@ def upload_to_managed_disk(
             credential = owned = DefaultAzureCredential()
         target = ComputeTarget(compute.endpoint, credential)
         try:
-            return _fill(target, address, image, spec, sized.upload_size, state_image, fingerprint, access_seconds,
-                         verify, max_connections, options, progress, say, timestamp)
+            return _fill(target, address, image, spec, sized.upload_size, state_image, fingerprint, sha256,
+                         access_seconds, verify, max_connections, options, progress, say, timestamp)
         finally:
             if owned is not None:
                 owned.close()
@@ -117,31 +120,38 @@ def upload_to_managed_disk(
             state_image.close()
 
 
-def _fill(target: ComputeTarget, address: DiskAddress, image: DiskImage, spec: DiskSpec, upload_size: int,
-          state_image: DiskImage | None, fingerprint: str | None, access_seconds: int, verify: bool,
+def _fill(target: ComputeTarget, address: DiskAddress, image: ReadableImage, spec: DiskSpec, upload_size: int,
+          state_image: DiskImage | None, fingerprint: str | None, sha256: str | None, access_seconds: int, verify: bool,
           max_connections: int, options: ClientOptions | None, progress: Callable[[UploadProgress], None] | None,
           say: Notes, timestamp: datetime | float | None) -> ManagedDiskUpload:
     found = get_disk(target, address)
     created = found is None
     if found is None:
-        # The disk records the image's content fingerprint as a tag, so that `pulumi import` by its id (a
-        # ManagedDiskImage) knows which image it holds; a caller that did not take it pays one more read of the
-        # image's stored data.
-        fingerprint = fingerprint or image_fingerprint(image)
-        tagged = replace(spec, tags={**spec.tags, FINGERPRINT_TAG: fingerprint})
-        found = create_upload_disk(target, address, tagged, upload_size)
+        # The disk records which image it holds as a tag, so that `pulumi import` by its id (a ManagedDiskImage)
+        # knows it; a caller that knows neither identity pays one more read of the image.
+        if fingerprint is None and sha256 is None:
+            say(f"reading image {image.path} once more, to record its content fingerprint on the disk (its published "
+                "SHA-256, when given, spares this pass)")
+            fingerprint = image_fingerprint(image)
+        identity = _identity(fingerprint, sha256)
+        found = create_upload_disk(target, address, replace(spec, tags={**spec.tags, **identity}), upload_size)
     else:
-        _check_resumable(found, address, spec, upload_size)
+        _check_resumable(found, address, spec, upload_size, fingerprint)
+        # The fingerprint the disk was tagged with at its create: the image read must have it, else no footer.
+        fingerprint = fingerprint or found.tags.get(FINGERPRINT_TAG)
         say(f"managed disk {address.id} is waiting for its upload ({found.state}): granting access again to resume it")
+        recorded = found.tags.get(SHA256_TAG)
+        if sha256 is not None and recorded not in (None, sha256):
+            # A checksum given wrongly the first time: the pages on the disk are compared with this image all the
+            # same, and the tag is set right once the upload is verified.
+            say(f"managed disk {address.id} was created for an image of published SHA-256 {recorded}, not {sha256}: "
+                "what is on it is read back and compared with this image, and its tag corrected once it is finished")
     where = f"managed disk {address.id}"
     try:
         access = grant_write(target, address, seconds=access_seconds, guest_state=state_image is not None)
-        done = upload_image_to_sas(access.disk_sas, image, size=upload_size - FOOTER_SIZE, verify=verify,
-                                   max_connections=max_connections, options=options, progress=progress, notes=say,
-                                   what=where, timestamp=timestamp)
-        if fingerprint is not None and done.fingerprint != fingerprint:
-            raise InputError(f"image {image.path} changed after its fingerprint was taken ({fingerprint}, now "
-                             f"{done.fingerprint}); run again to upload the image as it is now.")
+        done = upload_image_to_sas(access.disk_sas, image, size=upload_size - FOOTER_SIZE, fingerprint=fingerprint,
+                                   verify=verify, max_connections=max_connections, options=options, progress=progress,
+                                   notes=say, what=where, timestamp=timestamp)
         state_sent = 0
         if state_image is not None:
             assert access.guest_state_sas is not None
@@ -152,6 +162,8 @@ def _fill(target: ComputeTarget, address: DiskAddress, image: DiskImage, spec: D
     except VhdError as exc:
         raise _unfinished(exc, address, upload_size) from None
     revoke_access(target, address)
+    _retag(target, address, found, _identity(done.fingerprint if sha256 is None or FINGERPRINT_TAG in found.tags
+                                             else None, sha256), say)
     return ManagedDiskUpload(
         id=address.id if not found.id else found.id, name=address.name, resource_group=address.resource_group,
         location=found.location, sku=found.sku, state="Unattached", upload_size=upload_size,
@@ -160,9 +172,40 @@ def _fill(target: ComputeTarget, address: DiskAddress, image: DiskImage, spec: D
         created=created, resumed=done.resumed, guest_state_bytes=state_image.file_size if state_image else 0)
 
 
-def _check_resumable(found: ManagedDisk, address: DiskAddress, spec: DiskSpec, upload_size: int) -> None:
-    """A disk of that name may be resumed only while it waits for its upload, at this upload size and create option."""
+def _identity(fingerprint: str | None, sha256: str | None) -> dict[str, str]:
+    """The tags that say which image a disk holds."""
+    tags = {FINGERPRINT_TAG: fingerprint} if fingerprint is not None else {}
+    if sha256 is not None:
+        tags[SHA256_TAG] = sha256
+    return tags
+
+
+def _retag(target: ComputeTarget, address: DiskAddress, found: ManagedDisk, verified: dict[str, str],
+           say: Notes) -> None:
+    """Record the identity this run verified where the disk's tags say otherwise (a resumed disk created with a
+    wrong checksum, or by another tool); a new disk already has it, so this sends nothing then."""
+    if all(found.tags.get(tag) == value for tag, value in verified.items()):
+        return
+    try:
+        set_disk_tags(target, address, {**found.tags, **verified})
+    except VhdError as exc:
+        shown = " ".join(f"tags.{tag}={value}" for tag, value in verified.items())
+        raise exc.amended(f", after the disk was finished and made usable: only its tags are stale; set them with "
+                          f"`az disk update --set {shown}`") if isinstance(exc, StorageError) else exc from None
+    say(f"managed disk {address.id} now records the image it holds: {', '.join(verified.values())}")
+
+
+def _check_resumable(found: ManagedDisk, address: DiskAddress, spec: DiskSpec, upload_size: int,
+                     fingerprint: str | None) -> None:
+    """A disk of that name may be resumed only while it waits for its upload, at this upload size and create option,
+    and for an image of this content fingerprint when its tag records one (the content already on it is compared by
+    the upload)."""
     left = "so it was left as it is"
+    recorded = found.tags.get(FINGERPRINT_TAG)
+    if fingerprint is not None and recorded not in (None, fingerprint):
+        raise RefusedError(f"managed disk {address.id} is waiting for the upload of another image (content fingerprint "
+                           f"{recorded}, this image's is {fingerprint}), {left}",
+                           "upload the image it was created for, or delete that disk and run again")
     if not found.awaiting_upload:
         attached = f", attached to {found.managed_by}" if found.managed_by else ""
         raise RefusedError(f"managed disk {address.id} already exists and is not waiting for an upload (state "

@@ -21,6 +21,10 @@ OWNER_KEY = "vhdcore_owner"  # who asked for the disk (owner_tag: a hash of a Pu
 SOURCE_KEY = "vhdcore_source"  # marks an image upload (stamp_tag: its image's stamp, a hint): resuming checks content
 IMAGE_KEY = "vhdcore_image"  # an upload's image file name (image_label), only to say in messages what a blob holds
 FINGERPRINT_KEY = "vhdcore_fingerprint"  # the uploaded image's content fingerprint (sha256:...), set before the footer
+# A managed disk's tags that record which image filled it (what a ManagedDiskImage import reads): the content
+# fingerprint of a local image, the published SHA-256 of an image from a URL or a compressed file.
+FINGERPRINT_TAG = FINGERPRINT_KEY
+SHA256_TAG = "vhdcore_sha256"
 MAX_METADATA = 8 * 1024
 MAX_USER_METADATA = MAX_METADATA - 512  # room for blank-vhd's own entries (an upload's take about 400 bytes)
 MAX_IMAGE_LABEL = 100

@@ -52,7 +52,7 @@ from ..errors import (
     ThrottledError,
 )
 from ..format.footer import COOKIE, fixed_footer
-from ..format.images import Fingerprint, ReadableImage, Scan, disk_size, nonzero_pages
+from ..format.images import Fingerprint, ReadableImage, Scan, disk_size, nonzero_pages, upload_disk_size
 from ..format.sizes import FOOTER_SIZE, MAX_CHECKED_READ, PAGE, STACK_PAGE, KiB
 from ..format.unique_id import UniqueId
 from .accounts import account_notes
@@ -389,7 +389,7 @@ class _Upload:
             while pending:
                 reap(block=True)
         except ImageError as exc:  # the image refused at its end (a stream cut short, a checksum that differs)
-            raise _unfinished(exc, self.s.url, blob.unique_id) from None
+            raise self._image_refused(exc, blob) from None
         finally:
             executor.shutdown(wait=failure is None, cancel_futures=True)
         if failure is not None:
@@ -400,6 +400,11 @@ class _Upload:
         if self.progress is not None:
             self.progress(UploadProgress(total, scan.scanned, self.sent, self.kept))
         return scan
+
+    def _image_refused(self, exc: ImageError, blob: _Blob) -> ImageError:
+        """The image's own refusal (a stream is checked only at its end, after its data was sent), saying what it
+        left."""
+        return _unfinished(exc, self.s.url, blob.unique_id)
 
     def _stopped(self, blob: _Blob) -> str:
         """What a failed data write leaves, appended to its error."""
@@ -565,6 +570,7 @@ def upload_image_to_sas(
     *,
     size: int | None = None,
     footer: bytes | None = None,
+    fingerprint: str | None = None,
     timestamp: datetime | float | None = None,
     verify: bool = False,
     max_connections: int = DEFAULT_CONNECTIONS,
@@ -579,17 +585,15 @@ def upload_image_to_sas(
     The disk size is `size`, else the image's for a managed disk (vhdcore.format.images.upload_disk_size: whole MiB,
     at least 20 MiB); the blob must be exactly that + 512 bytes long. `footer` (512 bytes) is written last instead
     of a new fixed VHD footer: the image's own, for a file that already is a fixed VHD to be sent byte for byte (a VM
-    guest state). `what` names the blob in messages ("managed disk ..."), since its URL is the service's. The SAS is
+    guest state). `fingerprint`, when the caller knows the image's, must match what this run reads, else no footer
+    is written. `what` names the blob in messages ("managed disk ..."), since its URL is the service's. The SAS is
     never shown: messages name the URL without its query.
     """
-    from ..format.images import upload_disk_size
-    from ..format.sizes import FOOTER_SIZE as _FOOTER
-
     target, container, name = _sas_target(sas_url)
     if isinstance(max_connections, bool) or not isinstance(max_connections, int) or not 1 <= max_connections <= 64:
         raise InputError(f"max connections {max_connections!r} is not a whole number from 1 to 64; pass e.g. 8.")
-    if footer is not None and len(footer) != _FOOTER:
-        raise InputError(f"a footer is {_FOOTER} bytes, not {len(footer)}; pass the image's last 512 bytes.")
+    if footer is not None and len(footer) != FOOTER_SIZE:
+        raise InputError(f"a footer is {FOOTER_SIZE} bytes, not {len(footer)}; pass the image's last 512 bytes.")
     if size is None:
         sized = upload_disk_size(image)
         disk, note = sized.size, sized.note
@@ -602,7 +606,7 @@ def upload_image_to_sas(
     if note:
         say(note)
     with session(target, container, name, options) as s:
-        job = _SasUpload(s, image, disk, UniqueId.random(), {}, None, max_connections, progress, say)
+        job = _SasUpload(s, image, disk, UniqueId.random(), {}, fingerprint, max_connections, progress, say)
         job.footer, job.what = footer, what
         return job.run(verify=verify, when=time.time() if timestamp is None else timestamp)
 
@@ -704,6 +708,11 @@ class _SasUpload(_Upload):
                 if again is not None and self._is_our_disk(again, self.size, blob.unique_id):
                     return str(again.etag)
         raise kept_changing(s, "finishing the upload")
+
+    def _image_refused(self, exc: ImageError, blob: _Blob) -> ImageError:
+        return type(exc)(f"{str(exc).removesuffix('.')}; the upload into {self.what} at {self.s.url} stopped before "
+                         "the footer, so no disk was sealed: the disk is still waiting for its upload and no VM can "
+                         "use it (run the same upload again once the source is right; it reads back what is there).")
 
     def _stopped(self, blob: _Blob) -> str:
         return (f", so the upload stopped with {self.kept + self.sent} bytes of data in {self.what} and no footer; "

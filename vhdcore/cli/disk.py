@@ -14,10 +14,10 @@ from dataclasses import asdict
 from typing import Any
 
 from ..errors import UsageError
-from ..format.images import open_image
 from ..format.sizes import FOOTER_SIZE, MAX_UPLOAD_DISK, GiB, SizeLimit, check_upload_size, parse_size
 from .common import EXIT_CODES_HELP, EXIT_OK, add_output_option, print_result
-from .images import FORMAT_HELP
+from .images import SOURCE_HELP, add_source_options, open_source_args, shown_source, source_facts
+from .parser import Parser
 
 DEFAULT_CONNECTIONS = 8  # vhdcore.azure.upload.DEFAULT_CONNECTIONS, without importing the Azure SDK here
 # The SAS URL from the environment: flags show up in process lists, and the SAS lets anyone write the disk.
@@ -37,11 +37,14 @@ def add_disk_commands(commands: Any) -> None:
                                "account, no import copy).")
     sub = disk.add_subparsers(dest="disk_command", required=True, parser_class=type(disk))
 
-    upload = sub.add_parser("upload", help="upload an image into a managed disk's upload SAS (the disk exists, created "
-                            "with the image's upload size, and write access was granted)", epilog=EPILOG)
+    upload: Parser = sub.add_parser(
+        "upload", help="upload an image into a managed disk's upload SAS (the disk exists, created with the image's "
+        "upload size, and write access was granted)", epilog=EPILOG)
     _image_arguments(upload)
-    upload.add_argument("--sas-url", help=f"the accessSAS a grant of write access returned (prefer {ENV_SAS_URL}: "
-                        "flags show up in process lists)")
+    # The SAS lets anyone write the disk: a secret flag (Parser.add_secret_argument), never quoted by an error.
+    upload.add_secret_argument(upload.add_argument_group("the upload target"), "--sas-url", metavar="URL",
+                               help=f"the accessSAS a grant of write access returned (prefer {ENV_SAS_URL}: flags "
+                               "show up in process lists)")
     upload.add_argument("--size", help="the disk size the managed disk was created for, if larger than the image's "
                         "(its upload size minus 512)")
     add_output_option(upload)
@@ -73,8 +76,9 @@ def add_disk_commands(commands: Any) -> None:
 
 
 def _image_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", help="the disk image: raw, VHD (fixed or dynamic), VHDX, QCOW2, VMDK or VDI")
-    parser.add_argument("--format", help=FORMAT_HELP)
+    """The image, read as `blob upload` reads it (a path or a URL, compressed or not: vhdcore.sources)."""
+    parser.add_argument("source", help=SOURCE_HELP)
+    add_source_options(parser)
     parser.add_argument("--verify", action="store_true",
                         help="before the footer, read every written page back and compare it with the image")
     parser.add_argument("--max-connections", type=int, default=DEFAULT_CONNECTIONS, metavar="N",
@@ -95,7 +99,7 @@ def _upload(args: argparse.Namespace) -> int:
         # Any whole number of MiB a managed disk can be uploaded into (not a page blob's 8191 GiB cap).
         size = parse_size(args.size, field="--size", limit=SizeLimit(MAX_UPLOAD_DISK + GiB))
         check_upload_size(size + FOOTER_SIZE, field="--size + 512")
-    with open_image(args.source, args.format) as image:  # a refused image stops here, before any request
+    with open_source_args(args) as image:  # a refused image stops here, before any request
         with Progress(image.allocated_bytes, "uploading") as bar:
             done = upload_image_to_sas(sas_url, image, size=size, verify=args.verify,
                                        max_connections=args.max_connections,
@@ -103,12 +107,14 @@ def _upload(args: argparse.Namespace) -> int:
                                        progress=lambda p: bar.update(p.read, p.sent), notes=bar.note,
                                        what="the managed disk's blob")
         kind = image.kind
-    doc = asdict(done) | {"unique_id": str(done.unique_id), "source": args.source}
+        facts = source_facts(image)
+    source = shown_source(args.source)
+    doc = asdict(done) | {"unique_id": str(done.unique_id), "source": source, **facts}
     del doc["warnings"]
     if done.already_complete:
-        table = f"{done.url} already holds {args.source} as a fixed VHD of {done.size} bytes; nothing was sent"
+        table = f"{done.url} already holds {source} as a fixed VHD of {done.size} bytes; nothing was sent"
     else:
-        table = (f"uploaded {args.source} ({kind}, {done.image_size} bytes, {done.data_bytes} bytes of data) into "
+        table = (f"uploaded {source} ({kind}, {done.image_size} bytes, {done.data_bytes} bytes of data) into "
                  f"{done.url}{' (resumed)' if done.resumed else ''}: a fixed VHD of {done.size} bytes (upload size "
                  f"{done.blob_length}), {done.bytes_sent} bytes sent{', verified' if done.verified else ''}; revoke "
                  "access to make the disk usable")
@@ -120,6 +126,7 @@ def _create(args: argparse.Namespace) -> int:
     from ..azure.compute import ComputeTarget, DiskAddress, DiskSpec, subscription_from
     from ..azure.credentials import ClientOptions
     from ..azure.managed_disks import upload_to_managed_disk
+    from ..sources import published_sha256
     from .progress import Progress
 
     address = DiskAddress(subscription_from(args.subscription), args.resource_group, args.name)
@@ -128,16 +135,18 @@ def _create(args: argparse.Namespace) -> int:
                     _tags(args.tags))
     spec.validate()
     compute = ComputeTarget.resolve(args.endpoint_resource_manager, cloud=args.cloud)
-    with open_image(args.source, args.format) as image:
+    with open_source_args(args) as image:  # a refused image stops here, before any request
         with Progress(image.allocated_bytes, "uploading") as bar:
             done = upload_to_managed_disk(compute, address, image, spec, guest_state=args.guest_state,
-                                          access_seconds=args.access_duration, verify=args.verify,
-                                          max_connections=args.max_connections,
+                                          sha256=published_sha256(image), access_seconds=args.access_duration,
+                                          verify=args.verify, max_connections=args.max_connections,
                                           options=ClientOptions(on_retry=bar.retrying),
                                           progress=lambda p: bar.update(p.read, p.sent), notes=bar.note)
         kind = image.kind
-    doc = asdict(done) | {"source": args.source}
-    table = (f"{'created' if done.created else 'finished'} managed disk {done.id} from {args.source} ({kind}, "
+        facts = source_facts(image)
+    source = shown_source(args.source)
+    doc = asdict(done) | {"source": source, **facts}
+    table = (f"{'created' if done.created else 'finished'} managed disk {done.id} from {source} ({kind}, "
              f"{done.image_size} bytes, {done.data_bytes} bytes of data): {done.size} bytes, {done.sku}, "
              f"{done.state}{' (resumed)' if done.resumed else ''}, {done.bytes_sent} bytes sent")
     print_result(doc, table, args.output)

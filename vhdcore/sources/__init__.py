@@ -129,6 +129,18 @@ def _refuse_foreign(name: str, head: bytes, packed: str) -> None:
                                         f"image; {fix}, or give --format raw to take it as a raw disk.")
 
 
+def published_sha256(image: SourceImage) -> str | None:
+    """The SHA-256 of the published bytes of an image opened from a URL or a compressed file, when it is known without
+    reading them again: the one given (every pass checks it), or the one the spool, a counting pass or a whole pass
+    computed. None for a local uncompressed file (a content fingerprint identifies it), and for a stream whose size
+    came from its index or its length and that no pass has read to its end yet."""
+    if isinstance(image, SpooledImage):
+        return image.published.sha256 or image.checksum
+    if isinstance(image, StreamImage):
+        return image.published.sha256 or image.content.sha256 or image.checksum
+    return None
+
+
 def is_compressed_file(path: str) -> bool:
     """Whether a local file starts with the magic of a compression this tool reads (a regular file; False for
     anything it cannot read, which opening it will then report)."""
@@ -167,5 +179,6 @@ __all__ = [
     "is_compressed_file",
     "is_image_url",
     "open_source",
+    "published_sha256",
     "shown_url",
 ]
