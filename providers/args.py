@@ -237,7 +237,7 @@ class VhdImageArgs:
 
     source_sha256: pulumi.Input[str] | None = None
     """The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits:
-    checked before the disk's footer is written (a mismatch leaves no disk), and the identity of a URL or
+    checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or
     compressed image (a change replaces the disk). Required with a URL, which a preview does not download.
     Default: for a local compressed file, computed from the file; none for an uncompressed one.
     """
@@ -334,7 +334,7 @@ class VhdImageOutputs:
 
     source_sha256: pulumi.Output[str]
     """The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits:
-    checked before the disk's footer is written (a mismatch leaves no disk), and the identity of a URL or
+    checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or
     compressed image (a change replaces the disk). Required with a URL, which a preview does not download.
     Default: for a local compressed file, computed from the file; none for an uncompressed one.
     """
@@ -590,16 +590,19 @@ class BlobContainerOutputs:
 @dataclass
 class ManagedDiskImageArgs:
     """The inputs of a ManagedDiskImage. An Azure managed disk filled from a disk image (raw, VHD, VHDX, QCOW2, VMDK
-    or VDI) by Azure's direct upload: created for upload, written through the write SAS a grant hands out (only
-    the image's non-zero pages, the footer last), then made usable by revoking access. No storage account and no
-    import copy. Its id is the disk's resource id, ready for a VM, an image or a gallery version. The image's
-    content fingerprint decides: new content is a new disk, made before the old one is deleted. Credentials:
-    DefaultAzureCredential.
+    or VDI; a file or an https URL, compressed with xz, gzip, bzip2 or zstd or not) by Azure's direct upload:
+    created for upload, written through the write SAS a grant hands out (only the image's non-zero pages, the
+    footer last), then made usable by revoking access. No storage account, no import copy, no full-size local
+    copy. Its id is the disk's resource id, ready for a VM, an image or a gallery version. The image's content
+    fingerprint (a local file) or published SHA-256 (a URL or a compressed file) decides: new content is a new
+    disk, made before the old one is deleted. Credentials: DefaultAzureCredential.
     """
 
     source: pulumi.Input[str]
-    """Path of the disk image file (relative to the program's directory). Moving or renaming the file changes
-    nothing; new content replaces the disk (the preview shows both fingerprints).
+    """The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to
+    this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or
+    renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or
+    checksums). A URL that carries a token should be given as a secret.
     """
 
     resource_group_name: pulumi.Input[str]
@@ -608,11 +611,23 @@ class ManagedDiskImageArgs:
     location: pulumi.Input[str]
     """The disk's region, for example `westeurope`. Changing it replaces the disk."""
 
+    source_sha256: pulumi.Input[str] | None = None
+    """The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits:
+    checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or
+    compressed image (a change replaces the disk). Required with a URL, which a preview does not download.
+    Default: for a local compressed file, computed from the file; none for an uncompressed one.
+    """
+
+    compression: pulumi.Input[str] | None = None
+    """How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default:
+    detected from the magic bytes.
+    """
+
     disk_name: pulumi.Input[str] | None = None
     """The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name
     given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the
-    resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets
-    a new disk, made before the old one is deleted.
+    resource's identity and the image's (its fingerprint or `source_sha256`): a killed `pulumi up` resumes its
+    upload, and a new image gets a new disk, made before the old one is deleted.
     """
 
     sku: pulumi.Input[str] | None = None
@@ -621,7 +636,9 @@ class ManagedDiskImageArgs:
     """
 
     format: pulumi.Input[str] | None = None
-    """The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content."""
+    """The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a
+    compressed image that holds no recognizable format needs `raw`.
+    """
 
     os_type: pulumi.Input[str] | None = None
     """For an OS disk: `Linux` or `Windows`. Changing it replaces the disk."""
@@ -653,8 +670,22 @@ class ManagedDiskImageOutputs:
     """What a ManagedDiskImage shows: every input, echoed, and what it computes."""
 
     source: pulumi.Output[str]
-    """Path of the disk image file (relative to the program's directory). Moving or renaming the file changes
-    nothing; new content replaces the disk (the preview shows both fingerprints).
+    """The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to
+    this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or
+    renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or
+    checksums). A URL that carries a token should be given as a secret.
+    """
+
+    source_sha256: pulumi.Output[str]
+    """The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits:
+    checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or
+    compressed image (a change replaces the disk). Required with a URL, which a preview does not download.
+    Default: for a local compressed file, computed from the file; none for an uncompressed one.
+    """
+
+    compression: pulumi.Output[str]
+    """How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default:
+    detected from the magic bytes.
     """
 
     resource_group_name: pulumi.Output[str]
@@ -666,8 +697,8 @@ class ManagedDiskImageOutputs:
     disk_name: pulumi.Output[str]
     """The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name
     given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the
-    resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets
-    a new disk, made before the old one is deleted.
+    resource's identity and the image's (its fingerprint or `source_sha256`): a killed `pulumi up` resumes its
+    upload, and a new image gets a new disk, made before the old one is deleted.
     """
 
     sku: pulumi.Output[str]
@@ -676,7 +707,9 @@ class ManagedDiskImageOutputs:
     """
 
     format: pulumi.Output[str]
-    """The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content."""
+    """The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a
+    compressed image that holds no recognizable format needs `raw`.
+    """
 
     os_type: pulumi.Output[str]
     """For an OS disk: `Linux` or `Windows`. Changing it replaces the disk."""
@@ -707,7 +740,10 @@ class ManagedDiskImageOutputs:
     """The managed disk's resource id (also the resource's id)."""
 
     fingerprint: pulumi.Output[str]
-    """The image's content fingerprint (`sha256:...`), also recorded in the disk's `vhdcore_fingerprint` tag."""
+    """The image's content fingerprint (`sha256:...`). A local image's is recorded in the disk's
+    `vhdcore_fingerprint` tag; an image from a URL or a compressed file records its `source_sha256` in the tag
+    `vhdcore_sha256` instead (its fingerprint, learned by the upload, is empty for such a disk that was imported).
+    """
 
     upload_size_bytes: pulumi.Output[int]
     """The upload size the disk was created with: the fixed VHD's length, `size_bytes` + 512."""

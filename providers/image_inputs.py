@@ -1,14 +1,8 @@
 """VhdImage's inputs and outputs: the rules check and diff apply to the property bags the engine sends, and the
 typed objects the provider methods work with (as vhd_inputs.py does for BlankVhd).
 
-check() adds inputs of its own, computed from the image file: `fingerprint` (the image's content
-fingerprint, which drives replacement) and `source_stamp` (size, times and inode of the file when the
-fingerprint was taken, so an untouched file is not read again at every preview).
-
-An image as published (a URL, or a compressed file: `is_published`) is never downloaded or decompressed by a
-preview: what tells its versions apart is the SHA-256 of its published bytes, `source_sha256` (given, or for a
-local file computed by check from the compressed bytes, also kept by its stamp), and its content fingerprint is
-learned by the upload (an output, carried by check while `source_sha256` stays the same).
+check() adds inputs of its own, computed from the image: `fingerprint`, `source_sha256` and `source_stamp`, what
+identifies the image and so drives replacement (image_source.py, shared with ManagedDiskImage).
 """
 
 from __future__ import annotations
@@ -19,7 +13,6 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure
 
-import vhdcore
 from vhdcore import (
     AZURE_LIMIT,
     GiB,
@@ -34,16 +27,16 @@ from vhdcore import (
 )
 
 from .common import Account, flag, given, is_unknown, stored_disk_from_outputs, stored_disk_outputs
+from .image_source import FINGERPRINT, SHA256, SOURCE_ONLY, STAMP, check_source_inputs
 from .schema import ACCOUNT_FIELDS
 
-FINGERPRINT, STAMP, SHA256 = "fingerprint", "source_stamp", "source_sha256"
 FLAGS = ("adopt_existing", "verify")
 # Every input the user sets; diff compares these, and the fingerprint (never __provider or the stamp).
 INPUTS = ("source", SHA256, "format", "compression", "size_gb", "container_name", "blob_name", *ACCOUNT_FIELDS,
           "metadata", *FLAGS)
 REPLACE_ON_CHANGE = ("container_name", "blob_name")
 # Changing these alone changes nothing on storage: the disk is what the fingerprint (or source_sha256) says.
-CONTENT_ONLY = ("source", "format", "compression", "verify", "adopt_existing")
+CONTENT_ONLY = (*SOURCE_ONLY, "verify", "adopt_existing")
 
 
 @dataclass(frozen=True)
@@ -150,15 +143,6 @@ class ImageState:
         return {key: value for key, value in outs.items() if value is not None}
 
 
-def is_published(source: object, compression: object = None) -> bool:
-    """Whether the source is an image as published (a URL, or a compressed file), identified by source_sha256."""
-    if not isinstance(source, str) or not source:
-        return False
-    if vhdcore.is_image_url(source) or compression not in (None, "none"):
-        return compression != "none"
-    return bool(vhdcore.is_compressed_file(source))
-
-
 def auto_name(prefix: str | None, identity: str | None, fingerprint: str) -> str:
     """`<resource>-<8 hex>.vhd`, the hex from the resource's identity and the image's fingerprint: the same
     image for the same resource gets the same name, so a `pulumi up` killed mid-upload finds its unfinished
@@ -173,40 +157,7 @@ def check_plain_inputs(news: Mapping[str, Any], *, limit: SizeLimit = AZURE_LIMI
     """Every check that needs no file and no network: names, metadata, size, format, flags. `require_source`: False
     for what `pulumi import` read, which names no image file."""
     inputs = dict(news)
-    failures: list[CheckFailure] = []
-    source = news.get("source")
-    if source is None and require_source:
-        failures.append(CheckFailure("source", "source is required; give the path or https:// URL of a disk image "
-                                               "(raw, VHD, VHDX, QCOW2, VMDK or VDI, compressed or not)."))
-    elif source is not None and not is_unknown(source) and (not isinstance(source, str) or not source):
-        failures.append(CheckFailure("source", f"source {source!r} is not a path; give the image file's path or "
-                                               "its https:// URL."))
-    elif isinstance(source, str) and vhdcore.is_image_url(source):
-        # A URL's user, password or query (a SAS) may be a secret, and the engine prints the value of a property a
-        # failure names: such a URL's failure names none (the sentence shows the URL without them).
-        prop = "source" if vhdcore.shown_url(source) == source else ""
-        try:
-            vhdcore.check_image_url(source)
-        except VhdError as exc:
-            failures.append(CheckFailure(prop, str(exc)))
-        if news.get(SHA256) is None:
-            failures.append(CheckFailure(SHA256, f"source_sha256 is required with an image URL "
-                                                 f"({vhdcore.shown_url(source)}): "
-                                                 "a preview does not download the image, so its published SHA-256 is "
-                                                 "what identifies it; give the checksum its publisher lists."))
-    for key, canonical in ((SHA256, vhdcore.check_sha256), ("compression", vhdcore.check_compression)):
-        value = news.get(key)
-        if value is not None and not is_unknown(value):
-            try:
-                inputs[key] = canonical(str(value), field=key)
-            except VhdError as exc:
-                failures.append(CheckFailure(key, str(exc)))
-    fmt = news.get("format")
-    if fmt is not None and not is_unknown(fmt):
-        try:
-            inputs["format"] = vhdcore.check_format(str(fmt), field="format")
-        except VhdError as exc:
-            failures.append(CheckFailure("format", str(exc)))
+    failures = check_source_inputs(news, inputs, require_source=require_source)
     container = news.get("container_name")
     if container is None:
         failures.append(CheckFailure("container_name", "container_name is required; give an existing blob "

@@ -8,7 +8,6 @@ declares no resources and does not import the Azure SDK (the program process imp
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -25,7 +24,6 @@ from vhdcore import (
     SizeError,
     SizeLimit,
     StorageTarget,
-    VhdError,
     check_disk_size,
 )
 
@@ -33,17 +31,14 @@ from .common import changed, given, is_unknown, no_change, progress_line, warn, 
 from .disks import DiskProvider
 from .image_inputs import (
     CONTENT_ONLY,
-    FINGERPRINT,
     REPLACE_ON_CHANGE,
-    SHA256,
-    STAMP,
     ImageInputs,
     ImageState,
     auto_name,
     changed_inputs,
     check_plain_inputs,
-    is_published,
 )
+from .image_source import FINGERPRINT, SHA256, STAMP, identify, is_published, open_for_upload, shown
 
 if TYPE_CHECKING:
     from vhdcore import UploadProgress
@@ -75,8 +70,8 @@ class VhdImageProvider(DiskProvider):
                                            for f in failures)
         published = not imported and is_published(inputs.get("source"), inputs.get("compression"))
         if checked:
-            failures += self._check_published(olds, inputs) if published else \
-                self._check_image(olds, news, inputs, limit)
+            found = identify(olds, inputs, lambda image: _sized(image, inputs, limit))
+            failures += found or ([] if published else _shrinks(olds, news, inputs))
         # The identity that names the blob and decides replacement: the content fingerprint of a local image, the
         # published SHA-256 of a URL or a compressed file (its fingerprint is learned by the upload).
         key = SHA256 if published else FINGERPRINT
@@ -88,73 +83,6 @@ class VhdImageProvider(DiskProvider):
                                                                             identity)
         failures += self.check_container(olds, inputs, failures)
         return CheckResult(inputs, failures)
-
-    def _check_published(self, olds: dict[str, Any], inputs: dict[str, Any]) -> list[CheckFailure]:
-        """An image as published is neither downloaded nor decompressed at preview. A local compressed file's
-        SHA-256 is computed from its compressed bytes (once per change of the file: its stamp), to name it when
-        source_sha256 is not given and to refuse a given one that does not match; a URL needs source_sha256 (checked
-        with the plain inputs). The content fingerprint stays the state's while the SHA-256 does."""
-        source = str(inputs["source"])
-        given_sha = inputs.get(SHA256)
-        if not vhdcore.is_image_url(source):
-            try:
-                stamp = str(vhdcore.FileStamp.of_path(source))
-            except OSError as exc:
-                return [CheckFailure("source", f"cannot open image {source}: {exc.strerror}; check the path and "
-                                               "permissions.")]
-            same_file = olds.get("source") == source and olds.get(STAMP) == stamp and given(olds, SHA256)
-            try:
-                found = str(olds[SHA256]) if same_file and olds.get(SHA256) == (given_sha or olds[SHA256]) else \
-                    _file_sha256(source)
-            except OSError as exc:
-                return [CheckFailure("source", f"cannot read image {source}: {exc.strerror}; check the path and "
-                                               "permissions.")]
-            if given_sha is not None and found != given_sha:
-                return [CheckFailure(SHA256, f"source_sha256 {given_sha} is not the SHA-256 of {source} ({found}); "
-                                             "give the checksum of this file, or leave source_sha256 out to take the "
-                                             "file as it is.")]
-            inputs[SHA256], inputs[STAMP] = found, stamp
-        else:
-            inputs[STAMP] = ""
-        same_image = olds.get(SHA256) == inputs.get(SHA256) and given(olds, FINGERPRINT)
-        inputs[FINGERPRINT] = olds[FINGERPRINT] if same_image else ""
-        return []
-
-    def _check_image(self, olds: dict[str, Any], news: dict[str, Any], inputs: dict[str, Any],
-                     limit: SizeLimit) -> list[CheckFailure]:
-        """Open the image (refusals are check failures, at preview), size it, and take its fingerprint, unless
-        the state holds the fingerprint of this very file, untouched since."""
-        source, fmt, size = news.get("source"), inputs.get("format"), inputs.get("size_gb")
-        if is_unknown(source) or is_unknown(fmt) or is_unknown(size):
-            return []
-        try:
-            # A local file that is not compressed (is_published decided): read in place, as a DiskImage; open_source
-            # also refuses what only looks raw (lz4, zip, a tar archive...). Its source_sha256, if any, is checked
-            # by the create, which reads the file whole anyway.
-            with vhdcore.open_source(str(source), fmt, compression=inputs.get("compression")) as image:
-                assert isinstance(image, vhdcore.DiskImage)
-                stamp = image.stamp()
-                same_file = all(olds.get(k) == inputs.get(k) for k in ("source", "format")) and \
-                    olds.get(STAMP) == stamp and given(olds, FINGERPRINT)
-                inputs[FINGERPRINT] = olds[FINGERPRINT] if same_file else vhdcore.fingerprint(image)
-                inputs[STAMP] = stamp
-                try:
-                    disk = vhdcore.disk_size(image, size * GiB if isinstance(size, int) else None, field="size_gb")
-                    if size is None:  # size_gb itself was checked against the cloud's limit already
-                        check_disk_size(disk.size, field=f"image {source}'s disk", shown=disk.size, limit=limit)
-                except SizeError as exc:
-                    return [CheckFailure("size_gb" if size is not None else "source", str(exc))]
-        except VhdError as exc:
-            return [CheckFailure("source", str(exc))]
-        old = olds.get("size_bytes")
-        same_disk = olds.get(FINGERPRINT) == inputs[FINGERPRINT] and not any(
-            given(news, k) and olds.get(k) != news.get(k) for k in REPLACE_ON_CHANGE)
-        if isinstance(size, int) and isinstance(old, (int, float)) and size * GiB < old and same_disk:
-            return [CheckFailure("size_gb", (
-                f"size_gb {size} would shrink the {old / GiB:g} GiB disk, and shrinking a page blob truncates it, so "
-                "it is refused; keep size_gb, or replace the disk with `pulumi up --replace` (a new disk from the "
-                "image; the old disk's data is lost)."))]
-        return []
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changes = changed_inputs(olds, news)
@@ -173,7 +101,7 @@ class VhdImageProvider(DiskProvider):
         replaces = [k for k in (*REPLACE_ON_CHANGE, key) if k in changes] + moved
         if key in changes and not is_unknown(news.get(key)):
             what = "fingerprint" if key == FINGERPRINT else "source_sha256"
-            warn(f"the image {_shown(news.get('source'))} has new content ({what} {olds.get(key)} is now "
+            warn(f"the image {shown(news.get('source'))} has new content ({what} {olds.get(key)} is now "
                  f"{news.get(key)}), so the disk will be replaced by a new upload; data written to the old disk is "
                  "lost.")
         explicit_name = self.auto_name_prefix is None and not (bool(moved) and self.endpoint(news) is not None)
@@ -183,13 +111,12 @@ class VhdImageProvider(DiskProvider):
         wanted = ImageInputs.from_props(props)
         target = self.target(wanted.account)
         published = is_published(wanted.source, wanted.compression)
-        with vhdcore.open_source(wanted.source, wanted.format, compression=wanted.compression,
-                                 sha256=wanted.source_sha256) as image:
+        with open_for_upload(wanted.to_props()) as image:
             if wanted.adopt_existing and not published:  # a published image is adopted by the upload (below)
                 adopted = self._adopt(target, wanted, image.format, image.virtual_size)
                 if adopted is not None:
                     return CreateResult(adopted.url, adopted.to_outputs())
-            progress = _EngineLog(_shown(wanted.source), image.allocated_bytes)
+            progress = _EngineLog(shown(wanted.source), image.allocated_bytes)
             progress.start(f"{wanted.container_name}/{wanted.blob_name}")
             try:
                 done = vhdcore.upload_image(
@@ -310,23 +237,36 @@ class VhdImageProvider(DiskProvider):
         return ReadResult(found.url, outs, inputs)
 
 
+def _sized(image: vhdcore.SourceImage, inputs: dict[str, Any], limit: SizeLimit) -> list[CheckFailure]:
+    """The disk a local image makes: size_gb, if given, holds it; else its own size fits the cloud's limit."""
+    source, size = inputs["source"], inputs.get("size_gb")
+    if is_unknown(size):
+        return []
+    try:
+        disk = vhdcore.disk_size(image, size * GiB if isinstance(size, int) else None, field="size_gb")
+        if size is None:  # size_gb itself was checked against the cloud's limit already
+            check_disk_size(disk.size, field=f"image {source}'s disk", shown=disk.size, limit=limit)
+    except SizeError as exc:
+        return [CheckFailure("size_gb" if size is not None else "source", str(exc))]
+    return []
+
+
+def _shrinks(olds: dict[str, Any], news: dict[str, Any], inputs: dict[str, Any]) -> list[CheckFailure]:
+    """A smaller size_gb for the same disk is refused at preview: shrinking a page blob truncates it."""
+    size, old = inputs.get("size_gb"), olds.get("size_bytes")
+    same_disk = olds.get(FINGERPRINT) == inputs.get(FINGERPRINT) and not any(
+        given(news, k) and olds.get(k) != news.get(k) for k in REPLACE_ON_CHANGE)
+    if isinstance(size, int) and isinstance(old, (int, float)) and size * GiB < old and same_disk:
+        return [CheckFailure("size_gb", (
+            f"size_gb {size} would shrink the {old / GiB:g} GiB disk, and shrinking a page blob truncates it, so "
+            "it is refused; keep size_gb, or replace the disk with `pulumi up --replace` (a new disk from the "
+            "image; the old disk's data is lost)."))]
+    return []
+
+
 def _grows(olds: dict[str, Any], news: dict[str, Any]) -> bool:
     size, old = news.get("size_gb"), olds.get("size_bytes")
     return is_unknown(size) or (isinstance(size, (int, float)) and isinstance(old, (int, float)) and size * GiB > old)
-
-
-def _shown(source: object) -> str:
-    """A source as the engine's log and messages may show it: a URL without credentials or query string."""
-    text = str(source)
-    return vhdcore.shown_url(text) if vhdcore.is_image_url(text) else text
-
-
-def _file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _EngineLog:

@@ -39,6 +39,8 @@ class ManagedDiskImage(pulumi.dynamic.Resource, ManagedDiskImageOutputs, module=
         opts: pulumi.ResourceOptions | None = None,
         *,
         source: pulumi.Input[str],
+        source_sha256: pulumi.Input[str] | None = None,
+        compression: pulumi.Input[str] | None = None,
         resource_group_name: pulumi.Input[str],
         location: pulumi.Input[str],
         disk_name: pulumi.Input[str] | None = None,

@@ -20,6 +20,8 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 import vhdcore
 from vhdcore import (
+    FINGERPRINT_TAG,
+    SHA256_TAG,
     ComputeTarget,
     DiskAddress,
     DiskSpec,
@@ -29,20 +31,33 @@ from vhdcore import (
     owner_tag,
 )
 
-from .common import NamingProvider, changed, given, is_unknown, no_change, progress_line, warn
+from .common import NamingProvider, changed, flag, given, is_unknown, no_change, progress_line, warn
+from .image_source import (
+    FINGERPRINT,
+    SHA256,
+    SOURCE_ONLY,
+    STAMP,
+    check_source_inputs,
+    identify,
+    identity_key,
+    is_published,
+    open_for_upload,
+    shown,
+)
 
 __all__ = ["ManagedDiskImageProvider"]
 
-FINGERPRINT_TAG = "vhdcore_fingerprint"  # the disk's tag recording the image it was filled with
-STAMP = "source_stamp"
 # A change of these makes another disk: replace (the disk's identity, its place, or what Azure fixes at create).
 REPLACE_ON_CHANGE = ("resource_group_name", "location", "disk_name", "sku", "os_type", "hyperv_generation",
                      "security_type", "subscription_id", "resource_manager_endpoint")
-# A change of these alone changes nothing in Azure: the disk is what the fingerprint says.
-CONTENT_ONLY = ("source", "format", "guest_state", "verify")
-INPUTS = (*REPLACE_ON_CHANGE, *CONTENT_ONLY)
+# A change of these alone changes nothing in Azure: the disk is what the image's identity says.
+CONTENT_ONLY = (*SOURCE_ONLY, "guest_state", "verify")
+INPUTS = (*REPLACE_ON_CHANGE, *CONTENT_ONLY, SHA256)
 # What only an upload knows: not on a disk read by its id.
-UPLOAD_ONLY = ("source", STAMP, "format", "guest_state", "image_format", "image_size", "data_bytes", "verify")
+UPLOAD_ONLY = ("source", STAMP, "format", "compression", "guest_state", "image_format", "image_size", "data_bytes",
+               "verify")
+# Which tag records which identity (vhdcore.azure.managed_disks tags every disk it creates).
+TAGS = ((FINGERPRINT_TAG, FINGERPRINT), (SHA256_TAG, SHA256))
 
 
 class ManagedDiskImageProvider(NamingProvider):
@@ -50,17 +65,19 @@ class ManagedDiskImageProvider(NamingProvider):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs = dict(news)
-        failures: list[CheckFailure] = []
-        imported = news.get("source") is None and given(news, "fingerprint") and \
-            olds.get("fingerprint") == news["fingerprint"]
-        for key in ("source", "resource_group_name", "location"):
+        # `pulumi import` checks the inputs read() returned: the disk's tags say which image filled it, not where
+        # it came from (the program that declares it names the source).
+        imported = news.get("source") is None and given(news, FINGERPRINT) and \
+            olds.get(FINGERPRINT) == news[FINGERPRINT]
+        failures = check_source_inputs(news, inputs, require_source=not imported)
+        for key in ("resource_group_name", "location"):
             value = news.get(key)
-            if value is None and not (key == "source" and imported):
+            if value is None:
                 failures.append(CheckFailure(key, f"{key} is required."))
-            elif value is not None and not is_unknown(value) and (not isinstance(value, str) or not value):
+            elif not is_unknown(value) and (not isinstance(value, str) or not value):
                 failures.append(CheckFailure(key, f"{key} {value!r} is not a non-empty string."))
         inputs.setdefault("sku", "Standard_LRS")
-        inputs["verify"] = bool(news.get("verify")) and not is_unknown(news.get("verify"))
+        inputs["verify"] = flag(news, "verify")
         if any(is_unknown(news.get(k)) for k in INPUTS) or failures:
             return CheckResult(inputs, failures)
         subscription = news.get("subscription_id") or os.environ.get("AZURE_SUBSCRIPTION_ID")
@@ -74,15 +91,19 @@ class ManagedDiskImageProvider(NamingProvider):
             ComputeTarget.resolve(inputs.get("resource_manager_endpoint"))
             if (inputs.get("guest_state") is None) != (inputs.get("security_type") is None):
                 raise InputError("guest_state and security_type go together: give both (a Trusted Launch or "
-                                         "Confidential VM disk with its VM guest state) or neither.")
+                                 "Confidential VM disk with its VM guest state) or neither.")
         except VhdError as exc:
             return CheckResult(inputs, [CheckFailure("", str(exc))])
         if not imported:
-            failures += self._check_image(olds, news, inputs)
-        if not given(news, "disk_name") and given(inputs, "fingerprint"):
-            same = given(olds, "disk_name") and olds.get("fingerprint") == inputs["fingerprint"]
+            failures += identify(olds, inputs, _sized)
+        # The identity that names the disk and decides replacement: the content fingerprint of a local image, the
+        # published SHA-256 of a URL or a compressed file (its fingerprint is learned by the upload).
+        key = identity_key(inputs)
+        if not given(news, "disk_name") and inputs.get(key):
+            same = given(olds, "disk_name") and olds.get(key) == inputs[key]
+            identity = f"sha256:{inputs[key]}" if key == SHA256 else str(inputs[key])
             inputs["disk_name"] = olds["disk_name"] if same else _auto_name(self.auto_name_prefix, self.identity,
-                                                                            str(inputs["fingerprint"]))
+                                                                            identity)
         if given(inputs, "disk_name"):
             try:
                 DiskAddress(subscription, str(inputs["resource_group_name"]), str(inputs["disk_name"])).validate()
@@ -90,48 +111,41 @@ class ManagedDiskImageProvider(NamingProvider):
                 failures.append(CheckFailure("disk_name", str(exc)))
         return CheckResult(inputs, failures)
 
-    def _check_image(self, olds: dict[str, Any], news: dict[str, Any], inputs: dict[str, Any]) -> list[CheckFailure]:
-        """Open the image (a refusal fails the preview), size it for a managed disk and take its fingerprint, unless the
-        state holds the fingerprint of this very file, untouched since."""
-        source, fmt = str(news["source"]), news.get("format")
-        try:
-            with vhdcore.open_image(source, str(fmt) if fmt is not None else None) as image:
-                info = image.file.stat
-                stamp = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
-                same = all(olds.get(k) == news.get(k) for k in ("source", "format")) and olds.get(STAMP) == stamp \
-                    and given(olds, "fingerprint")
-                inputs["fingerprint"] = olds["fingerprint"] if same else vhdcore.fingerprint(image)
-                inputs[STAMP] = stamp
-                vhdcore.upload_disk_size(image)
-        except VhdError as exc:
-            return [CheckFailure("source", str(exc))]
-        return []
-
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changes = [k for k in (*INPUTS, "fingerprint") if olds.get(k) != news.get(k) and
-                   not (k == "verify" and bool(olds.get(k)) == bool(news.get(k)))]
+        changes = [k for k in (*INPUTS, FINGERPRINT) if olds.get(k) != news.get(k) and
+                   not (k == "verify" and flag(olds, k) == flag(news, k))]
+        published = is_published(news.get("source"), news.get("compression"))
+        # A published image is what its SHA-256 says (its fingerprint is known once uploaded); a local one is what
+        # its content fingerprint says, whatever checksum is written beside it.
+        key, other = (SHA256, FINGERPRINT) if published else (FINGERPRINT, SHA256)
+        if other in changes and key not in changes and not (published and not given(olds, SHA256)):
+            changes.remove(other)
         real = [k for k in changes if k not in CONTENT_ONLY]
         if not real:
             return no_change()
-        replaces = [k for k in (*REPLACE_ON_CHANGE, "fingerprint") if k in real]
-        if "fingerprint" in real and not is_unknown(news.get("fingerprint")):
-            warn(f"the image {news.get('source')} has new content (fingerprint {olds.get('fingerprint')} is now "
-                 f"{news.get('fingerprint')}), so the managed disk will be replaced by a new one; data written to the "
-                 "old disk is lost.")
+        replaces = [k for k in (*REPLACE_ON_CHANGE, key) if k in real]
+        if key in real and not is_unknown(news.get(key)):
+            what = "fingerprint" if key == FINGERPRINT else "source_sha256"
+            warn(f"the image {shown(news.get('source'))} has new content ({what} {olds.get(key)} is now "
+                 f"{news.get(key)}), so the managed disk will be replaced by a new one; data written to the old disk "
+                 "is lost.")
         return changed(olds, news, real, replaces, delete_before_replace=self.auto_name_prefix is None)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         address = _address(props)
-        spec = _spec(props)  # the disk's fingerprint tag is set by upload_to_managed_disk
-        with vhdcore.open_image(str(props["source"]), props.get("format")) as image:
-            progress_line(f"uploading {props['source']} into managed disk {address.id}")
+        spec = _spec(props)  # the disk's identity tag is set by upload_to_managed_disk
+        published = is_published(props.get("source"), props.get("compression"))
+        source = shown(props["source"])
+        with open_for_upload(props) as image:
+            progress_line(f"uploading {source} into managed disk {address.id}")
             done = vhdcore.upload_to_managed_disk(
                 _compute(props), address, image, spec, guest_state=props.get("guest_state"),
-                fingerprint=str(props["fingerprint"]), verify=bool(props.get("verify")),
-                notes=lambda text: progress_line(f"{props['source']}: {text}"))
-            progress_line(f"uploaded {props['source']} into managed disk {address.id}: {done.bytes_sent} bytes sent")
+                fingerprint=None if published else str(props[FINGERPRINT]),
+                sha256=str(props[SHA256]) if published else None, verify=flag(props, "verify"),
+                notes=lambda text: progress_line(f"{source}: {text}"))
+            progress_line(f"uploaded {source} into managed disk {address.id}: {done.bytes_sent} bytes sent")
             outs = {**props, "subscription_id": address.subscription, "disk_id": done.id,
-                    "fingerprint": done.fingerprint, "upload_size_bytes": done.upload_size, "size_bytes": done.size,
+                    FINGERPRINT: done.fingerprint, "upload_size_bytes": done.upload_size, "size_bytes": done.size,
                     "disk_state": done.state, "bytes_sent": done.bytes_sent, "image_format": image.format,
                     "image_size": image.virtual_size, "data_bytes": done.data_bytes}
         return CreateResult(done.id, outs)
@@ -147,7 +161,7 @@ class ManagedDiskImageProvider(NamingProvider):
             if not given(props, "source"):
                 raise InvalidDiskError(f"ManagedDiskImage: no managed disk {id_}", "check the disk's resource id")
             return ReadResult(None, {})
-        recorded = found.tags.get(FINGERPRINT_TAG)
+        recorded = {key: found.tags[tag] for tag, key in TAGS if found.tags.get(tag)}
         inputs = {"resource_group_name": address.resource_group, "location": found.location,
                   "disk_name": address.name, "sku": found.sku, "subscription_id": address.subscription}
         for key, value in (("os_type", found.os_type), ("hyperv_generation", found.hyper_v_generation),
@@ -157,20 +171,26 @@ class ManagedDiskImageProvider(NamingProvider):
         outs = {**props, **inputs, "disk_id": found.id or address.id, "disk_state": found.state,
                 "upload_size_bytes": found.upload_size, "size_bytes": found.size_bytes}
         if not given(props, "source"):
-            # `pulumi import` or get: the id is all there is; the disk's tag says which image filled it.
+            # `pulumi import` or get: the id is all there is; the disk's tags say which image filled it.
             if not recorded or found.awaiting_upload:
                 raise InvalidDiskError(
                     f"ManagedDiskImage: managed disk {id_} "
                     + ("is still waiting for its upload" if found.awaiting_upload else
-                       f"records no image fingerprint (no {FINGERPRINT_TAG} tag: a disk this tool did not fill)"),
+                       f"records no image identity (no {FINGERPRINT_TAG} or {SHA256_TAG} tag: a disk this tool did "
+                       "not fill)"),
                     "import a ManagedDiskImage's disk that finished, or re-run the upload that was interrupted")
-            inputs["fingerprint"] = recorded
-            outs.update(fingerprint=recorded, bytes_sent=0, image_size=0, data_bytes=0, image_format="")
+            # An image from a URL or a compressed file is known by its published SHA-256; its fingerprint, learned
+            # by the upload, is not on the disk.
+            inputs[FINGERPRINT] = recorded.get(FINGERPRINT, "")
+            if SHA256 in recorded:
+                inputs[SHA256] = recorded[SHA256]
+            outs.update(inputs, bytes_sent=0, image_size=0, data_bytes=0, image_format="")
             return ReadResult(found.id or id_, {k: v for k, v in outs.items() if k not in UPLOAD_ONLY or
                                                 k in ("image_size", "data_bytes", "image_format")}, inputs)
-        state_inputs = {k: props[k] for k in (*INPUTS, "fingerprint", STAMP) if given(props, k)}
-        if recorded and recorded != props.get("fingerprint"):
-            state_inputs["fingerprint"] = recorded  # the disk holds another image: the next diff replaces it
+        state_inputs = {k: props[k] for k in (*INPUTS, FINGERPRINT, STAMP) if given(props, k)}
+        for key, value in recorded.items():
+            if given(props, key) and value != props[key]:
+                state_inputs[key] = value  # the disk holds another image: the next diff replaces it
         return ReadResult(found.id or id_, outs, state_inputs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -178,6 +198,15 @@ class ManagedDiskImageProvider(NamingProvider):
         deleted = vhdcore.delete_disk(_compute(props), DiskAddress.from_id(id_))
         if not deleted:
             warn(f"managed disk {id_} was already gone")
+
+
+def _sized(image: vhdcore.SourceImage) -> list[CheckFailure]:
+    """A local image must fit a managed disk (at most 32 TiB)."""
+    try:
+        vhdcore.upload_disk_size(image)
+    except VhdError as exc:
+        return [CheckFailure("source", str(exc))]
+    return []
 
 
 def _compute(props: Mapping[str, Any]) -> ComputeTarget:

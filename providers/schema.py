@@ -169,6 +169,24 @@ BLANK_VHD = ResourceDecl(
     required_outputs=("size_gb", *_DISK_REQUIRED),
 )
 
+# The image a VhdImage or a ManagedDiskImage is made from (providers/image_source.py checks them for both).
+_IMAGE_SOURCE = (
+    Prop("source", "string", "The disk image: a file's path (relative to the program's directory) or an `https://` "
+         "URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic "
+         "bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both "
+         "fingerprints or checksums). A URL that carries a token should be given as a secret.", required=True),
+    Prop("source_sha256", "string", "The SHA-256 the image is published with (of the compressed file, for a "
+         "compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable "
+         "disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, "
+         "which a preview does not download.", default="for a local compressed file, computed from the file; none "
+         "for an uncompressed one"),
+    Prop("compression", "string", "How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take "
+         "the file as it is.", default="detected from the magic bytes"),
+)
+_IMAGE_FORMAT = Prop("format", "string", "The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`.",
+                     default="detected from the content; a compressed image that holds no recognizable format needs "
+                     "`raw`")
+
 VHD_IMAGE = ResourceDecl(
     python_name="VhdImage",
     description="A disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI; a file or an https URL, compressed with xz, gzip, "
@@ -176,25 +194,13 @@ VHD_IMAGE = ResourceDecl(
     "import as a managed disk or to attach. The image's content fingerprint (a local file) or published SHA-256 (a "
     "URL or a compressed file), not its name, decides: new content replaces the disk." + _ACCOUNT_NOTE,
     inputs=(
-        Prop("source", "string", "The disk image: a file's path (relative to the program's directory) or an "
-             "`https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: "
-             "detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the "
-             "disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as "
-             "a secret.", required=True),
-        Prop("source_sha256", "string", "The SHA-256 the image is published with (of the compressed file, for a "
-             "compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no "
-             "disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, "
-             "which a preview does not download.", default="for a local compressed file, computed from the file; "
-             "none for an uncompressed one"),
-        Prop("compression", "string", "How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to "
-             "take the file as it is.", default="detected from the magic bytes"),
+        *_IMAGE_SOURCE,
         Prop("container_name", "string", "The blob container that holds the disk; it must exist, as for "
              "BlankVhd's. Changing it replaces the disk.", required=True),
         Prop("blob_name", "string", "The blob's name. Changing it replaces the disk.", default="`<resource "
              "name>-<8 hex>.vhd`, the hex derived from the resource's identity and the image's fingerprint: a killed "
              "`pulumi up` resumes its upload, and a new image gets a new name, made before the old disk is deleted"),
-        Prop("format", "string", "The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`.",
-             default="detected from the content; a compressed image that holds no recognizable format needs `raw`"),
+        _IMAGE_FORMAT,
         Prop("size_gb", "integer", "Disk size in whole GiB, at least the image's virtual size. Raising it grows the "
              "disk in place; lowering it is refused.", default="the image's virtual size rounded up to whole MiB"),
         *ACCOUNT,
@@ -242,29 +248,28 @@ BLOB_CONTAINER = ResourceDecl(
 
 MANAGED_DISK_IMAGE = ResourceDecl(
     python_name="ManagedDiskImage",
-    description="An Azure managed disk filled from a disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI) by Azure's direct "
-    "upload: created for upload, written through the write SAS a grant hands out (only the image's non-zero pages, "
-    "the footer last), then made usable by revoking access. No storage account and no import copy. Its id is the "
-    "disk's resource id, ready for a VM, an image or a gallery version. The image's content fingerprint decides: new "
-    "content is a new disk, made before the old one is deleted. Credentials: DefaultAzureCredential.",
+    description="An Azure managed disk filled from a disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI; a file or an "
+    "https URL, compressed with xz, gzip, bzip2 or zstd or not) by Azure's direct upload: created for upload, written "
+    "through the write SAS a grant hands out (only the image's non-zero pages, the footer last), then made usable by "
+    "revoking access. No storage account, no import copy, no full-size local copy. Its id is the disk's resource id, "
+    "ready for a VM, an image or a gallery version. The image's content fingerprint (a local file) or published "
+    "SHA-256 (a URL or a compressed file) decides: new content is a new disk, made before the old one is deleted. "
+    "Credentials: DefaultAzureCredential.",
     inputs=(
-        Prop("source", "string", "Path of the disk image file (relative to the program's directory). Moving or "
-             "renaming the file changes nothing; new content replaces the disk (the preview shows both "
-             "fingerprints).", required=True),
+        *_IMAGE_SOURCE,
         Prop("resource_group_name", "string", "The resource group the disk is in; it must exist. Changing it replaces "
              "the disk.", required=True),
         Prop("location", "string", "The disk's region, for example `westeurope`. Changing it replaces the disk.",
              required=True),
         Prop("disk_name", "string", "The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it "
              "replaces the disk; with a name given, a replacement deletes the old disk first.",
-             default="`<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's "
-             "fingerprint: a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the "
-             "old one is deleted"),
+             default="`<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's (its "
+             "fingerprint or `source_sha256`): a killed `pulumi up` resumes its upload, and a new image gets a new "
+             "disk, made before the old one is deleted"),
         Prop("sku", "string", "The disk's SKU: `Standard_LRS`, `Premium_LRS`, `StandardSSD_LRS`, `UltraSSD_LRS`, "
              "`Premium_ZRS`, `StandardSSD_ZRS` or `PremiumV2_LRS`. Changing it replaces the disk.",
              default="`Standard_LRS`"),
-        Prop("format", "string", "The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`.",
-             default="detected from the content"),
+        _IMAGE_FORMAT,
         Prop("os_type", "string", "For an OS disk: `Linux` or `Windows`. Changing it replaces the disk."),
         Prop("hyperv_generation", "string", "For an OS disk: the VM generation, `V1` or `V2`. Changing it replaces "
              "the disk."),
@@ -280,8 +285,10 @@ MANAGED_DISK_IMAGE = ResourceDecl(
     ),
     outputs=(
         Prop("disk_id", "string", "The managed disk's resource id (also the resource's id)."),
-        Prop("fingerprint", "string", "The image's content fingerprint (`sha256:...`), also recorded in the disk's "
-             "`vhdcore_fingerprint` tag."),
+        Prop("fingerprint", "string", "The image's content fingerprint (`sha256:...`). A local image's is recorded in "
+             "the disk's `vhdcore_fingerprint` tag; an image from a URL or a compressed file records its "
+             "`source_sha256` in the tag `vhdcore_sha256` instead (its fingerprint, learned by the upload, is empty "
+             "for such a disk that was imported)."),
         Prop("upload_size_bytes", "number", "The upload size the disk was created with: the fixed VHD's length, "
              "`size_bytes` + 512."),
         Prop("size_bytes", "number", "The disk's size in bytes: the image's virtual size rounded up to whole MiB, at "

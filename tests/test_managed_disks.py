@@ -11,8 +11,9 @@ it.
 Control plane, against tests/compute_server.py (the published DiskRP 2026-03-02 contract, over https with a test CA,
 azure-mgmt-compute and DefaultAzureCredential used unchanged): `vhdcore disk create` end to end, its request
 sequence, a failure that leaves the disk waiting for its upload and a re-run that finishes it, refusals, Trusted
-Launch with a VM guest state, delete refused while a VM holds the disk, and an image URL with a wrong checksum then the
-right one (the disk's tag corrected).
+Launch with a VM guest state, delete refused while a VM holds the disk, an image URL with a wrong checksum then the
+right one (the disk's tag corrected), and ManagedDiskImage's provider with an image URL: identified by its checksum
+at preview (nothing downloaded), uploaded, and imported by its resource id through the tag.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import pytest
 from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
 from azurite_server import ACCOUNT, ACCOUNT_KEY, Azurite
 
+from providers.managed_disk_provider import ManagedDiskImageProvider
 from tests.compute_server import API_VERSION, GUEST_STATE_LENGTH, ComputeServer
 from tests.faultproxy import Fault, FaultProxy, Refusal, blob_service, fast_options
 from tests.images import PAGE, STACK_PAGE, MiB, TestImages, nonzero_pages
@@ -521,3 +523,41 @@ def test_disk_create_from_a_url_with_a_wrong_checksum_leaves_the_disk_waiting_an
     assert blob_of(compute, service, "u1")[:DISK] == expected_disk(test_images.raw)
     never_recreated_nor_labelled(proxy)
 
+
+def test_managed_disk_image_takes_an_image_url_by_its_checksum_and_an_import_reads_it_back_from_the_tag(
+        www: Path, test_images: TestImages, compute: ComputeServer, service: BlobServiceClient) -> None:
+    provider = ManagedDiskImageProvider(auto_name_prefix="os", identity="stack|os")
+    good = sha256_of(www / "disk.vhd")
+    with WebServer(www) as server:
+        news: dict[str, Any] = {"source": server.url("disk.vhd", query="sig=SECRET"), "resource_group_name": "rg",
+                                "location": "westeurope"}
+        missing = provider.check({}, news)
+        assert [(f.property, f.reason) for f in missing.failures] == [(
+            "source_sha256", f"source_sha256 is required with an image URL (http://127.0.0.1:{server.port}/disk.vhd?"
+            "<query hidden>): a preview does not download the image, so its published SHA-256 is what identifies it; "
+            "give the checksum its publisher lists.")]
+        checked = provider.check({}, {**news, "source_sha256": good.upper()})
+        assert checked.failures == [] and server.served == []  # a preview downloads nothing
+        inputs = dict(checked.inputs or {})
+        assert (inputs["source_sha256"], inputs["fingerprint"]) == (good, "")  # the fingerprint: learned by the upload
+        name = inputs["disk_name"]
+        assert name.startswith("os-") and len(name) == 11
+        created = provider.create(inputs)
+    outs = dict(created.outs or {})
+    assert created.id == f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/{name}"
+    assert outs["fingerprint"].startswith("sha256:") and outs["disk_state"] == "Unattached"
+    assert outs["bytes_sent"] == data_bytes(test_images.raw) + PAGE
+    disk = compute.disk(SUB, "rg", name)
+    assert disk is not None and disk.tags == {"vhdcore_sha256": good}
+    assert blob_of(compute, service, name)[:DISK] == expected_disk(test_images.raw)
+    # `pulumi import` by the resource id: the tag says which image the disk holds, so the program that declares the
+    # same URL and checksum changes nothing (and a preview still downloads nothing).
+    read = provider.read(created.id, {})
+    imported = dict(read.inputs or {})
+    assert (imported["source_sha256"], imported["fingerprint"], imported["disk_name"]) == (good, "", name)
+    declared = provider.check(imported, {**news, "source_sha256": good, "disk_name": name})
+    assert declared.failures == []
+    assert provider.diff(created.id, dict(read.outs or {}), dict(declared.inputs or {})).changes is False
+    other = provider.check(imported, {**news, "source_sha256": WRONG, "disk_name": name})
+    changed = provider.diff(created.id, dict(read.outs or {}), dict(other.inputs or {}))
+    assert changed.changes is not False and changed.replaces == ["source_sha256"]  # None: the engine names it

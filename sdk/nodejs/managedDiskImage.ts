@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as utilities from "./utilities";
 
 /**
- * An Azure managed disk filled from a disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI) by Azure's direct upload: created for upload, written through the write SAS a grant hands out (only the image's non-zero pages, the footer last), then made usable by revoking access. No storage account and no import copy. Its id is the disk's resource id, ready for a VM, an image or a gallery version. The image's content fingerprint decides: new content is a new disk, made before the old one is deleted. Credentials: DefaultAzureCredential.
+ * An Azure managed disk filled from a disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI; a file or an https URL, compressed with xz, gzip, bzip2 or zstd or not) by Azure's direct upload: created for upload, written through the write SAS a grant hands out (only the image's non-zero pages, the footer last), then made usable by revoking access. No storage account, no import copy, no full-size local copy. Its id is the disk's resource id, ready for a VM, an image or a gallery version. The image's content fingerprint (a local file) or published SHA-256 (a URL or a compressed file) decides: new content is a new disk, made before the old one is deleted. Credentials: DefaultAzureCredential.
  */
 export class ManagedDiskImage extends pulumi.CustomResource {
     /**
@@ -49,6 +49,10 @@ export class ManagedDiskImage extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly bytesSent: pulumi.Output<number | undefined>;
     /**
+     * How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+     */
+    declare public readonly compression: pulumi.Output<string | undefined>;
+    /**
      * Bytes of the image's non-zero 512-byte pages (0 when imported).
      */
     declare public /*out*/ readonly dataBytes: pulumi.Output<number | undefined>;
@@ -57,7 +61,7 @@ export class ManagedDiskImage extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly diskId: pulumi.Output<string>;
     /**
-     * The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
+     * The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's (its fingerprint or `sourceSha256`): a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
      */
     declare public readonly diskName: pulumi.Output<string>;
     /**
@@ -65,11 +69,11 @@ export class ManagedDiskImage extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly diskState: pulumi.Output<string>;
     /**
-     * The image's content fingerprint (`sha256:...`), also recorded in the disk's `vhdcore_fingerprint` tag.
+     * The image's content fingerprint (`sha256:...`). A local image's is recorded in the disk's `vhdcore_fingerprint` tag; an image from a URL or a compressed file records its `sourceSha256` in the tag `vhdcore_sha256` instead (its fingerprint, learned by the upload, is empty for such a disk that was imported).
      */
     declare public /*out*/ readonly fingerprint: pulumi.Output<string>;
     /**
-     * The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+     * The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
      */
     declare public readonly format: pulumi.Output<string | undefined>;
     /**
@@ -117,9 +121,13 @@ export class ManagedDiskImage extends pulumi.CustomResource {
      */
     declare public readonly sku: pulumi.Output<string | undefined>;
     /**
-     * Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+     * The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
      */
     declare public readonly source: pulumi.Output<string | undefined>;
+    /**
+     * The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+     */
+    declare public readonly sourceSha256: pulumi.Output<string | undefined>;
     /**
      * The subscription the disk is in. Default: `AZURE_SUBSCRIPTION_ID`.
      */
@@ -153,6 +161,7 @@ export class ManagedDiskImage extends pulumi.CustomResource {
             if (args?.source === undefined && !opts.urn) {
                 throw new Error("Missing required property 'source'");
             }
+            resourceInputs["compression"] = args?.compression;
             resourceInputs["diskName"] = args?.diskName;
             resourceInputs["format"] = args?.format;
             resourceInputs["guestState"] = args?.guestState;
@@ -164,6 +173,7 @@ export class ManagedDiskImage extends pulumi.CustomResource {
             resourceInputs["securityType"] = args?.securityType;
             resourceInputs["sku"] = args?.sku;
             resourceInputs["source"] = args?.source;
+            resourceInputs["sourceSha256"] = args?.sourceSha256;
             resourceInputs["subscriptionId"] = args?.subscriptionId;
             resourceInputs["verify"] = args?.verify;
             resourceInputs["bytesSent"] = undefined /*out*/;
@@ -177,6 +187,7 @@ export class ManagedDiskImage extends pulumi.CustomResource {
             resourceInputs["uploadSizeBytes"] = undefined /*out*/;
         } else {
             resourceInputs["bytesSent"] = undefined /*out*/;
+            resourceInputs["compression"] = undefined /*out*/;
             resourceInputs["dataBytes"] = undefined /*out*/;
             resourceInputs["diskId"] = undefined /*out*/;
             resourceInputs["diskName"] = undefined /*out*/;
@@ -195,6 +206,7 @@ export class ManagedDiskImage extends pulumi.CustomResource {
             resourceInputs["sizeBytes"] = undefined /*out*/;
             resourceInputs["sku"] = undefined /*out*/;
             resourceInputs["source"] = undefined /*out*/;
+            resourceInputs["sourceSha256"] = undefined /*out*/;
             resourceInputs["subscriptionId"] = undefined /*out*/;
             resourceInputs["uploadSizeBytes"] = undefined /*out*/;
             resourceInputs["verify"] = undefined /*out*/;
@@ -209,11 +221,15 @@ export class ManagedDiskImage extends pulumi.CustomResource {
  */
 export interface ManagedDiskImageArgs {
     /**
-     * The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
+     * How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+     */
+    compression?: pulumi.Input<string | undefined>;
+    /**
+     * The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's (its fingerprint or `sourceSha256`): a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
      */
     diskName?: pulumi.Input<string | undefined>;
     /**
-     * The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+     * The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
      */
     format?: pulumi.Input<string | undefined>;
     /**
@@ -249,9 +265,13 @@ export interface ManagedDiskImageArgs {
      */
     sku?: pulumi.Input<string | undefined>;
     /**
-     * Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+     * The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
      */
     source: pulumi.Input<string>;
+    /**
+     * The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+     */
+    sourceSha256?: pulumi.Input<string | undefined>;
     /**
      * The subscription the disk is in. Default: `AZURE_SUBSCRIPTION_ID`.
      */

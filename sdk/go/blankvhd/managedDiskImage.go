@@ -12,23 +12,25 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// An Azure managed disk filled from a disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI) by Azure's direct upload: created for upload, written through the write SAS a grant hands out (only the image's non-zero pages, the footer last), then made usable by revoking access. No storage account and no import copy. Its id is the disk's resource id, ready for a VM, an image or a gallery version. The image's content fingerprint decides: new content is a new disk, made before the old one is deleted. Credentials: DefaultAzureCredential.
+// An Azure managed disk filled from a disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI; a file or an https URL, compressed with xz, gzip, bzip2 or zstd or not) by Azure's direct upload: created for upload, written through the write SAS a grant hands out (only the image's non-zero pages, the footer last), then made usable by revoking access. No storage account, no import copy, no full-size local copy. Its id is the disk's resource id, ready for a VM, an image or a gallery version. The image's content fingerprint (a local file) or published SHA-256 (a URL or a compressed file) decides: new content is a new disk, made before the old one is deleted. Credentials: DefaultAzureCredential.
 type ManagedDiskImage struct {
 	pulumi.CustomResourceState
 
 	// Request bytes the upload sent (0 for a disk that was imported or read).
 	BytesSent pulumi.Float64PtrOutput `pulumi:"bytesSent"`
+	// How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+	Compression pulumi.StringPtrOutput `pulumi:"compression"`
 	// Bytes of the image's non-zero 512-byte pages (0 when imported).
 	DataBytes pulumi.Float64PtrOutput `pulumi:"dataBytes"`
 	// The managed disk's resource id (also the resource's id).
 	DiskId pulumi.StringOutput `pulumi:"diskId"`
-	// The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
+	// The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's (its fingerprint or `sourceSha256`): a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
 	DiskName pulumi.StringOutput `pulumi:"diskName"`
 	// The disk's state as Azure reports it (`Unattached` once uploaded, `Attached` while a VM holds it).
 	DiskState pulumi.StringOutput `pulumi:"diskState"`
-	// The image's content fingerprint (`sha256:...`), also recorded in the disk's `vhdcore_fingerprint` tag.
+	// The image's content fingerprint (`sha256:...`). A local image's is recorded in the disk's `vhdcore_fingerprint` tag; an image from a URL or a compressed file records its `sourceSha256` in the tag `vhdcore_sha256` instead (its fingerprint, learned by the upload, is empty for such a disk that was imported).
 	Fingerprint pulumi.StringOutput `pulumi:"fingerprint"`
-	// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+	// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
 	Format pulumi.StringPtrOutput `pulumi:"format"`
 	// With `securityType`: path of the VM guest state file (a fixed VHD), uploaded with the disk byte for byte.
 	GuestState pulumi.StringPtrOutput `pulumi:"guestState"`
@@ -52,8 +54,10 @@ type ManagedDiskImage struct {
 	SizeBytes pulumi.Float64Output `pulumi:"sizeBytes"`
 	// The disk's SKU: `Standard_LRS`, `Premium_LRS`, `StandardSSD_LRS`, `UltraSSD_LRS`, `Premium_ZRS`, `StandardSSD_ZRS` or `PremiumV2_LRS`. Changing it replaces the disk. Default: `Standard_LRS`.
 	Sku pulumi.StringPtrOutput `pulumi:"sku"`
-	// Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+	// The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
 	Source pulumi.StringPtrOutput `pulumi:"source"`
+	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+	SourceSha256 pulumi.StringPtrOutput `pulumi:"sourceSha256"`
 	// The subscription the disk is in. Default: `AZURE_SUBSCRIPTION_ID`.
 	SubscriptionId pulumi.StringPtrOutput `pulumi:"subscriptionId"`
 	// The upload size the disk was created with: the fixed VHD's length, `sizeBytes` + 512.
@@ -117,9 +121,11 @@ func ManagedDiskImageExists(ctx *pulumi.Context,
 }
 
 type managedDiskImageArgs struct {
-	// The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
+	// How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+	Compression *string `pulumi:"compression"`
+	// The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's (its fingerprint or `sourceSha256`): a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
 	DiskName *string `pulumi:"diskName"`
-	// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+	// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
 	Format *string `pulumi:"format"`
 	// With `securityType`: path of the VM guest state file (a fixed VHD), uploaded with the disk byte for byte.
 	GuestState *string `pulumi:"guestState"`
@@ -137,8 +143,10 @@ type managedDiskImageArgs struct {
 	SecurityType *string `pulumi:"securityType"`
 	// The disk's SKU: `Standard_LRS`, `Premium_LRS`, `StandardSSD_LRS`, `UltraSSD_LRS`, `Premium_ZRS`, `StandardSSD_ZRS` or `PremiumV2_LRS`. Changing it replaces the disk. Default: `Standard_LRS`.
 	Sku *string `pulumi:"sku"`
-	// Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+	// The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
 	Source string `pulumi:"source"`
+	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+	SourceSha256 *string `pulumi:"sourceSha256"`
 	// The subscription the disk is in. Default: `AZURE_SUBSCRIPTION_ID`.
 	SubscriptionId *string `pulumi:"subscriptionId"`
 	// Read every written page back before the footer and compare it with the image. Default: false.
@@ -147,9 +155,11 @@ type managedDiskImageArgs struct {
 
 // The set of arguments for constructing a ManagedDiskImage resource.
 type ManagedDiskImageArgs struct {
-	// The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
+	// How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+	Compression pulumi.StringPtrInput
+	// The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's (its fingerprint or `sourceSha256`): a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
 	DiskName pulumi.StringPtrInput
-	// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+	// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
 	Format pulumi.StringPtrInput
 	// With `securityType`: path of the VM guest state file (a fixed VHD), uploaded with the disk byte for byte.
 	GuestState pulumi.StringPtrInput
@@ -167,8 +177,10 @@ type ManagedDiskImageArgs struct {
 	SecurityType pulumi.StringPtrInput
 	// The disk's SKU: `Standard_LRS`, `Premium_LRS`, `StandardSSD_LRS`, `UltraSSD_LRS`, `Premium_ZRS`, `StandardSSD_ZRS` or `PremiumV2_LRS`. Changing it replaces the disk. Default: `Standard_LRS`.
 	Sku pulumi.StringPtrInput
-	// Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+	// The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
 	Source pulumi.StringInput
+	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+	SourceSha256 pulumi.StringPtrInput
 	// The subscription the disk is in. Default: `AZURE_SUBSCRIPTION_ID`.
 	SubscriptionId pulumi.StringPtrInput
 	// Read every written page back before the footer and compare it with the image. Default: false.
@@ -267,6 +279,11 @@ func (o ManagedDiskImageOutput) BytesSent() pulumi.Float64PtrOutput {
 	return o.ApplyT(func(v *ManagedDiskImage) pulumi.Float64PtrOutput { return v.BytesSent }).(pulumi.Float64PtrOutput)
 }
 
+// How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+func (o ManagedDiskImageOutput) Compression() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ManagedDiskImage) pulumi.StringPtrOutput { return v.Compression }).(pulumi.StringPtrOutput)
+}
+
 // Bytes of the image's non-zero 512-byte pages (0 when imported).
 func (o ManagedDiskImageOutput) DataBytes() pulumi.Float64PtrOutput {
 	return o.ApplyT(func(v *ManagedDiskImage) pulumi.Float64PtrOutput { return v.DataBytes }).(pulumi.Float64PtrOutput)
@@ -277,7 +294,7 @@ func (o ManagedDiskImageOutput) DiskId() pulumi.StringOutput {
 	return o.ApplyT(func(v *ManagedDiskImage) pulumi.StringOutput { return v.DiskId }).(pulumi.StringOutput)
 }
 
-// The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
+// The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's (its fingerprint or `sourceSha256`): a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
 func (o ManagedDiskImageOutput) DiskName() pulumi.StringOutput {
 	return o.ApplyT(func(v *ManagedDiskImage) pulumi.StringOutput { return v.DiskName }).(pulumi.StringOutput)
 }
@@ -287,12 +304,12 @@ func (o ManagedDiskImageOutput) DiskState() pulumi.StringOutput {
 	return o.ApplyT(func(v *ManagedDiskImage) pulumi.StringOutput { return v.DiskState }).(pulumi.StringOutput)
 }
 
-// The image's content fingerprint (`sha256:...`), also recorded in the disk's `vhdcore_fingerprint` tag.
+// The image's content fingerprint (`sha256:...`). A local image's is recorded in the disk's `vhdcore_fingerprint` tag; an image from a URL or a compressed file records its `sourceSha256` in the tag `vhdcore_sha256` instead (its fingerprint, learned by the upload, is empty for such a disk that was imported).
 func (o ManagedDiskImageOutput) Fingerprint() pulumi.StringOutput {
 	return o.ApplyT(func(v *ManagedDiskImage) pulumi.StringOutput { return v.Fingerprint }).(pulumi.StringOutput)
 }
 
-// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+// The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
 func (o ManagedDiskImageOutput) Format() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *ManagedDiskImage) pulumi.StringPtrOutput { return v.Format }).(pulumi.StringPtrOutput)
 }
@@ -352,9 +369,14 @@ func (o ManagedDiskImageOutput) Sku() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *ManagedDiskImage) pulumi.StringPtrOutput { return v.Sku }).(pulumi.StringPtrOutput)
 }
 
-// Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+// The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
 func (o ManagedDiskImageOutput) Source() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *ManagedDiskImage) pulumi.StringPtrOutput { return v.Source }).(pulumi.StringPtrOutput)
+}
+
+// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+func (o ManagedDiskImageOutput) SourceSha256() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *ManagedDiskImage) pulumi.StringPtrOutput { return v.SourceSha256 }).(pulumi.StringPtrOutput)
 }
 
 // The subscription the disk is in. Default: `AZURE_SUBSCRIPTION_ID`.

@@ -22,6 +22,7 @@ class ManagedDiskImageArgs:
                  location: pulumi.Input[_builtins.str],
                  resource_group_name: pulumi.Input[_builtins.str],
                  source: pulumi.Input[_builtins.str],
+                 compression: pulumi.Input[Optional[_builtins.str]] = None,
                  disk_name: pulumi.Input[Optional[_builtins.str]] = None,
                  format: pulumi.Input[Optional[_builtins.str]] = None,
                  guest_state: pulumi.Input[Optional[_builtins.str]] = None,
@@ -30,6 +31,7 @@ class ManagedDiskImageArgs:
                  resource_manager_endpoint: pulumi.Input[Optional[_builtins.str]] = None,
                  security_type: pulumi.Input[Optional[_builtins.str]] = None,
                  sku: pulumi.Input[Optional[_builtins.str]] = None,
+                 source_sha256: pulumi.Input[Optional[_builtins.str]] = None,
                  subscription_id: pulumi.Input[Optional[_builtins.str]] = None,
                  verify: pulumi.Input[Optional[_builtins.bool]] = None):
         """
@@ -37,21 +39,25 @@ class ManagedDiskImageArgs:
 
         :param pulumi.Input[_builtins.str] location: The disk's region, for example `westeurope`. Changing it replaces the disk.
         :param pulumi.Input[_builtins.str] resource_group_name: The resource group the disk is in; it must exist. Changing it replaces the disk.
-        :param pulumi.Input[_builtins.str] source: Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
-        :param pulumi.Input[_builtins.str] disk_name: The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
-        :param pulumi.Input[_builtins.str] format: The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+        :param pulumi.Input[_builtins.str] source: The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
+        :param pulumi.Input[_builtins.str] compression: How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+        :param pulumi.Input[_builtins.str] disk_name: The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's (its fingerprint or `sourceSha256`): a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
+        :param pulumi.Input[_builtins.str] format: The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
         :param pulumi.Input[_builtins.str] guest_state: With `securityType`: path of the VM guest state file (a fixed VHD), uploaded with the disk byte for byte.
         :param pulumi.Input[_builtins.str] hyperv_generation: For an OS disk: the VM generation, `V1` or `V2`. Changing it replaces the disk.
         :param pulumi.Input[_builtins.str] os_type: For an OS disk: `Linux` or `Windows`. Changing it replaces the disk.
         :param pulumi.Input[_builtins.str] resource_manager_endpoint: The Azure Resource Manager endpoint. Default: `VHDCORE_ENDPOINT_RESOURCE_MANAGER`, else `https://management.azure.com`.
         :param pulumi.Input[_builtins.str] security_type: `TrustedLaunch` or a `ConfidentialVM_...` type: the disk is uploaded with its VM guest state (`guestState`), needs `hypervGeneration` `V2`. Changing it replaces the disk.
         :param pulumi.Input[_builtins.str] sku: The disk's SKU: `Standard_LRS`, `Premium_LRS`, `StandardSSD_LRS`, `UltraSSD_LRS`, `Premium_ZRS`, `StandardSSD_ZRS` or `PremiumV2_LRS`. Changing it replaces the disk. Default: `Standard_LRS`.
+        :param pulumi.Input[_builtins.str] source_sha256: The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
         :param pulumi.Input[_builtins.str] subscription_id: The subscription the disk is in. Default: `AZURE_SUBSCRIPTION_ID`.
         :param pulumi.Input[_builtins.bool] verify: Read every written page back before the footer and compare it with the image. Default: false.
         """
         pulumi.set(__self__, "location", location)
         pulumi.set(__self__, "resource_group_name", resource_group_name)
         pulumi.set(__self__, "source", source)
+        if compression is not None:
+            pulumi.set(__self__, "compression", compression)
         if disk_name is not None:
             pulumi.set(__self__, "disk_name", disk_name)
         if format is not None:
@@ -68,6 +74,8 @@ class ManagedDiskImageArgs:
             pulumi.set(__self__, "security_type", security_type)
         if sku is not None:
             pulumi.set(__self__, "sku", sku)
+        if source_sha256 is not None:
+            pulumi.set(__self__, "source_sha256", source_sha256)
         if subscription_id is not None:
             pulumi.set(__self__, "subscription_id", subscription_id)
         if verify is not None:
@@ -101,7 +109,7 @@ class ManagedDiskImageArgs:
     @pulumi.getter
     def source(self) -> pulumi.Input[_builtins.str]:
         """
-        Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+        The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
         """
         return pulumi.get(self, "source")
 
@@ -110,10 +118,22 @@ class ManagedDiskImageArgs:
         pulumi.set(self, "source", value)
 
     @_builtins.property
+    @pulumi.getter
+    def compression(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+        """
+        return pulumi.get(self, "compression")
+
+    @compression.setter
+    def compression(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "compression", value)
+
+    @_builtins.property
     @pulumi.getter(name="diskName")
     def disk_name(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
+        The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's (its fingerprint or `sourceSha256`): a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
         """
         return pulumi.get(self, "disk_name")
 
@@ -125,7 +145,7 @@ class ManagedDiskImageArgs:
     @pulumi.getter
     def format(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+        The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
         """
         return pulumi.get(self, "format")
 
@@ -206,6 +226,18 @@ class ManagedDiskImageArgs:
         pulumi.set(self, "sku", value)
 
     @_builtins.property
+    @pulumi.getter(name="sourceSha256")
+    def source_sha256(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+        """
+        return pulumi.get(self, "source_sha256")
+
+    @source_sha256.setter
+    def source_sha256(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "source_sha256", value)
+
+    @_builtins.property
     @pulumi.getter(name="subscriptionId")
     def subscription_id(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -236,6 +268,7 @@ class ManagedDiskImage(pulumi.CustomResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 compression: pulumi.Input[Optional[_builtins.str]] = None,
                  disk_name: pulumi.Input[Optional[_builtins.str]] = None,
                  format: pulumi.Input[Optional[_builtins.str]] = None,
                  guest_state: pulumi.Input[Optional[_builtins.str]] = None,
@@ -247,16 +280,18 @@ class ManagedDiskImage(pulumi.CustomResource):
                  security_type: pulumi.Input[Optional[_builtins.str]] = None,
                  sku: pulumi.Input[Optional[_builtins.str]] = None,
                  source: pulumi.Input[Optional[_builtins.str]] = None,
+                 source_sha256: pulumi.Input[Optional[_builtins.str]] = None,
                  subscription_id: pulumi.Input[Optional[_builtins.str]] = None,
                  verify: pulumi.Input[Optional[_builtins.bool]] = None,
                  __props__=None):
         """
-        An Azure managed disk filled from a disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI) by Azure's direct upload: created for upload, written through the write SAS a grant hands out (only the image's non-zero pages, the footer last), then made usable by revoking access. No storage account and no import copy. Its id is the disk's resource id, ready for a VM, an image or a gallery version. The image's content fingerprint decides: new content is a new disk, made before the old one is deleted. Credentials: DefaultAzureCredential.
+        An Azure managed disk filled from a disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI; a file or an https URL, compressed with xz, gzip, bzip2 or zstd or not) by Azure's direct upload: created for upload, written through the write SAS a grant hands out (only the image's non-zero pages, the footer last), then made usable by revoking access. No storage account, no import copy, no full-size local copy. Its id is the disk's resource id, ready for a VM, an image or a gallery version. The image's content fingerprint (a local file) or published SHA-256 (a URL or a compressed file) decides: new content is a new disk, made before the old one is deleted. Credentials: DefaultAzureCredential.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
-        :param pulumi.Input[_builtins.str] disk_name: The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
-        :param pulumi.Input[_builtins.str] format: The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+        :param pulumi.Input[_builtins.str] compression: How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+        :param pulumi.Input[_builtins.str] disk_name: The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's (its fingerprint or `sourceSha256`): a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
+        :param pulumi.Input[_builtins.str] format: The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
         :param pulumi.Input[_builtins.str] guest_state: With `securityType`: path of the VM guest state file (a fixed VHD), uploaded with the disk byte for byte.
         :param pulumi.Input[_builtins.str] hyperv_generation: For an OS disk: the VM generation, `V1` or `V2`. Changing it replaces the disk.
         :param pulumi.Input[_builtins.str] location: The disk's region, for example `westeurope`. Changing it replaces the disk.
@@ -265,7 +300,8 @@ class ManagedDiskImage(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] resource_manager_endpoint: The Azure Resource Manager endpoint. Default: `VHDCORE_ENDPOINT_RESOURCE_MANAGER`, else `https://management.azure.com`.
         :param pulumi.Input[_builtins.str] security_type: `TrustedLaunch` or a `ConfidentialVM_...` type: the disk is uploaded with its VM guest state (`guestState`), needs `hypervGeneration` `V2`. Changing it replaces the disk.
         :param pulumi.Input[_builtins.str] sku: The disk's SKU: `Standard_LRS`, `Premium_LRS`, `StandardSSD_LRS`, `UltraSSD_LRS`, `Premium_ZRS`, `StandardSSD_ZRS` or `PremiumV2_LRS`. Changing it replaces the disk. Default: `Standard_LRS`.
-        :param pulumi.Input[_builtins.str] source: Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+        :param pulumi.Input[_builtins.str] source: The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
+        :param pulumi.Input[_builtins.str] source_sha256: The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
         :param pulumi.Input[_builtins.str] subscription_id: The subscription the disk is in. Default: `AZURE_SUBSCRIPTION_ID`.
         :param pulumi.Input[_builtins.bool] verify: Read every written page back before the footer and compare it with the image. Default: false.
         """
@@ -276,7 +312,7 @@ class ManagedDiskImage(pulumi.CustomResource):
                  args: ManagedDiskImageArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        An Azure managed disk filled from a disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI) by Azure's direct upload: created for upload, written through the write SAS a grant hands out (only the image's non-zero pages, the footer last), then made usable by revoking access. No storage account and no import copy. Its id is the disk's resource id, ready for a VM, an image or a gallery version. The image's content fingerprint decides: new content is a new disk, made before the old one is deleted. Credentials: DefaultAzureCredential.
+        An Azure managed disk filled from a disk image (raw, VHD, VHDX, QCOW2, VMDK or VDI; a file or an https URL, compressed with xz, gzip, bzip2 or zstd or not) by Azure's direct upload: created for upload, written through the write SAS a grant hands out (only the image's non-zero pages, the footer last), then made usable by revoking access. No storage account, no import copy, no full-size local copy. Its id is the disk's resource id, ready for a VM, an image or a gallery version. The image's content fingerprint (a local file) or published SHA-256 (a URL or a compressed file) decides: new content is a new disk, made before the old one is deleted. Credentials: DefaultAzureCredential.
 
         :param str resource_name: The name of the resource.
         :param ManagedDiskImageArgs args: The arguments to use to populate this resource's properties.
@@ -293,6 +329,7 @@ class ManagedDiskImage(pulumi.CustomResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 compression: pulumi.Input[Optional[_builtins.str]] = None,
                  disk_name: pulumi.Input[Optional[_builtins.str]] = None,
                  format: pulumi.Input[Optional[_builtins.str]] = None,
                  guest_state: pulumi.Input[Optional[_builtins.str]] = None,
@@ -304,6 +341,7 @@ class ManagedDiskImage(pulumi.CustomResource):
                  security_type: pulumi.Input[Optional[_builtins.str]] = None,
                  sku: pulumi.Input[Optional[_builtins.str]] = None,
                  source: pulumi.Input[Optional[_builtins.str]] = None,
+                 source_sha256: pulumi.Input[Optional[_builtins.str]] = None,
                  subscription_id: pulumi.Input[Optional[_builtins.str]] = None,
                  verify: pulumi.Input[Optional[_builtins.bool]] = None,
                  __props__=None):
@@ -315,6 +353,7 @@ class ManagedDiskImage(pulumi.CustomResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = ManagedDiskImageArgs.__new__(ManagedDiskImageArgs)
 
+            __props__.__dict__["compression"] = compression
             __props__.__dict__["disk_name"] = disk_name
             __props__.__dict__["format"] = format
             __props__.__dict__["guest_state"] = guest_state
@@ -332,6 +371,7 @@ class ManagedDiskImage(pulumi.CustomResource):
             if source is None and not opts.urn:
                 raise TypeError("Missing required property 'source'")
             __props__.__dict__["source"] = source
+            __props__.__dict__["source_sha256"] = source_sha256
             __props__.__dict__["subscription_id"] = subscription_id
             __props__.__dict__["verify"] = verify
             __props__.__dict__["bytes_sent"] = None
@@ -366,6 +406,7 @@ class ManagedDiskImage(pulumi.CustomResource):
         __props__ = ManagedDiskImageArgs.__new__(ManagedDiskImageArgs)
 
         __props__.__dict__["bytes_sent"] = None
+        __props__.__dict__["compression"] = None
         __props__.__dict__["data_bytes"] = None
         __props__.__dict__["disk_id"] = None
         __props__.__dict__["disk_name"] = None
@@ -384,6 +425,7 @@ class ManagedDiskImage(pulumi.CustomResource):
         __props__.__dict__["size_bytes"] = None
         __props__.__dict__["sku"] = None
         __props__.__dict__["source"] = None
+        __props__.__dict__["source_sha256"] = None
         __props__.__dict__["subscription_id"] = None
         __props__.__dict__["upload_size_bytes"] = None
         __props__.__dict__["verify"] = None
@@ -402,6 +444,14 @@ class ManagedDiskImage(pulumi.CustomResource):
         Request bytes the upload sent (0 for a disk that was imported or read).
         """
         return pulumi.get(self, "bytes_sent")
+
+    @_builtins.property
+    @pulumi.getter
+    def compression(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take the file as it is. Default: detected from the magic bytes.
+        """
+        return pulumi.get(self, "compression")
 
     @_builtins.property
     @pulumi.getter(name="dataBytes")
@@ -423,7 +473,7 @@ class ManagedDiskImage(pulumi.CustomResource):
     @pulumi.getter(name="diskName")
     def disk_name(self) -> pulumi.Output[_builtins.str]:
         """
-        The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's fingerprint: a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
+        The managed disk's name (1 to 80 letters, digits, `_` or `-`). Changing it replaces the disk; with a name given, a replacement deletes the old disk first. Default: `<resource name>-<8 hex>`, the hex derived from the resource's identity and the image's (its fingerprint or `sourceSha256`): a killed `pulumi up` resumes its upload, and a new image gets a new disk, made before the old one is deleted.
         """
         return pulumi.get(self, "disk_name")
 
@@ -439,7 +489,7 @@ class ManagedDiskImage(pulumi.CustomResource):
     @pulumi.getter
     def fingerprint(self) -> pulumi.Output[_builtins.str]:
         """
-        The image's content fingerprint (`sha256:...`), also recorded in the disk's `vhdcore_fingerprint` tag.
+        The image's content fingerprint (`sha256:...`). A local image's is recorded in the disk's `vhdcore_fingerprint` tag; an image from a URL or a compressed file records its `sourceSha256` in the tag `vhdcore_sha256` instead (its fingerprint, learned by the upload, is empty for such a disk that was imported).
         """
         return pulumi.get(self, "fingerprint")
 
@@ -447,7 +497,7 @@ class ManagedDiskImage(pulumi.CustomResource):
     @pulumi.getter
     def format(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content.
+        The image's format: `raw`, `vhd`, `vhdx`, `qcow2`, `vmdk` or `vdi`. Default: detected from the content; a compressed image that holds no recognizable format needs `raw`.
         """
         return pulumi.get(self, "format")
 
@@ -543,9 +593,17 @@ class ManagedDiskImage(pulumi.CustomResource):
     @pulumi.getter
     def source(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        Path of the disk image file (relative to the program's directory). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints).
+        The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
         """
         return pulumi.get(self, "source")
+
+    @_builtins.property
+    @pulumi.getter(name="sourceSha256")
+    def source_sha256(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+        """
+        return pulumi.get(self, "source_sha256")
 
     @_builtins.property
     @pulumi.getter(name="subscriptionId")
