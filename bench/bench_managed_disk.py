@@ -75,8 +75,8 @@ def main() -> None:
     from vhdcore.azure.credentials import StorageTarget
     from vhdcore.azure.managed_disks import upload_to_managed_disk
     from vhdcore.azure.upload import upload_image
-    from vhdcore.format.images import open_image
     from vhdcore.format.sizes import parse_size
+    from vhdcore.sources import open_source
 
     size, data = parse_size(args.size), parse_size(args.data)
     work = Path(tempfile.mkdtemp(prefix="bench-md-"))
@@ -96,7 +96,7 @@ def main() -> None:
                 proxy.clear()
                 calls = len(compute.calls)
                 start = time.perf_counter()
-                with open_image(image_path) as image:
+                with open_source(str(image_path)) as image:
                     upload_to_managed_disk(target, DiskAddress(SUB, "rg", f"direct{attempt}"), image,
                                            DiskSpec("westeurope"))
                 wall = time.perf_counter() - start
@@ -107,7 +107,7 @@ def main() -> None:
                 service.create_container(container)
                 proxy.clear()
                 start = time.perf_counter()
-                with open_image(image_path) as image:
+                with open_source(str(image_path)) as image:
                     done = upload_image(StorageTarget(account_url=proxy.endpoint(), account_key=ACCOUNT_KEY), image,
                                         container=container, name="disk.vhd")
                 wall = time.perf_counter() - start
