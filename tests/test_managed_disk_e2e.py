@@ -1,12 +1,14 @@
 """ManagedDiskImage through the real `pulumi` CLI, against the local Compute server (tests/compute_server.py: the
 published DiskRP contract, https with a test CA) and Azurite behind it: up, a preview after the image changes (a
-replacement: the new disk made, then the old one deleted), destroy refused in one sentence while a VM holds the
+replacement: the new disk made, then the old one deleted), the image as published (gzip, known by its SHA-256)
+replacing it again, destroy refused in one sentence while a VM holds the
 disk, and, through the provider plugin, an import by the disk's resource id followed by an up that changes
 nothing. The provider processes reach the server as they would reach Azure: DefaultAzureCredential (an App Service
 managed identity the server answers for) and REQUESTS_CA_BUNDLE, inherited from the test's environment."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from tests.e2e_support import E2E, state_text
 from tests.faultproxy import FaultProxy, blob_service
 from tests.images import PAGE, MiB, TestImages, make_images, qemu_img
 from tests.test_plugin_e2e import declare, plugin_stack
+from tests.test_sources import compress
 
 pytestmark = pytest.mark.e2e
 SUB = "11111111-2222-3333-4444-555555555555"
@@ -66,9 +69,10 @@ def test_a_managed_disk_from_an_image_up_replaced_before_the_old_goes_and_destro
         tmp_path: Path) -> None:
     image = tmp_path / "os.qcow2"
     shutil.copy(test_images["qcow2"], image)
+    source = {"path": str(image)}
 
     def program() -> None:
-        disk = ManagedDiskImage("os", source=str(image), resource_group_name="rg", location="westeurope",
+        disk = ManagedDiskImage("os", source=source["path"], resource_group_name="rg", location="westeurope",
                                 os_type="Linux", hyperv_generation="V2")
         for key in ("disk_id", "disk_name", "fingerprint", "disk_state", "upload_size_bytes"):
             pulumi.export(key, getattr(disk, key))
@@ -99,6 +103,20 @@ def test_a_managed_disk_from_an_image_up_replaced_before_the_old_goes_and_destro
         after = env.outputs()
         assert after["disk_name"] != name and compute.disk(SUB, "rg", name) is None
         assert blob(compute, azurite, after["disk_name"])[: len(second_images.raw)] == second_images.raw
+
+        # The image as published (gzip): known by the SHA-256 of the compressed file, taken at preview, not by its
+        # content, so it is another disk; the upload reads it as `blob upload` does and tags the disk with it.
+        packed = compress(Path(shutil.copy(image, tmp_path / "published.qcow2")), "gzip")
+        source["path"] = str(packed)
+        _, run = env.up()
+        assert [op for op, _ in run.steps(TOKEN)].count("create-replacement") == 1
+        published = env.outputs()
+        assert published["disk_name"] not in (name, after["disk_name"])
+        assert published["fingerprint"] == after["fingerprint"]  # the same content, learned by the upload
+        disk = compute.disk(SUB, "rg", published["disk_name"])
+        assert disk is not None and disk.tags == {"vhdcore_sha256": hashlib.sha256(packed.read_bytes()).hexdigest()}
+        assert blob(compute, azurite, published["disk_name"])[: len(second_images.raw)] == second_images.raw
+        after = published
 
         vm = compute.attach(SUB, "rg", after["disk_name"])
         with pytest.raises(Exception) as refused:
