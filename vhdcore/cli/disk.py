@@ -3,7 +3,8 @@
 `disk upload SOURCE --sas-url URL` writes an image into the page blob a grant of write access handed out (the disk
 was created elsewhere, with the upload size `vhdcore inspect` prints); `disk create SOURCE -g RG -n NAME -l LOCATION`
 does the whole of it: creates the disk for upload, grants access, uploads (the VM guest state too), revokes access.
-The Azure SDK (and, for `disk create`, azure-mgmt-compute: `blank-vhd[disks]`) is imported when a command runs.
+SOURCE is opened as `blob upload` opens it (images.open_source_args: a path or a URL, compressed or not). The
+Azure SDK (and, for `disk create`, azure-mgmt-compute: `blank-vhd[disks]`) is imported when a command runs.
 """
 
 from __future__ import annotations

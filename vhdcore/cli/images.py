@@ -28,7 +28,7 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
                         "magic bytes, never from its name)")
     parser.add_argument("--sha256", metavar="HEX",
                         help="the SHA-256 the image is published with (of the compressed file, for a compressed "
-                        "one): checked before the disk is finished; a mismatch leaves no disk")
+                        "one): checked before the disk is finished; a mismatch leaves no usable disk")
 
 
 def open_source_args(args: argparse.Namespace) -> Any:
