@@ -6,7 +6,7 @@ move it without keeping a shim. Its top level declares no resources and imports 
 
 The resource owns its disk (it creates, fills and deletes it) rather than filling a `compute.Disk` declared elsewhere:
 a disk created for upload must be written and revoked before any VM may use it, and only the code that created it
-with the image's upload size knows when that is (README, "Managed disks").
+with the image's upload size knows when that is (docs/managed-disks.md).
 """
 
 from __future__ import annotations

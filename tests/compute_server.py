@@ -31,8 +31,8 @@ Tokens: the server is also an App Service managed-identity endpoint (IDENTITY_EN
 DefaultAzureCredential uses as it is; only tokens it issued are accepted. `environment()` gives a process the
 variables that point DefaultAzureCredential, the requests library (REQUESTS_CA_BUNDLE) and vhdcore here.
 
-What this server cannot tell: how the real Disk RP behaves where the contract is silent (it is a model, README:
-"Managed disks").
+What this server cannot tell: how the real Disk RP behaves where the contract is silent (it is a model:
+docs/managed-disks.md, "How the control plane is tested").
 """
 
 from __future__ import annotations
