@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import secrets
 import ssl
@@ -470,6 +471,20 @@ class ComputeServer:
                 if output is not None:
                     status["properties"] = {"output": output}
             return 200, self._wait() if running else {}, status
+
+
+@contextmanager
+def serving(storage: BlobServiceClient, sas_endpoint: str, account: str, account_key: str, folder: Path,
+            monkeypatch: Any, subscription: str, group: str = "rg") -> Iterator[ComputeServer]:
+    """A server holding resource group `group`, and this process's environment pointed at it as a user's would be at
+    Azure (the machine's own AZURE_, IDENTITY_ and MSI_ variables removed; `monkeypatch` restores them)."""
+    with ComputeServer(storage, sas_endpoint, account, account_key, folder) as server:
+        server.add_group(subscription, group)
+        for name in [k for k in os.environ if k.startswith(("AZURE_", "IDENTITY_", "MSI_"))]:
+            monkeypatch.delenv(name)
+        for key, value in server.environment(subscription).items():
+            monkeypatch.setenv(key, value)
+        yield server
 
 
 def _key(subscription: str, group: str, name: str) -> tuple[str, str, str]:

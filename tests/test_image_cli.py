@@ -47,6 +47,20 @@ def through(proxy: FaultProxy) -> dict[str, str]:
                                                f"{ACCOUNT_KEY};BlobEndpoint={proxy.endpoint()};"}
 
 
+def killed_at_third_write(proxy: FaultProxy, query: str, args: list[str | Path], env: dict[str, str]) -> None:
+    """Run `vhdcore args` with the proxy holding its third data write (a PUT whose query matches `query`; it lands 3 s
+    later, after the kill: a late write), and SIGKILL it there."""
+    held = proxy.add(Fault("delay", method="PUT", query=query, nth=3, times=-1, delay=3.0))
+    process = subprocess.Popen(command(*args), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while held.fired == 0 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert held.fired == 1, "the upload never reached its third data write"
+    process.send_signal(signal.SIGKILL)
+    assert process.wait(timeout=60) == -signal.SIGKILL
+    proxy.drain()
+
+
 def data_bytes(test_images: TestImages) -> int:
     """What an upload sends before the footer: the 4 KiB pages that hold a non-zero byte."""
     return sum(end - start for start, end in nonzero_pages(test_images.raw, STACK_PAGE))
@@ -146,18 +160,9 @@ def test_a_terminal_gets_a_progress_bar(test_images: TestImages, tmp_path: Path)
 def test_an_upload_killed_mid_way_is_no_disk_and_the_same_command_finishes_it(
     test_images: TestImages, proxy: FaultProxy, container: str, service: BlobServiceClient, tmp_path: Path,
 ) -> None:
-    # The third data write is held by the proxy (and lands 3 s later, after the kill: a late write).
-    held = proxy.add(Fault("delay", method="PUT", query="^comp=page$", nth=3, times=-1, delay=3.0))
-    args = ["blob", "upload", test_images["qcow2"], "-c", container, "-n", BLOB, "--max-connections", "1"]
-    process = subprocess.Popen(command(*args), cwd=ROOT, env=clean_env(through(proxy)), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while held.fired == 0 and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert held.fired == 1, "the upload never reached its third data write"
-    process.send_signal(signal.SIGKILL)
-    assert process.wait(timeout=60) == -signal.SIGKILL
-    proxy.drain()
+    args: list[str | Path] = ["blob", "upload", test_images["qcow2"], "-c", container, "-n", BLOB, "--max-connections",
+                              "1"]
+    killed_at_third_write(proxy, "^comp=page$", args, clean_env(through(proxy)))
     assert not is_valid_disk(service, container)  # killed before the footer: not a disk
     before = stored(service, container, BLOB)
     already = sum(end - start for start, end in page_ranges(service, container))

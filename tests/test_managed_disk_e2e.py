@@ -9,7 +9,6 @@ managed identity the server answers for) and REQUESTS_CA_BUNDLE, inherited from 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from azurite_server import ACCOUNT, ACCOUNT_KEY, Azurite
 
 from providers import ManagedDiskImage
 from providers.schema import MANAGED_DISK_IMAGE
-from tests.compute_server import ComputeServer
+from tests.compute_server import ComputeServer, serving
 from tests.e2e_support import E2E, state_text
 from tests.faultproxy import FaultProxy, blob_service
 from tests.images import PAGE, MiB, TestImages, make_images, qemu_img
@@ -37,13 +36,8 @@ DISK = 20 * MiB
 @pytest.fixture
 def compute(azurite: Azurite, proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             ) -> Iterator[ComputeServer]:
-    with ComputeServer(blob_service(azurite.connection_string), proxy.endpoint(), ACCOUNT, ACCOUNT_KEY,
-                       tmp_path) as server:
-        server.add_group(SUB, "rg")
-        for name in [k for k in os.environ if k.startswith(("AZURE_", "IDENTITY_", "MSI_"))]:
-            monkeypatch.delenv(name)
-        for key, value in server.environment(SUB).items():
-            monkeypatch.setenv(key, value)
+    with serving(blob_service(azurite.connection_string), proxy.endpoint(), ACCOUNT, ACCOUNT_KEY, tmp_path, monkeypatch,
+                 SUB) as server:
         yield server
 
 

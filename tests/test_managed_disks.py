@@ -23,9 +23,7 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,9 +33,10 @@ from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_b
 from azurite_server import ACCOUNT, ACCOUNT_KEY, Azurite
 
 from providers.managed_disk_provider import ManagedDiskImageProvider
-from tests.compute_server import API_VERSION, GUEST_STATE_LENGTH, ComputeServer
+from tests.compute_server import API_VERSION, GUEST_STATE_LENGTH, ComputeServer, serving
 from tests.faultproxy import Fault, FaultProxy, Refusal, blob_service, fast_options
 from tests.images import PAGE, STACK_PAGE, MiB, TestImages, nonzero_pages
+from tests.test_image_cli import killed_at_third_write
 from tests.test_sources import compress
 from tests.webserver import WebServer
 from vhdcore.azure.compute import (
@@ -177,16 +176,8 @@ def test_a_size_mismatch_is_refused_before_any_write_naming_the_upload_size(
 def test_a_killed_upload_is_resumed_by_content_by_the_same_command(
         test_images: TestImages, proxy: FaultProxy, service: BlobServiceClient, container: str) -> None:
     target = UploadTarget(service, container, proxy)
-    held = proxy.add(Fault("delay", method="PUT", query=PUT_PAGE, nth=3, times=-1, delay=3.0))
-    process = subprocess.Popen(command("disk", "upload", test_images["qcow2"], "--max-connections", "1"), cwd=ROOT,
-                               env=clean_env(sas_env(target)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while held.fired == 0 and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert held.fired == 1, "the upload never reached its third data write"
-    process.send_signal(signal.SIGKILL)
-    assert process.wait(timeout=60) == -signal.SIGKILL
-    proxy.drain()
+    killed_at_third_write(proxy, PUT_PAGE, ["disk", "upload", test_images["qcow2"], "--max-connections", "1"],
+                          clean_env(sas_env(target)))
     half = target.content()
     assert half[-PAGE:] == bytes(PAGE)  # no footer: not a disk
     assert 0 < sum(1 for p in range(0, DISK, STACK_PAGE) if any(half[p:p + STACK_PAGE])) * STACK_PAGE < \
@@ -338,13 +329,8 @@ def compute(azurite: Azurite, proxy: FaultProxy, tmp_path: Path, monkeypatch: py
             ) -> Iterator[ComputeServer]:
     """The local Compute server on https (its CA in tmp_path), its SAS URLs leading through `proxy` to Azurite, and
     this process's environment pointed at it as a user's would be at Azure."""
-    with ComputeServer(blob_service(azurite.connection_string), proxy.endpoint(), ACCOUNT, ACCOUNT_KEY,
-                       tmp_path) as server:
-        server.add_group(SUB, "rg")
-        for name in [k for k in os.environ if k.startswith(("AZURE_", "IDENTITY_", "MSI_"))]:
-            monkeypatch.delenv(name)
-        for key, value in server.environment(SUB).items():
-            monkeypatch.setenv(key, value)
+    with serving(blob_service(azurite.connection_string), proxy.endpoint(), ACCOUNT, ACCOUNT_KEY, tmp_path, monkeypatch,
+                 SUB) as server:
         yield server
 
 
