@@ -1,12 +1,12 @@
 """The image a VhdImage or a ManagedDiskImage is made from: its inputs (`source`, `source_sha256`, `compression`,
-`format`), checked the same way for both, and what identifies it at preview.
+`format`), checked the same way for both, and which version of the image it is, known at preview.
 
-A local image that is not compressed is identified by its content fingerprint, taken by check() (and kept while
-the file's stamp, its size, times and inode, stays the same, so an untouched file is not read at every preview).
-An image as published (a URL, or a compressed file: `is_published`) is never downloaded or decompressed by a
-preview: what tells its versions apart is the SHA-256 of its published bytes, `source_sha256` (given, or for a local file computed
-by check from the compressed bytes, also kept by its stamp), and its content fingerprint is learned by the upload
-(an output, carried by check while `source_sha256` stays the same). Both resources open the image for their
+What tells a local image that is not compressed from another is its content fingerprint, taken by check() (and
+kept while the file's stamp stays the same, so an untouched file is not read at every preview). An image as
+published (a URL, or a compressed file: `is_published`) is never downloaded or decompressed by a preview: what
+tells its versions apart is the SHA-256 of its published bytes, `source_sha256` (given, or for a local file
+computed by check from the compressed bytes, also kept by its stamp), and its content fingerprint is learned by
+the upload (an output, carried by check while `source_sha256` stays the same). Both resources open the image for their
 create through vhdcore.open_source, as `vhdcore blob upload` and `vhdcore disk upload` do.
 """
 
@@ -24,14 +24,14 @@ from vhdcore import VhdError
 from .common import given, is_unknown
 
 FINGERPRINT, STAMP, SHA256 = "fingerprint", "source_stamp", "source_sha256"
-# Changing one of these alone changes nothing in Azure: the image is what its identity says.
+# Changing one of these alone changes nothing in Azure: the image is what its version (version_key) says.
 SOURCE_ONLY = ("source", "format", "compression")
-# What check() reads of the opened image besides its identity (the disk size it makes), as failures.
+# What check() reads of the opened image besides its version (the disk size it makes), as failures.
 Sizing = Callable[["vhdcore.SourceImage"], list[CheckFailure]]
 
 
 def is_published(source: object, compression: object = None) -> bool:
-    """Whether the source is an image as published (a URL, or a compressed file), identified by source_sha256."""
+    """Whether the source is an image as published (a URL, or a compressed file), told apart by source_sha256."""
     if not isinstance(source, str) or not source:
         return False
     if vhdcore.is_image_url(source) or compression not in (None, "none"):
@@ -39,8 +39,9 @@ def is_published(source: object, compression: object = None) -> bool:
     return bool(vhdcore.is_compressed_file(source))
 
 
-def identity_key(props: Mapping[str, Any]) -> str:
-    """The input that identifies the image: source_sha256 for an image as published, else the fingerprint."""
+def version_key(props: Mapping[str, Any]) -> str:
+    """The input that tells the image's versions apart: source_sha256 for an image as published, else the
+    fingerprint."""
     return SHA256 if is_published(props.get("source"), props.get("compression")) else FINGERPRINT
 
 
@@ -80,7 +81,7 @@ def check_source_inputs(news: Mapping[str, Any], inputs: dict[str, Any], *, requ
 
 
 def identify(olds: Mapping[str, Any], inputs: dict[str, Any], sizing: Sizing) -> list[CheckFailure]:
-    """Set inputs' fingerprint, source_sha256 and stamp to what identifies the image (see the module docstring);
+    """Set inputs' fingerprint, source_sha256 and stamp to the image's version (see the module docstring);
     a local uncompressed image is opened (refusals fail the preview) and `sizing` checks the disk it makes."""
     if is_unknown(inputs.get("source")) or is_unknown(inputs.get("format")):
         return []

@@ -39,10 +39,10 @@ from .image_source import (
     STAMP,
     check_source_inputs,
     identify,
-    identity_key,
     is_published,
     open_for_upload,
     shown,
+    version_key,
 )
 
 __all__ = ["ManagedDiskImageProvider"]
@@ -50,13 +50,13 @@ __all__ = ["ManagedDiskImageProvider"]
 # A change of these makes another disk: replace (the disk's identity, its place, or what Azure fixes at create).
 REPLACE_ON_CHANGE = ("resource_group_name", "location", "disk_name", "sku", "os_type", "hyperv_generation",
                      "security_type", "subscription_id", "resource_manager_endpoint")
-# A change of these alone changes nothing in Azure: the disk is what the image's identity says.
+# A change of these alone changes nothing in Azure: the disk is what the image's version says.
 CONTENT_ONLY = (*SOURCE_ONLY, "guest_state", "verify")
 INPUTS = (*REPLACE_ON_CHANGE, *CONTENT_ONLY, SHA256)
 # What only an upload knows: not on a disk read by its id.
 UPLOAD_ONLY = ("source", STAMP, "format", "compression", "guest_state", "image_format", "image_size", "data_bytes",
                "verify")
-# Which tag records which identity (vhdcore.azure.managed_disks tags every disk it creates).
+# Which tag records which input of the image's version (vhdcore.azure.managed_disks tags every disk it creates).
 TAGS = ((FINGERPRINT_TAG, FINGERPRINT), (SHA256_TAG, SHA256))
 
 
@@ -96,14 +96,14 @@ class ManagedDiskImageProvider(NamingProvider):
             return CheckResult(inputs, [CheckFailure("", str(exc))])
         if not imported:
             failures += identify(olds, inputs, _sized)
-        # The identity that names the disk and decides replacement: the content fingerprint of a local image, the
+        # The version that names the disk and decides replacement: the content fingerprint of a local image, the
         # published SHA-256 of a URL or a compressed file (its fingerprint is learned by the upload).
-        key = identity_key(inputs)
+        key = version_key(inputs)
         if not given(news, "disk_name") and inputs.get(key):
             same = given(olds, "disk_name") and olds.get(key) == inputs[key]
-            identity = f"sha256:{inputs[key]}" if key == SHA256 else str(inputs[key])
+            version = f"sha256:{inputs[key]}" if key == SHA256 else str(inputs[key])
             inputs["disk_name"] = olds["disk_name"] if same else _auto_name(self.auto_name_prefix, self.identity,
-                                                                            identity)
+                                                                            version)
         if given(inputs, "disk_name"):
             try:
                 DiskAddress(subscription, str(inputs["resource_group_name"]), str(inputs["disk_name"])).validate()
@@ -133,7 +133,7 @@ class ManagedDiskImageProvider(NamingProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         address = _address(props)
-        spec = _spec(props)  # the disk's identity tag is set by upload_to_managed_disk
+        spec = _spec(props)  # the tag of the image's version is set by upload_to_managed_disk
         published = is_published(props.get("source"), props.get("compression"))
         source = shown(props["source"])
         with open_for_upload(props) as image:
@@ -176,8 +176,8 @@ class ManagedDiskImageProvider(NamingProvider):
                 raise InvalidDiskError(
                     f"ManagedDiskImage: managed disk {id_} "
                     + ("is still waiting for its upload" if found.awaiting_upload else
-                       f"records no image identity (no {FINGERPRINT_TAG} or {SHA256_TAG} tag: a disk this tool did "
-                       "not fill)"),
+                       f"has neither a {FINGERPRINT_TAG} nor a {SHA256_TAG} tag saying which image it holds (a disk "
+                       "this tool did not fill)"),
                     "import a ManagedDiskImage's disk that finished, or re-run the upload that was interrupted")
             # An image from a URL or a compressed file is known by its published SHA-256; its fingerprint, learned
             # by the upload, is not on the disk.

@@ -128,13 +128,13 @@ def _fill(target: ComputeTarget, address: DiskAddress, image: ReadableImage, spe
     created = found is None
     if found is None:
         # The disk records which image it holds as a tag, so that `pulumi import` by its id (a ManagedDiskImage)
-        # knows it; a caller that knows neither identity pays one more read of the image.
+        # knows it; a caller that knows neither the fingerprint nor the checksum pays one more read of the image.
         if fingerprint is None and sha256 is None:
             say(f"reading image {image.path} once more, to record its content fingerprint on the disk (its published "
                 "SHA-256, when given, spares this pass)")
             fingerprint = image_fingerprint(image)
-        identity = _identity(fingerprint, sha256)
-        found = create_upload_disk(target, address, replace(spec, tags={**spec.tags, **identity}), upload_size)
+        which = _image_tags(fingerprint, sha256)
+        found = create_upload_disk(target, address, replace(spec, tags={**spec.tags, **which}), upload_size)
     else:
         _check_resumable(found, address, spec, upload_size, fingerprint)
         # The fingerprint the disk was tagged with at its create: the image read must have it, else no footer.
@@ -162,8 +162,8 @@ def _fill(target: ComputeTarget, address: DiskAddress, image: ReadableImage, spe
     except VhdError as exc:
         raise _unfinished(exc, address, upload_size) from None
     revoke_access(target, address)
-    _retag(target, address, found, _identity(done.fingerprint if sha256 is None or FINGERPRINT_TAG in found.tags
-                                             else None, sha256), say)
+    verified = done.fingerprint if sha256 is None or FINGERPRINT_TAG in found.tags else None
+    _retag(target, address, found, _image_tags(verified, sha256), say)
     return ManagedDiskUpload(
         id=address.id if not found.id else found.id, name=address.name, resource_group=address.resource_group,
         location=found.location, sku=found.sku, state="Unattached", upload_size=upload_size,
@@ -172,7 +172,7 @@ def _fill(target: ComputeTarget, address: DiskAddress, image: ReadableImage, spe
         created=created, resumed=done.resumed, guest_state_bytes=state_image.file_size if state_image else 0)
 
 
-def _identity(fingerprint: str | None, sha256: str | None) -> dict[str, str]:
+def _image_tags(fingerprint: str | None, sha256: str | None) -> dict[str, str]:
     """The tags that say which image a disk holds."""
     tags = {FINGERPRINT_TAG: fingerprint} if fingerprint is not None else {}
     if sha256 is not None:
@@ -182,7 +182,7 @@ def _identity(fingerprint: str | None, sha256: str | None) -> dict[str, str]:
 
 def _retag(target: ComputeTarget, address: DiskAddress, found: ManagedDisk, verified: dict[str, str],
            say: Notes) -> None:
-    """Record the identity this run verified where the disk's tags say otherwise (a resumed disk created with a
+    """Record which image this run verified where the disk's tags say otherwise (a resumed disk created with a
     wrong checksum, or by another tool); a new disk already has it, so this sends nothing then."""
     if all(found.tags.get(tag) == value for tag, value in verified.items()):
         return
