@@ -237,9 +237,9 @@ class VhdImageArgs:
 
     source_sha256: pulumi.Input[str] | None = None
     """The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits:
-    checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or
-    compressed image (a change replaces the disk). Required with a URL, which a preview does not download.
-    Default: for a local compressed file, computed from the file; none for an uncompressed one.
+    checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of
+    a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not
+    download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
     """
 
     compression: pulumi.Input[str] | None = None
@@ -334,9 +334,9 @@ class VhdImageOutputs:
 
     source_sha256: pulumi.Output[str]
     """The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits:
-    checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or
-    compressed image (a change replaces the disk). Required with a URL, which a preview does not download.
-    Default: for a local compressed file, computed from the file; none for an uncompressed one.
+    checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of
+    a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not
+    download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
     """
 
     compression: pulumi.Output[str]
@@ -613,9 +613,9 @@ class ManagedDiskImageArgs:
 
     source_sha256: pulumi.Input[str] | None = None
     """The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits:
-    checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or
-    compressed image (a change replaces the disk). Required with a URL, which a preview does not download.
-    Default: for a local compressed file, computed from the file; none for an uncompressed one.
+    checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of
+    a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not
+    download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
     """
 
     compression: pulumi.Input[str] | None = None
@@ -678,9 +678,9 @@ class ManagedDiskImageOutputs:
 
     source_sha256: pulumi.Output[str]
     """The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits:
-    checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or
-    compressed image (a change replaces the disk). Required with a URL, which a preview does not download.
-    Default: for a local compressed file, computed from the file; none for an uncompressed one.
+    checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of
+    a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not
+    download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
     """
 
     compression: pulumi.Output[str]

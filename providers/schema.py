@@ -177,9 +177,9 @@ _IMAGE_SOURCE = (
          "fingerprints or checksums). A URL that carries a token should be given as a secret.", required=True),
     Prop("source_sha256", "string", "The SHA-256 the image is published with (of the compressed file, for a "
          "compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable "
-         "disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, "
-         "which a preview does not download.", default="for a local compressed file, computed from the file; none "
-         "for an uncompressed one"),
+         "disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). "
+         "Required with a URL, which a preview does not download.",
+         default="for a local compressed file, computed from the file; none for an uncompressed one"),
     Prop("compression", "string", "How the source is compressed: `xz`, `gzip`, `bzip2`, `zstd`, or `none` to take "
          "the file as it is.", default="detected from the magic bytes"),
 )

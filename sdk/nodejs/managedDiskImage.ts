@@ -125,7 +125,7 @@ export class ManagedDiskImage extends pulumi.CustomResource {
      */
     declare public readonly source: pulumi.Output<string | undefined>;
     /**
-     * The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+     * The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
      */
     declare public readonly sourceSha256: pulumi.Output<string | undefined>;
     /**
@@ -269,7 +269,7 @@ export interface ManagedDiskImageArgs {
      */
     source: pulumi.Input<string>;
     /**
-     * The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+     * The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
      */
     sourceSha256?: pulumi.Input<string | undefined>;
     /**

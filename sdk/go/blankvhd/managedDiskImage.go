@@ -56,7 +56,7 @@ type ManagedDiskImage struct {
 	Sku pulumi.StringPtrOutput `pulumi:"sku"`
 	// The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
 	Source pulumi.StringPtrOutput `pulumi:"source"`
-	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
 	SourceSha256 pulumi.StringPtrOutput `pulumi:"sourceSha256"`
 	// The subscription the disk is in. Default: `AZURE_SUBSCRIPTION_ID`.
 	SubscriptionId pulumi.StringPtrOutput `pulumi:"subscriptionId"`
@@ -145,7 +145,7 @@ type managedDiskImageArgs struct {
 	Sku *string `pulumi:"sku"`
 	// The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
 	Source string `pulumi:"source"`
-	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
 	SourceSha256 *string `pulumi:"sourceSha256"`
 	// The subscription the disk is in. Default: `AZURE_SUBSCRIPTION_ID`.
 	SubscriptionId *string `pulumi:"subscriptionId"`
@@ -179,7 +179,7 @@ type ManagedDiskImageArgs struct {
 	Sku pulumi.StringPtrInput
 	// The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
 	Source pulumi.StringInput
-	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
 	SourceSha256 pulumi.StringPtrInput
 	// The subscription the disk is in. Default: `AZURE_SUBSCRIPTION_ID`.
 	SubscriptionId pulumi.StringPtrInput
@@ -374,7 +374,7 @@ func (o ManagedDiskImageOutput) Source() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *ManagedDiskImage) pulumi.StringPtrOutput { return v.Source }).(pulumi.StringPtrOutput)
 }
 
-// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
 func (o ManagedDiskImageOutput) SourceSha256() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *ManagedDiskImage) pulumi.StringPtrOutput { return v.SourceSha256 }).(pulumi.StringPtrOutput)
 }

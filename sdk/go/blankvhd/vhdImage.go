@@ -68,7 +68,7 @@ type VhdImage struct {
 	SizeGb pulumi.IntPtrOutput `pulumi:"sizeGb"`
 	// The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
 	Source pulumi.StringPtrOutput `pulumi:"source"`
-	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
 	SourceSha256 pulumi.StringPtrOutput `pulumi:"sourceSha256"`
 	// The storage account's name; the blob endpoint is `https://<name>.blob.<endpoint suffix>`.
 	StorageAccountName pulumi.StringPtrOutput `pulumi:"storageAccountName"`
@@ -179,7 +179,7 @@ type vhdImageArgs struct {
 	SizeGb *int `pulumi:"sizeGb"`
 	// The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
 	Source string `pulumi:"source"`
-	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
 	SourceSha256 *string `pulumi:"sourceSha256"`
 	// The storage account's name; the blob endpoint is `https://<name>.blob.<endpoint suffix>`.
 	StorageAccountName *string `pulumi:"storageAccountName"`
@@ -221,7 +221,7 @@ type VhdImageArgs struct {
 	SizeGb pulumi.IntPtrInput
 	// The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
 	Source pulumi.StringInput
-	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+	// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
 	SourceSha256 pulumi.StringPtrInput
 	// The storage account's name; the blob endpoint is `https://<name>.blob.<endpoint suffix>`.
 	StorageAccountName pulumi.StringPtrInput
@@ -446,7 +446,7 @@ func (o VhdImageOutput) Source() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *VhdImage) pulumi.StringPtrOutput { return v.Source }).(pulumi.StringPtrOutput)
 }
 
-// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+// The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
 func (o VhdImageOutput) SourceSha256() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *VhdImage) pulumi.StringPtrOutput { return v.SourceSha256 }).(pulumi.StringPtrOutput)
 }

@@ -49,7 +49,7 @@ class ManagedDiskImageArgs:
         :param pulumi.Input[_builtins.str] resource_manager_endpoint: The Azure Resource Manager endpoint. Default: `VHDCORE_ENDPOINT_RESOURCE_MANAGER`, else `https://management.azure.com`.
         :param pulumi.Input[_builtins.str] security_type: `TrustedLaunch` or a `ConfidentialVM_...` type: the disk is uploaded with its VM guest state (`guestState`), needs `hypervGeneration` `V2`. Changing it replaces the disk.
         :param pulumi.Input[_builtins.str] sku: The disk's SKU: `Standard_LRS`, `Premium_LRS`, `StandardSSD_LRS`, `UltraSSD_LRS`, `Premium_ZRS`, `StandardSSD_ZRS` or `PremiumV2_LRS`. Changing it replaces the disk. Default: `Standard_LRS`.
-        :param pulumi.Input[_builtins.str] source_sha256: The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+        :param pulumi.Input[_builtins.str] source_sha256: The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
         :param pulumi.Input[_builtins.str] subscription_id: The subscription the disk is in. Default: `AZURE_SUBSCRIPTION_ID`.
         :param pulumi.Input[_builtins.bool] verify: Read every written page back before the footer and compare it with the image. Default: false.
         """
@@ -229,7 +229,7 @@ class ManagedDiskImageArgs:
     @pulumi.getter(name="sourceSha256")
     def source_sha256(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+        The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
         """
         return pulumi.get(self, "source_sha256")
 
@@ -301,7 +301,7 @@ class ManagedDiskImage(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] security_type: `TrustedLaunch` or a `ConfidentialVM_...` type: the disk is uploaded with its VM guest state (`guestState`), needs `hypervGeneration` `V2`. Changing it replaces the disk.
         :param pulumi.Input[_builtins.str] sku: The disk's SKU: `Standard_LRS`, `Premium_LRS`, `StandardSSD_LRS`, `UltraSSD_LRS`, `Premium_ZRS`, `StandardSSD_ZRS` or `PremiumV2_LRS`. Changing it replaces the disk. Default: `Standard_LRS`.
         :param pulumi.Input[_builtins.str] source: The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
-        :param pulumi.Input[_builtins.str] source_sha256: The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+        :param pulumi.Input[_builtins.str] source_sha256: The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
         :param pulumi.Input[_builtins.str] subscription_id: The subscription the disk is in. Default: `AZURE_SUBSCRIPTION_ID`.
         :param pulumi.Input[_builtins.bool] verify: Read every written page back before the footer and compare it with the image. Default: false.
         """
@@ -601,7 +601,7 @@ class ManagedDiskImage(pulumi.CustomResource):
     @pulumi.getter(name="sourceSha256")
     def source_sha256(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+        The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
         """
         return pulumi.get(self, "source_sha256")
 

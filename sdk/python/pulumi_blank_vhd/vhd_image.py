@@ -57,7 +57,7 @@ class VhdImageArgs:
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] metadata: Blob metadata; a change is an in-place update (this tool's `vhdcore_*` entries are kept).
         :param pulumi.Input[_builtins.str] sas_token: A SAS token for the account or container, with or without the leading `?`. Stored as a secret.
         :param pulumi.Input[_builtins.int] size_gb: Disk size in whole GiB, at least the image's virtual size. Raising it grows the disk in place; lowering it is refused. Default: the image's virtual size rounded up to whole MiB.
-        :param pulumi.Input[_builtins.str] source_sha256: The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+        :param pulumi.Input[_builtins.str] source_sha256: The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
         :param pulumi.Input[_builtins.str] storage_account_name: The storage account's name; the blob endpoint is `https://<name>.blob.<endpoint suffix>`.
         :param pulumi.Input[_builtins.bool] verify: Read every written page back before the footer and compare it with the image. Default: false.
         """
@@ -294,7 +294,7 @@ class VhdImageArgs:
     @pulumi.getter(name="sourceSha256")
     def source_sha256(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+        The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
         """
         return pulumi.get(self, "source_sha256")
 
@@ -374,7 +374,7 @@ class VhdImage(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] sas_token: A SAS token for the account or container, with or without the leading `?`. Stored as a secret.
         :param pulumi.Input[_builtins.int] size_gb: Disk size in whole GiB, at least the image's virtual size. Raising it grows the disk in place; lowering it is refused. Default: the image's virtual size rounded up to whole MiB.
         :param pulumi.Input[_builtins.str] source: The disk image: a file's path (relative to the program's directory) or an `https://` URL (`http://` only to this machine), as it is or compressed (xz, gzip, bzip2, zstd: detected from the magic bytes). Moving or renaming the file changes nothing; new content replaces the disk (the preview shows both fingerprints or checksums). A URL that carries a token should be given as a secret.
-        :param pulumi.Input[_builtins.str] source_sha256: The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+        :param pulumi.Input[_builtins.str] source_sha256: The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
         :param pulumi.Input[_builtins.str] storage_account_name: The storage account's name; the blob endpoint is `https://<name>.blob.<endpoint suffix>`.
         :param pulumi.Input[_builtins.bool] verify: Read every written page back before the footer and compare it with the image. Default: false.
         """
@@ -740,7 +740,7 @@ class VhdImage(pulumi.CustomResource):
     @pulumi.getter(name="sourceSha256")
     def source_sha256(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and the identity of a URL or compressed image (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
+        The SHA-256 the image is published with (of the compressed file, for a compressed one), as 64 hex digits: checked before the disk's footer is written (a mismatch leaves no usable disk), and what tells the versions of a URL or compressed image apart (a change replaces the disk). Required with a URL, which a preview does not download. Default: for a local compressed file, computed from the file; none for an uncompressed one.
         """
         return pulumi.get(self, "source_sha256")
 
