@@ -206,6 +206,9 @@ def test_an_image_url_uploads_with_the_right_checksum_and_leaves_no_disk_with_a_
         # could be known, so an unfinished blob (no footer) is left; without, the counting pass refused first.
         if ranges:
             assert is_disk(service, container) is False and "stopped before its footer" in error
+            # The user named the blob: it is kept for the corrected run, and the error says how to remove it instead.
+            assert "was left for a resume: run the same upload again once the source is right" in error, error
+            assert f"or delete it with `vhdcore blob delete -c {container} -n {BLOB} --unique-id " in error, error
         else:
             assert is_disk(service, container) is None
         run = subprocess.run(command("blob", "upload", url, "-c", container, "-n", BLOB, "--sha256", good, "-o",

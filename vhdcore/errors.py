@@ -14,6 +14,7 @@ Every message is one sentence: what happened; the fix. Storage errors keep the t
 
 from __future__ import annotations
 
+import copy
 import re
 
 # Set to 1 to let an error that is a bug in blank-vhd show its Python traceback (command line and provider).
@@ -68,7 +69,14 @@ class UsageError(InputError):
 
 
 class ImageError(InputError):
-    """A disk image that cannot be read as a whole disk; found before any request."""
+    """A disk image that cannot be read as a whole disk; found before any request (or, for an image read as a
+    stream, at its end: `amended` then says what the run that stopped on it left)."""
+
+    def amended(self, more: str) -> ImageError:
+        """The same error, its type and attributes kept, with `more` appended before its final full stop."""
+        error = copy.copy(self)
+        error.args = (f"{str(self).removesuffix('.')}{more}.",)
+        return error
 
 
 class UnsupportedImageError(ImageError):
@@ -80,7 +88,15 @@ class CorruptImageError(ImageError):
 
 
 class ChecksumMismatchError(ImageError):
-    """An image's published bytes do not have the SHA-256 that was given: nothing made from them is sealed."""
+    """An image's published bytes do not have the SHA-256 that was given: nothing made from them is sealed.
+
+    `what` says so (the image, `expected` and `found`), `fix` what to check, as a StorageError's halves, so a caller
+    that removes what the run made can say so in its own words.
+    """
+
+    def __init__(self, what: str, fix: str = "", *, expected: str = "", found: str = "") -> None:
+        super().__init__(f"{what}; {fix}." if fix else what)
+        self.what, self.fix, self.expected, self.found = what, fix, expected, found
 
 
 class ImageDownloadError(ImageError):

@@ -15,6 +15,7 @@ from .clouds import AZURE_CLOUD, CLOUDS, Cloud
 from .credentials import ENV_VARIABLES, ClientOptions, StorageTarget, split_blob_url, split_container_url
 from .names import (
     FINGERPRINT_TAG,
+    OWNER_TAG,
     SHA256_TAG,
     owner_tag,
     validate_blob_name,
@@ -83,6 +84,7 @@ __all__ = [
     "CLOUDS",
     "ENV_VARIABLES",
     "FINGERPRINT_TAG",
+    "OWNER_TAG",
     "SHA256_TAG",
     "BlankVhdBlob",
     "BlobInspection",

@@ -82,6 +82,12 @@ class BlobInspection:
         return {k: v for k, v in self.metadata.items() if not k.lower().startswith(OWN_PREFIX)}
 
     @property
+    def owner(self) -> str | None:
+        """The owner a create or upload recorded (owner_tag of who asked, a Pulumi resource's identity), if any.
+        Metadata can be copied, so it proves nothing by itself."""
+        return metadata_value(self.metadata, OWNER_KEY)
+
+    @property
     def recorded_unique_id(self) -> UniqueId | None:
         """The unique id this tool's metadata records (an unfinished create or upload has no footer yet): what
         `delete_blank_vhd` takes to delete such a blob. Metadata can be copied, so it proves nothing by itself."""

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from ..errors import InputError, RefusedError, StorageError, VhdError
+from ..errors import ImageError, InputError, RefusedError, StorageError, VhdError
 from ..format.images import DiskImage, ReadableImage, open_image, upload_disk_size
 from ..format.images import fingerprint as image_fingerprint
 from ..format.sizes import FOOTER_SIZE
@@ -225,11 +225,11 @@ def _unfinished(exc: VhdError, address: DiskAddress, upload_size: int) -> VhdErr
     gib = upload_size / (1 << 30)
     more = (f"; managed disk {address.id} was left waiting for its upload (not usable by any VM, billed as a Standard "
             f"HDD of {gib:.3g} GiB until it is finished or deleted): run the same command again to grant access again "
-            "and resume it, or delete the disk")
-    if isinstance(exc, StorageError):
+            "and resume it (it reads back what is there), or delete the disk with `az disk delete -g "
+            f"{address.resource_group} -n {address.name} --subscription {address.subscription}`")
+    if isinstance(exc, (StorageError, ImageError)):
         return exc.amended(more)
-    error = type(exc)(f"{str(exc).removesuffix('.')}{more}.")
-    return error
+    return type(exc)(f"{str(exc).removesuffix('.')}{more}.")
 
 
 def _guest_state(path: str) -> DiskImage:

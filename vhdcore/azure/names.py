@@ -25,6 +25,9 @@ FINGERPRINT_KEY = "vhdcore_fingerprint"  # the uploaded image's content fingerpr
 # fingerprint of a local image, the published SHA-256 of an image from a URL or a compressed file.
 FINGERPRINT_TAG = FINGERPRINT_KEY
 SHA256_TAG = "vhdcore_sha256"
+# A managed disk's tag of who asked for it (owner_tag of a Pulumi resource's identity), as OWNER_KEY on a blob: what
+# lets a ManagedDiskImage remove the unfinished disk its own create made (docs/managed-disks.md).
+OWNER_TAG = OWNER_KEY
 MAX_METADATA = 8 * 1024
 MAX_USER_METADATA = MAX_METADATA - 512  # room for blank-vhd's own entries (an upload's take about 400 bytes)
 MAX_IMAGE_LABEL = 100

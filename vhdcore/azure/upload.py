@@ -62,10 +62,12 @@ from .names import (
     FINGERPRINT_KEY,
     IMAGE_KEY,
     MARKER_KEY,
+    OWNER_KEY,
     SIZE_KEY,
     SOURCE_KEY,
     UNIQUE_ID_KEY,
     image_label,
+    owner_tag,
     stamp_tag,
     validate_blob_name,
     validate_container_name,
@@ -120,6 +122,7 @@ def upload_image(
     timestamp: datetime | float | None = None,
     fingerprint: str | None = None,
     verify: bool = False,
+    owner: str | None = None,
     max_connections: int = DEFAULT_CONNECTIONS,
     options: ClientOptions | None = None,
     progress: Callable[[UploadProgress], None] | None = None,
@@ -129,7 +132,9 @@ def upload_image(
     to whole MiB), or finish an earlier run's unfinished upload of the same image.
 
     `fingerprint`, when the caller already knows the image's (a Pulumi preview computed it), is recorded at
-    create and must match what this run reads, else no footer is written. `notes` receives sentences worth
+    create and must match what this run reads, else no footer is written. `owner` (any text naming who asks, such
+    as a Pulumi stack and resource) is recorded in the metadata of the blob this run creates (owner_tag), so that
+    its caller can tell an unfinished upload of its own (BlobInspection.owner). `notes` receives sentences worth
     telling a person on the way (rounding, resuming).
     """
     validate_container_name(container)
@@ -146,6 +151,8 @@ def upload_image(
         say(disk.note)
     with session(target, container, name, options) as s:
         warnings = account_notes(s, disk.size)  # as create: at most one request per account per run, before writing
+        if owner is not None:
+            user_metadata = {**user_metadata, OWNER_KEY: owner_tag(owner)}
         job = _Upload(s, image, disk.size, wanted_id, user_metadata, fingerprint, max_connections, progress, say)
         done = job.run(verify=verify, when=time.time() if timestamp is None else timestamp)
     return replace(done, warnings=warnings)
@@ -404,7 +411,7 @@ class _Upload:
     def _image_refused(self, exc: ImageError, blob: _Blob) -> ImageError:
         """The image's own refusal (a stream is checked only at its end, after its data was sent), saying what it
         left."""
-        return _unfinished(exc, self.s.url, blob.unique_id)
+        return _unfinished(exc, self.s, blob.unique_id)
 
     def _stopped(self, blob: _Blob) -> str:
         """What a failed data write leaves, appended to its error."""
@@ -491,12 +498,13 @@ class _Upload:
                 "the network path")
 
 
-def _unfinished(exc: ImageError, url: str, unique_id: UniqueId) -> ImageError:
-    """The image's own refusal, saying what it left: the blob, without a footer (a stream is checked only at its
-    end, after its data was sent)."""
-    return type(exc)(f"{str(exc).removesuffix('.')}; the upload to {url} stopped before its footer, so that blob is no "
-                     f"disk (run the same upload again once the source is right, or delete it by its unique id "
-                     f"{unique_id}).")
+def _unfinished(exc: ImageError, s: Session, unique_id: UniqueId) -> ImageError:
+    """The image's own refusal (its type and attributes kept), saying what it left: the blob, without a footer (a
+    stream is checked only at its end, after its data was sent), and how to finish or remove it."""
+    return exc.amended(f"; the upload to {s.url} stopped before its footer, so that blob is no disk and was left for a "
+                       "resume: run the same upload again once the source is right (it reads back what is there and "
+                       f"sends only what is missing), or delete it with `vhdcore blob delete -c {s.container} -n "
+                       f"{s.name} --unique-id {unique_id}`")
 
 
 class _ReadBackDiffers(ServiceError):
@@ -710,9 +718,9 @@ class _SasUpload(_Upload):
         raise kept_changing(s, "finishing the upload")
 
     def _image_refused(self, exc: ImageError, blob: _Blob) -> ImageError:
-        return type(exc)(f"{str(exc).removesuffix('.')}; the upload into {self.what} at {self.s.url} stopped before "
-                         "the footer, so no disk was sealed: the disk is still waiting for its upload and no VM can "
-                         "use it (run the same upload again once the source is right; it reads back what is there).")
+        return exc.amended(f"; the upload into {self.what} at {self.s.url} stopped before the footer, so no disk was "
+                           "sealed: the disk is still waiting for its upload and no VM can use it (run the same upload "
+                           "again once the source is right; it reads back what is there)")
 
     def _stopped(self, blob: _Blob) -> str:
         return (f", so the upload stopped with {self.kept + self.sent} bytes of data in {self.what} and no footer; "

@@ -162,9 +162,10 @@ def _check_file(published: Published) -> None:
         stream.close()
     found = digest.hexdigest()
     if found != published.sha256:
-        raise ChecksumMismatchError(f"image {published.name} does not have the SHA-256 that was given: expected "
-                               f"{published.sha256}, found {found}; check that the file and the checksum belong to "
-                               "the same release.")
+        raise ChecksumMismatchError(
+            f"image {published.name} does not have the SHA-256 that was given: expected {published.sha256}, found "
+            f"{found}", "check that the file and the checksum belong to the same release",
+            expected=str(published.sha256), found=found)
 
 
 __all__ = [

@@ -301,8 +301,9 @@ class Pass:
         if expected is not None and found != expected:
             raise ChecksumMismatchError(
                 f"image {self.published.name} does not have the SHA-256 that was given: expected {expected}, found "
-                f"{found} over its {self.consumed} published bytes; check that the URL and the checksum belong to the "
-                "same release, or download it again.")
+                f"{found} over its {self.consumed} published bytes",
+                "check that the URL and the checksum belong to the same release, or download it again",
+                expected=expected, found=found)
         return found
 
     def close(self) -> None:
