@@ -18,13 +18,17 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 import vhdcore
 from vhdcore import (
     BlobExistsError,
+    ChecksumMismatchError,
     GiB,
     InvalidDiskError,
     RefusedError,
     SizeError,
     SizeLimit,
+    StorageError,
     StorageTarget,
+    VhdError,
     check_disk_size,
+    owner_tag,
 )
 
 from .common import changed, given, is_unknown, no_change, progress_line, warn, without_flags
@@ -122,7 +126,14 @@ class VhdImageProvider(DiskProvider):
                 done = vhdcore.upload_image(
                     target, image, container=wanted.container_name, name=wanted.blob_name, size=wanted.size_bytes,
                     metadata=wanted.metadata, fingerprint=None if published else wanted.fingerprint or None,
-                    verify=wanted.verify, progress=progress.update, notes=progress.note)
+                    verify=wanted.verify, owner=self.identity, progress=progress.update, notes=progress.note)
+            except ChecksumMismatchError as exc:
+                # The published bytes are checked only as they go out. Under an auto-name (which follows
+                # source_sha256) the corrected run uploads to another name, so what this one made would be left
+                # for no one to finish: it goes now. Under a blob_name the corrected run resumes it by content.
+                if published and self._auto_named(wanted):
+                    raise self._without_unfinished(target, wanted, exc) from None
+                raise
             except BlobExistsError as exc:
                 raise BlobExistsError(
                     f"blob {wanted.blob_name!r} already exists in container {wanted.container_name!r} and was left "
@@ -148,6 +159,38 @@ class VhdImageProvider(DiskProvider):
                                azure_ready=True, adopted=False, bytes_sent=done.bytes_sent,
                                image_format=image.format, image_size=image.virtual_size, data_bytes=done.data_bytes)
         return CreateResult(done.url, state.to_outputs())
+
+    def _auto_named(self, wanted: ImageInputs) -> bool:
+        """Whether the blob bears the auto-name of this resource and this source_sha256 (check() gave it)."""
+        return self.auto_name_prefix is not None and wanted.blob_name == auto_name(
+            self.auto_name_prefix, self.identity, f"sha256:{wanted.source_sha256}")
+
+    def _without_unfinished(self, target: StorageTarget, wanted: ImageInputs,
+                            exc: ChecksumMismatchError) -> ChecksumMismatchError:
+        """`exc`, after deleting the blob this create left under the auto-name: only one without a valid footer that
+        carries this resource's owner (vhdcore's delete then checks its unique id). What is not that stays, as the
+        upload's error says."""
+        container, name = wanted.container_name, wanted.blob_name
+        where = f"blob {name!r} in container {container!r}"
+        unique_id = None
+        try:
+            found = vhdcore.inspect_blank_vhd(target, container=container, name=name)
+            unique_id = found.recorded_unique_id if found is not None else None
+            if found is None or found.report.azure_ready or self.identity is None or unique_id is None or \
+                    found.owner != owner_tag(self.identity):
+                return exc  # nothing was made (the checksum was known before any write), or it is not ours to delete
+            vhdcore.delete_blank_vhd(target, container=container, name=name, unique_id=unique_id)
+        except VhdError as failed:
+            why = failed.what if isinstance(failed, StorageError) else str(failed).rstrip(".")
+            unique = f"--unique-id {unique_id}" if unique_id is not None else \
+                f"--unique-id ID (`vhdcore blob inspect -c {container} -n {name}` shows it)"
+            return ChecksumMismatchError(
+                f"{exc.what}; the unfinished disk, {where}, that this update made could not be deleted ({why}), so it "
+                f"is left with no footer: delete it with `vhdcore blob delete -c {container} -n {name} {unique}` "
+                "before fixing source_sha256", exc.fix, expected=exc.expected, found=exc.found)
+        return ChecksumMismatchError(
+            f"{exc.what}; the unfinished disk, {where}, that this update made was deleted, so fixing source_sha256 "
+            "leaves nothing behind", exc.fix, expected=exc.expected, found=exc.found)
 
     def _adopt(self, target: StorageTarget, wanted: ImageInputs, image_format: str,
                image_size: int) -> ImageState | None:

@@ -21,12 +21,15 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 import vhdcore
 from vhdcore import (
     FINGERPRINT_TAG,
+    OWNER_TAG,
     SHA256_TAG,
+    ChecksumMismatchError,
     ComputeTarget,
     DiskAddress,
     DiskSpec,
     InputError,
     InvalidDiskError,
+    StorageError,
     VhdError,
     owner_tag,
 )
@@ -133,22 +136,58 @@ class ManagedDiskImageProvider(NamingProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         address = _address(props)
-        spec = _spec(props)  # the tag of the image's version is set by upload_to_managed_disk
+        # The tag of the image's version is set by upload_to_managed_disk; the owner's tells this resource's disk.
+        spec = _spec(props, {OWNER_TAG: owner_tag(self.identity)} if self.identity else None)
         published = is_published(props.get("source"), props.get("compression"))
         source = shown(props["source"])
         with open_for_upload(props) as image:
             progress_line(f"uploading {source} into managed disk {address.id}")
-            done = vhdcore.upload_to_managed_disk(
-                _compute(props), address, image, spec, guest_state=props.get("guest_state"),
-                fingerprint=None if published else str(props[FINGERPRINT]),
-                sha256=str(props[SHA256]) if published else None, verify=flag(props, "verify"),
-                notes=lambda text: progress_line(f"{source}: {text}"))
+            try:
+                done = vhdcore.upload_to_managed_disk(
+                    _compute(props), address, image, spec, guest_state=props.get("guest_state"),
+                    fingerprint=None if published else str(props[FINGERPRINT]),
+                    sha256=str(props[SHA256]) if published else None, verify=flag(props, "verify"),
+                    notes=lambda text: progress_line(f"{source}: {text}"))
+            except ChecksumMismatchError as exc:
+                # As VhdImage's blob: under an auto-name (which follows source_sha256) the corrected run makes
+                # another disk, so the one this run left waiting for its upload (billed) goes now; under a
+                # disk_name the corrected run resumes it by content.
+                if published and self._auto_named(props):
+                    raise self._without_unfinished(_compute(props), address, exc) from None
+                raise
             progress_line(f"uploaded {source} into managed disk {address.id}: {done.bytes_sent} bytes sent")
             outs = {**props, "subscription_id": address.subscription, "disk_id": done.id,
                     FINGERPRINT: done.fingerprint, "upload_size_bytes": done.upload_size, "size_bytes": done.size,
                     "disk_state": done.state, "bytes_sent": done.bytes_sent, "image_format": image.format,
                     "image_size": image.virtual_size, "data_bytes": done.data_bytes}
         return CreateResult(done.id, outs)
+
+    def _auto_named(self, props: Mapping[str, Any]) -> bool:
+        """Whether the disk bears the auto-name of this resource and this source_sha256 (check() gave it)."""
+        return self.auto_name_prefix is not None and props.get("disk_name") == _auto_name(
+            self.auto_name_prefix, self.identity, f"sha256:{props.get(SHA256)}")
+
+    def _without_unfinished(self, compute: ComputeTarget, address: DiskAddress,
+                            exc: ChecksumMismatchError) -> ChecksumMismatchError:
+        """`exc`, after deleting the disk this create left under the auto-name: only one still waiting for its upload
+        and tagged with this resource as its owner. What is not that stays, as the upload's error says."""
+        where = f"managed disk {address.id}"
+        try:
+            found = vhdcore.get_disk(compute, address)
+            if found is None or not found.awaiting_upload or self.identity is None or \
+                    found.tags.get(OWNER_TAG) != owner_tag(self.identity):
+                return exc  # nothing was made (the checksum was known before the create), or it is not ours to delete
+            vhdcore.delete_disk(compute, address)
+        except VhdError as failed:
+            why = failed.what if isinstance(failed, StorageError) else str(failed).rstrip(".")
+            return ChecksumMismatchError(
+                f"{exc.what}; the unfinished disk, {where}, that this update made could not be deleted ({why}), so it "
+                "is left waiting for its upload (billed, usable by no VM): delete it with `az disk delete -g "
+                f"{address.resource_group} -n {address.name} --subscription {address.subscription}` before fixing "
+                "source_sha256", exc.fix, expected=exc.expected, found=exc.found)
+        return ChecksumMismatchError(
+            f"{exc.what}; the unfinished disk, {where}, that this update made was deleted, so fixing source_sha256 "
+            "leaves nothing behind", exc.fix, expected=exc.expected, found=exc.found)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         # Only what changes nothing in Azure reaches here (the file's name, its format's spelling, verify).

@@ -20,12 +20,14 @@ from pulumi.dynamic.config import Config
 
 from providers.image_provider import VhdImageProvider
 from tests.conftest import shared_images
-from tests.faultproxy import stored
+from tests.faultproxy import Fault, FaultProxy, stored
 from tests.images import PAGE, SIZE, STACK_PAGE, MiB, TestImages, nonzero_pages, qemu_img
+from tests.webserver import WebServer
 from vhdcore.azure.credentials import StorageTarget
+from vhdcore.azure.names import owner_tag
 from vhdcore.azure.page_blob import create_blank_vhd
 from vhdcore.azure.upload import upload_image
-from vhdcore.errors import BlobExistsError, BlobNotFoundError, InvalidDiskError, RefusedError
+from vhdcore.errors import BlobExistsError, BlobNotFoundError, ChecksumMismatchError, InvalidDiskError, RefusedError
 from vhdcore.format.images import fingerprint, open_image
 from vhdcore.format.sizes import GiB
 
@@ -262,6 +264,114 @@ def test_a_blob_that_now_holds_another_image_is_replaced_at_the_next_preview(
     assert inputs["fingerprint"] == "sha256:" + "cd" * 32
     news, _ = engine.check(olds=inputs)
     assert "fingerprint" in engine.provider.diff(engine.id, dict(read.outs or {}), news).replaces
+
+
+# --- an image URL with a wrong source_sha256: found only after its data went out -----------------------------------
+
+
+WRONG = hashlib.sha256(b"another release").hexdigest()
+
+
+@pytest.fixture
+def published(test_images: TestImages, tmp_path: Path) -> Path:
+    """A folder the web server publishes: the fixed VHD, whose size comes from its length, so its data goes out before
+    its checksum can be known."""
+    folder = tmp_path / "www"
+    folder.mkdir()
+    shutil.copy(test_images["vhd-fixed"], folder / "disk.vhd")
+    return folder
+
+
+def through_proxy(proxy: FaultProxy) -> str:
+    """A connection string that reaches Azurite through `proxy` (its log shows every request)."""
+    return f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={ACCOUNT_KEY};" \
+           f"BlobEndpoint={proxy.endpoint()};"
+
+
+def blob_names(service: BlobServiceClient, container: str) -> list[str]:
+    return [blob.name for blob in service.get_container_client(container).list_blobs()]
+
+
+def test_a_wrong_source_sha256_deletes_the_auto_named_blob_it_made_and_the_right_one_uploads(
+        azurite: Azurite, container: str, published: Path, proxy: FaultProxy, service: BlobServiceClient,
+        test_images: TestImages) -> None:
+    good = hashlib.sha256((published / "disk.vhd").read_bytes()).hexdigest()
+    engine = Engine(VhdImageProvider(auto_name_prefix="img", identity="stack|img"), azurite, container, published)
+    with WebServer(published) as server:
+        url = server.url("disk.vhd", query="sig=SECRET")
+        inputs, failures = engine.check(source=url, source_sha256=WRONG, connection_string=through_proxy(proxy))
+        assert failures == []
+        name = inputs["blob_name"]
+        with pytest.raises(ChecksumMismatchError) as caught:
+            engine.provider.create(inputs)
+        message = str(caught.value)
+        assert "\n" not in message and "SECRET" not in message, message
+        assert f"does not have the SHA-256 that was given: expected {WRONG}, found {good}" in message, message
+        assert f"; the unfinished disk, blob {name!r} in container {container!r}, that this update made was deleted, " \
+            "so fixing source_sha256 leaves nothing behind; check that the URL and the checksum belong to the same " \
+            "release, or download it again." in message, message
+        # It was made (with this resource's owner) and written to, before the checksum could be known; then deleted.
+        made = [s for s in proxy.log if s.method == "PUT" and s.query == ""]
+        assert made and any(s.method == "PUT" and s.query == "comp=page" for s in proxy.log)
+        assert [s.method for s in proxy.log].count("DELETE") == 1
+        assert blob_names(service, container) == []
+        # The checksum fixed: another name (it follows source_sha256), uploaded whole; nothing else in the container.
+        outs = engine.create(source=url, source_sha256=good)
+    assert outs["blob_name"] != name and outs["azure_ready"] is True and outs["bytes_sent"] > 0
+    assert blob_names(service, container) == [outs["blob_name"]]
+    found = stored(service, container, outs["blob_name"])
+    assert found is not None and found.content is not None and found.content[:SIZE] == test_images.raw
+    assert found.metadata["vhdcore_owner"] == owner_tag("stack|img")
+
+
+def test_a_blob_the_wrong_checksum_could_not_delete_is_named_with_the_command_that_deletes_it(
+        azurite: Azurite, container: str, published: Path, proxy: FaultProxy, service: BlobServiceClient) -> None:
+    engine = Engine(VhdImageProvider(auto_name_prefix="img", identity="stack|img"), azurite, container, published)
+    proxy.add(Fault("status", method="DELETE", status=403, code="AuthorizationPermissionMismatch", times=-1))
+    with WebServer(published) as server:
+        inputs, _ = engine.check(source=server.url("disk.vhd"), source_sha256=WRONG,
+                                 connection_string=through_proxy(proxy))
+        with pytest.raises(ChecksumMismatchError) as caught:
+            engine.provider.create(inputs)
+    name, message = inputs["blob_name"], str(caught.value)
+    unique_id = service.get_blob_client(container, name).get_blob_properties().metadata["vhdcore_unique_id"]
+    assert "\n" not in message and f"; the unfinished disk, blob {name!r} in container {container!r}, that this " \
+        "update made could not be deleted (" in message, message
+    assert f"so it is left with no footer: delete it with `vhdcore blob delete -c {container} -n {name} --unique-id " \
+        f"{unique_id}` before fixing source_sha256" in message, message
+    assert blob_names(service, container) == [name]
+
+
+def test_with_a_blob_name_a_wrong_source_sha256_leaves_the_blob_and_the_right_one_resumes_it(
+        azurite: Azurite, container: str, published: Path, proxy: FaultProxy, service: BlobServiceClient,
+        test_images: TestImages) -> None:
+    good = hashlib.sha256((published / "disk.vhd").read_bytes()).hexdigest()
+    engine = Engine(VhdImageProvider(auto_name_prefix=None, identity="stack|img"), azurite, container, published)
+    with WebServer(published) as server:
+        url = server.url("disk.vhd")
+        inputs, _ = engine.check(source=url, source_sha256=WRONG, blob_name="os.vhd",
+                                 connection_string=through_proxy(proxy))
+        with pytest.raises(ChecksumMismatchError) as caught:
+            engine.provider.create(inputs)
+        message = str(caught.value)
+        assert "\n" not in message and "stopped before its footer, so that blob is no disk and was left for a resume" \
+            in message and f"`vhdcore blob delete -c {container} -n os.vhd --unique-id " in message, message
+        assert "DELETE" not in [s.method for s in proxy.log] and blob_names(service, container) == ["os.vhd"]
+        left = stored(service, container, "os.vhd")
+        assert left is not None and not left.is_valid_disk(left.length - PAGE, None)
+        written = sum(s.body_bytes for s in proxy.log if s.query == "comp=page")
+        assert written > 0
+        proxy.clear()
+        # The checksum fixed: the same name, so the blob is read back, compared and resumed, nothing sent twice.
+        outs = engine.create(source=url, source_sha256=good, blob_name="os.vhd",
+                             connection_string=through_proxy(proxy))
+    data = sum(end - start for start, end in nonzero_pages(test_images.raw, STACK_PAGE))
+    assert outs["blob_name"] == "os.vhd" and outs["azure_ready"] is True
+    assert outs["bytes_sent"] == data - written + PAGE  # only what was missing, then the footer
+    # Its Put Blob (If-None-Match: *) found it there (409), so it was never made again.
+    assert [s.status for s in proxy.log if s.method == "PUT" and s.query == ""] == [409]
+    found = stored(service, container, "os.vhd")
+    assert found is not None and found.content is not None and found.content[:SIZE] == test_images.raw
 
 
 @pytest.mark.usefixtures("no_storage_env")

@@ -82,7 +82,10 @@ def test_a_managed_disk_from_an_image_up_replaced_before_the_old_goes_and_destro
         assert (out["disk_state"], out["upload_size_bytes"]) == ("Unattached", DISK + PAGE)
         assert blob(compute, azurite, name)[: len(test_images.raw)] == test_images.raw
         first = compute.disk(SUB, "rg", name)
-        assert first is not None and first.tags == {"vhdcore_fingerprint": out["fingerprint"]}
+        assert first is not None and first.tags == {"vhdcore_fingerprint": out["fingerprint"],
+                                                    "vhdcore_owner": first.tags.get("vhdcore_owner")}
+        owner = first.tags["vhdcore_owner"]  # this resource's identity (its stack, project and name), hashed
+        assert len(owner) == 32 and int(owner, 16) >= 0
         assert "sig=" not in state_text(env)  # no SAS URL kept in the state
 
         env.up(expect_no_changes=True)
@@ -108,7 +111,8 @@ def test_a_managed_disk_from_an_image_up_replaced_before_the_old_goes_and_destro
         assert published["disk_name"] not in (name, after["disk_name"])
         assert published["fingerprint"] == after["fingerprint"]  # the same content, learned by the upload
         disk = compute.disk(SUB, "rg", published["disk_name"])
-        assert disk is not None and disk.tags == {"vhdcore_sha256": hashlib.sha256(packed.read_bytes()).hexdigest()}
+        assert disk is not None and disk.tags == {"vhdcore_sha256": hashlib.sha256(packed.read_bytes()).hexdigest(),
+                                                  "vhdcore_owner": owner}
         assert blob(compute, azurite, published["disk_name"])[: len(second_images.raw)] == second_images.raw
         after = published
 

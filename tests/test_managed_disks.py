@@ -33,7 +33,7 @@ from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_b
 from azurite_server import ACCOUNT, ACCOUNT_KEY, Azurite
 
 from providers.managed_disk_provider import ManagedDiskImageProvider
-from tests.compute_server import API_VERSION, GUEST_STATE_LENGTH, ComputeServer, serving
+from tests.compute_server import API_VERSION, GUEST_STATE_LENGTH, ArmError, ComputeServer, serving
 from tests.faultproxy import Fault, FaultProxy, Refusal, blob_service, fast_options
 from tests.images import PAGE, STACK_PAGE, MiB, TestImages, nonzero_pages
 from tests.test_image_cli import killed_at_third_write
@@ -50,8 +50,9 @@ from vhdcore.azure.compute import (
     revoke_access,
 )
 from vhdcore.azure.managed_disks import upload_to_managed_disk
+from vhdcore.azure.names import owner_tag
 from vhdcore.azure.upload import upload_image_to_sas
-from vhdcore.errors import AuthFailedError, DiskAttachedError, RefusedError, VhdError
+from vhdcore.errors import AuthFailedError, ChecksumMismatchError, DiskAttachedError, RefusedError, VhdError
 from vhdcore.format.images import open_image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -375,7 +376,8 @@ def test_a_failed_upload_leaves_the_disk_waiting_says_what_it_costs_and_a_rerun_
                                options=fast_options())
     assert f"; managed disk {address.id} was left waiting for its upload (not usable by any VM, billed as a Standard " \
         "HDD of 0.0195 GiB until it is finished or deleted): run the same command again to grant access again and " \
-        "resume it, or delete the disk" in str(failed.value), failed.value
+        "resume it (it reads back what is there), or delete the disk with `az disk delete -g rg -n d1 --subscription " \
+        f"{SUB}`" in str(failed.value), failed.value
     disk = compute.disk(SUB, "rg", "d1")
     assert disk is not None and disk.state == "ActiveUpload"  # never revoked: never usable with partial data
     assert not [c for c in compute.calls if c.path.endswith("/endGetAccess")]
@@ -488,6 +490,7 @@ def test_disk_create_from_a_url_with_a_wrong_checksum_leaves_the_disk_waiting_an
         assert f"expected {WRONG}, found {good}" in error, error
         assert f"managed disk {disk_id} was left waiting for its upload (not usable by any VM, billed as a Standard " \
             "HDD of 0.0195 GiB until it is finished or deleted)" in error, error
+        assert f"or delete the disk with `az disk delete -g rg -n u1 --subscription {SUB}`" in error, error
         disk = compute.disk(SUB, "rg", "u1")
         assert disk is not None and (disk.state, disk.tags) == ("ActiveUpload", {"vhdcore_sha256": WRONG})
         assert not [c for c in compute.calls if c.path.endswith("/endGetAccess")]  # never made usable
@@ -534,7 +537,7 @@ def test_managed_disk_image_takes_an_image_url_by_its_checksum_and_an_import_rea
     assert outs["fingerprint"].startswith("sha256:") and outs["disk_state"] == "Unattached"
     assert outs["bytes_sent"] == data_bytes(test_images.raw) + PAGE
     disk = compute.disk(SUB, "rg", name)
-    assert disk is not None and disk.tags == {"vhdcore_sha256": good}
+    assert disk is not None and disk.tags == {"vhdcore_sha256": good, "vhdcore_owner": owner_tag("stack|os")}
     assert blob_of(compute, service, name)[:DISK] == expected_disk(test_images.raw)
     # `pulumi import` by the resource id: the tag says which image the disk holds, so the program that declares the
     # same URL and checksum changes nothing (and a preview still downloads nothing).
@@ -547,3 +550,87 @@ def test_managed_disk_image_takes_an_image_url_by_its_checksum_and_an_import_rea
     other = provider.check(imported, {**news, "source_sha256": WRONG, "disk_name": name})
     changed = provider.diff(created.id, dict(read.outs or {}), dict(other.inputs or {}))
     assert changed.changes is not False and changed.replaces == ["source_sha256"]  # None: the engine names it
+
+
+def disk_id(name: str) -> str:
+    return f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/{name}"
+
+
+def test_managed_disk_image_deletes_the_auto_named_disk_a_wrong_source_sha256_left_and_the_right_one_uploads(
+        www: Path, test_images: TestImages, compute: ComputeServer, service: BlobServiceClient) -> None:
+    provider = ManagedDiskImageProvider(auto_name_prefix="os", identity="stack|os")
+    good = sha256_of(www / "disk.vhd")
+    with WebServer(www) as server:
+        news: dict[str, Any] = {"source": server.url("disk.vhd", query="sig=SECRET"), "resource_group_name": "rg",
+                                "location": "westeurope"}
+        wrong = dict(provider.check({}, {**news, "source_sha256": WRONG}).inputs or {})
+        name = wrong["disk_name"]
+        with pytest.raises(ChecksumMismatchError) as caught:
+            provider.create(wrong)
+        message = str(caught.value)
+        assert "\n" not in message and "SECRET" not in message, message
+        assert f"does not have the SHA-256 that was given: expected {WRONG}, found {good}" in message, message
+        assert f"; the unfinished disk, managed disk {disk_id(name)}, that this update made was deleted, so fixing " \
+            "source_sha256 leaves nothing behind; check that the URL and the checksum belong to the same release, or " \
+            "download it again." in message, message
+        # Created (tagged with its owner), written to, never made usable, then deleted: no disk is left.
+        calls = [(c.method, c.path.rsplit("/", 1)[-1]) for c in compute.calls
+                 if c.path != "/msi/token" and "DiskOperations" not in c.path]
+        assert ("PUT", name) in calls and ("POST", "beginGetAccess") in calls and ("DELETE", name) in calls, calls
+        assert ("POST", "endGetAccess") not in calls
+        assert compute.disks == {}
+        right = dict(provider.check({}, {**news, "source_sha256": good}).inputs or {})
+        created = provider.create(right)
+    assert right["disk_name"] != name and created.id == disk_id(right["disk_name"])
+    assert list(compute.disks) == [(SUB, "rg", right["disk_name"])]
+    disk = compute.disk(SUB, "rg", right["disk_name"])
+    assert disk is not None and disk.state == "Unattached"
+    assert disk.tags == {"vhdcore_sha256": good, "vhdcore_owner": owner_tag("stack|os")}
+    assert blob_of(compute, service, right["disk_name"])[:DISK] == expected_disk(test_images.raw)
+
+
+def test_a_disk_the_wrong_checksum_could_not_delete_is_named_with_the_command_that_deletes_it(
+        www: Path, compute: ComputeServer) -> None:
+    provider = ManagedDiskImageProvider(auto_name_prefix="os", identity="stack|os")
+    compute.fail_next["DELETE"] = ArmError(409, "OperationNotAllowed", "Disk is busy.")
+    with WebServer(www) as server:
+        inputs = dict(provider.check({}, {"source": server.url("disk.vhd"), "source_sha256": WRONG,
+                                          "resource_group_name": "rg", "location": "westeurope"}).inputs or {})
+        with pytest.raises(ChecksumMismatchError) as caught:
+            provider.create(inputs)
+    name, message = inputs["disk_name"], str(caught.value)
+    assert "\n" not in message, message
+    assert f"; the unfinished disk, managed disk {disk_id(name)}, that this update made could not be deleted (" \
+        in message, message
+    assert f"so it is left waiting for its upload (billed, usable by no VM): delete it with `az disk delete -g rg -n " \
+        f"{name} --subscription {SUB}` before fixing source_sha256" in message, message
+    disk = compute.disk(SUB, "rg", name)
+    assert disk is not None and disk.state == "ActiveUpload"
+
+
+def test_with_a_disk_name_a_wrong_source_sha256_leaves_the_disk_and_the_right_one_resumes_it(
+        www: Path, test_images: TestImages, compute: ComputeServer, service: BlobServiceClient) -> None:
+    provider = ManagedDiskImageProvider(auto_name_prefix=None, identity="stack|os")
+    good = sha256_of(www / "disk.vhd")
+    with WebServer(www) as server:
+        news: dict[str, Any] = {"source": server.url("disk.vhd"), "resource_group_name": "rg",
+                                "location": "westeurope", "disk_name": "named"}
+        wrong = dict(provider.check({}, {**news, "source_sha256": WRONG}).inputs or {})
+        with pytest.raises(ChecksumMismatchError) as caught:
+            provider.create(wrong)
+        message = str(caught.value)
+        assert "\n" not in message and f"managed disk {disk_id('named')} was left waiting for its upload" in message
+        assert f"or delete the disk with `az disk delete -g rg -n named --subscription {SUB}`" in message, message
+        disk = compute.disk(SUB, "rg", "named")
+        assert disk is not None and disk.state == "ActiveUpload" and disk.tags["vhdcore_sha256"] == WRONG
+        assert "DELETE" not in [c.method for c in compute.calls]
+        start = len(compute.calls)
+        right = dict(provider.check({}, {**news, "source_sha256": good}).inputs or {})
+        created = provider.create(right)
+    outs = dict(created.outs or {})
+    assert created.id == disk_id("named") and outs["disk_state"] == "Unattached"
+    assert outs["bytes_sent"] < data_bytes(test_images.raw) + PAGE  # what the first run wrote was read back and kept
+    assert not [c for c in compute.calls_since(start) if c.method == "PUT"]  # the same disk, resumed
+    disk = compute.disk(SUB, "rg", "named")
+    assert disk is not None and disk.tags == {"vhdcore_sha256": good, "vhdcore_owner": owner_tag("stack|os")}
+    assert blob_of(compute, service, "named")[:DISK] == expected_disk(test_images.raw)
