@@ -238,6 +238,13 @@ def proxy(azurite: Azurite) -> Iterator[FaultProxy]:
         yield running
 
 
+@pytest.fixture
+def second_proxy(azurite: Azurite) -> Iterator[FaultProxy]:
+    """Another proxy in front of the same Azurite: another endpoint, so another account to a client or a cache."""
+    with FaultProxy(f"http://127.0.0.1:{azurite.port}") as running:
+        yield running
+
+
 def via(proxy: FaultProxy) -> StorageTarget:
     """A target that reaches Azurite through `proxy`."""
     return StorageTarget(account_url=proxy.endpoint(), account_key=ACCOUNT_KEY)

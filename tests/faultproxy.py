@@ -5,7 +5,8 @@ SDK and Azurite. Shared Key signs the method, path, query and x-ms-* headers but
 clients pointed at the proxy authenticate unchanged. On the Nth request matching a method, path regex
 and query regex it can answer an Azure-style error without forwarding, reset the connection before
 forwarding, forward and then reset (the write happened, the reply is lost), or hold the request past
-the client's read timeout and forward it late. It logs every request with its body size.
+the client's read timeout and forward it late. It logs every request with its body size, and counts the
+connections it accepted.
 
 CountingTransport is the SDK-side counter: every attempt the pipeline sends, retries included.
 """
@@ -120,6 +121,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._in_flight = 0
+        self._connections = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="faultproxy", daemon=True)
@@ -178,6 +180,12 @@ class FaultProxy:
         """Response bytes relayed to the client: what its reads brought back (listings and error bodies too)."""
         self.drain()
         return sum(s.answer_bytes for s in self.log)
+
+    @property
+    def connections(self) -> int:
+        """Client connections accepted so far (a client that keeps its connection open sends many requests on one)."""
+        with self._lock:
+            return self._connections
 
     def versions(self, start: int = 0) -> set[str | None]:
         """The x-ms-version values of the requests logged from index `start` on (None: no header)."""
@@ -286,6 +294,8 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             pass
 
         def handle(self) -> None:
+            with proxy._lock:
+                proxy._connections += 1
             try:
                 super().handle()
             except (_Dropped, ConnectionError, OSError):

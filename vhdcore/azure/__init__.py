@@ -11,6 +11,7 @@ import importlib
 import threading
 from typing import TYPE_CHECKING, Any
 
+from .clients import KEPT_CLIENTS, KeptClients
 from .clouds import AZURE_CLOUD, CLOUDS, Cloud
 from .credentials import ENV_VARIABLES, ClientOptions, StorageTarget, split_blob_url, split_container_url
 from .names import (
@@ -84,6 +85,7 @@ __all__ = [
     "CLOUDS",
     "ENV_VARIABLES",
     "FINGERPRINT_TAG",
+    "KEPT_CLIENTS",
     "OWNER_TAG",
     "SHA256_TAG",
     "BlankVhdBlob",
@@ -96,6 +98,7 @@ __all__ = [
     "DiskAddress",
     "DiskSpec",
     "ImageUpload",
+    "KeptClients",
     "ManagedDisk",
     "ManagedDiskUpload",
     "StorageTarget",

@@ -16,6 +16,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 from azure.storage.blob import ContainerClient
 
 from ..errors import ContainerNotEmptyError, InputError
+from .clients import open_client
 from .credentials import ClientOptions, StorageTarget
 from .names import validate_blob_name, validate_container_name
 from .translate import missing_container, translate_error
@@ -125,7 +126,7 @@ def list_containers(
     target.validate()
     found: list[ContainerInfo] = []
     try:
-        with target.service_client(options) as service:
+        with open_client(target, options) as service:
             pages = service.list_containers(name_starts_with=prefix, results_per_page=min(limit + 1, LIST_LIMIT))
             for item in pages:
                 if len(found) == limit:
@@ -160,12 +161,12 @@ def _code(exc: AzureError) -> str | None:
 def _call(
     target: StorageTarget, name: str, options: ClientOptions | None, doing: str, call: Callable[[ContainerClient], T]
 ) -> T:
-    """Check the inputs before any request, run `call` on a per-call client, and translate failures by the
+    """Check the inputs before any request, run `call` on a client (clients.open_client), and translate failures by the
     same status/code rules and SAS redaction as every other storage call."""
     validate_container_name(name)
     target.validate()
     try:
-        with target.service_client(options) as service:
+        with open_client(target, options) as service:
             return call(service.get_container_client(name))
     except AzureError as exc:
         raise translate_error(exc, doing, target, container=name) from None

@@ -1,15 +1,15 @@
 """One blob's requests: the session every Azure Storage operation on a blob runs in, and the rules they share.
 
-`session()` opens a `Session` on one blob, with a client built from a StorageTarget for this call and closed
-after it. The session has one method per request the blob operations make, so that they never touch the SDK
-client themselves; each method turns an SDK failure into vhdcore's error for it (translate.py), with no
-secret in it. Every write is conditional: a create on no blob being there, the others on the etag or the
-sequence number the caller read, so a concurrent writer, or a late duplicate of one of our own retried
-requests, makes it fail instead of clobbering anything (translate.Stale is the etag's failure); and every page
-write is checked against Azure's page rules before it is sent. One write has no condition: `put_unnumbered_page`,
-the data writes into a blob that is not ours to number (a managed disk's upload target, SAS mode: no sequence
-number may be set on Azure's blob), whose content is compared with the image before them and whose footer after
-them is If-Match again.
+`session()` opens a `Session` on one blob, with a client for this call (clients.py: built from a StorageTarget and
+closed after it, or the one a long-lived caller keeps open). The session has one method per request the blob
+operations make, so that they never touch the SDK client themselves; each method turns an SDK failure into
+vhdcore's error for it (translate.py), with no secret in it. Every write is conditional: a create on no blob being
+there, the others on the etag or the sequence number the caller read, so a concurrent writer, or a late duplicate
+of one of our own retried requests, makes it fail instead of clobbering anything (translate.Stale is the etag's
+failure); and every page write is checked against Azure's page rules before it is sent. One write has no
+condition: `put_unnumbered_page`, the data writes into a blob that is not ours to number (a managed disk's upload
+target, SAS mode: no sequence number may be set on Azure's blob), whose content is compared with the image before
+them and whose footer after them is If-Match again.
 
 Beside the session: `converge`, which runs a read-then-conditional-write step again when the blob changed
 under it; the readers of what a blob's properties record (`meta`, `meta_int`, `sdk_text`); and
@@ -30,6 +30,7 @@ from azure.storage.blob import BlobClient, BlobProperties
 
 from ..errors import BlobNotFoundError, InternalError, RefusedError, StorageError
 from ..format.sizes import MAX_PUT_PAGE, PAGE, PAGE_BLOB_MAX, STACK_PAGE, check_disk_size
+from .clients import open_client
 from .clouds import Cloud
 from .credentials import ClientOptions, StorageTarget
 from .names import metadata_value, validate_blob_name
@@ -41,9 +42,9 @@ T = TypeVar("T")
 
 @contextmanager
 def session(target: StorageTarget, container: str, name: str, options: ClientOptions | None) -> Iterator[Session]:
-    """A session on blob `container/name` of `target`, its client closed when the block ends."""
+    """A session on blob `container/name` of `target`, on the client clients.open_client gives."""
     url = f"{target.blob_endpoint}/{container}/{quote(name, safe='/')}"
-    with target.service_client(options) as service:
+    with open_client(target, options) as service:
         yield Session(service.get_blob_client(container, name), target, container, name, url)
 
 
