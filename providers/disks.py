@@ -9,13 +9,14 @@ A disk is ours to delete only with the unique id its state records (vhdcore refu
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pulumi.dynamic import CheckFailure
 
 import vhdcore
-from vhdcore import ClientOptions, ContainerNotFoundError, StorageError, VhdError
+from vhdcore import ClientOptions, ContainerNotFoundError, StorageError, StorageTarget, VhdError
 
 from .common import PLACE_FIELDS, Account, NamingProvider, StoredDisk, is_unknown, warn
 from .schema import ACCOUNT_FIELDS
@@ -48,15 +49,36 @@ _LOOK_OPTIONS = ClientOptions(retry_total=1, initial_backoff=0.5, retry_connect=
                               read_timeout=10.0)
 
 
+class FoundContainers:
+    """The containers check found, by account (the target: its endpoint and credentials) and name, for a process that
+    serves one engine run (the plugin's): the next disk for the same container is not asked about again. Only what
+    was found is kept; a container deleted after it was found makes the create fail in one sentence (Put Blob's
+    ContainerNotFound), before anything is written. Safe to share between threads."""
+
+    def __init__(self) -> None:
+        self._found: set[tuple[StorageTarget, str]] = set()
+        self._lock = threading.Lock()
+
+    def __contains__(self, place: tuple[StorageTarget, str]) -> bool:
+        with self._lock:
+            return place in self._found
+
+    def add(self, place: tuple[StorageTarget, str]) -> None:
+        with self._lock:
+            self._found.add(place)
+
+
 class DiskProvider(NamingProvider):
     """Base of the disk providers: `recorded` reads a state's outputs; read and delete build on `find`.
 
     `missing_container_fails`: whether check fails for a container that does not exist, or only warns. The plugin's
     door warns: its BlobContainer's name is known at a preview that is about to make it (the engine echoes the inputs
     of a resource it will create), where the dynamic BlobContainer's waits for the container's id.
+    `found_containers`: the containers found so far in this engine run (the plugin's), or None: ask every time.
     """
 
     missing_container_fails = True
+    found_containers: FoundContainers | None = None
 
     def check_container(
         self, olds: Mapping[str, Any], inputs: Mapping[str, Any], failures: list[CheckFailure]
@@ -65,7 +87,8 @@ class DiskProvider(NamingProvider):
         in does not exist (the message says how to make one). Asked only for a disk to be made (not in the state yet,
         or moving to another container or account), once every input is known and valid, so never while a
         container declared beside it is being made (BlobContainer.container_name is unknown until it exists). One
-        HEAD of the disk's blob; an account that cannot be reached, or refuses, only warns (the create tells)."""
+        HEAD of the disk's blob, unless `found_containers` holds the container; an account that cannot be reached, or
+        refuses, only warns (the create tells)."""
         name, blob = inputs.get("container_name"), inputs.get("blob_name")
         if failures or not isinstance(name, str) or not isinstance(blob, str):
             return []
@@ -74,7 +97,12 @@ class DiskProvider(NamingProvider):
         if olds.get("container_name") == name and all(olds.get(key) == inputs.get(key) for key in PLACE_FIELDS):
             return []  # a disk that exists, staying where it is
         try:
-            vhdcore.require_container(self.target(Account.from_props(inputs)), name, blob=blob, options=_LOOK_OPTIONS)
+            target = self.target(Account.from_props(inputs))
+            if self.found_containers is not None and (target, name) in self.found_containers:
+                return []
+            vhdcore.require_container(target, name, blob=blob, options=_LOOK_OPTIONS)
+            if self.found_containers is not None:
+                self.found_containers.add((target, name))
         except ContainerNotFoundError as exc:
             if self.missing_container_fails:
                 return [CheckFailure("container_name", str(exc))]

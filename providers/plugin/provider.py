@@ -41,7 +41,7 @@ from pulumi.provider.experimental.provider import (
     UpdateResponse,
 )
 
-from vhdcore import InputError, __version__
+from vhdcore import KEPT_CLIENTS, InputError, KeptClients, __version__
 
 from ..common import LOCATION_FIELDS, PROGRESS, WARNINGS, ProviderConfig, Report
 from ..schema import BY_TOKEN, CONFIG, ResourceDecl, camel, door_text, package_schema
@@ -49,6 +49,7 @@ from . import wire
 
 if TYPE_CHECKING:
     from ..common import StorageProvider
+    from ..disks import FoundContainers
 
 T = TypeVar("T")
 
@@ -73,10 +74,16 @@ EngineLog = Callable[[str, str, str], None]  # severity ("warning", "info"), mes
 
 
 class BlankVhdPlugin(Provider):
+    """One engine run's provider (the engine starts a plugin process per run). What it learns in the run is kept for
+    the rest of it: the storage clients, open between calls (vhdcore.KeptClients), and the containers check found
+    (disks.FoundContainers)."""
+
     def __init__(self, log: EngineLog | None = None) -> None:
         self.config = ProviderConfig()
         self._log = log
         self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="blank-vhd")
+        self._clients = KeptClients()
+        self._containers: FoundContainers | None = None  # made with the core modules, on first use
 
     # --- the package and its configuration --------------------------------------------------------------------------
 
@@ -205,17 +212,22 @@ class BlankVhdPlugin(Provider):
         else:
             core = cls(auto_name_prefix=urn.rpartition("::")[2] if auto_named else None, identity=urn)
         core.config = self.config
-        from ..disks import DiskProvider  # with the core modules, on first use
+        from ..disks import DiskProvider, FoundContainers  # with the core modules, on first use
 
         if isinstance(core, DiskProvider):
             # A BlobContainer this update makes has its name known at preview (the engine echoes the inputs of what it
             # will create), so a missing container only warns here: the create still refuses it, nothing written.
             core.missing_container_fails = False
+            if self._containers is None:
+                self._containers = FoundContainers()
+            core.found_containers = self._containers
         return core
 
     async def _run(self, urn: str, call: Callable[..., T], *args: Any) -> T:
-        """`call` on a worker thread, with warnings and progress sent to the engine's log for `urn`."""
+        """`call` on a worker thread, with warnings and progress sent to the engine's log for `urn`, on the clients
+        this run keeps."""
         context = contextvars.copy_context()
+        context.run(KEPT_CLIENTS.set, self._clients)
         if self._log is not None:
             log = self._log
             context.run(WARNINGS.set, _reporter(log, "warning", urn))
