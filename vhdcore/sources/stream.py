@@ -209,7 +209,8 @@ class StreamImage:
                     yield pending
                 end = pos + want
                 if end == size:
-                    last = (pending.data if pending else b"")[-FOOTER_SIZE:] + data if len(data) < FOOTER_SIZE else data
+                    before = bytes(pending.data[-FOOTER_SIZE:]) if pending else b""
+                    last = before + data if len(data) < FOOTER_SIZE else data
                     if size % align:
                         data += bytes(-size % align)
                 pending = Window(pos, data, want, [(0, len(data))])

@@ -99,8 +99,12 @@ def convert_to_fixed_vhd(
     scan = Scan(image, progress=progress)
 
     def fill(fd: int) -> None:
-        for run in scan:
-            os.pwrite(fd, run.data, run.offset)
+        pwrite = os.pwrite
+        for offset, data, runs in scan.windows():  # written from the reader's buffer: no copy per run
+            view = memoryview(data)
+            for start, end in runs:
+                pwrite(fd, view[start:end], offset + start)
+            view.release()
 
     create_fixed_vhd(dest, footer, force=force, fill=fill)
     return Converted(os.fspath(dest), footer, scan.data_bytes, scan.fingerprint)

@@ -17,19 +17,21 @@ and so does the fixed VHD made from them.
 from __future__ import annotations
 
 import hashlib
-import mmap
 import struct
+import sys
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain, repeat
+from operator import add, itemgetter, sub
 
 from ..sizes import MAX_PUT_PAGE, PAGE
 from .readable import ReadableImage
 
-_ZEROS = bytes(MAX_PUT_PAGE)
+_ZEROS_VIEW = memoryview(bytes(MAX_PUT_PAGE))
 _ZERO_PAGE = bytes(PAGE)
 _BLOCK = 64 << 10  # looked at as a whole before its pages
 _VERSION = b"blank-vhd fingerprint 1\0"
-_RUN = struct.Struct(">QQ")
 
 
 @dataclass(frozen=True)
@@ -44,34 +46,46 @@ class PageRun:
         return self.offset + len(self.data)
 
 
-def nonzero_pages(data: bytes) -> list[tuple[int, int]]:
+def nonzero_pages(data: bytes | bytearray) -> list[tuple[int, int]]:
     """[start, end) byte ranges of `data` (a multiple of 512 bytes long) made of pages holding a non-zero byte."""
-    size = len(data)
-    if data == _ZEROS[:size]:
-        return []
     found: list[tuple[int, int]] = []
-    start = -1
-    for block in range(0, size, _BLOCK):
-        piece = data[block : block + _BLOCK]
-        if piece == _ZEROS[: len(piece)]:
-            if start >= 0:
-                found.append((start, block))
-                start = -1
-            continue
-        if piece.find(_ZERO_PAGE) < 0:  # no 512 zero bytes anywhere in it, so no zero page either
-            if start < 0:
-                start = block
-            continue
-        for page in range(block, block + len(piece), PAGE):
-            if data[page : page + PAGE] != _ZERO_PAGE:
-                if start < 0:
-                    start = page
-            elif start >= 0:
-                found.append((start, page))
-                start = -1
-    if start >= 0:
-        found.append((start, size))
+    _nonzero_within(data, 0, len(data), found)
     return found
+
+
+def _nonzero_within(data: bytes | bytearray, start: int, end: int, found: list[tuple[int, int]]) -> None:
+    """Add the runs of pages of data[start:end] (whole pages) that hold a non-zero byte to `found`, merged with its
+    last run where they touch. Looked at in place (startswith and find with offsets compare memory without
+    copying it): a window costs one comparison per 64 KiB of data, and one per page only where zero pages are."""
+    if end - start <= MAX_PUT_PAGE and data.startswith(_ZEROS_VIEW[: end - start], start):
+        return
+    first = -1  # where the run being found starts
+    for block in range(start, end, _BLOCK):
+        stop = min(block + _BLOCK, end)
+        if data.startswith(_ZEROS_VIEW[: stop - block], block):
+            if first >= 0:
+                _add_run(found, first, block)
+                first = -1
+        elif data.find(_ZERO_PAGE, block, stop) < 0:  # no 512 zero bytes anywhere in it, so no zero page either
+            if first < 0:
+                first = block
+        else:
+            for page in range(block, stop, PAGE):
+                if data.startswith(_ZERO_PAGE, page):
+                    if first >= 0:
+                        _add_run(found, first, page)
+                        first = -1
+                elif first < 0:
+                    first = page
+    if first >= 0:
+        _add_run(found, first, end)
+
+
+def _add_run(found: list[tuple[int, int]], start: int, end: int) -> None:
+    if found and found[-1][1] == start:
+        found[-1] = (found[-1][0], end)
+    else:
+        found.append((start, end))
 
 
 class Fingerprint:
@@ -85,27 +99,54 @@ class Fingerprint:
         self.virtual_size = virtual_size
         self._data = hashlib.sha256()
         self._map = hashlib.sha256()
-        self._runs = bytearray()  # finished runs, packed, hashed 64 KiB at a time (a million runs: one call each
-        self._start = self._end = -1  # would cost more than the rest); the maximal run being extended
+        self._runs = array("Q")  # finished runs (start, end), hashed as big-endian 64-bit numbers 8,192 at a time
+        self._start = self._end = -1  # the maximal run being extended
 
-    def add(self, offset: int, data: bytes | memoryview) -> None:
-        self._data.update(data)
-        if offset == self._end:
-            self._end += len(data)
-            return
-        if self._end >= 0:
-            self._runs += _RUN.pack(self._start, self._end)
-            if len(self._runs) >= 1 << 16:
-                self._map.update(self._runs)
-                self._runs.clear()
-        self._start, self._end = offset, offset + len(data)
+    def add(self, offset: int, data: bytes | bytearray | memoryview) -> None:
+        """`data` at guest byte `offset` (past everything added before)."""
+        self.add_runs(offset, memoryview(data), [(0, len(data))])
+
+    def add_runs(self, offset: int, data: memoryview, runs: list[tuple[int, int]]) -> None:
+        """The runs [start, end) of `data` (increasing, apart from one another) at guest byte offset + start: a
+        window's runs at once, so that a million scattered pages cost a few C loops per window, not calls each."""
+        if len(runs) > 4:  # many (small, mostly): one copy and one call cost less than a call each
+            self._data.update(b"".join([data[start:end] for start, end in runs]))
+        else:
+            for start, end in runs:
+                self._data.update(data[start:end])
+        finished = self._runs
+        first = offset + runs[0][0]
+        if first != self._end:  # not the continuation of the run being extended: that one is finished
+            if self._end >= 0:
+                finished.append(self._start)
+                finished.append(self._end)
+            self._start = first
+        if len(runs) > 1:
+            finished.append(self._start)
+            finished.append(offset + runs[0][1])
+            finished.extend(map(add, chain.from_iterable(runs[1:-1]), repeat(offset)))
+            self._start = offset + runs[-1][0]
+        self._end = offset + runs[-1][1]
+        if len(finished) >= 8192:
+            self._map.update(_big_endian(finished))
+            del finished[:]
 
     def hexdigest(self) -> str:
         runs = self._map.copy()
-        runs.update(self._runs + (_RUN.pack(self._start, self._end) if self._end >= 0 else b""))
+        last = array("Q", self._runs)
+        if self._end >= 0:
+            last.extend((self._start, self._end))
+        runs.update(_big_endian(last))
         final = hashlib.sha256(_VERSION + struct.pack(">Q", self.virtual_size))
         final.update(runs.digest() + self._data.digest())
         return f"sha256:{final.hexdigest()}"
+
+
+def _big_endian(numbers: array[int]) -> array[int]:
+    """`numbers` in big-endian byte order (in place)."""
+    if sys.byteorder == "little":
+        numbers.byteswap()
+    return numbers
 
 
 class Scan:
@@ -135,15 +176,30 @@ class Scan:
         self._done = False
 
     def __iter__(self) -> Iterator[PageRun]:
+        for offset, data, runs in self.windows():
+            if isinstance(data, bytes):  # a slice of bytes is bytes already
+                for start, end in runs:
+                    yield PageRun(offset + start, data[start:end])
+            else:
+                view = memoryview(data)
+                for start, end in runs:
+                    yield PageRun(offset + start, bytes(view[start:end]))
+
+    def windows(self) -> Iterator[tuple[int, bytes | bytearray, list[tuple[int, int]]]]:
+        """The same pass, a window at a time: its guest offset, its bytes (valid only until the next window is
+        asked for: a reader may reuse its buffer) and the [start, end) runs of pages in them to send or write.
+        For a consumer that copies nothing (convert writes the runs straight from the buffer); iterating the
+        scan copies each run into a PageRun of its own."""
         coarse = self.granularity
+        fingerprint = self._fingerprint
         for offset, data, read, spans in self.image.windows(self.limit, coarse):
             fine = _nonzero_pages_within(data, spans)
-            for start, end in fine:
-                self._fingerprint.add(offset + start, data[start:end])
-                self.data_bytes += end - start
-            for start, end in fine if coarse == PAGE else _widened(fine, coarse):
-                self.runs += 1
-                yield PageRun(offset + start, data[start:end])
+            if fine:
+                fingerprint.add_runs(offset, memoryview(data), fine)
+                self.data_bytes += sum(map(sub, map(itemgetter(1), fine), map(itemgetter(0), fine)))
+                runs = fine if coarse == PAGE else _widened(fine, coarse)
+                self.runs += len(runs)
+                yield offset, data, runs
             self.scanned += read
             if self.progress is not None:
                 self.progress(self)
@@ -156,25 +212,19 @@ class Scan:
         return self._fingerprint.hexdigest()
 
 
-def _nonzero_pages_within(data: bytes | mmap.mmap, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _nonzero_pages_within(data: bytes | bytearray, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """nonzero_pages(data), looking only inside `spans` (whole pages; the rest of data is zeros): a window of a
     hundred scattered 512-byte clusters costs a hundred small looks, not a look at each of its 8192 pages."""
-    if len(spans) == 1 and spans[0] == (0, len(data)):
-        return nonzero_pages(data if isinstance(data, bytes) else data[:])
     found: list[tuple[int, int]] = []
     for start, end in spans:
         if end - start == PAGE:  # one page (a small cluster, scattered): looked at here, without a call
-            if data[start:end] != _ZERO_PAGE:
+            if not data.startswith(_ZERO_PAGE, start):
                 if found and found[-1][1] == start:
                     found[-1] = (found[-1][0], end)
                 else:
                     found.append((start, end))
-            continue
-        for low, high in nonzero_pages(data[start:end]):
-            if found and found[-1][1] == start + low:
-                found[-1] = (found[-1][0], start + high)
-            else:
-                found.append((start + low, start + high))
+        else:
+            _nonzero_within(data, start, end, found)
     return found
 
 

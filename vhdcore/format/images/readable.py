@@ -4,7 +4,6 @@ convert_to_fixed_vhd and vhdcore.azure.upload_image take any of them."""
 
 from __future__ import annotations
 
-import mmap
 from collections.abc import Iterator
 from typing import NamedTuple, Protocol
 
@@ -13,7 +12,7 @@ class Window(NamedTuple):
     """One window of a pass over the disk's data (ReadableImage.windows)."""
 
     offset: int  # guest byte of data[0]
-    data: bytes | mmap.mmap  # sliced for what is needed (a slice of either is bytes)
+    data: bytes | bytearray  # valid until the next window is asked for: a reader may reuse its buffer
     read: int  # bytes read from the image or the stream for it
     spans: list[tuple[int, int]]  # (start, end) in data of whole 512-byte pages that may hold non-zero bytes; the
     # rest of data is zeros (a DiskImage's gaps between extents, never read): [(0, len(data))] when anything may be

@@ -15,7 +15,6 @@ from __future__ import annotations
 import bisect
 import errno
 import functools
-import mmap
 import os
 import stat
 import struct
@@ -444,51 +443,59 @@ class DiskImage:
 
     def windows(self, limit: int = MAX_PUT_PAGE, align: int = PAGE) -> Iterator[Window]:
         """The stored data as whole `align`-byte pages, per `limit`-aligned window of the disk that holds any
-        extent: its guest offset, its bytes from the first page with stored bytes to the last, with the gaps
-        between extents filled with zeros (never read), the bytes read from the file, and where in the window
-        the stored bytes are (whole 512-byte pages; anything else in it is a gap, so zeros). Offsets and lengths
-        are multiples of `align` (the disk's end is padded with zeros to a whole page).
+        extent: its guest offset, its bytes (the whole window, the disk's end padded with zeros to a whole page;
+        zeros wherever no extent is, never read), the bytes read from the file, and where in the window the
+        stored bytes are (whole 512-byte pages, merged; anything else in it is zeros).
 
-        Works on the extent arrays directly: a window of thousands of small extents (512-byte clusters in
-        scrambled order) costs a pread each and little else."""
-        guests, lengths, hosts = self._map.guests, self._map.lengths, self._map.hosts
+        One buffer serves every window (a window's bytes are valid until the next is asked for): the bytes of
+        the extents are read straight into it, and only what the last window wrote is zeroed again, so neither
+        an allocation nor a page fault is paid per window, and a window of a few scattered clusters costs those
+        clusters. Works on the extent arrays directly: a window of thousands of small extents (512-byte
+        clusters in scrambled order) costs a preadv each and little else."""
+        guests, lengths = self._map.guests, self._map.lengths
         count = len(guests)
         end_of_disk = -(-self.virtual_size // align) * align
+        buffer = bytearray(limit)
+        zeros = memoryview(bytes(limit))
+        written: list[tuple[int, int]] = []  # the spans the buffer holds data in, to be zeroed before reuse
         i, skip = 0, 0  # the next extent, and how much of it earlier windows took
         while i < count:
             start = guests[i] + skip
-            window_end = (start // limit + 1) * limit
-            first = start - start % align
+            window = start - start % limit
+            window_end = window + limit
             j = bisect.bisect_left(guests, window_end, i + 1)  # extents i..j-1 start before the window's end
-            last_end = min(guests[j - 1] + lengths[j - 1], window_end)
-            stop = min(last_end + -last_end % align, end_of_disk)
-            if j == i + 1 and start == first and last_end == stop:  # one piece, whole pages: no copy
-                yield Window(first, self._host(hosts[i] + skip, stop - start), stop - start, [(0, stop - start)])
+            size = min(limit, end_of_disk - window)
+            if size < limit:  # the disk's last window, shorter: a buffer of its own
+                data = bytearray(size)
             else:
-                yield Window(first, *self._gather(i, j, skip, first, stop, window_end))
+                data = buffer
+                view = memoryview(buffer)
+                for low, high in written:
+                    view[low:high] = zeros[: high - low]
+                view.release()
+            read, spans = self._gather(data, i, j, skip, window, size)
+            written = spans if data is buffer else []
+            yield Window(window, data, read, spans)
             if guests[j - 1] + lengths[j - 1] > window_end:  # the last extent goes on into the next window
                 i, skip = j - 1, window_end - guests[j - 1]
             else:
                 i, skip = j, 0
 
-    def _gather(self, i: int, j: int, skip: int, first: int, stop: int,
-                window_end: int) -> tuple[mmap.mmap, int, list[tuple[int, int]]]:
-        """Extents i..j-1 (the first from `skip` on, the last up to `window_end`) read into one window's buffer
-        (guest bytes first..stop), zeros between them; the bytes read, and where they are (whole pages, merged).
-        One pread per extent and little else. The buffer is an anonymous memory map: its zeros cost nothing
-        until written, so a 4 MiB window holding a few scattered clusters costs those clusters, not 4 MiB of
-        zeroing and copying (and the reader slices what it needs out of it)."""
+    def _gather(self, data: bytearray, i: int, j: int, skip: int, window: int,
+                size: int) -> tuple[int, list[tuple[int, int]]]:
+        """Extents i..j-1 (the first from `skip` on, the last up to the window's end) read into `data` (the
+        window at guest byte `window`, `size` bytes): the bytes read, and where they are (whole pages, merged).
+        One preadv per extent and little else."""
         guests, lengths, hosts = self._map.guests, self._map.lengths, self._map.hosts
-        buffer = mmap.mmap(-1, stop - first, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-        view = memoryview(buffer)
+        view = memoryview(data)
         preadv, fd = os.preadv, self.file.fd
-        overrun = guests[j - 1] + lengths[j - 1] - window_end  # the last extent goes on into the next window
+        overrun = guests[j - 1] + lengths[j - 1] - (window + size)  # the last extent goes on past the window
         expected, got = 0, 0
         spans: list[tuple[int, int]] = []
-        span_start, span_end, size = -1, -1, stop - first
+        span_start, span_end = -1, -1
         try:
             for k in range(i, j):  # read straight into the buffer: no bytes object per extent
-                at, n, host = guests[k] - first, lengths[k], hosts[k]
+                at, n, host = guests[k] - window, lengths[k], hosts[k]
                 if k == i and skip:
                     at, n, host = at + skip, n - skip, host + skip
                 if k == j - 1 and overrun > 0:
@@ -510,7 +517,7 @@ class DiskImage:
         self.file.bytes_read += got
         if got != expected:  # the file shrank after it was opened
             raise truncated(self.path, "data", hosts[i], expected, self.file.size)
-        return buffer, got, spans
+        return got, spans
 
     def _host(self, offset: int, length: int) -> bytes:
         data = self.file.pread(offset, length)
