@@ -4,9 +4,11 @@ qemu-img (which made them, and converts them back to raw) and dissect.hypervisor
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import struct
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +147,92 @@ def test_thousands_of_scattered_clusters_scan_and_fingerprint_as_the_raw_disk(tm
     assert moved.read_bytes()[:PAGE] == raw[PAGE : 2 * PAGE] and moved.read_bytes()[2 * PAGE :] == raw[2 * PAGE :]
     with open_image(moved) as image:
         assert fingerprint(image) not in prints
+
+
+def _qcow2_of_scattered_tables(path: Path, disk: bytes) -> None:
+    """A qcow2 of 512-byte clusters holding `disk`, written here: header, refcount table and block, L1 table, then
+    the L2 tables in a shuffled order (an unused cluster after every third), then the data clusters in guest
+    order. The tables are a large part of the file, in another order than the L1 table names them."""
+    cluster, per = 512, 64
+    used = [k for k in range(len(disk) // cluster) if disk[k * cluster : (k + 1) * cluster] != bytes(cluster)]
+    l1_size = -(-len(disk) // (cluster * per))
+    tables = sorted({k // per for k in used})
+    shuffled = random.Random(16).sample(tables, len(tables))
+    first = 3 * cluster + -(-8 * l1_size // cluster) * cluster
+    table_at = {i: first + (j + j // 3) * cluster for j, i in enumerate(shuffled)}
+    data_at = first + (len(tables) + len(tables) // 3 + 1) * cluster
+    header = struct.pack(">4sIQIIQIIQQIIQQQQII", b"QFI\xfb", 3, 0, 0, 9, len(disk), 0, l1_size, 3 * cluster, cluster,
+                         1, 0, 0, 0, 0, 0, 4, 104)
+    image = bytearray(data_at + len(used) * cluster)
+    image[: len(header)] = header
+    struct.pack_into(">Q", image, cluster, 2 * cluster)  # the refcount table's one block (left empty)
+    for i, at in table_at.items():
+        struct.pack_into(">Q", image, 3 * cluster + 8 * i, at)
+    for n, k in enumerate(used):
+        host = data_at + n * cluster
+        struct.pack_into(">Q", image, table_at[k // per] + 8 * (k % per), host)
+        image[host : host + cluster] = disk[k * cluster : (k + 1) * cluster]
+    path.write_bytes(bytes(image))
+
+
+def _shuffle_tables(path: Path, directory: list[tuple[int, int]], table_bytes: int, code: str, unit: int) -> None:
+    """Move the tables a directory names ((byte of its entry, table offset) pairs; the entry holds the offset in
+    `unit`s, struct `code`) to one another's places in a seeded order, and point each entry where its table went:
+    the same disk, its tables in another order in the file."""
+    data = bytearray(path.read_bytes())
+    places = [offset for _, offset in directory]
+    random.Random(16).shuffle(places)
+    tables = {offset: bytes(data[offset : offset + table_bytes]) for _, offset in directory}
+    for (entry, old), new in zip(directory, places, strict=True):
+        data[new : new + table_bytes] = tables[old]
+        struct.pack_into(code, data, entry, struct.unpack_from(code, data, entry)[0] - old // unit + new // unit)
+    path.write_bytes(bytes(data))
+
+
+def test_tables_in_any_order_and_place_in_the_file_read_as_qemu_reads_them(tmp_path: Path) -> None:
+    # The readers take small tables in file order (neighbours, or tables a few KiB apart, read as one) and put
+    # what they map back in directory order. Three files whose directory names the tables in another order than
+    # the file holds them: a qcow2 written here whose L2 tables are a large part of the file (counted into file
+    # order), one written by qemu-img (512-byte clusters, each L2 table among data clusters) and a VMDK by qemu-img
+    # (four grain tables next to each other in a larger file; both sorted into file order), their tables shuffled.
+    size = 16 * MiB
+    layout = [(at + at // (32 * 1024) % 64 * PAGE, PAGE) for at in range(0, size, 32 * 1024)]  # one per L2 table
+    images = make_images(tmp_path, size=size, layout=layout, names=["raw"])
+    ours = tmp_path / "ours.qcow2"
+    _qcow2_of_scattered_tables(ours, images.raw)
+    theirs = tmp_path / "theirs.qcow2"
+    qemu_img("convert", "-f", "raw", "-O", "qcow2", "-o", "cluster_size=512", images["raw"], theirs)
+    data = theirs.read_bytes()
+    l1_at = struct.unpack_from(">Q", data, 40)[0]
+    l1 = [(l1_at + 8 * i, struct.unpack_from(">Q", data, l1_at + 8 * i)[0] & 0x00FFFFFFFFFFFE00) for i in range(512)]
+    assert all(0 < a < b - 512 for (_, a), (_, b) in pairwise(l1))  # other clusters between the tables
+    _shuffle_tables(theirs, l1, 512, ">Q", 1)
+    large = make_images(tmp_path / "large", size=128 * MiB, names=["vmdk"],
+                        layout=[(at * MiB - 300, 700) for at in (7, 40, 70, 100, 127)])
+    vmdk = large["vmdk"]
+    data = vmdk.read_bytes()
+    gd_at, per_gt = struct.unpack_from("<Q", data, 56)[0] * 512, struct.unpack_from("<I", data, 44)[0]
+    assert per_gt * struct.unpack_from("<Q", data, 20)[0] * 512 == 32 * MiB  # four tables
+    _shuffle_tables(vmdk, [(gd_at + 4 * d, struct.unpack_from("<I", data, gd_at + 4 * d)[0] * 512) for d in range(4)],
+                    4 * per_gt, "<I", 512)
+    for path, fmt, disk in ((ours, "qcow2", images), (theirs, "qcow2", images), (vmdk, "vmdk", large)):
+        expected = disk.raw
+        qemu_raw = tmp_path / "qemu.raw"
+        qemu_img("convert", "-f", fmt, "-O", "raw", path, qemu_raw)
+        assert qemu_raw.read_bytes() == expected, path.name
+        with open_image(path) as image:
+            assert b"".join(image.read(at, MiB) for at in range(0, len(expected), MiB)) == expected, path.name
+            scan = Scan(image)
+            runs: list[tuple[int, int]] = []
+            for run in scan:
+                assert run.data == expected[run.offset : run.end]
+                if runs and runs[-1][1] == run.offset:  # a run goes on into the next 4 MiB window
+                    runs[-1] = (runs[-1][0], run.end)
+                else:
+                    runs.append((run.offset, run.end))
+            assert runs == nonzero_pages(expected), path.name
+        with open_image(disk["raw"]) as image:
+            assert fingerprint(image) == scan.fingerprint, path.name
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n != "raw"])

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import mmap
-from array import array
 from collections.abc import Callable, Sequence
+from itertools import compress, repeat
+from operator import and_, gt, lt
 
 from ...errors import CorruptImageError
 from .source import ImageFile
@@ -42,36 +43,23 @@ class Claims:
         self.path, self.size, self.fmt, self.unit = image.path, image.size, fmt, unit
         units = -(-self.size // unit)
         self._bits = mmap.mmap(-1, max(1, -(-units // 8)), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-        self._starts, self._ends = array("q"), array("q")  # the tables, in the order claimed
-        self._labels: list[str] = []  # a name per kind of table ("L2 table", ...)
-        self._label_of = array("H")
-        self._number = array("q")  # which one of its kind (-1: the only one)
-        self._label_index: dict[str, int] = {}
+        # The tables, in the order claimed, for naming the one an entry points into: (offsets, length, name,
+        # numbers) per call, the caller's arrays as they are (a million tables are not copied).
+        self._tables: list[tuple[Sequence[int], int, str, Sequence[int]]] = []
 
     def table(self, offset: int, length: int, name: str, number: int = -1) -> None:
         """Claim a header or table of `length` bytes at `offset`; `name` (with `number`) is what it is."""
         what = f"its {name}{'' if number < 0 else f' {number}'} at byte {offset} ({length} bytes)"
         self._check(offset, length, length, lambda: what)
-        index = self._label_index.setdefault(name, len(self._labels))
-        if index == len(self._labels):
-            self._labels.append(name)
-        self._starts.append(offset)
-        self._ends.append(offset + length)
-        self._label_of.append(index)
-        self._number.append(number)
+        self._tables.append(([offset], length, name, [number]))
 
     def tables(self, offsets: Sequence[int], length: int, name: str, numbers: Sequence[int]) -> None:
-        """Claim many tables of `length` bytes (a qcow2's L2 tables, a VMDK's grain tables), `name` with numbers."""
+        """Claim many tables of `length` bytes (a qcow2's L2 tables, a VMDK's grain tables), `name` with numbers.
+        The sequences are kept as they are (for messages): the caller does not change them afterwards."""
         if not offsets:
             return
-        index = self._label_index.setdefault(name, len(self._labels))
-        if index == len(self._labels):
-            self._labels.append(name)
-        self._starts.extend(offsets)  # recorded first, so that one overlapping an earlier one can name it
-        self._ends.extend(offset + length for offset in offsets)
-        self._label_of.extend([index] * len(offsets))
-        self._number.extend(numbers)
-        bits, size, unit = self._bits, self.size, self.unit
+        self._tables.append((offsets, length, name, numbers))  # recorded first, so that one overlapping an earlier
+        bits, size, unit = self._bits, self.size, self.unit  # one can name it
         for offset, number in zip(offsets, numbers, strict=True):
             if length == unit and offset + unit <= size and offset >= 0 and not offset % unit:
                 bit = offset // unit  # one whole unit, the usual case: no range arithmetic
@@ -124,11 +112,12 @@ class Claims:
         self._take(first, stop)
 
     def _owner(self, start: int, end: int) -> str | None:
-        for i in range(len(self._starts)):  # only on the way to an error
-            if self._starts[i] < end and start < self._ends[i]:
-                number = self._number[i]
-                return (f"its {self._labels[self._label_of[i]]}{'' if number < 0 else f' {number}'} "
-                        f"(bytes {self._starts[i]}..{self._ends[i]})")
+        for offsets, length, name, numbers in self._tables:  # only on the way to an error
+            i = next(compress(range(len(offsets)), map(and_, map(lt, offsets, repeat(end)),
+                                                       map(gt, offsets, repeat(start - length)))), None)
+            if i is not None:
+                number = numbers[i]
+                return f"its {name}{'' if number < 0 else f' {number}'} (bytes {offsets[i]}..{offsets[i] + length})"
         return None
 
     def _taken(self, first: int, stop: int) -> bool:

@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import bisect
 import functools
-import os
 import struct
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import and_, mul, not_
 
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
 from ..sizes import SECTOR
 from .claims import Claims, by_guest, corrupt
-from .source import ExtentMap, ImageFile, Parsed, contiguous_runs, entry_finder, table_batches, table_entries
+from .source import ExtentMap, ImageFile, Parsed, swept_tables, table_batches
 
 MAGIC = b"QFI\xfb"
 OFFSET_MASK = 0x00FFFFFFFFFFFE00  # bits 9-55 of L1, L2 and refcount table entries
@@ -186,14 +187,16 @@ def parse(image: ImageFile) -> Parsed:
             "qemu-img convert -O qcow2 of this image to a new file (or qemu-img rebase -b '').")
 
     virtual_size = header.size // SECTOR * SECTOR  # what qemu reads: whole sectors
-    tables = array("q")  # (L1 index, L2 offset) pairs: every table is claimed before any data cluster
-    for i, entry in table_entries(image, header.l1_table_offset, needed, ">Q", "qcow2 L1 table", mask=OFFSET_MASK):
-        table_offset = entry & OFFSET_MASK
-        if table_offset % cluster:
+    l1_indices, l2_offsets = array("q"), array("q")  # every table is claimed before any data cluster
+    for indices, values in table_batches(image, header.l1_table_offset, needed, ">Q", "qcow2 L1 table",
+                                         mask=OFFSET_MASK):
+        offsets = list(map(and_, values, repeat(OFFSET_MASK)))  # none 0: the mask kept only entries with one
+        if any(map(and_, offsets, repeat(cluster - 1))):
+            i, table_offset = next((i, o) for i, o in zip(indices, offsets, strict=True) if o % cluster)
             raise q.corrupt(f"its L1 entry {i} (byte {header.l1_table_offset + 8 * i})",
                             f"points at unaligned offset {table_offset} for an L2 table")
-        if table_offset:
-            tables.extend((i, table_offset))
+        l1_indices.extend(indices)
+        l2_offsets.extend(offsets)
     found = ExtentMap(virtual_size)
     claims = Claims(image, "qcow2", cluster)
     try:
@@ -203,16 +206,18 @@ def parse(image: ImageFile) -> Parsed:
         claims.table(header.l1_table_offset, 8 * header.l1_size, "L1 table")
         if header.nb_snapshots:
             _snapshots(q, claims)
-        for i, entry in table_entries(image, header.refcount_table_offset, reftable_bytes // 8, ">Q",
-                                      "qcow2 refcount table", mask=_REFTABLE_MASK):
-            block = entry & OFFSET_MASK
-            if block % cluster:
+        for indices, values in table_batches(image, header.refcount_table_offset, reftable_bytes // 8, ">Q",
+                                             "qcow2 refcount table", mask=_REFTABLE_MASK):
+            blocks = list(map(and_, values, repeat(OFFSET_MASK)))
+            bad = next(compress(range(len(blocks)), map(and_, blocks, repeat(cluster - 1))), len(blocks))
+            claims.tables(list(compress(blocks[:bad], blocks)), cluster, "refcount block",
+                          list(compress(indices[:bad], blocks)))  # those before an unaligned one, if any
+            if bad < len(blocks):
+                i = indices[bad]
                 raise q.corrupt(f"its refcount table entry {i} (byte {header.refcount_table_offset + 8 * i})",
-                                f"points at unaligned offset {block}")
-            if block:
-                claims.table(block, cluster, "refcount block", i)
-        claims.tables(tables[1::2], cluster, "L2 table of L1 entry", tables[0::2])
-        _data_clusters(q, claims, found, tables, virtual_size)
+                                f"points at unaligned offset {blocks[bad]}")
+        claims.tables(l2_offsets, cluster, "L2 table of L1 entry", l1_indices)
+        _data_clusters(q, claims, found, l1_indices, l2_offsets, virtual_size)
     finally:
         claims.close()
     return Parsed("qcow2", f"v{header.version}", virtual_size, found)
@@ -284,9 +289,10 @@ class _Clusters:
 
     FLUSH = 1 << 16
 
-    def __init__(self, q: _Reader, claims: Claims, found: ExtentMap, tables: Sequence[int], virtual_size: int) -> None:
+    def __init__(self, q: _Reader, claims: Claims, found: ExtentMap, l1_indices: Sequence[int],
+                 l2_offsets: Sequence[int], virtual_size: int) -> None:
         self.q, self.claims, self.found, self.virtual_size = q, claims, found, virtual_size
-        self.l1_indices, self.l2_offsets = tables[0::2], tables[1::2]
+        self.l1_indices, self.l2_offsets = l1_indices, l2_offsets
         self.guests: list[int] = []
         self.hosts: list[int] = []
         # Anything but a data cluster (reserved bits 1-8, 56-61 and the COPIED flag are ignored, as qemu ignores
@@ -301,31 +307,38 @@ class _Clusters:
         table = self.l2_offsets[bisect.bisect_left(self.l1_indices, i)]
         return f"its L2 entry {j} of L1 entry {i} (byte {table + 8 * j}, guest byte {guest})"
 
-    def entries(self, first: int, indices: Sequence[int], values: Sequence[int]) -> None:
-        """L2 entries `values` of the clusters first + indices (each meaning something: see table_batches)."""
-        q, cluster, special = self.q, self.q.cluster, self.special
-        guests, hosts = self.guests, self.hosts
-        for e, entry in zip(indices, values, strict=True):
-            if not entry & special:  # the usual case, kept short: a data cluster
-                guests.append((first + e) * cluster)
-                hosts.append(entry & OFFSET_MASK)
-                continue
-            guest = (first + e) * cluster
-            if entry & COMPRESSED:
-                raise UnsupportedImageError(
-                    f"image {q.path} is a compressed qcow2 (the cluster at guest byte {guest} is compressed), which "
-                    "cannot be sent page by page; decompress it first: qemu-img convert -O qcow2 without -c.")
-            host = entry & OFFSET_MASK
-            if entry & ZERO_CLUSTER:
-                if q.header.version < 3:
-                    raise q.corrupt(self.where(guest), "marks a zero cluster, which a version 2 image cannot have "
-                                    "(qemu: \"Zero cluster entry found in pre-v3 image\")")
-                if host % cluster:
-                    raise q.corrupt(self.where(guest), f"points at unaligned offset {host}")
-                continue  # a zero cluster (maybe preallocated): reads as zeros
-            raise q.corrupt(self.where(guest), f"points at unaligned offset {host}")
-        if len(guests) >= self.FLUSH:
+    def entries(self, numbers: list[int], values: list[int]) -> None:
+        """L2 entries `values` of the clusters `numbers` (each entry meaning something: see table_batches), in
+        guest order. Data clusters, the usual case, are taken with operations that run in C; anything else is
+        looked at one by one."""
+        cluster = self.q.cluster
+        specials = list(map(and_, values, repeat(self.special)))
+        if any(specials):
+            for k in compress(range(len(values)), specials):
+                self._special(numbers[k] * cluster, values[k])
+            plain = list(map(not_, specials))
+            numbers, values = list(compress(numbers, plain)), list(compress(values, plain))
+        self.guests.extend(map(mul, numbers, repeat(cluster)))
+        self.hosts.extend(map(and_, values, repeat(OFFSET_MASK)))
+        if len(self.guests) >= self.FLUSH:
             self.flush()
+
+    def _special(self, guest: int, entry: int) -> None:
+        """An L2 entry that is not a data cluster: refused, or a zero cluster (reads as zeros)."""
+        q, cluster = self.q, self.q.cluster
+        if entry & COMPRESSED:
+            raise UnsupportedImageError(
+                f"image {q.path} is a compressed qcow2 (the cluster at guest byte {guest} is compressed), which "
+                "cannot be sent page by page; decompress it first: qemu-img convert -O qcow2 without -c.")
+        host = entry & OFFSET_MASK
+        if entry & ZERO_CLUSTER:
+            if q.header.version < 3:
+                raise q.corrupt(self.where(guest), "marks a zero cluster, which a version 2 image cannot have "
+                                "(qemu: \"Zero cluster entry found in pre-v3 image\")")
+            if host % cluster:
+                raise q.corrupt(self.where(guest), f"points at unaligned offset {host}")
+            return  # a zero cluster (maybe preallocated): reads as zeros
+        raise q.corrupt(self.where(guest), f"points at unaligned offset {host}")
 
     def flush(self) -> None:
         guests, hosts = self.guests, self.hosts
@@ -336,26 +349,11 @@ class _Clusters:
         self.guests, self.hosts = [], []
 
 
-def _data_clusters(q: _Reader, claims: Claims, found: ExtentMap, tables: Sequence[int], virtual_size: int) -> None:
-    """Every L2 table, in guest order: runs of contiguous tables read as one; one of many scattered small tables
-    with a read, one big-integer test and, if it maps anything, one unpack."""
-    image, cluster = q.image, q.cluster
-    per_l2 = cluster // 8
-    clusters = _Clusters(q, claims, found, tables, virtual_size)
-    last = -(-virtual_size // cluster)  # the clusters qemu reads
-    find = entry_finder(">Q", cluster, mask=_L2_MEANING)
-    for i0, tables_at, n in contiguous_runs(tables, cluster):
-        first = i0 * per_l2
-        count = min(n * per_l2, last - first)
-        if n == 1:  # one of many scattered tables, maybe: a read, a test, and work only per entry found
-            raw = os.pread(image.fd, cluster, tables_at)  # claimed, so inside the file (unless it shrank since)
-            image.bytes_read += len(raw)
-            if len(raw) == cluster:
-                kept = [j for j in find(raw) if j < count]
-                if kept:
-                    clusters.entries(first, kept, [int.from_bytes(raw[8 * j : 8 * j + 8], "big") for j in kept])
-                continue
-        for indices, values in table_batches(image, tables_at, max(count, 0), ">Q",
-                                             f"qcow2 L2 table of L1 entry {i0}", mask=_L2_MEANING):
-            clusters.entries(first, indices, values)
+def _data_clusters(q: _Reader, claims: Claims, found: ExtentMap, l1_indices: Sequence[int],
+                   l2_offsets: Sequence[int], virtual_size: int) -> None:
+    """Every L2 table, read in file order (swept_tables), its entries taken in guest order."""
+    clusters = _Clusters(q, claims, found, l1_indices, l2_offsets, virtual_size)
+    for numbers, values in swept_tables(q.image, l1_indices, l2_offsets, q.cluster, ">Q", "qcow2 L2 table of L1 entry",
+                                        limit=-(-virtual_size // q.cluster), mask=_L2_MEANING):
+        clusters.entries(numbers, values)
     clusters.flush()

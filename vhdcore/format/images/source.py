@@ -18,10 +18,13 @@ import functools
 import os
 import stat
 import struct
+import sys
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import compress
+from itertools import chain, compress, islice, repeat
+from operator import add, and_, eq, floordiv, ge, gt, lshift, lt, mod, mul, ne, not_, or_, sub
 from typing import Literal, NamedTuple, overload
 
 from ...errors import CorruptImageError, ImageError
@@ -147,69 +150,171 @@ def table_batches(image: ImageFile, offset: int, count: int, code: str, what: st
     itertools.compress): a table costs its own size in time and a chunk in memory, and no Python code runs per
     entry here. An attacker's table of entries that are empty in meaning but not in bytes costs no more than a
     blank one."""
-    width = struct.calcsize(code)
-    full = (1 << 8 * width) - 1
-    mask &= full
-    order: Literal["little", "big"] = "big" if code[0] == ">" else "little"
-    blank = _blank(width, order, empty[0] & mask)
-    sift = marks or _sifter(width, order, empty, mask)
-    per_chunk = _TABLE_CHUNK // width
+    sifted = _Sifted(code, empty, mask, marks)
+    per_chunk = _TABLE_CHUNK // sifted.width
     for first in range(0, count, per_chunk):
         n = min(per_chunk, count - first)
-        raw = image.exact(offset + first * width, n * width, what)
-        if mask == full and blank.startswith(raw):
-            continue
-        kept = sift(raw)
+        indices, values = sifted(image.exact(offset + first * sifted.width, n * sifted.width, what))
+        if indices:
+            yield list(map(add, indices, repeat(first))) if first else indices, values
+
+
+class _Sifted:
+    """The entries of a chunk of a table that mean something (see table_batches), as (indices, values)."""
+
+    def __init__(self, code: str, empty: tuple[int, ...], mask: int, marks: Callable[[bytes], bytes] | None) -> None:
+        self.code, self.width = code, struct.calcsize(code)
+        self.typecode = {2: "H", 4: "I", 8: "Q"}[self.width]  # the entry as an unsigned array item
+        full = (1 << 8 * self.width) - 1
+        mask &= full
+        self.order: Literal["little", "big"] = "big" if code[0] == ">" else "little"
+        self.blank = _blank(self.width, self.order, empty[0] & mask) if mask == full and marks is None else None
+        self.sift = marks or _sifter(self.width, self.order, empty, mask)
+
+    def __call__(self, raw: bytes) -> tuple[list[int], list[int]]:
+        if self.blank is not None and self.blank.startswith(raw):
+            return [], []
+        width, code = self.width, self.code
+        n = len(raw) // width
+        kept = self.sift(raw)
         ones = n - kept.count(0)
         if ones == n:
-            yield list(range(first, first + n)), list(struct.unpack(f"{code[0]}{n}{code[1:]}", raw))
-        elif ones * 16 > n:
+            return list(range(n)), list(struct.unpack(f"{code[0]}{n}{code[1:]}", raw))
+        if ones * 16 > n:
             values = struct.unpack(f"{code[0]}{n}{code[1:]}", raw)
-            yield list(compress(range(first, first + n), kept)), list(compress(values, kept))
-        elif ones:  # a few: found one by one, without making an int of every entry
-            indices, i = [], kept.find(1)
-            while i >= 0:
-                indices.append(i)
-                i = kept.find(1, i + 1)
-            yield [first + i for i in indices], [int.from_bytes(raw[i * width : (i + 1) * width], order)
-                                                 for i in indices]
+            return list(compress(range(n), kept)), list(compress(values, kept))
+        indices: list[int] = []
+        i = kept.find(1)
+        while i >= 0:  # a few: found one by one, without making an int of every entry
+            indices.append(i)
+            i = kept.find(1, i + 1)
+        entries = array(self.typecode, raw)  # one copy of the chunk costs less than an int.from_bytes each
+        if self.order != sys.byteorder:
+            entries.byteswap()
+        return indices, list(map(entries.__getitem__, indices))
 
 
-@functools.lru_cache(maxsize=32)
-def entry_finder(code: str, length: int, *, empty: tuple[int, ...] = (0,),
-                 mask: int = -1) -> Callable[[bytes], list[int]]:
-    """The indices of the entries of a `length`-byte table that mean something (see table_batches), found
-    cheaply enough to run on each of a million small tables an attacker scattered over the file: one big-integer
-    XOR and AND (nothing more for a table with nothing in it), then one `find` per entry found. Two empty values
-    may differ in one bit only (VDI's free and zero blocks, VMDK's 0 and zeroed grain)."""
+def swept_tables(image: ImageFile, indices: Sequence[int], offsets: Sequence[int], table_bytes: int, code: str,
+                 what: str, *, limit: int, empty: tuple[int, ...] = (0,),
+                 mask: int = -1) -> Iterator[tuple[list[int], list[int]]]:
+    """The entries that mean something (see table_batches) of many tables of `table_bytes` bytes (a qcow2's L2
+    tables, a VMDK's grain tables) at `offsets`, the tables of directory entries `indices` (increasing), already
+    claimed (inside the file, apart). Yields (entry numbers, values) in increasing entry number, an entry's number
+    being its table's directory index times the entries per table plus its place in the table; only those below
+    `limit` (the entries inside the disk).
+
+    The tables are read in file order, whatever order the directory gives them: tables next to each other (or
+    a few KiB apart) in one read of up to 1 MiB, sifted together, so a million small tables an attacker
+    scattered over the file cost their bytes and a few operations in C each, not a read and a test each. What
+    they map is put back in directory order a table at a time (16 bytes per entry and per table, held until the
+    end); where the directory follows the file, as qemu and VMware write it, it streams."""
     width = struct.calcsize(code)
-    order: Literal["little", "big"] = "big" if code[0] == ">" else "little"
-    mask &= (1 << 8 * width) - 1
-    differ = 0
-    for value in empty[1:]:
-        differ |= value ^ empty[0]
-    assert differ & (differ - 1) == 0, "empty values may differ in one bit only"
-    mask &= ~differ
-    n = length // width
-    pattern = int.from_bytes((empty[0] & mask).to_bytes(width, order) * n, "big")
-    significant = int.from_bytes(mask.to_bytes(width, order) * n, "big")
+    per = table_bytes // width
+    n = len(offsets)
+    order: Sequence[int] = range(n)  # the tables in file order (positions in the directory)
+    placed = offsets  # their offsets, in that order
+    reordered = None
+    if not all(map(lt, offsets, islice(offsets, 1, None))):
+        order = _file_order(offsets, table_bytes, image.size)
+        placed = array("q", map(offsets.__getitem__, order))
+        reordered = _Reordered(n)
+    sifted = _Sifted(code, empty, mask, None)
+    for k0, k1 in _reads(placed, table_bytes):
+        at, first = placed[k0], indices[order[k0]]
+        length = placed[k1 - 1] + table_bytes - at
+        raw = image.exact(at, length, f"{what} {first}")
+        if length != (k1 - k0) * table_bytes:  # gaps between the tables: their bytes only
+            view = memoryview(raw)
+            raw = b"".join([view[o - at : o - at + table_bytes] for o in placed[k0:k1]])
+        positions, values = sifted(raw)
+        if not positions:
+            continue
+        if reordered is None and indices[k1 - 1] - first == k1 - 1 - k0:  # consecutive in the directory too
+            numbers = list(map(add, positions, repeat(first * per)))
+            places = None
+        else:
+            places = list(map(order[k0:k1].__getitem__, map(floordiv, positions, repeat(per))))  # in the directory
+            numbers = list(map(add, map(mul, map(indices.__getitem__, places), repeat(per)),
+                               map(mod, positions, repeat(per))))
+        if max(numbers) >= limit:  # entries of the last table past the disk's end, which qemu never reads
+            inside = list(map(lt, numbers, repeat(limit)))
+            numbers, values = list(compress(numbers, inside)), list(compress(values, inside))
+            places = list(compress(places, inside)) if places is not None else None
+        if not numbers:
+            continue
+        if reordered is None:
+            yield numbers, values
+        else:
+            assert places is not None
+            reordered.add(numbers, values, places)
+    if reordered is not None:
+        yield from reordered.batches()
 
-    def find(raw: bytes) -> list[int]:
-        differences = (int.from_bytes(raw, "big") ^ pattern) & significant
-        if not differences:
-            return []
-        marks = differences.to_bytes(length, "big").translate(_NONZERO)
-        found, i = [], marks.find(1)
-        while i >= 0:
-            entry = i // width
-            found.append(entry)
-            i = marks.find(1, (entry + 1) * width)
-        return found
 
-    return find
+def _file_order(offsets: Sequence[int], table_bytes: int, file_size: int) -> array[int]:
+    """The positions of `offsets` (of tables of `table_bytes` bytes apart from one another, so each starts in a
+    table-sized piece of the file of its own) in increasing offset: counted into a slot per such piece where the
+    tables fill a quarter of the file or more (4 bytes a slot, 16 a table at most), else sorted (40 bytes a table,
+    for a while, and n log n)."""
+    n = len(offsets)
+    slots = file_size // table_bytes + 1
+    if slots <= 4 * n:
+        where = array("i", [-1]) * slots
+        deque(map(where.__setitem__, map(floordiv, offsets, repeat(table_bytes)), range(n)), maxlen=0)
+        order = array("q", compress(where, map(ge, where, repeat(0))))
+    else:
+        bits = n.bit_length()  # sorted by offset, the position in the low bits
+        order = array("q", map(and_, sorted(map(or_, map(lshift, offsets, repeat(bits)), range(n))),
+                               repeat((1 << bits) - 1)))
+    if len(order) != n:
+        raise AssertionError("tables to be read in file order overlap: they were to be claimed apart first")
+    return order
 
 
-_NONZERO = bytes([0] + [1] * 255)
+_GAP = 8 << 10  # tables at most this far apart are read together: copying the bytes between costs less than a read
+
+
+def _reads(placed: Sequence[int], table_bytes: int) -> Iterator[tuple[int, int]]:
+    """Tables k0..k1-1 (in file order, at offsets `placed`) to read as one: each at most _GAP bytes past the one
+    before, at most max(1 MiB, a table) in all."""
+    n = len(placed)
+    most = max(_TABLE_CHUNK, table_bytes) - table_bytes
+    k0 = 0
+    for stop in chain(compress(range(1, n), map(gt, islice(placed, 1, None),
+                                                map(add, placed, repeat(table_bytes + _GAP)))), (n,)):
+        while k0 < stop:
+            k1 = bisect.bisect_right(placed, placed[k0] + most, k0 + 1, stop)
+            yield k0, k1
+            k0 = k1
+
+
+class _Reordered:
+    """Entries found in tables read in file order, put back in directory order: each table's entries are kept
+    together (their numbers are consecutive, apart from every other table's), and where they start and end is
+    kept by the table's place in the directory, so the tables are taken back in directory order without a sort."""
+
+    def __init__(self, tables: int) -> None:
+        self.numbers, self.values = array("q"), array("Q")
+        self.starts = array("q", bytes(8 * tables))  # per table (its place in the directory): where its entries
+        self.ends = array("q", bytes(8 * tables))  # start and end in numbers and values (none: both 0)
+
+    def add(self, numbers: list[int], values: list[int], places: list[int]) -> None:
+        """Entries of the tables read as one, table after table (`places`: each entry's table)."""
+        firsts = [0, *compress(range(1, len(numbers)), map(ne, islice(places, 1, None), places))]
+        base = len(self.numbers)
+        tables = list(map(places.__getitem__, firsts))
+        deque(map(self.starts.__setitem__, tables, map(add, firsts, repeat(base))), maxlen=0)
+        deque(map(self.ends.__setitem__, tables, map(add, chain(islice(firsts, 1, None), (len(numbers),)),
+                                                    repeat(base))), maxlen=0)
+        self.numbers.extend(numbers)
+        self.values.extend(values)
+
+    def batches(self) -> Iterator[tuple[list[int], list[int]]]:
+        starts, ends = self.starts, self.ends
+        held = array("q", compress(range(len(ends)), ends))  # the tables with entries, in directory order
+        entries = chain.from_iterable(map(range, map(starts.__getitem__, held), map(ends.__getitem__, held)))
+        while batch := list(islice(entries, 1 << 16)):
+            yield list(map(self.numbers.__getitem__, batch)), list(map(self.values.__getitem__, batch))
 
 
 @functools.lru_cache(maxsize=32)
@@ -244,21 +349,6 @@ def _sifter(width: int, order: str, empty: tuple[int, ...], mask: int) -> Callab
     return sift
 
 
-def contiguous_runs(pairs: Sequence[int], table_bytes: int) -> Iterator[tuple[int, int, int]]:
-    """(first index, offset, tables) for runs of tables that follow each other in the file and in the directory
-    that names them (`pairs`: index, offset, index, offset...), so that many small tables (a VMDK's 2 KiB grain
-    tables, a qcow2's 512-byte L2 tables) are read as one: what each table costs is then its bytes, not a call."""
-    k = 0
-    while k < len(pairs):
-        first, offset = pairs[k], pairs[k + 1]
-        n = 1
-        while k + 2 * n < len(pairs) and pairs[k + 2 * n] == first + n \
-                and pairs[k + 2 * n + 1] == offset + n * table_bytes:
-            n += 1
-        yield first, offset, n
-        k += 2 * n
-
-
 class ExtentMap(Sequence[Extent]):
     """Extents in guest order, as a parser adds them: clipped to the disk, merged when contiguous in guest and
     host, and stored as three arrays of 64-bit integers (24 bytes an extent, whatever their number)."""
@@ -276,25 +366,39 @@ class ExtentMap(Sequence[Extent]):
         self.add_batch([guest], length, [host])
 
     def add_batch(self, guests: Sequence[int], length: int, hosts: Sequence[int]) -> None:
-        """Extents of `length` bytes at each guest offset (increasing) and its host offset."""
-        starts, lengths, places = self.guests, self.lengths, self.hosts
-        end, host_end, limit = self._end, self._host_end, self.virtual_size
-        stored, top = self.stored, self.host_end
-        for guest, host in zip(guests, hosts, strict=True):
-            n = length if guest + length <= limit else limit - guest  # the last block may pass the disk's end
-            if n <= 0:
-                continue
-            stored += n
-            if host + n > top:
-                top = host + n
-            if guest == end and host == host_end:
-                lengths[-1] += n
-            else:
-                starts.append(guest)
-                lengths.append(n)
-                places.append(host)
-            end, host_end = guest + n, host + n
-        self._end, self._host_end, self.stored, self.host_end = end, host_end, stored, top
+        """Extents of `length` bytes at each guest offset (increasing) and its host offset. Where they merge is
+        found with operations that run in C (each offset compared with the one before, shifted by `length`), so
+        a batch of scattered clusters costs no Python code per cluster."""
+        if length <= 0:
+            return
+        inside = bisect.bisect_right(guests, self.virtual_size - length)  # those that end inside the disk
+        if inside:
+            self._add_whole(guests[:inside] if inside < len(guests) else guests, length,
+                            hosts[:inside] if inside < len(hosts) else hosts)
+        for guest, host in zip(guests[inside:], hosts[inside:], strict=True):  # past the disk's end: cut
+            if guest < self.virtual_size:
+                self._add_whole([guest], self.virtual_size - guest, [host])
+
+    def _add_whole(self, guests: Sequence[int], length: int, hosts: Sequence[int]) -> None:
+        n = len(guests)
+        joins = list(map(and_, map(eq, islice(guests, 1, None), map(add, guests, repeat(length))),
+                         map(eq, islice(hosts, 1, None), map(add, hosts, repeat(length)))))
+        if any(joins):  # runs of contiguous ones: an extent each
+            firsts = [0, *compress(range(1, n), map(not_, joins))]
+            starts: Iterable[int] = map(guests.__getitem__, firsts)
+            places: Iterable[int] = map(hosts.__getitem__, firsts)
+            sizes = list(map(mul, map(sub, chain(islice(firsts, 1, None), (n,)), firsts), repeat(length)))
+        else:
+            starts, places, sizes = guests, hosts, [length] * n
+        if guests[0] == self._end and hosts[0] == self._host_end:  # the first goes on from the last extent
+            self.lengths[-1] += sizes[0]
+            starts, places, sizes = islice(starts, 1, None), islice(places, 1, None), sizes[1:]
+        self.guests.extend(starts)
+        self.hosts.extend(places)
+        self.lengths.extend(sizes)
+        self.stored += n * length
+        self.host_end = max(self.host_end, max(hosts) + length)
+        self._end, self._host_end = guests[-1] + length, hosts[-1] + length
 
     def __len__(self) -> int:
         return len(self.guests)

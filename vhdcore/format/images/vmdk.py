@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import bisect
 import functools
-import os
 import re
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import mul
 
 from ...errors import CorruptImageError, UnsupportedImageError
 from ..layout import Layout, at
 from ..sizes import SECTOR
 from .claims import Claims, by_guest, corrupt
-from .source import ExtentMap, ImageFile, Parsed, contiguous_runs, entry_finder, table_batches, table_entries
+from .source import ExtentMap, ImageFile, Parsed, swept_tables, table_batches
 
 MAGIC = b"KDMV"
 DESCRIPTOR_MAGIC = b"# Disk DescriptorFile"
@@ -119,9 +120,10 @@ def parse(image: ImageFile) -> Parsed:
     gd_at = header.gd_offset * SECTOR
     empty = (0, ZEROED_GRAIN) if header.flags & FLAG_ZEROED_GRAIN_GTE else (0,)
     found = ExtentMap(size)
-    directory = array("q")  # (GD index, GT offset): every table is claimed before any grain
-    for d, table_sector in table_entries(image, gd_at, tables, "<I", "VMDK grain directory"):
-        directory.extend((d, table_sector * SECTOR))
+    gd_indices, gt_offsets = array("q"), array("q")  # every table is claimed before any grain
+    for indices, values in table_batches(image, gd_at, tables, "<I", "VMDK grain directory"):
+        gd_indices.extend(indices)
+        gt_offsets.extend(map(mul, values, repeat(SECTOR)))
     claims = Claims(image, "VMDK", SECTOR)
     try:
         claims.table(0, SECTOR, "header")
@@ -130,8 +132,8 @@ def parse(image: ImageFile) -> Parsed:
         claims.table(gd_at, 4 * tables, "grain directory")
         if header.flags & FLAG_REDUNDANT_GD:  # qemu reads it (and fails on one it cannot read)
             claims.table(header.rgd_offset * SECTOR, 4 * tables, "redundant grain directory")
-        claims.tables(directory[1::2], gt_bytes, "grain table of grain-directory entry", directory[0::2])
-        _grains(image, claims, found, header, directory, empty)
+        claims.tables(gt_offsets, gt_bytes, "grain table of grain-directory entry", gd_indices)
+        _grains(image, claims, found, header, gd_indices, gt_offsets, empty)
     finally:
         claims.close()
     return Parsed("vmdk", "monolithicSparse", size, found)
@@ -143,12 +145,12 @@ class _Grains:
 
     FLUSH = 1 << 16
 
-    def __init__(self, claims: Claims, found: ExtentMap, header: SparseExtentHeader, directory: Sequence[int],
-                 path: str) -> None:
+    def __init__(self, claims: Claims, found: ExtentMap, header: SparseExtentHeader, gd_indices: Sequence[int],
+                 gt_offsets: Sequence[int], path: str) -> None:
         self.claims, self.found, self.path = claims, found, path
         self.grain_bytes, self.per_gt = header.grain_size * SECTOR, header.num_gtes_per_gt
         self.size, self.overhead = header.capacity * SECTOR, header.overhead
-        self.directory_indices, self.table_offsets = directory[0::2], directory[1::2]
+        self.directory_indices, self.table_offsets = gd_indices, gt_offsets
         self.guests: list[int] = []
         self.hosts: list[int] = []
 
@@ -158,11 +160,10 @@ class _Grains:
         table = self.table_offsets[bisect.bisect_left(self.directory_indices, d)]
         return f"its grain table entry {t} of grain-directory entry {d} (byte {table + 4 * t}, guest byte {guest})"
 
-    def entries(self, first: int, indices: Sequence[int], values: Sequence[int]) -> None:
-        """Grain table entries `values` of grains first + indices (each meaning something: see table_batches)."""
-        grain_bytes = self.grain_bytes
-        self.guests.extend([(first + e) * grain_bytes for e in indices])
-        self.hosts.extend([entry * SECTOR for entry in values])
+    def entries(self, numbers: list[int], values: list[int]) -> None:
+        """Grain table entries `values` of the grains `numbers` (each meaning something: see table_batches)."""
+        self.guests.extend(map(mul, numbers, repeat(self.grain_bytes)))
+        self.hosts.extend(map(mul, values, repeat(SECTOR)))
         if len(self.guests) >= self.FLUSH:
             self.flush()
 
@@ -180,28 +181,14 @@ class _Grains:
 
 
 def _grains(image: ImageFile, claims: Claims, found: ExtentMap, header: SparseExtentHeader,
-            directory: Sequence[int], empty: tuple[int, ...]) -> None:
-    """Every grain table, in guest order: runs of contiguous tables read as one; one of many scattered small
-    tables with a read, one big-integer test and work only per entry that means something. Not allocated (0),
+            gd_indices: Sequence[int], gt_offsets: Sequence[int], empty: tuple[int, ...]) -> None:
+    """Every grain table, read in file order (swept_tables), its entries taken in guest order. Not allocated (0),
     or a zeroed grain (1, with the flag), reads as zeros."""
-    per_gt, gt_bytes = header.num_gtes_per_gt, 4 * header.num_gtes_per_gt
-    grains = _Grains(claims, found, header, directory, image.path)
-    last = -(-header.capacity // header.grain_size)  # the grains inside the disk
-    find = entry_finder("<I", gt_bytes, empty=empty)
-    for d0, tables_at, n in contiguous_runs(directory, gt_bytes):
-        first = d0 * per_gt
-        count = min(n * per_gt, last - first)
-        if n == 1:
-            raw = os.pread(image.fd, gt_bytes, tables_at)  # claimed, so inside the file (unless it shrank since)
-            image.bytes_read += len(raw)
-            if len(raw) == gt_bytes:
-                kept = [t for t in find(raw) if t < count]
-                if kept:
-                    grains.entries(first, kept, [int.from_bytes(raw[4 * t : 4 * t + 4], "little") for t in kept])
-                continue
-        for indices, values in table_batches(image, tables_at, max(count, 0), "<I", f"VMDK grain table {d0}",
-                                             empty=empty):
-            grains.entries(first, indices, values)
+    grains = _Grains(claims, found, header, gd_indices, gt_offsets, image.path)
+    for numbers, values in swept_tables(image, gd_indices, gt_offsets, 4 * header.num_gtes_per_gt, "<I",
+                                        "VMDK grain table", limit=-(-header.capacity // header.grain_size),
+                                        empty=empty):
+        grains.entries(numbers, values)
     grains.flush()
 
 
