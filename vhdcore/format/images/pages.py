@@ -57,8 +57,8 @@ def _nonzero_within(data: bytes | bytearray, start: int, end: int, found: list[t
     """Add the runs of pages of data[start:end] (whole pages) that hold a non-zero byte to `found`, merged with its
     last run where they touch. Looked at in place (startswith and find with offsets compare memory without
     copying it): a window costs one comparison per 64 KiB of data, and one per page only where zero pages are."""
-    if end - start <= MAX_PUT_PAGE and data.startswith(_ZEROS_VIEW[: end - start], start):
-        return
+    if _BLOCK < end - start <= MAX_PUT_PAGE and data.startswith(_ZEROS_VIEW[: end - start], start):
+        return  # (a range of one block is looked at as a whole just below)
     first = -1  # where the run being found starts
     for block in range(start, end, _BLOCK):
         stop = min(block + _BLOCK, end)
@@ -196,7 +196,8 @@ class Scan:
             fine = _nonzero_pages_within(data, spans)
             if fine:
                 fingerprint.add_runs(offset, memoryview(data), fine)
-                self.data_bytes += sum(map(sub, map(itemgetter(1), fine), map(itemgetter(0), fine)))
+                self.data_bytes += (fine[0][1] - fine[0][0] if len(fine) == 1 else
+                                    sum(map(sub, map(itemgetter(1), fine), map(itemgetter(0), fine))))
                 runs = fine if coarse == PAGE else _widened(fine, coarse)
                 self.runs += len(runs)
                 yield offset, data, runs

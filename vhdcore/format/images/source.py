@@ -556,10 +556,11 @@ class DiskImage:
         an allocation nor a page fault is paid per window, and a window of a few scattered clusters costs those
         clusters. Works on the extent arrays directly: a window of thousands of small extents (512-byte
         clusters in scrambled order) costs a preadv each and little else."""
-        guests, lengths = self._map.guests, self._map.lengths
+        guests, lengths, hosts = self._map.guests, self._map.lengths, self._map.hosts
         count = len(guests)
         end_of_disk = -(-self.virtual_size // align) * align
         buffer = bytearray(limit)
+        whole = memoryview(buffer)
         zeros = memoryview(bytes(limit))
         written: list[tuple[int, int]] = []  # the spans the buffer holds data in, to be zeroed before reuse
         i, skip = 0, 0  # the next extent, and how much of it earlier windows took
@@ -570,28 +571,43 @@ class DiskImage:
             j = bisect.bisect_left(guests, window_end, i + 1)  # extents i..j-1 start before the window's end
             size = min(limit, end_of_disk - window)
             if size < limit:  # the disk's last window, shorter: a buffer of its own
-                data = bytearray(size)
+                data, view = bytearray(size), False
             else:
-                data = buffer
-                view = memoryview(buffer)
+                data, view = buffer, True
                 for low, high in written:
-                    view[low:high] = zeros[: high - low]
-                view.release()
-            read, spans = self._gather(data, i, j, skip, window, size)
+                    whole[low:high] = zeros[: high - low]
+            end = guests[j - 1] + lengths[j - 1]
+            if j == i + 1 and end <= window + size:  # one extent, inside the window (scattered blocks): read here
+                at = start - window
+                read = self._read_into(whole if view else memoryview(data), at, end - start, hosts[i] + skip)
+                spans = [(at - at % SECTOR, min(end - window + -(end - window) % SECTOR, size))]
+            else:
+                read, spans = self._gather(whole if view else memoryview(data), i, j, skip, window, size)
             written = spans if data is buffer else []
             yield Window(window, data, read, spans)
-            if guests[j - 1] + lengths[j - 1] > window_end:  # the last extent goes on into the next window
+            if end > window_end:  # the last extent goes on into the next window
                 i, skip = j - 1, window_end - guests[j - 1]
             else:
                 i, skip = j, 0
 
-    def _gather(self, data: bytearray, i: int, j: int, skip: int, window: int,
+    def _read_into(self, view: memoryview, at: int, length: int, host: int) -> int:
+        """`length` bytes of the file at `host`, read into view[at:]."""
+        try:
+            got = os.preadv(self.file.fd, [view[at : at + length]], host)
+        except OSError as exc:
+            raise ImageError(f"cannot read image {self.path}: {exc.strerror}; check the file and the disk it is "
+                             "on.") from None
+        self.file.bytes_read += got
+        if got != length:  # the file shrank after it was opened
+            raise truncated(self.path, "data", host, length, self.file.size)
+        return got
+
+    def _gather(self, view: memoryview, i: int, j: int, skip: int, window: int,
                 size: int) -> tuple[int, list[tuple[int, int]]]:
-        """Extents i..j-1 (the first from `skip` on, the last up to the window's end) read into `data` (the
+        """Extents i..j-1 (the first from `skip` on, the last up to the window's end) read into `view` (the
         window at guest byte `window`, `size` bytes): the bytes read, and where they are (whole pages, merged).
         One preadv per extent and little else."""
         guests, lengths, hosts = self._map.guests, self._map.lengths, self._map.hosts
-        view = memoryview(data)
         preadv, fd = os.preadv, self.file.fd
         overrun = guests[j - 1] + lengths[j - 1] - (window + size)  # the last extent goes on past the window
         expected, got = 0, 0
@@ -616,8 +632,6 @@ class DiskImage:
         except OSError as exc:
             raise ImageError(f"cannot read image {self.path}: {exc.strerror}; check the file and the disk it is "
                              "on.") from None
-        finally:
-            view.release()
         self.file.bytes_read += got
         if got != expected:  # the file shrank after it was opened
             raise truncated(self.path, "data", hosts[i], expected, self.file.size)
