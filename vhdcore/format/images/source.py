@@ -6,8 +6,9 @@ the file's holes) is done here, once for all formats. What a parser may trust is
 (claims.Claims): every mapped range lies inside the file and overlaps no table and no other range.
 
 Cost follows what the file holds: extents are three arrays of 64-bit integers (24 bytes each, merged when
-adjacent), tables are read in bounded chunks (table_entries), and the file's holes are found once for the
-whole file (DataRuns), not once per extent.
+adjacent), tables are read in bounded chunks (table_batches), many small tables in file order whatever order
+their directory gives (swept_tables), and the file's holes are found once for the whole file (DataRuns), not
+once per extent.
 """
 
 from __future__ import annotations
