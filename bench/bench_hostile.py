@@ -313,29 +313,23 @@ def vmdk_scrambled(path: Path) -> str:
 
 def vmdk_zeroed_grains(path: Path) -> str:
     """500,000 grain tables (1000 MiB) of 256M entries that all say "zeroed grain" (1)."""
-    gtes, grain, tables = 512, 128, 500000
-    gd = 21
-    gt = gd + -(-4 * tables // 512)
-    with open(path, "wb") as fh:
-        fh.write(_vmdk_header(tables * gtes * grain, grain, gtes, gd, gt + 4 * tables, flags=1 | 4))
-        fh.seek(gd * 512)
-        fh.write(array("I", (gt + 4 * i for i in range(tables))).tobytes())
-        fh.seek(gt * 512)
-        table = struct.pack("<I", 1) * gtes
-        for _ in range(tables):
-            fh.write(table)
-    return "vmdk"
+    return _vmdk_zeroed_tables(path, scrambled=False)
 
 
 def vmdk_scattered_tables(path: Path) -> str:
     """500,000 grain tables (1000 MiB) in scrambled order, every entry a zeroed grain."""
+    return _vmdk_zeroed_tables(path, scrambled=True)
+
+
+def _vmdk_zeroed_tables(path: Path, *, scrambled: bool) -> str:
     gtes, grain, tables = 512, 128, 500000
     gd = 21
     gt = gd + -(-4 * tables // 512)
+    order = _scramble(tables) if scrambled else range(tables)
     with open(path, "wb") as fh:
         fh.write(_vmdk_header(tables * gtes * grain, grain, gtes, gd, gt + 4 * tables, flags=1 | 4))
         fh.seek(gd * 512)
-        fh.write(array("I", (gt + 4 * h for h in _scramble(tables))).tobytes())
+        fh.write(array("I", (gt + 4 * h for h in order)).tobytes())
         fh.seek(gt * 512)
         table = struct.pack("<I", 1) * gtes
         for _ in range(tables):
