@@ -42,7 +42,7 @@ from .image_inputs import (
     changed_inputs,
     check_plain_inputs,
 )
-from .image_source import FINGERPRINT, SHA256, STAMP, identify, is_published, open_for_upload, shown
+from .image_source import FINGERPRINT, SHA256, STAMP, deciding_version, identify, is_published, open_for_upload, shown
 
 if TYPE_CHECKING:
     from vhdcore import UploadProgress
@@ -93,12 +93,7 @@ class VhdImageProvider(DiskProvider):
         moved = self.account_replaces(olds, news)
         if "size_gb" in changes and not _grows(olds, news):
             changes.remove("size_gb")  # unset, or not above the disk's size: the disk already is big enough
-        published = is_published(news.get("source"), news.get("compression"))
-        # A published image is what its SHA-256 says (its fingerprint is known once uploaded); a local one is what
-        # its content fingerprint says, whatever checksum is written beside it.
-        key, other = (SHA256, FINGERPRINT) if published else (FINGERPRINT, SHA256)
-        if other in changes and key not in changes and not (published and not given(olds, SHA256)):
-            changes.remove(other)
+        key = deciding_version(olds, news, changes)
         real = [k for k in changes if k not in CONTENT_ONLY]
         if not real and not moved:
             return no_change()  # a moved or renamed image file with the same content: nothing to do

@@ -45,6 +45,18 @@ def version_key(props: Mapping[str, Any]) -> str:
     return SHA256 if is_published(props.get("source"), props.get("compression")) else FINGERPRINT
 
 
+def deciding_version(olds: Mapping[str, Any], news: Mapping[str, Any], changes: list[str]) -> str:
+    """The input that decides a diff's replacement (version_key of `news`); a change of the other one alone is dropped
+    from `changes`. A published image is what its SHA-256 says (its fingerprint is known once uploaded); a local one
+    is what its content fingerprint says, whatever checksum is written beside it. A state that has no SHA-256 yet (a
+    local image becoming a published one) keeps the fingerprint's change."""
+    key = version_key(news)
+    other = FINGERPRINT if key == SHA256 else SHA256
+    if other in changes and key not in changes and not (key == SHA256 and not given(olds, SHA256)):
+        changes.remove(other)
+    return key
+
+
 def check_source_inputs(news: Mapping[str, Any], inputs: dict[str, Any], *, require_source: bool) -> list[CheckFailure]:
     """Every check of the image's inputs that needs no file and no network; the canonical checksum, compression and
     format go into `inputs`. `require_source`: False for what `pulumi import` read, which names no image."""

@@ -41,6 +41,7 @@ from .image_source import (
     SOURCE_ONLY,
     STAMP,
     check_source_inputs,
+    deciding_version,
     identify,
     is_published,
     open_for_upload,
@@ -117,12 +118,7 @@ class ManagedDiskImageProvider(NamingProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changes = [k for k in (*INPUTS, FINGERPRINT) if olds.get(k) != news.get(k) and
                    not (k == "verify" and flag(olds, k) == flag(news, k))]
-        published = is_published(news.get("source"), news.get("compression"))
-        # A published image is what its SHA-256 says (its fingerprint is known once uploaded); a local one is what
-        # its content fingerprint says, whatever checksum is written beside it.
-        key, other = (SHA256, FINGERPRINT) if published else (FINGERPRINT, SHA256)
-        if other in changes and key not in changes and not (published and not given(olds, SHA256)):
-            changes.remove(other)
+        key = deciding_version(olds, news, changes)
         real = [k for k in changes if k not in CONTENT_ONLY]
         if not real:
             return no_change()
