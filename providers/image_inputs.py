@@ -19,7 +19,6 @@ from vhdcore import (
     SizeLimit,
     UniqueId,
     VhdError,
-    owner_tag,
     parse_size_gb,
     validate_blob_name,
     validate_container_name,
@@ -27,7 +26,7 @@ from vhdcore import (
 )
 
 from .common import Account, flag, given, is_unknown, stored_disk_from_outputs, stored_disk_outputs
-from .image_source import FINGERPRINT, SHA256, SOURCE_ONLY, STAMP, check_source_inputs
+from .image_source import FINGERPRINT, SHA256, SOURCE_ONLY, STAMP, check_source_inputs, name_tag
 from .schema import ACCOUNT_FIELDS
 
 FLAGS = ("adopt_existing", "verify")
@@ -144,12 +143,9 @@ class ImageState:
 
 
 def auto_name(prefix: str | None, identity: str | None, fingerprint: str) -> str:
-    """`<resource>-<8 hex>.vhd`, the hex from the resource's identity and the image's fingerprint: the same
-    image for the same resource gets the same name, so a `pulumi up` killed mid-upload finds its unfinished
-    blob again and resumes it; another image gets another name, so a replacement is made beside the old disk
-    before the old one is deleted; another stack or resource never meets it."""
-    tag = owner_tag(f"{identity}|{fingerprint}") if identity else fingerprint.removeprefix("sha256:")
-    return f"{prefix or 'image'}-{tag[:8]}.vhd"
+    """`<resource>-<8 hex>.vhd`, the hex from the resource's identity and the image's version (image_source.name_tag,
+    which says why)."""
+    return f"{prefix or 'image'}-{name_tag(identity, fingerprint)}.vhd"
 
 
 def check_plain_inputs(news: Mapping[str, Any], *, limit: SizeLimit = AZURE_LIMIT,

@@ -19,7 +19,7 @@ from typing import Any
 from pulumi.dynamic import CheckFailure
 
 import vhdcore
-from vhdcore import VhdError
+from vhdcore import VhdError, owner_tag
 
 from .common import given, is_unknown
 
@@ -158,6 +158,15 @@ def shown(source: object) -> str:
     """A source as the engine's log and messages may show it: a URL without credentials or query string."""
     text = str(source)
     return vhdcore.shown_url(text) if vhdcore.is_image_url(text) else text
+
+
+def name_tag(identity: str | None, version: str) -> str:
+    """The 8 hex digits that end an auto-named disk's name (a VhdImage's blob, a ManagedDiskImage's disk), from the
+    resource's identity and the image's version (its fingerprint, or `sha256:` and its source_sha256): the same image
+    for the same resource gets the same name, so a `pulumi up` killed mid-upload finds its unfinished disk again;
+    another image gets another name, so a replacement is made beside the old disk; another stack or resource never
+    meets it."""
+    return (owner_tag(f"{identity}|{version}") if identity else version.removeprefix("sha256:"))[:8]
 
 
 def _file_sha256(path: str) -> str:

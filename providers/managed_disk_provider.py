@@ -44,6 +44,7 @@ from .image_source import (
     deciding_version,
     identify,
     is_published,
+    name_tag,
     open_for_upload,
     shown,
     version_key,
@@ -262,8 +263,7 @@ def _spec(props: Mapping[str, Any], tags: dict[str, str] | None = None) -> DiskS
 
 
 def _auto_name(prefix: str | None, identity: str | None, fingerprint: str) -> str:
-    """`<resource>-<8 hex>`, the hex from the resource's identity and the image's fingerprint (as VhdImage's blob
-    names): a killed `pulumi up` finds its waiting disk again; a new image gets a new disk beside the old one."""
-    tag = owner_tag(f"{identity}|{fingerprint}") if identity else fingerprint.removeprefix("sha256:")
+    """`<resource>-<8 hex>`, the resource name cut to what a disk name allows (80 letters, digits, `_` or `-`), the
+    hex from the resource's identity and the image's version, as VhdImage's blob names (image_source.name_tag)."""
     name = re.sub(r"[^A-Za-z0-9_-]", "-", prefix or "disk")[:71]
-    return f"{name}-{tag[:8]}"
+    return f"{name}-{name_tag(identity, fingerprint)}"
