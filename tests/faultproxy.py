@@ -114,7 +114,7 @@ class Seen:
 class FaultProxy:
     upstream: str  # e.g. http://127.0.0.1:10000
     faults: list[Fault] = field(default_factory=list)
-    log: list[Seen] = field(default_factory=list)  # complete only after drain()
+    log: list[Seen] = field(default_factory=list)  # a request is logged before its answer is sent
     rewrites: list[Rewrite] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -307,12 +307,20 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             fault = proxy._begin(self.command, split.path, split.query)
             self.status: int | None = None  # what the client got, or Azurite's answer to a late forward
             self.answered = 0
+            self.logged = False
+            self.seen = lambda: Seen(self.command, split.path, split.query, len(body), self.status,
+                                     fault.action if fault else None, self.headers.get("x-ms-version"), self.answered)
             try:
                 self.serve(fault, body)
             finally:
-                action = fault.action if fault else None
-                proxy._end(Seen(self.command, split.path, split.query, len(body), self.status, action,
-                                self.headers.get("x-ms-version"), self.answered))
+                if not self.logged:
+                    proxy._end(self.seen())
+
+        def log_before_answering(self) -> None:
+            """Log the request before the client can see its answer: a test that reads the log once its call has
+            returned then finds it there (logged after the answer, it raced the test's read)."""
+            proxy._end(self.seen())
+            self.logged = True
 
         do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = do_any
 
@@ -328,7 +336,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 response, data = self.forward(body)
                 replace = proxy.observe(self.command, split.path, split.query, self.headers, response.status,
                                         response.headers)
-                self.relay(response, data, replace)
+                self.relay(response, data, replace, log_first=True)
             elif fault.action == "status" and fault.body is not None:
                 self.plain_error(fault.status, fault.body, fault.content_type)
             elif fault.action == "status":
@@ -362,7 +370,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 conn.close()
 
         def relay(self, response: http.client.HTTPResponse, data: bytes,
-                  replace: dict[str, str | None] | None = None) -> None:
+                  replace: dict[str, str | None] | None = None, log_first: bool = False) -> None:
             replaced = {k.lower(): v for k, v in (replace or {}).items()}
             self.send_response_only(response.status, response.reason)
             for key, value in response.getheaders():
@@ -375,6 +383,9 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                     self.send_header(key, new)
             if self.command != "HEAD":
                 self.send_header("Content-Length", str(len(data)))
+            if log_first:
+                self.answered = 0 if self.command == "HEAD" else len(data)
+                self.log_before_answering()
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
@@ -395,19 +406,21 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 ("Content-Length", str(0 if self.command == "HEAD" else len(data))),
             ):
                 self.send_header(key, value)
+            self.status = status
+            self.log_before_answering()
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
-            self.status = status
 
         def plain_error(self, status: int, data: bytes, content_type: str) -> None:
             self.send_response_only(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(0 if self.command == "HEAD" else len(data)))
+            self.status = status
+            self.log_before_answering()
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
-            self.status = status
 
         def reset(self) -> None:
             # SO_LINGER 0 makes close() send RST instead of FIN: the client sees "connection reset".
