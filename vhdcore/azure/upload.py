@@ -456,8 +456,8 @@ class _Upload:
     def _finish_once(self, blob: _Blob, fingerprint: str, when: datetime | float, verify: bool) -> str:
         s = self.s
         footer = fixed_footer(self.size, timestamp=when, unique_id=blob.unique_id)
+        props = s.head()
         for _ in range(ROUNDS):
-            props = s.head()
             # The sequence number this run chose (at create, or when it fenced the blob it resumed): any other
             # means the blob was replaced, or another run took it over, since.
             if props is None or int(props.page_blob_sequence_number or 0) != blob.sequence or meta(
@@ -476,10 +476,11 @@ class _Upload:
                 self.sent += FOOTER_SIZE
                 return etag
             except Stale:
-                # A write of ours landed late (a retried request, or a killed run's), or the footer did: look again.
-                again = s.head()
-                if again is not None and self._is_our_disk(again, self.size, blob.unique_id):
-                    return str(again.etag)
+                # A write of ours landed late (a retried request, or a killed run's), or the footer did: look again,
+                # and this look is the next round's.
+                props = s.head()
+                if props is not None and self._is_our_disk(props, self.size, blob.unique_id):
+                    return str(props.etag)
         raise kept_changing(s, "finishing the upload")
 
     def _verify(self, etag: str, fingerprint: str) -> None:
@@ -699,8 +700,8 @@ class _SasUpload(_Upload):
         """The footer, last, If-Match the etag a HEAD read once every page was acknowledged; no metadata."""
         s = self.s
         footer = self.footer or fixed_footer(self.size, timestamp=when, unique_id=blob.unique_id).pack()
+        props = s.head()
         for _ in range(ROUNDS):
-            props = s.head()
             if props is None or props.size != self.length:
                 raise RefusedError(f"{self.what} at {s.url} was deleted or resized during the upload, and no footer "
                                    "was written", "find out what else writes to it, then run the upload again")
@@ -712,9 +713,9 @@ class _SasUpload(_Upload):
                 self.sent += FOOTER_SIZE
                 return etag
             except Stale:
-                again = s.head()  # a late write of ours, or the footer itself, landed: look again
-                if again is not None and self._is_our_disk(again, self.size, blob.unique_id):
-                    return str(again.etag)
+                props = s.head()  # a late write of ours, or the footer itself, landed: look again (the next round's)
+                if props is not None and self._is_our_disk(props, self.size, blob.unique_id):
+                    return str(props.etag)
         raise kept_changing(s, "finishing the upload")
 
     def _image_refused(self, exc: ImageError, blob: _Blob) -> ImageError:
