@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from ..errors import ImageError
-from ..format.images import DiskImage, Window, nonzero_pages, open_image
+from ..format.images import DiskImage, Window, nonzero_pages, open_image, widened
 from ..format.sizes import PAGE_BLOB_MAX, MiB
 from .published import Published
 
@@ -107,7 +107,7 @@ def spool(published: Published, format: str | None) -> SpooledImage:
                     data, carry = carry + data, b""
                     whole = len(data) - len(data) % BLOCK
                     data, carry = data[:whole], data[whole:]
-                blocks = _blocks(nonzero_pages(data))
+                blocks = widened(nonzero_pages(data), BLOCK)
                 _room(folder, published.name, written, sum(end - start for start, end in blocks))
                 for start, end in blocks:
                     os.pwrite(fd, data[start:end], pos + start)
@@ -130,18 +130,6 @@ def spool(published: Published, format: str | None) -> SpooledImage:
     except BaseException:
         file.close()
         raise
-
-
-def _blocks(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """512-byte runs widened to whole 4 KiB blocks and merged."""
-    merged: list[tuple[int, int]] = []
-    for start, end in runs:
-        start, end = start - start % BLOCK, end + -end % BLOCK
-        if merged and merged[-1][1] >= start:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def _room(folder: str, name: str, written: int, more: int) -> None:

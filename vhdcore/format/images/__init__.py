@@ -12,7 +12,7 @@ headers and tables is read to open an image, and ranges the image does not store
 
 from .detect import FORMATS, check_format, detect_format, format_from_head, open_image
 from .fixed import Converted, DiskSize, convert_to_fixed_vhd, disk_size, upload_disk_size
-from .pages import Fingerprint, PageRun, Scan, fingerprint, nonzero_pages
+from .pages import Fingerprint, PageRun, Scan, fingerprint, nonzero_pages, widened
 from .readable import ReadableImage, Window
 from .source import DiskImage, Extent, FileStamp
 
@@ -37,4 +37,5 @@ __all__ = [
     "nonzero_pages",
     "open_image",
     "upload_disk_size",
+    "widened",
 ]

@@ -198,7 +198,7 @@ class Scan:
                 fingerprint.add_runs(offset, memoryview(data), fine)
                 self.data_bytes += (fine[0][1] - fine[0][0] if len(fine) == 1 else
                                     sum(map(sub, map(itemgetter(1), fine), map(itemgetter(0), fine))))
-                runs = fine if coarse == PAGE else _widened(fine, coarse)
+                runs = fine if coarse == PAGE else widened(fine, coarse)
                 self.runs += len(runs)
                 yield offset, data, runs
             self.scanned += read
@@ -229,7 +229,7 @@ def _nonzero_pages_within(data: bytes | bytearray, spans: list[tuple[int, int]])
     return found
 
 
-def _widened(runs: list[tuple[int, int]], page: int) -> list[tuple[int, int]]:
+def widened(runs: list[tuple[int, int]], page: int) -> list[tuple[int, int]]:
     """Runs widened to whole `page`-byte pages (the buffer they index starts on a page boundary), merged."""
     merged: list[tuple[int, int]] = []
     for start, end in runs:
