@@ -141,8 +141,7 @@ def upload_image(
     validate_blob_name(name)
     user_metadata = validate_metadata(metadata)
     disk = disk_size(image, size)
-    if isinstance(max_connections, bool) or not isinstance(max_connections, int) or not 1 <= max_connections <= 64:
-        raise InputError(f"max connections {max_connections!r} is not a whole number from 1 to 64; pass e.g. 8.")
+    _check_connections(max_connections)
     wanted_id = UniqueId(unique_id) if unique_id is not None else UniqueId.random()
     target.validate()
     cloud_checked(target, name, disk.size)  # Azure Stack: 1023 GiB disks, 880-character names
@@ -599,8 +598,7 @@ def upload_image_to_sas(
     never shown: messages name the URL without its query.
     """
     target, container, name = _sas_target(sas_url)
-    if isinstance(max_connections, bool) or not isinstance(max_connections, int) or not 1 <= max_connections <= 64:
-        raise InputError(f"max connections {max_connections!r} is not a whole number from 1 to 64; pass e.g. 8.")
+    _check_connections(max_connections)
     if footer is not None and len(footer) != FOOTER_SIZE:
         raise InputError(f"a footer is {FOOTER_SIZE} bytes, not {len(footer)}; pass the image's last 512 bytes.")
     if size is None:
@@ -618,6 +616,12 @@ def upload_image_to_sas(
         job = _SasUpload(s, image, disk, UniqueId.random(), {}, fingerprint, max_connections, progress, say)
         job.footer, job.what = footer, what
         return job.run(verify=verify, when=time.time() if timestamp is None else timestamp)
+
+
+def _check_connections(max_connections: int) -> None:
+    """The upload's Put Page requests at a time: a whole number from 1 to 64, checked before any request."""
+    if isinstance(max_connections, bool) or not isinstance(max_connections, int) or not 1 <= max_connections <= 64:
+        raise InputError(f"max connections {max_connections!r} is not a whole number from 1 to 64; pass e.g. 8.")
 
 
 def _sas_target(sas_url: str) -> tuple[StorageTarget, str, str]:
