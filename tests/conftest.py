@@ -101,13 +101,19 @@ def summary(request: pytest.FixtureRequest) -> Callable[[str], None]:
     return summary_lines(request.config).append
 
 
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    # The Pulumi SDK leaves coroutines of inline-program runs the CLI did not finish for the garbage collector
+    # (pyproject.toml's filterwarnings says why). Collected by chance while Python compiles source (pytest's
+    # assertion rewriting, or a test's ast.parse), their cleanup breaks CPython 3.11.7's AST construction:
+    # "SystemError: AST constructor recursion depth mismatch", in whatever runs then (seen: test_clouds' ast.parse on
+    # a worker after the engine tests; hypothesis's import for the summary after test_e2e_killed alone, 3 of 4 runs).
+    # Collected as each engine test ends, they are harmless.
+    if item.get_closest_marker("e2e") is not None:
+        gc.collect()
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    # The Pulumi SDK leaves coroutines of killed inline-program runs for the garbage collector (pyproject.toml's
-    # filterwarnings says why). Collected by chance while pytest compiles a module it imports only for the summary
-    # (hypothesis's plugin imports hypothesis there when no test did), their cleanup broke CPython 3.11.7's AST
-    # construction: "SystemError: AST constructor recursion depth mismatch" and exit 1 after every test passed
-    # (tests/test_e2e_killed.py run alone, 3 of 4 runs). Collected here, before the summary, they are harmless.
-    gc.collect()
+    gc.collect()  # anything the engine tests' teardown did not collect, before the summary imports (see above)
     if hasattr(session.config, "workeroutput"):  # an xdist worker: the controller prints them
         session.config.workeroutput["summary"] = summary_lines(session.config)
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import resource
 import shutil
 import subprocess
-from collections.abc import Callable
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,17 +68,20 @@ def is_disk(service: BlobServiceClient, container: str) -> bool | None:
     return DiskReport.from_tail(tail, BIG + PAGE).azure_ready
 
 
-def limited(max_bytes: int) -> Callable[[], None]:
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
-    return apply
+def limited(max_bytes: int, args: list[str | Path]) -> list[str | Path]:
+    """`args` run with no file allowed past `max_bytes`: a small Python sets the limit and execs them. Not a
+    preexec_fn: the test process may hold grpc (from the Pulumi tests before), whose fork handlers abort a child
+    forked from it that runs Python before its exec (seen: SIGABRT, "epoll_wait error: Bad file descriptor")."""
+    return [sys.executable, "-c", "import os, resource, sys; n = int(sys.argv[1]); "
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (n, n)); os.execvp(sys.argv[2], sys.argv[2:])",
+            str(max_bytes), *args]
 
 
 def run_limited(args: list[str | Path], env: dict[str, str], tmp: Path) -> subprocess.CompletedProcess[str]:
     """A command with no file allowed past FILE_LIMIT bytes (the kernel stops a write past it: SIGXFSZ, EFBIG) and
     its temporary folder watched."""
-    return subprocess.run(args, capture_output=True, text=True, timeout=600, env={**clean_env(env), "TMPDIR": str(tmp)},
-                          preexec_fn=limited(FILE_LIMIT), cwd=Path(__file__).resolve().parent.parent)
+    return subprocess.run(limited(FILE_LIMIT, args), capture_output=True, text=True, timeout=600,
+                          env={**clean_env(env), "TMPDIR": str(tmp)}, cwd=Path(__file__).resolve().parent.parent)
 
 
 def check_blob(service: BlobServiceClient, container: str, images: TestImages, source: str, size: int,
@@ -113,8 +115,8 @@ def test_the_file_size_limit_stops_a_full_size_decompression(big_packed: dict[tu
     """The control: what the guides do (decompress to a file) is stopped by the same limit the uploads run under."""
     out = tmp_path / "full.vhd"
     with open(out, "wb") as sink:
-        run = subprocess.run(["xz", "-dc", str(big_packed[("vhd-fixed", "xz")])], stdout=sink, timeout=120,
-                             preexec_fn=limited(FILE_LIMIT))
+        run = subprocess.run(limited(FILE_LIMIT, ["xz", "-dc", str(big_packed[("vhd-fixed", "xz")])]), stdout=sink,
+                             timeout=120)
     assert run.returncode != 0 and out.stat().st_size <= FILE_LIMIT  # SIGXFSZ, or EFBIG: "File too large"
 
 
