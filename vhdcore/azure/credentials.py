@@ -41,6 +41,7 @@ ENV_KEY = "AZURE_STORAGE_KEY"
 ENV_SAS_TOKEN = "AZURE_STORAGE_SAS_TOKEN"
 ENV_AUTH_MODE = "AZURE_STORAGE_AUTH_MODE"
 _ENV_SECRETS = frozenset({ENV_CONNECTION_STRING, ENV_KEY, ENV_SAS_TOKEN})
+_ENV_READ = (ENV_CONNECTION_STRING, ENV_ACCOUNT, ENV_ACCOUNT_URL, ENV_KEY, ENV_SAS_TOKEN, ENV_AUTH_MODE)
 # The variable each StorageTarget setting falls back to, for messages that say where a setting came from.
 ENV_VARIABLES = {
     "connection_string": ENV_CONNECTION_STRING, "account_key": ENV_KEY, "sas_token": ENV_SAS_TOKEN,
@@ -209,7 +210,9 @@ class StorageTarget:
             # Stack config is this stack's own setting and replaces the variables' secrets. Its key or SAS
             # applies to the account the caller names; its connection string is used like the variable,
             # only for the account it points at.
-            environ = {k: v for k, v in environ.items() if k not in _ENV_SECRETS}
+            # Only the variables _from_environ reads: a copy of the whole environment costs more than the rest
+            # of resolve, which runs for every request a provider answers.
+            environ = {k: environ[k] for k in _ENV_READ if k in environ and k not in _ENV_SECRETS}
             if "connection_string" in configured:
                 environ[ENV_CONNECTION_STRING] = configured["connection_string"]
             given |= {k: v for k, v in configured.items() if k in _SECRETS}
@@ -489,6 +492,7 @@ def _normalized(url: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
 
+@functools.lru_cache(maxsize=32)  # parsed again by every property that needs a part of it, per request
 def _parse_connection_string(text: str, *, strict: bool = True) -> _ConnectionString:
     # Keys are case-insensitive; values may contain '=' (base64 keys, SAS tokens). Never echo the text.
     items: dict[str, str] = {}
