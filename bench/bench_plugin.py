@@ -1,9 +1,10 @@
 """Benchmark: the provider plugin against the dynamic provider, side by side in one run: `pulumi up` (create) and
 `pulumi destroy` of 1, 20 and 100 BlankVhds on Azurite through the real CLI. The plugin (tools/bin, this checkout)
-runs a Python inline program on the generated SDK (sdk/python), the dynamic provider the project's own program
-(diskCount); for each count the two doors run one after the other, each on a fresh stack, with the local
-backend's state written after every step (the default) and only at the end. The plugin's start-up alone:
-bench/bench_plugin_start.py.
+serves two programs: a YAML project run by plain `pulumi up` (the YAML language host: no Python in the program,
+as for every language but Python) and a Python inline program on the generated SDK (sdk/python); the dynamic
+provider serves the project's own program (diskCount). For each count the three run one after the other, each on a
+fresh stack, with the local backend's state written after every step (the default) and only at the end. The
+plugin's start-up alone: bench/bench_plugin_start.py.
 
     venv/bin/python bench/bench_plugin.py                     # one run of each
     venv/bin/python bench/bench_plugin.py --repeat 3          # medians of 3 (the numbers in docs/benchmarks.md)
@@ -24,8 +25,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
@@ -52,6 +54,32 @@ def install_python_sdk(into: Path) -> None:
     sys.path.insert(0, str(into / "site"))
 
 
+class CLI(auto.PulumiCommand):
+    """The CLI in .tools. With `profile` set to a folder, each `pulumi up` also writes the engine's Go CPU profile
+    there (the CLI's global --profiling flag; read it with `go tool pprof -top .tools/bin/pulumi <file>.cpu`)."""
+
+    profile: Path | None = None
+
+    def __init__(self) -> None:
+        super().__init__(root=str(ROOT / ".tools"))
+
+    def run(self, args: list[str], cwd: str, additional_env: Mapping[str, str], on_output: Any = None,
+            on_error: Any = None) -> auto.CommandResult:
+        if self.profile is not None and "up" in args:
+            args = ["--profiling", str(self.profile / f"up-{uuid.uuid4().hex[:6]}"), *args]
+        return super().run(args, cwd, additional_env, on_output, on_error)
+
+
+def without_sdk_stack_traces() -> None:
+    """A diagnostic, not a setting anyone has: the Python SDK records the program's call stack with every resource
+    it registers (about half of a BlankVhd's state from an inline program), and the engine writes it into the state
+    with the rest. Replaced by an empty one in this process, to measure what it costs the state writes."""
+    from pulumi.runtime import resource
+    from pulumi.runtime.proto import source_pb2
+
+    resource._get_stack_trace = source_pb2.StackTrace  # type: ignore[attr-defined]
+
+
 def plugin_stack(name: str, disks: int, work_dir: Path, connection_string: str, env: dict[str, str]) -> auto.Stack:
     import pulumi
     import pulumi_blank_vhd as blankvhd
@@ -62,10 +90,25 @@ def plugin_stack(name: str, disks: int, work_dir: Path, connection_string: str, 
             blankvhd.BlankVhd(f"vhd-{index}", size_gb=1, container_name=container.container_name)
         pulumi.export("disks", disks)
 
-    opts = auto.LocalWorkspaceOptions(work_dir=str(work_dir), env_vars={**pulumi_env(), **env},
-                                      pulumi_command=auto.PulumiCommand(root=str(ROOT / ".tools")))
+    opts = auto.LocalWorkspaceOptions(work_dir=str(work_dir), env_vars={**pulumi_env(), **env}, pulumi_command=CLI())
     selected = auto.create_or_select_stack(stack_name=name, project_name="blank-vhd-bench", program=program,
                                            opts=opts)
+    selected.set_config("blank-vhd:connectionString", auto.ConfigValue(connection_string, secret=True))
+    return selected
+
+
+def yaml_stack(name: str, disks: int, work_dir: Path, connection_string: str, env: dict[str, str]) -> auto.Stack:
+    """A YAML project of its own (YAML has no loops: each disk is written out), run by the CLI and the YAML host."""
+    project = work_dir / name
+    project.mkdir()
+    lines = ["name: blank-vhd-bench-yaml", "runtime: yaml", "resources:", "  container:",
+             "    type: blank-vhd:BlobContainer", "    properties:", f"      containerName: {name}"]
+    for index in range(disks):
+        lines += [f"  vhd-{index}:", "    type: blank-vhd:BlankVhd", "    properties:", "      sizeGb: 1",
+                  "      containerName: ${container.containerName}"]
+    (project / "Pulumi.yaml").write_text("\n".join(lines) + "\n")
+    opts = auto.LocalWorkspaceOptions(work_dir=str(project), env_vars={**pulumi_env(), **env}, pulumi_command=CLI())
+    selected = auto.create_or_select_stack(stack_name=name, work_dir=str(project), opts=opts)
     selected.set_config("blank-vhd:connectionString", auto.ConfigValue(connection_string, secret=True))
     return selected
 
@@ -78,6 +121,7 @@ def dynamic_stack(name: str, disks: int, connection_string: str, env: dict[str, 
 # The local backend rewrites the whole state file after every step, so its cost grows with the square of the
 # resources; PULUMI_SKIP_CHECKPOINTS=true (pulumi/pulumi#10668) writes it once at the end. Measured both ways to
 # tell the engine's share from the provider's.
+DOORS = ("plugin, YAML program", "plugin, Python program", "dynamic provider")
 CHECKPOINTS = {"every step (default)": {}, "at the end (PULUMI_SKIP_CHECKPOINTS)": {"PULUMI_SKIP_CHECKPOINTS": "true"}}
 
 
@@ -91,10 +135,14 @@ def report_stacks(counts: list[int], repeat: int, parallel: int | None) -> None:
         for _ in range(repeat):
             for disks in counts:
                 for checkpoints, env in CHECKPOINTS.items():
-                    for door in ("plugin", "dynamic"):  # one after the other: a busy moment hits both alike
+                    for door in DOORS:  # one after the other: a busy moment hits them alike
                         name = f"bench-{uuid.uuid4().hex[:6]}"
-                        selected = (plugin_stack(name, disks, work_dir, server.connection_string, env)
-                                    if door == "plugin" else dynamic_stack(name, disks, server.connection_string, env))
+                        if door == DOORS[0]:
+                            selected = yaml_stack(name, disks, work_dir, server.connection_string, env)
+                        elif door == DOORS[1]:
+                            selected = plugin_stack(name, disks, work_dir, server.connection_string, env)
+                        else:
+                            selected = dynamic_stack(name, disks, server.connection_string, env)
                         up = timed(lambda s=selected: s.up(color="never", show_secrets=False, **limit))
                         destroy = timed(lambda s=selected: s.destroy(color="never", show_secrets=False, **limit))
                         selected.workspace.remove_stack(name)
@@ -111,7 +159,7 @@ def report_stacks(counts: list[int], repeat: int, parallel: int | None) -> None:
               f"{os.getloadavg()[0]:.1f}:")
         print(f"| door | state written | {' | '.join(f'{n} BlankVhds' for n in counts)} | {high} vs {low} |")
         print(f"|---|---|{'---:|' * (len(counts) + 1)}")
-        for door in ("plugin", "dynamic"):
+        for door in DOORS:
             for checkpoints in CHECKPOINTS:
                 times = [median[(door, checkpoints, n)][column] for n in counts]
                 print(f"| {door} | {checkpoints} | {' | '.join(f'{t:.1f} s' for t in times)} | "
@@ -124,7 +172,11 @@ def main() -> None:
     parser.add_argument("--counts", default="1,20,100", help="numbers of BlankVhds (default 1,20,100)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each stack operation (default 1)")
     parser.add_argument("--parallel", type=int, help="steps the engine runs at once (default: its own, 4 x cores)")
+    parser.add_argument("--without-sdk-stack-traces", action="store_true",
+                        help="diagnostic: the Python programs register their resources without the SDK's stack trace")
     args = parser.parse_args()
+    if args.without_sdk_stack_traces:
+        without_sdk_stack_traces()
     report_stacks([int(n) for n in args.counts.split(",")], args.repeat, args.parallel)
 
 

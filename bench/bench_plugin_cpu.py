@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tools"), str(ROOT / "bench")]
 
 from azurite_server import Azurite  # noqa: E402
-from bench_plugin import dynamic_stack, install_python_sdk, plugin_stack  # noqa: E402
+from bench_plugin import CLI, dynamic_stack, install_python_sdk, plugin_stack  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 # How the provider process of each door shows in its command line.
@@ -123,7 +123,11 @@ def main() -> None:
     parser.add_argument("--counts", default="1,100", help="two numbers of BlankVhds (default 1,100)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each (default 3; medians)")
     parser.add_argument("--skip-checkpoints", action="store_true", help="PULUMI_SKIP_CHECKPOINTS=true")
+    parser.add_argument("--engine-profile", type=Path, metavar="DIR",
+                        help="write the engine's Go CPU profile of every counted plugin `up` into DIR")
     args = parser.parse_args()
+    if args.engine_profile:
+        args.engine_profile.mkdir(parents=True, exist_ok=True)
     low, high = (int(n) for n in args.counts.split(","))
     env = {"PULUMI_SKIP_CHECKPOINTS": "true"} if args.skip_checkpoints else {}
     server = Azurite().start()
@@ -132,6 +136,7 @@ def main() -> None:
     try:
         install_python_sdk(work_dir)
         one_up(args.door, low, server, work_dir, env)  # uncounted: Azurite's and the CLI's first run warms them up
+        CLI.profile = args.engine_profile  # after the uncounted run
         for _ in range(args.repeat):
             for disks in (low, high):
                 runs[disks].append(one_up(args.door, disks, server, work_dir, env))
