@@ -157,13 +157,14 @@ def report_stacks(counts: list[int], repeat: int, parallel: int | None) -> None:
         steps = f"--parallel {parallel}" if parallel else "the engine's default parallelism"
         print(f"{what} on Azurite, 1 GiB disks, median of {repeat}, {steps}, load average "
               f"{os.getloadavg()[0]:.1f}:")
-        print(f"| door | state written | {' | '.join(f'{n} BlankVhds' for n in counts)} | {high} vs {low} |")
-        print(f"|---|---|{'---:|' * (len(counts) + 1)}")
+        print(f"| door | state written | {' | '.join(f'{n} BlankVhds' for n in counts)} | {high} vs {low} | "
+              "per extra disk |")
+        print(f"|---|---|{'---:|' * (len(counts) + 2)}")
         for door in DOORS:
             for checkpoints in CHECKPOINTS:
                 times = [median[(door, checkpoints, n)][column] for n in counts]
                 print(f"| {door} | {checkpoints} | {' | '.join(f'{t:.1f} s' for t in times)} | "
-                      f"{times[-1] / times[0]:.2f}x |")
+                      f"{times[-1] / times[0]:.2f}x | {1000 * (times[-1] - times[0]) / (high - low):.0f} ms |")
         print()
 
 

@@ -13,7 +13,7 @@ import pulumi
 import pulumi.dynamic
 
 from .args import BlankVhdArgs, BlankVhdOutputs
-from .common import engine_props, get_resource, resource_inputs, with_secret_outputs
+from .common import engine_props, get_resource, register, resource_inputs, with_secret_outputs
 from .provider import BlankVhdProvider
 from .schema import BLANK_VHD
 
@@ -64,7 +64,7 @@ class BlankVhd(pulumi.dynamic.Resource, BlankVhdOutputs, module="azureblob", nam
         # check() has no URN: the provider holds the resource's name (for an omitted blob_name) and identity.
         provider = BlankVhdProvider(auto_name_prefix=resource_name if given.blob_name is None else None,
                                     identity=identity(resource_name, opts))
-        super().__init__(provider, resource_name, props, with_secret_outputs(delete_first(resource_name, opts)))
+        register(self, provider, resource_name, props, with_secret_outputs(delete_first(resource_name, opts)))
 
     @staticmethod
     def get(resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> BlankVhd:

@@ -13,6 +13,7 @@ import difflib
 import functools
 import logging
 import os
+import pickle
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import MISSING, dataclass, field, fields
@@ -192,6 +193,28 @@ class BlobAtUrl:
 
 
 
+# The sorting wrappers the Python SDK's dynamic.serialize_provider puts around pickle._Pickler._batch_setitems.
+_SDK_SORTING_WRAPPERS = frozenset({"batch_set_items_sorted", "batch_set_items_sorted_before_py14"})
+
+
+def register(resource: pulumi.dynamic.Resource, provider: ResourceProvider, resource_name: str,
+             props: dict[str, Any], opts: pulumi.ResourceOptions | None) -> None:
+    """pulumi.dynamic.Resource.__init__, with the pickler as the SDK means it to be. To pickle a provider
+    deterministically the SDK (3.x, through 3.272 at least) wraps the pure-Python pickler's _batch_setitems in one more
+    sorting layer for every dynamic resource it registers and never removes it: the n-th registration in a process
+    sorts every dict n times, and after about a thousand (a big program, or an Automation API process running many
+    stacks) pickling fails with RecursionError (pulumi/pulumi#17803). Unwrapped here first, every registration
+    pickles through the SDK's one layer."""
+    method = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+    while getattr(method, "__name__", "") in _SDK_SORTING_WRAPPERS and method.__closure__:
+        inner = [cell.cell_contents for cell in method.__closure__ if callable(cell.cell_contents)]
+        if len(inner) != 1:
+            break  # not the SDK's shape: leave it as it is
+        method = inner[0]
+    pickle._Pickler._batch_setitems = method  # type: ignore[attr-defined]
+    pulumi.dynamic.Resource.__init__(resource, provider, resource_name, props, opts)
+
+
 def get_resource(cls: type[R], provider: ResourceProvider, resource_name: str, id: pulumi.Input[str],
                  opts: pulumi.ResourceOptions | None, properties: Iterable[str]) -> R:
     """What a generated SDK's static `get` does, for a dynamic resource: the engine reads the resource `id` through
@@ -200,7 +223,7 @@ def get_resource(cls: type[R], provider: ResourceProvider, resource_name: str, i
     appears)."""
     resource = cls.__new__(cls)
     merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
-    pulumi.dynamic.Resource.__init__(resource, provider, resource_name, dict.fromkeys(properties), merged)
+    register(resource, provider, resource_name, dict.fromkeys(properties), merged)
     return resource
 
 

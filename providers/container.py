@@ -12,7 +12,7 @@ import pulumi
 import pulumi.dynamic
 
 from .args import BlobContainerArgs, BlobContainerOutputs
-from .common import engine_props, resource_inputs, with_secret_outputs
+from .common import engine_props, register, resource_inputs, with_secret_outputs
 from .container_provider import BlobContainerProvider
 from .schema import BLOB_CONTAINER
 
@@ -52,7 +52,7 @@ class BlobContainer(pulumi.dynamic.Resource, BlobContainerOutputs, module="azure
         """Declare a container: `BlobContainer(name, BlobContainerArgs(...), opts)` or with keyword inputs."""
         given, opts = resource_inputs(BlobContainerArgs, resource_name, args, kwargs)
         props = engine_props(given, (p.name for p in BLOB_CONTAINER.outputs))
-        super().__init__(BlobContainerProvider(), resource_name, props, with_secret_outputs(opts))
+        register(self, BlobContainerProvider(), resource_name, props, with_secret_outputs(opts))
         # The name as disks take it: known only once the container exists (when its id is; an update in place keeps
         # the id known at preview, a create or replacement does not). A preview echoes an input as the output of a
         # resource it will create, so without this a disk's check would look for the container before the update

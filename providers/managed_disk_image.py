@@ -14,7 +14,7 @@ import pulumi.dynamic
 
 from .args import ManagedDiskImageArgs, ManagedDiskImageOutputs
 from .blank_vhd import identity
-from .common import engine_props, get_resource, resource_inputs
+from .common import engine_props, get_resource, register, resource_inputs
 from .managed_disk_provider import ManagedDiskImageProvider
 from .schema import MANAGED_DISK_IMAGE
 
@@ -63,7 +63,7 @@ class ManagedDiskImage(pulumi.dynamic.Resource, ManagedDiskImageOutputs, module=
         props.setdefault("disk_name", None)
         provider = ManagedDiskImageProvider(auto_name_prefix=resource_name if given.disk_name is None else None,
                                             identity=identity(resource_name, opts))
-        super().__init__(provider, resource_name, props, opts)
+        register(self, provider, resource_name, props, opts)
 
     @staticmethod
     def get(resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None

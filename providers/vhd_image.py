@@ -15,7 +15,7 @@ import pulumi.dynamic
 
 from .args import VhdImageArgs, VhdImageOutputs
 from .blank_vhd import identity
-from .common import engine_props, get_resource, resource_inputs, with_secret_outputs
+from .common import engine_props, get_resource, register, resource_inputs, with_secret_outputs
 from .image_provider import VhdImageProvider
 from .schema import VHD_IMAGE
 
@@ -70,7 +70,7 @@ class VhdImage(pulumi.dynamic.Resource, VhdImageOutputs, module="azureblob", nam
         # check() has no URN: the provider holds the resource's name and identity, for an omitted blob_name.
         provider = VhdImageProvider(auto_name_prefix=resource_name if given.blob_name is None else None,
                                     identity=identity(resource_name, opts))
-        super().__init__(provider, resource_name, props, with_secret_outputs(opts))
+        register(self, provider, resource_name, props, with_secret_outputs(opts))
 
     @staticmethod
     def get(resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None) -> VhdImage:

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import itertools
 import json
+import pickle
 import runpy
 import subprocess
 import sys
@@ -115,6 +116,24 @@ def test_the_program_process_never_imports_the_azure_sdk() -> None:
     assert "providers.provider" in modules  # the program did declare the disks
     foreign = [m for m in modules if m.split(".")[0] in ("azure", "pulumi_azure_native", "msal", "isodate")]
     assert foreign == [], foreign
+
+
+def sorting_layers() -> int:
+    """How many of the Python SDK's sorting wrappers are around the pure-Python pickler's _batch_setitems."""
+    layers, method = 0, pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+    while method.__name__.startswith("batch_set_items_sorted"):
+        layers, method = layers + 1, method.__closure__[0].cell_contents
+    return layers
+
+
+def test_a_process_may_register_any_number_of_dynamic_resources() -> None:
+    """The SDK wraps the pickler once more for every dynamic resource it registers and never unwraps it: after
+    about a thousand in one process (a big program, or an Automation API process running stack after stack) the
+    next provider's pickling failed with RecursionError, as bench_plugin.py's fifth repeat did (pulumi/pulumi#17803).
+    providers.common.register leaves the SDK its one layer."""
+    for _ in range(11):
+        assert len(run_program(diskCount=100).of_type(BLANK_VHD)) == 100
+    assert sorting_layers() == 1
 
 
 def is_secret(value: object) -> bool:
