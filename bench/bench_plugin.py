@@ -1,14 +1,16 @@
 """Benchmark: the provider plugin against the dynamic provider, side by side in one run: `pulumi up` (create) and
 `pulumi destroy` of 1, 20 and 100 BlankVhds on Azurite through the real CLI. The plugin (tools/bin, this checkout)
-serves two programs: a YAML project run by plain `pulumi up` (the YAML language host: no Python in the program,
-as for every language but Python) and a Python inline program on the generated SDK (sdk/python); the dynamic
-provider serves the project's own program (diskCount). For each count the three run one after the other, each on a
-fresh stack, with the local backend's state written after every step (the default) and only at the end. The
-plugin's start-up alone: bench/bench_plugin_start.py.
+serves a program in each language this machine runs: a YAML project run by plain `pulumi up` (the YAML language
+host), and inline programs on the generated SDKs through the Automation API of TypeScript (bench/typescript, compiled
+with examples/typescript's tsc and run with its node_modules), Go (bench/go, built here) and Python (sdk/python); the
+dynamic provider serves the project's own program (diskCount). For each count the doors run one after the other,
+each on a fresh stack, with the local backend's state written after every step (the default) and only at the end.
+The plugin's start-up alone: bench/bench_plugin_start.py.
 
     venv/bin/python bench/bench_plugin.py                     # one run of each
-    venv/bin/python bench/bench_plugin.py --repeat 3          # medians of 3 (the numbers in docs/benchmarks.md)
+    venv/bin/python bench/bench_plugin.py --repeat 5          # medians of 5 (the numbers in docs/benchmarks.md)
     venv/bin/python bench/bench_plugin.py --parallel 32       # more steps at once than the engine's default
+    venv/bin/python bench/bench_plugin.py --doors yaml,python # some of the doors (yaml,typescript,go,python,dynamic)
 
 The engine runs at most 4 x (CPU cores) steps at once (its default --parallel); the dynamic provider's process
 serves at most 4 calls at once, the plugin up to 64 (worker threads).
@@ -17,6 +19,7 @@ serves at most 4 calls at once, the plugin up to 64 (worker threads).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -121,32 +124,76 @@ def dynamic_stack(name: str, disks: int, connection_string: str, env: dict[str, 
 # The local backend rewrites the whole state file after every step, so its cost grows with the square of the
 # resources; PULUMI_SKIP_CHECKPOINTS=true (pulumi/pulumi#10668) writes it once at the end. Measured both ways to
 # tell the engine's share from the provider's.
-DOORS = ("plugin, YAML program", "plugin, Python program", "dynamic provider")
+DOORS = {"yaml": "plugin, YAML program", "typescript": "plugin, TypeScript program", "go": "plugin, Go program",
+         "python": "plugin, Python program", "dynamic": "dynamic provider"}
 CHECKPOINTS = {"every step (default)": {}, "at the end (PULUMI_SKIP_CHECKPOINTS)": {"PULUMI_SKIP_CHECKPOINTS": "true"}}
 
 
-def report_stacks(counts: list[int], repeat: int, parallel: int | None) -> None:
+def build_programs(doors: list[str], work_dir: Path) -> dict[str, list[str]]:
+    """The command that runs the TypeScript and the Go program, built into `work_dir`."""
+    commands: dict[str, list[str]] = {}
+    if "typescript" in doors:
+        example = ROOT / "examples" / "typescript"
+        if not (example / "node_modules" / "@blank-vhd" / "pulumi").exists():
+            raise SystemExit("examples/typescript has no node_modules; run `bash scripts/setup.sh --test` first.")
+        source = work_dir / "typescript"
+        source.mkdir()
+        shutil.copy(ROOT / "bench" / "typescript" / "disks.ts", source)
+        (source / "node_modules").symlink_to(example / "node_modules")  # tsc and node resolve from the file's folder
+        subprocess.run([example / "node_modules" / ".bin" / "tsc", "--target", "ES2022", "--module", "commonjs",
+                        "--moduleResolution", "node", "--strict", "--types", "node", "--skipLibCheck", "--outDir",
+                        source, source / "disks.ts"], cwd=source, check=True)
+        commands["typescript"] = ["node", str(source / "disks.js")]
+    if "go" in doors:
+        binary = work_dir / "disks-go"
+        subprocess.run(["go", "build", "-o", binary, "."], cwd=ROOT / "bench" / "go", check=True,
+                       env={**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=readonly"})
+        commands["go"] = [str(binary)]
+    return commands
+
+
+def run_program(command: list[str], name: str, disks: int, work_dir: Path, connection_string: str,
+                env: dict[str, str], parallel: int | None) -> tuple[float, float]:
+    """`pulumi up` and `pulumi destroy` by a compiled Automation API program, timed by it around each call."""
+    project = work_dir / name
+    project.mkdir()
+    spec = {"stack": name, "workDir": str(project), "disks": disks, "connectionString": connection_string,
+            "parallel": parallel or 0}
+    done = subprocess.run(command, input=json.dumps(spec), capture_output=True, text=True, cwd=project,
+                          env={**os.environ, **pulumi_env(), **env})
+    if done.returncode != 0:
+        raise SystemExit(f"{command[0]} failed:\n{done.stderr[-4000:]}")
+    times = json.loads(done.stdout.strip().splitlines()[-1])
+    return times["up"], times["destroy"]
+
+
+def report_stacks(counts: list[int], repeat: int, parallel: int | None, doors: list[str]) -> None:
     server = Azurite().start()
     work_dir = Path(tempfile.mkdtemp(prefix="bench-plugin-"))
     rows: dict[tuple[str, str, int], list[tuple[float, float]]] = {}
     limit = {"parallel": parallel} if parallel else {}
     try:
         install_python_sdk(work_dir)
+        programs = build_programs(doors, work_dir)
         for _ in range(repeat):
             for disks in counts:
                 for checkpoints, env in CHECKPOINTS.items():
-                    for door in DOORS:  # one after the other: a busy moment hits them alike
+                    for door in doors:  # one after the other: a busy moment hits them alike
                         name = f"bench-{uuid.uuid4().hex[:6]}"
-                        if door == DOORS[0]:
-                            selected = yaml_stack(name, disks, work_dir, server.connection_string, env)
-                        elif door == DOORS[1]:
-                            selected = plugin_stack(name, disks, work_dir, server.connection_string, env)
+                        if door in programs:
+                            up, destroy = run_program(programs[door], name, disks, work_dir,
+                                                      server.connection_string, env, parallel)
                         else:
-                            selected = dynamic_stack(name, disks, server.connection_string, env)
-                        up = timed(lambda s=selected: s.up(color="never", show_secrets=False, **limit))
-                        destroy = timed(lambda s=selected: s.destroy(color="never", show_secrets=False, **limit))
-                        selected.workspace.remove_stack(name)
-                        rows.setdefault((door, checkpoints, disks), []).append((up, destroy))
+                            if door == "yaml":
+                                selected = yaml_stack(name, disks, work_dir, server.connection_string, env)
+                            elif door == "python":
+                                selected = plugin_stack(name, disks, work_dir, server.connection_string, env)
+                            else:
+                                selected = dynamic_stack(name, disks, server.connection_string, env)
+                            up = timed(lambda s=selected: s.up(color="never", show_secrets=False, **limit))
+                            destroy = timed(lambda s=selected: s.destroy(color="never", show_secrets=False, **limit))
+                            selected.workspace.remove_stack(name)
+                        rows.setdefault((DOORS[door], checkpoints, disks), []).append((up, destroy))
     finally:
         server.stop()
         shutil.rmtree(work_dir, ignore_errors=True)
@@ -160,7 +207,7 @@ def report_stacks(counts: list[int], repeat: int, parallel: int | None) -> None:
         print(f"| door | state written | {' | '.join(f'{n} BlankVhds' for n in counts)} | {high} vs {low} | "
               "per extra disk |")
         print(f"|---|---|{'---:|' * (len(counts) + 2)}")
-        for door in DOORS:
+        for door in (DOORS[d] for d in doors):
             for checkpoints in CHECKPOINTS:
                 times = [median[(door, checkpoints, n)][column] for n in counts]
                 print(f"| {door} | {checkpoints} | {' | '.join(f'{t:.1f} s' for t in times)} | "
@@ -175,10 +222,14 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, help="steps the engine runs at once (default: its own, 4 x cores)")
     parser.add_argument("--without-sdk-stack-traces", action="store_true",
                         help="diagnostic: the Python programs register their resources without the SDK's stack trace")
+    parser.add_argument("--doors", default=",".join(DOORS), help=f"which to run, in order (default {','.join(DOORS)})")
     args = parser.parse_args()
+    doors = args.doors.split(",")
+    if unknown := [d for d in doors if d not in DOORS]:
+        parser.error(f"--doors: unknown {', '.join(unknown)}; choose from {', '.join(DOORS)}")
     if args.without_sdk_stack_traces:
         without_sdk_stack_traces()
-    report_stacks([int(n) for n in args.counts.split(",")], args.repeat, args.parallel)
+    report_stacks([int(n) for n in args.counts.split(",")], args.repeat, args.parallel, doors)
 
 
 if __name__ == "__main__":

@@ -139,12 +139,14 @@ def go_requirement(go_mod: Path, module: str) -> str:
     return found.group(1)
 
 
-def test_the_generator_and_the_go_example_use_the_clis_pulumi_version() -> None:
-    """The SDKs are what the pinned CLI's `pulumi package gen-sdk` would write only if the generators are its own."""
+def test_the_generator_and_the_go_programs_use_the_clis_pulumi_version() -> None:
+    """The SDKs are what the pinned CLI's `pulumi package gen-sdk` would write only if the generators are its own;
+    the Go example and the Go benchmark program run on the same SDK."""
     cli = "v" + (ROOT / "scripts" / "pulumi-cli-version").read_text().strip()
     assert go_requirement(SDKGEN / "go.mod", "github.com/pulumi/pulumi/pkg/v3") == cli
     assert go_requirement(SDKGEN / "go.mod", "github.com/pulumi/pulumi/sdk/v3") == cli
     assert go_requirement(ROOT / "examples" / "go" / "go.mod", "github.com/pulumi/pulumi/sdk/v3") == cli
+    assert go_requirement(ROOT / "bench" / "go" / "go.mod", "github.com/pulumi/pulumi/sdk/v3") == cli
 
 
 
