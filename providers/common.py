@@ -200,11 +200,11 @@ _SDK_SORTING_WRAPPERS = frozenset({"batch_set_items_sorted", "batch_set_items_so
 def register(resource: pulumi.dynamic.Resource, provider: ResourceProvider, resource_name: str,
              props: dict[str, Any], opts: pulumi.ResourceOptions | None) -> None:
     """pulumi.dynamic.Resource.__init__, with the pickler as the SDK means it to be. To pickle a provider
-    deterministically the SDK (3.x, through 3.272 at least) wraps the pure-Python pickler's _batch_setitems in one more
-    sorting layer for every dynamic resource it registers and never removes it: the n-th registration in a process
-    sorts every dict n times, and after about a thousand (a big program, or an Automation API process running many
-    stacks) pickling fails with RecursionError (pulumi/pulumi#17803). Unwrapped here first, every registration
-    pickles through the SDK's one layer."""
+    deterministically, the SDK's serialize_provider wraps the pure-Python pickler's _batch_setitems in a sorting layer
+    for every dynamic resource it registers and never removes it: the n-th registration in a process sorts every dict
+    n times, and after about a thousand (a big program, or an Automation API process running many stacks) pickling
+    fails with RecursionError (pulumi/pulumi#17803). Unwrapped here first, every registration pickles through the
+    SDK's one layer; an SDK that no longer wraps it is left alone."""
     method = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
     while getattr(method, "__name__", "") in _SDK_SORTING_WRAPPERS and method.__closure__:
         inner = [cell.cell_contents for cell in method.__closure__ if callable(cell.cell_contents)]

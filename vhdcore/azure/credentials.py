@@ -210,8 +210,8 @@ class StorageTarget:
             # Stack config is this stack's own setting and replaces the variables' secrets. Its key or SAS
             # applies to the account the caller names; its connection string is used like the variable,
             # only for the account it points at.
-            # Only the variables _from_environ reads: a copy of the whole environment costs more than the rest
-            # of resolve, which runs for every request a provider answers.
+            # Only the variables _from_environ reads: a copy of the whole environment was most of what resolve
+            # cost, and it runs for every request a provider answers.
             environ = {k: environ[k] for k in _ENV_READ if k in environ and k not in _ENV_SECRETS}
             if "connection_string" in configured:
                 environ[ENV_CONNECTION_STRING] = configured["connection_string"]
