@@ -8,6 +8,7 @@ could be pickled into `__provider`: credentials from stack config live on the in
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import difflib
 import functools
@@ -32,12 +33,14 @@ from vhdcore import (
     DEBUG_ENV,
     ENV_VARIABLES,
     FOOTER_SIZE,
+    KEPT_CLIENTS,
     AuthFailedError,
     BlobNotFoundError,
     Cloud,
     ContainerNotFoundError,
     CredentialsError,
     InternalError,
+    KeptClients,
     StorageTarget,
     UniqueId,
     VhdError,
@@ -437,6 +440,10 @@ def reported(method: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> T:
         try:
+            if KEPT_CLIENTS.get() is None and in_dynamic_provider_process():
+                call = contextvars.copy_context()
+                call.run(KEPT_CLIENTS.set, _dynamic_run_clients())
+                return call.run(method, *args, **kwargs)
             return method(*args, **kwargs)
         except VhdError:
             _no_tracebacks()
@@ -452,10 +459,24 @@ def reported(method: Callable[..., T]) -> Callable[..., T]:
 
 
 def _no_tracebacks() -> None:
-    # Only in the provider process (python -m pulumi.dynamic), which runs nothing but providers.
-    main = sys.modules.get("__main__")
-    if getattr(getattr(main, "__spec__", None), "name", None) == "pulumi.dynamic.__main__":
+    # Only in the provider process, which runs nothing but providers.
+    if in_dynamic_provider_process():
         sys.tracebacklimit = 0
+
+
+def in_dynamic_provider_process() -> bool:
+    """Whether this is the process the engine starts for the dynamic resources (`python -m pulumi.dynamic`). Like the
+    plugin's, it serves the provider calls of one engine run and ends with it."""
+    main = sys.modules.get("__main__")
+    return getattr(getattr(main, "__spec__", None), "name", None) == "pulumi.dynamic.__main__"
+
+
+@functools.cache
+def _dynamic_run_clients() -> KeptClients:
+    """The storage clients the dynamic resources' provider process keeps for its engine run, as the plugin does."""
+    clients = KeptClients()
+    atexit.register(clients.close)
+    return clients
 
 
 class StorageProvider(ResourceProvider):

@@ -18,7 +18,7 @@ from pulumi.dynamic import CheckFailure
 import vhdcore
 from vhdcore import ClientOptions, ContainerNotFoundError, StorageError, StorageTarget, VhdError
 
-from .common import PLACE_FIELDS, Account, NamingProvider, StoredDisk, is_unknown, warn
+from .common import PLACE_FIELDS, Account, NamingProvider, StoredDisk, in_dynamic_provider_process, is_unknown, warn
 from .schema import ACCOUNT_FIELDS
 
 if TYPE_CHECKING:
@@ -68,13 +68,18 @@ class FoundContainers:
             self._found.add(place)
 
 
+# The containers the dynamic resources' provider process found in its engine run (the plugin passes its own).
+_DYNAMIC_RUN_CONTAINERS = FoundContainers()
+
+
 class DiskProvider(NamingProvider):
     """Base of the disk providers: `recorded` reads a state's outputs; read and delete build on `find`.
 
     `missing_container_fails`: whether check fails for a container that does not exist, or only warns. The plugin's
     door warns: its BlobContainer's name is known at a preview that is about to make it (the engine echoes the inputs
     of a resource it will create), where the dynamic BlobContainer's waits for the container's id.
-    `found_containers`: the containers found so far in this engine run (the plugin's), or None: ask every time.
+    `found_containers`: the containers found so far in this engine run (the plugin's; the dynamic resources' provider
+    process keeps its own), or None: ask every time.
     """
 
     missing_container_fails = True
@@ -96,13 +101,16 @@ class DiskProvider(NamingProvider):
             return []
         if olds.get("container_name") == name and all(olds.get(key) == inputs.get(key) for key in PLACE_FIELDS):
             return []  # a disk that exists, staying where it is
+        found = self.found_containers
+        if found is None and in_dynamic_provider_process():
+            found = _DYNAMIC_RUN_CONTAINERS
         try:
             target = self.target(Account.from_props(inputs))
-            if self.found_containers is not None and (target, name) in self.found_containers:
+            if found is not None and (target, name) in found:
                 return []
             vhdcore.require_container(target, name, blob=blob, options=_LOOK_OPTIONS)
-            if self.found_containers is not None:
-                self.found_containers.add((target, name))
+            if found is not None:
+                found.add((target, name))
         except ContainerNotFoundError as exc:
             if self.missing_container_fails:
                 return [CheckFailure("container_name", str(exc))]

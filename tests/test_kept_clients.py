@@ -1,12 +1,14 @@
 """Clients kept open between calls (vhdcore.KeptClients, what the provider plugin uses for one engine run), on a real
 Azurite behind a counting proxy: the calls of one thread to one account go over one connection; two accounts, or two
 credentials for one account, never share a client; no client serves two threads; a caller's own transport,
-credential or callback gets a client of its own per call; and closed clients are never used again."""
+credential or callback gets a client of its own per call; and closed clients are never used again. Through the
+engine, the dynamic resources' provider process keeps its clients and the containers it found for its run."""
 
 from __future__ import annotations
 
 import contextvars
 import threading
+import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -14,6 +16,7 @@ import pytest
 
 import vhdcore
 from tests.conftest import via
+from tests.e2e_support import E2E
 from tests.faultproxy import FaultProxy
 from vhdcore import KEPT_CLIENTS, AuthFailedError, ClientOptions, CredentialsError, GiB, KeptClients, StorageTarget
 
@@ -107,3 +110,31 @@ def test_a_target_that_cannot_work_fails_as_without_kept_clients(proxy: FaultPro
     with pytest.raises(CredentialsError) as kept:
         kept_in(clients, lambda: vhdcore.container_exists(broken, "vhds"))
     assert str(kept.value) == str(without.value) and len(clients) == 0 and proxy.requests == 0
+
+
+@pytest.mark.e2e
+def test_the_dynamic_resources_provider_process_keeps_clients_and_found_containers_for_its_run(
+    e2e: E2E, wire: FaultProxy
+) -> None:
+    """The provider process of the dynamic resources serves one engine run, as the plugin's does, and keeps what the
+    plugin keeps: its clients, so a thread's calls to one account share a connection, and the containers it found,
+    so the disks made in one are not each asked about it."""
+    box, connection = f"box-{uuid.uuid4().hex[:8]}", e2e.azurite.connection_string
+    disks = 8
+
+    def program() -> None:
+        from providers import BlankVhd, BlobContainer
+
+        container = BlobContainer("box", container_name=box, connection_string=connection)
+        for n in range(disks):
+            BlankVhd(f"vhd-{n}", size_gb=1, container_name=container.container_name, connection_string=connection)
+
+    start, connections = len(wire.log), wire.connections
+    e2e.up(program=program)
+    wire.drain()
+    sent = wire.log[start:]
+    assert len({s.path for s in sent if s.method == "PUT" and "/vhd-" in s.path}) == disks  # every disk was made
+    assert [s.method for s in sent].count("HEAD") == 1  # the first disk's check found the container; before: 8
+    # At most one connection per provider thread (it serves 4 calls at once) and the container check's own;
+    # before: two or more per disk (17 here).
+    assert wire.connections - connections < disks

@@ -2,8 +2,9 @@
 calls, for a process that makes many calls to the same accounts.
 
 Building a BlobServiceClient and opening its connection cost about as much CPU as the request itself, and a
-client built without a key or SAS makes a DefaultAzureCredential that fetches its own token. The provider plugin
-serves every request of one engine run, so it keeps its clients (KEPT_CLIENTS, set in the context of each call):
+client built without a key or SAS makes a DefaultAzureCredential that fetches its own token. The provider plugin,
+and the dynamic resources' provider process, each serve the requests of one engine run, so they keep their clients
+(KEPT_CLIENTS, set in the context of each call):
 - one client per (target, options) and per thread: a target holds the account and its credentials, so two accounts,
   or two credentials for one account, never share a client, and no client is used by two calls at once (the
   requests session under it is not made for that); the threads of one operation (an upload's writes) share the
