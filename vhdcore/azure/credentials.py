@@ -41,12 +41,13 @@ ENV_KEY = "AZURE_STORAGE_KEY"
 ENV_SAS_TOKEN = "AZURE_STORAGE_SAS_TOKEN"
 ENV_AUTH_MODE = "AZURE_STORAGE_AUTH_MODE"
 _ENV_SECRETS = frozenset({ENV_CONNECTION_STRING, ENV_KEY, ENV_SAS_TOKEN})
-_ENV_READ = (ENV_CONNECTION_STRING, ENV_ACCOUNT, ENV_ACCOUNT_URL, ENV_KEY, ENV_SAS_TOKEN, ENV_AUTH_MODE)
 # The variable each StorageTarget setting falls back to, for messages that say where a setting came from.
 ENV_VARIABLES = {
     "connection_string": ENV_CONNECTION_STRING, "account_key": ENV_KEY, "sas_token": ENV_SAS_TOKEN,
     "account_url": ENV_ACCOUNT_URL, "account_name": ENV_ACCOUNT,
 }
+# The variables _from_environ reads that still count beside stack config's credentials: all but the secrets.
+_ENV_KEPT_BESIDE_CONFIG = frozenset({*ENV_VARIABLES.values(), ENV_AUTH_MODE}) - _ENV_SECRETS
 
 _LOCATION = ("account_url", "account_name", "connection_string")
 _SECRETS = ("account_key", "sas_token")
@@ -212,7 +213,7 @@ class StorageTarget:
             # only for the account it points at.
             # Only the variables _from_environ reads: a copy of the whole environment was most of what resolve
             # cost, and it runs for every request a provider answers.
-            environ = {k: environ[k] for k in _ENV_READ if k in environ and k not in _ENV_SECRETS}
+            environ = {k: environ[k] for k in _ENV_KEPT_BESIDE_CONFIG if k in environ}
             if "connection_string" in configured:
                 environ[ENV_CONNECTION_STRING] = configured["connection_string"]
             given |= {k: v for k, v in configured.items() if k in _SECRETS}
