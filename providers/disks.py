@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pulumi.dynamic import CheckFailure
+from pulumi.dynamic import CheckFailure, ConfigureRequest
 
 import vhdcore
 from vhdcore import ClientOptions, ContainerNotFoundError, StorageError, StorageTarget, VhdError
@@ -85,6 +85,13 @@ class DiskProvider(NamingProvider):
     missing_container_fails = True
     found_containers: FoundContainers | None = None
 
+    def configure(self, req: ConfigureRequest) -> None:
+        """The dynamic door's entry (the plugin sets `config` and `found_containers` itself): its provider process,
+        which serves one engine run, keeps the containers it finds for the run, as the plugin does."""
+        super().configure(req)
+        if in_dynamic_provider_process():
+            self.found_containers = _DYNAMIC_RUN_CONTAINERS
+
     def check_container(
         self, olds: Mapping[str, Any], inputs: Mapping[str, Any], failures: list[CheckFailure]
     ) -> list[CheckFailure]:
@@ -102,8 +109,6 @@ class DiskProvider(NamingProvider):
         if olds.get("container_name") == name and all(olds.get(key) == inputs.get(key) for key in PLACE_FIELDS):
             return []  # a disk that exists, staying where it is
         found = self.found_containers
-        if found is None and in_dynamic_provider_process():
-            found = _DYNAMIC_RUN_CONTAINERS
         try:
             target = self.target(Account.from_props(inputs))
             if found is not None and (target, name) in found:
